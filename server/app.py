@@ -1,0 +1,161 @@
+"""The aiohttp application: REST API, pages, socket.io signalling, background workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+
+import socketio
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rooms.model import Role
+from server import tokens
+from server.config import Settings
+from server.media import aiortc_hooks
+from server.media.stats import ForwardingStats
+from server.signalling import Signalling
+
+log = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+SIGNALLING = web.AppKey("signalling", Signalling)
+STATS = web.AppKey("stats", ForwardingStats)
+MAX_BODY_BYTES = 16 * 1024
+SOCKET_BUFFER_BYTES = 256 * 1024  # an SDP offer with 30 slots is ~40 KB
+
+
+class CreateSessionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    title: str = Field(min_length=1, max_length=200)
+
+
+def error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": code, "message": message}, status=status)
+
+
+def _authorized(request: web.Request) -> bool:
+    expected = request.app[SETTINGS].api_key
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.partition(" ")
+    return scheme.lower() == "bearer" and secrets.compare_digest(key.strip(), expected)
+
+
+async def create_session(request: web.Request) -> web.Response:
+    if not _authorized(request):
+        return error(401, "unauthorized", "a valid API key is required (Authorization: Bearer)")
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return error(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")
+    try:
+        body = await request.json()
+    except ValueError:
+        return error(400, "invalid", "body must be JSON")
+    try:
+        parsed = CreateSessionRequest.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        return error(400, "invalid", f"{where}: {first['msg']}")
+    settings = request.app[SETTINGS]
+    clock: Callable[[], float] = request.app[SIGNALLING].clock
+    session_id = "s_" + secrets.token_urlsafe(8)
+    expires = int(clock() + settings.token_ttl_hours * 3600)
+    base = (settings.public_url or str(request.url.origin())).rstrip("/")
+
+    def link(role: Role) -> str:
+        grant = tokens.SessionGrant(session_id, parsed.title, role, expires)
+        return f"{base}/s/{session_id}#t={tokens.issue(settings.secret, grant)}"
+
+    log.info("session %s created", session_id)
+    return web.json_response(
+        {
+            "session_id": session_id,
+            "facilitator_url": link(Role.FACILITATOR),
+            "invite_url": link(Role.PARTICIPANT),
+            "expires_at": datetime.fromtimestamp(expires, UTC).isoformat(),
+        },
+        status=201,
+    )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+def _page(name: str) -> Callable[[web.Request], Awaitable[web.FileResponse]]:
+    async def handler(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(request.app[SETTINGS].static_dir / name)
+
+    return handler
+
+
+@web.middleware
+async def no_store(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    response = await handler(request)
+    if request.path.startswith(("/api/", "/s/")):
+        response.headers["Cache-Control"] = "no-store"
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.Application:
+    aiortc_hooks.restrict_host_addresses(settings.ice_host_addresses or None)
+    app = web.Application(middlewares=[no_store], client_max_size=MAX_BODY_BYTES)
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        serializer="msgpack",
+        cors_allowed_origins=[],  # same origin only
+        ping_interval=4,
+        ping_timeout=5,  # a vanished tab is noticed within 10 s
+        max_http_buffer_size=SOCKET_BUFFER_BYTES,
+        logger=False,
+        engineio_logger=False,
+    )
+    sio.attach(app)
+    stats = ForwardingStats()
+    app[SETTINGS] = settings
+    app[STATS] = stats
+    app[SIGNALLING] = Signalling(sio, settings, stats, clock)
+
+    app.router.add_post("/api/sessions", create_session)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/", _page("index.html"))
+    app.router.add_get("/s/{session_id}", _page("session.html"))
+    app.router.add_static("/static/", settings.static_dir)
+    app.router.add_get(
+        "/vendor/socket.io.msgpack.min.js",
+        _vendor("socket.io-client/dist/socket.io.msgpack.min.js"),
+    )
+    app.cleanup_ctx.append(_speaker_worker)
+    app.cleanup_ctx.append(_close_sessions)
+    return app
+
+
+def _vendor(relative: str) -> Callable[[web.Request], Awaitable[web.FileResponse]]:
+    async def handler(request: web.Request) -> web.FileResponse:
+        path = request.app[SETTINGS].vendor_dir / relative
+        if not path.exists():
+            raise web.HTTPServiceUnavailable(text="run scripts/setup.sh: npm packages missing")
+        return web.FileResponse(path)
+
+    return handler
+
+
+async def _speaker_worker(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(app[SIGNALLING].announce_speakers())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _close_sessions(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[SIGNALLING].close()

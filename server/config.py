@@ -1,0 +1,101 @@
+"""Server settings: command-line flags, each with an environment variable behind it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from server.media.router import MediaConfig
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    api_key: str = ""
+    secret: str = ""  # signs tokens; kept in the data dir so links survive a restart
+    data_dir: Path = Path("data")
+    public_url: str | None = None  # base of the links; default: the request's own origin
+    token_ttl_hours: float = 24.0
+    max_participants: int = 16
+    ice_host_addresses: tuple[str, ...] = ()  # empty: every interface (aioice's default)
+    media: MediaConfig = field(default_factory=MediaConfig)
+    static_dir: Path = Path(__file__).resolve().parent.parent / "static"
+    vendor_dir: Path = Path(__file__).resolve().parent.parent / "node_modules"
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    parser.add_argument("--host", default=env("CIRCLE_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(env("PORT", env("CIRCLE_PORT", "8080"))))
+    parser.add_argument("--data-dir", default=env("CIRCLE_DATA_DIR", "data"))
+    parser.add_argument("--public-url", default=env("CIRCLE_PUBLIC_URL"), help="base URL for links")
+    parser.add_argument(
+        "--ice-server",
+        action="append",
+        default=list(_csv(env("CIRCLE_ICE_SERVERS"))),
+        help="STUN/TURN URL, repeatable (turn:user:pass@host:port); none by default",
+    )
+    parser.add_argument(
+        "--public-ip", default=env("CIRCLE_PUBLIC_IP"), help="address announced in ICE candidates"
+    )
+    parser.add_argument(
+        "--ice-address",
+        action="append",
+        default=list(_csv(env("CIRCLE_ICE_ADDRESSES"))),
+        help="gather ICE host candidates only on this local address (repeatable)",
+    )
+    parser.add_argument(
+        "--ice-remote-network",
+        action="append",
+        default=list(_csv(env("CIRCLE_ICE_REMOTE_NETWORKS"))),
+        help="accept remote ICE candidates only in this network, e.g. 127.0.0.0/8 (repeatable)",
+    )
+    parser.add_argument(
+        "--max-participants", type=int, default=int(env("CIRCLE_MAX_PARTICIPANTS", "16"))
+    )
+    parser.add_argument(
+        "--token-ttl-hours", type=float, default=float(env("CIRCLE_TOKEN_TTL_HOURS", "24"))
+    )
+
+
+def _load_secret(data_dir: Path) -> str:
+    configured = os.environ.get("CIRCLE_SECRET")
+    if configured:
+        return configured
+    path = data_dir / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    data_dir = Path(args.data_dir)
+    return Settings(
+        host=args.host,
+        port=args.port,
+        api_key=os.environ.get("CIRCLE_API_KEY") or secrets.token_urlsafe(24),
+        secret=_load_secret(data_dir),
+        data_dir=data_dir,
+        public_url=args.public_url,
+        token_ttl_hours=args.token_ttl_hours,
+        max_participants=args.max_participants,
+        ice_host_addresses=tuple(args.ice_address),
+        media=MediaConfig(
+            ice_servers=tuple(args.ice_server),
+            announced_ip=args.public_ip,
+            remote_networks=tuple(args.ice_remote_network),
+            slots_per_kind=max(1, args.max_participants - 1),
+        ),
+    )

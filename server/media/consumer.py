@@ -1,0 +1,100 @@
+"""A Consumer is one subscriber slot: the track behind one pre-negotiated sender of a
+subscriber's peer connection. Which producer feeds it can change without renegotiation."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aiortc.mediastreams import MediaStreamTrack
+
+from server.media.forwarding import ForwardedFrame, TimestampRebaser
+from server.media.stats import ForwardingStats
+
+if TYPE_CHECKING:
+    from server.media.producer import Producer
+
+QUEUE_FRAMES = {"audio": 50, "video": 30}  # ~1 s of media; more means the sender is stuck
+SWITCH_GAP_TICKS = {"audio": 960, "video": 3000}  # one frame at 48 kHz / 90 kHz
+
+
+class Consumer(MediaStreamTrack):
+    """Both the sender's track (recv) and its packer (pack): frames pass through untouched."""
+
+    def __init__(
+        self,
+        kind: str,
+        slot: int,
+        stats: ForwardingStats,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.kind = kind
+        self.slot = slot
+        self.mid: str | None = None
+        self.source: Producer | None = None
+        self.active = False  # set once the subscriber's transport is connected
+        self._queue: asyncio.Queue[ForwardedFrame] = asyncio.Queue(QUEUE_FRAMES[kind])
+        self._rebaser = TimestampRebaser(SWITCH_GAP_TICKS[kind])
+        self._waiting_keyframe = kind == "video"
+        self._stats = stats
+        self._clock = clock
+
+    def attach(self, producer: Producer | None) -> None:
+        """Feed this slot from `producer` (None: idle). Video restarts at a keyframe."""
+        if producer is self.source:
+            return
+        if self.source is not None:
+            self.source.consumers.discard(self)
+        self.source = producer
+        self._flush()
+        self._rebaser.switch()
+        if producer is not None:
+            producer.consumers.add(self)
+            self.wait_for_keyframe()
+
+    def wait_for_keyframe(self) -> None:
+        if self.kind == "video":
+            self._waiting_keyframe = True
+            if self.source is not None and self.active:
+                self.source.request_keyframe()
+
+    def request_keyframe(self) -> None:
+        """The subscriber lost a picture (PLI/FIR): pass it on to the publisher."""
+        if self.source is not None:
+            self.source.request_keyframe()
+
+    def activate(self) -> None:
+        self.active = True
+        self.wait_for_keyframe()
+
+    def deliver(self, frame: ForwardedFrame) -> None:
+        if not self.active:
+            return
+        if self._waiting_keyframe:
+            if not frame.keyframe:
+                return
+            self._waiting_keyframe = False
+        try:
+            self._queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            # The sender fell a second behind: drop the backlog and restart from a keyframe
+            # rather than play out stale media.
+            self._stats.frames_dropped += self._queue.qsize() + 1
+            self._flush()
+            self.wait_for_keyframe()
+
+    def _flush(self) -> None:
+        while not self._queue.empty():
+            self._queue.get_nowait()
+
+    async def recv(self) -> Any:
+        return await self._queue.get()
+
+    def pack(self, frame: ForwardedFrame) -> tuple[list[bytes], int]:
+        self._stats.frames_out += 1
+        self._stats.packets_out += len(frame.payloads)
+        self._stats.delays_s.append(self._clock() - frame.arrival)
+        return frame.payloads, self._rebaser.rebase(frame.timestamp)

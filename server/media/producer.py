@@ -1,0 +1,114 @@
+"""A Producer is one incoming track of a publisher; it fans frames out to its consumers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiortc.rtp import RtpPacket
+
+from server.media.forwarding import ForwardedFrame, Vp8FrameAssembler
+from server.media.stats import ForwardingStats
+
+if TYPE_CHECKING:
+    from server.media.consumer import Consumer
+
+KEYFRAME_REQUEST_INTERVAL_S = 0.5  # at most one PLI per producer in this time
+KEYFRAME_RETRY_S = 1.0  # publisher NACKs a gap once only: re-ask while a keyframe is owed
+
+
+@dataclass(frozen=True, slots=True)
+class AudioLevel:
+    """RFC 6464 level of one audio packet: level 0 is loudest, 127 silence (-dBov)."""
+
+    participant_id: str
+    level: int
+    voice: bool
+    at: float  # monotonic seconds
+
+
+class Producer:
+    def __init__(
+        self,
+        kind: str,
+        participant_id: str,
+        send_keyframe_request: Callable[[int], None],
+        stats: ForwardingStats,
+        on_audio_level: Callable[[AudioLevel], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.kind = kind
+        self.participant_id = participant_id
+        self.consumers: set[Consumer] = set()
+        self.paused = False
+        self.packets = 0
+        self.last_packet_at: float | None = None
+        self._send_keyframe_request = send_keyframe_request
+        self._stats = stats
+        self._on_audio_level = on_audio_level
+        self._clock = clock
+        self._assembler = Vp8FrameAssembler() if kind == "video" else None
+        self._ssrc: int | None = None
+        self._last_request_at = -1e9
+        self._keyframe_owed_since: float | None = None
+
+    def on_packet(self, packet: RtpPacket) -> None:
+        now = self._clock()
+        self.packets += 1
+        self.last_packet_at = now
+        self._ssrc = packet.ssrc
+        self._stats.packets_in += 1
+        if self._assembler is None:
+            if self._on_audio_level is not None and packet.extensions.audio_level is not None:
+                voice, level = packet.extensions.audio_level
+                self._on_audio_level(AudioLevel(self.participant_id, level, voice, now))
+            if packet.payload:
+                self._fan_out(ForwardedFrame([packet.payload], packet.timestamp, True, now))
+            return
+        result = self._assembler.add(
+            packet.sequence_number, packet.timestamp, bool(packet.marker), packet.payload, now
+        )
+        if result.broken:
+            for consumer in self.consumers:
+                consumer.wait_for_keyframe()
+            self.request_keyframe()
+        for frame in result.frames:
+            if frame.keyframe:
+                self._keyframe_owed_since = None
+            self._fan_out(frame)
+        if (
+            self._keyframe_owed_since is not None
+            and now - self._last_request_at >= KEYFRAME_RETRY_S
+        ):
+            self._send_request(now)
+
+    def _fan_out(self, frame: ForwardedFrame) -> None:
+        self._stats.frames_in += 1
+        if self.paused:
+            return
+        for consumer in self.consumers:
+            consumer.deliver(frame)
+
+    def request_keyframe(self) -> None:
+        """Ask the publisher for a keyframe, at most once per KEYFRAME_REQUEST_INTERVAL_S;
+        the watchdog in on_packet repeats it until one arrives."""
+        if self.kind != "video":
+            return
+        now = self._clock()
+        if self._keyframe_owed_since is None:
+            self._keyframe_owed_since = now
+        if now - self._last_request_at >= KEYFRAME_REQUEST_INTERVAL_S:
+            self._send_request(now)
+
+    def _send_request(self, now: float) -> None:
+        if self._ssrc is None:
+            return
+        self._last_request_at = now
+        self._stats.keyframe_requests += 1
+        self._send_keyframe_request(self._ssrc)
+
+    def close(self) -> None:
+        for consumer in list(self.consumers):
+            consumer.attach(None)

@@ -1,0 +1,293 @@
+"""The media plane of one session: each participant's publish and subscribe peer connections,
+their producers, and which producer feeds which subscriber slot.
+
+It emits events (slot changes, audio levels, failures) through callbacks; the signalling
+layer turns them into messages. It never decodes or encodes media.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability
+
+from server.media import aiortc_hooks, sdp
+from server.media.consumer import Consumer
+from server.media.producer import AudioLevel, Producer
+from server.media.stats import ForwardingStats
+
+log = logging.getLogger(__name__)
+
+KINDS = ("audio", "video")
+_CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
+
+
+def codec_preferences(kind: str) -> list[RTCRtpCodecCapability]:
+    """VP8 and Opus only: the forwarding path passes their payloads through unchanged."""
+    caps = RTCRtpSender.getCapabilities(kind).codecs
+    return [c for c in caps if c.mimeType.lower() in _CODECS[kind]]
+
+
+@dataclass(frozen=True)
+class MediaConfig:
+    ice_servers: tuple[str, ...] = ()  # e.g. "stun:host:3478", "turn:user:pass@host:3478"
+    announced_ip: str | None = None
+    remote_networks: tuple[str, ...] = ()  # allowed remote candidate networks; empty: any
+    slots_per_kind: int = 15  # a subscriber sees up to this many others (room size - 1)
+    max_sdp_bytes: int = 65_536
+
+
+def ice_server(url: str) -> RTCIceServer:
+    """`turn:user:pass@host:port` -> RTCIceServer with credentials; others as they are."""
+    scheme, _, rest = url.partition(":")
+    if "@" in rest:
+        creds, host = rest.rsplit("@", 1)
+        user, _, password = creds.partition(":")
+        return RTCIceServer(urls=f"{scheme}:{host}", username=user, credential=password)
+    return RTCIceServer(urls=url)
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    mid: str
+    kind: str
+    participant_id: str | None
+
+
+@dataclass
+class ParticipantMedia:
+    participant_id: str
+    room_id: str
+    publish_pc: RTCPeerConnection | None = None
+    subscribe_pc: RTCPeerConnection | None = None
+    producers: dict[str, Producer] = field(default_factory=dict)
+    slots: dict[str, list[Consumer]] = field(default_factory=dict)
+
+
+class MediaError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class MediaRouter:
+    def __init__(
+        self,
+        config: MediaConfig,
+        stats: ForwardingStats,
+        on_slots: Callable[[str, list[Slot]], None],
+        on_audio_level: Callable[[AudioLevel], None],
+        on_failed: Callable[[str], None],
+    ) -> None:
+        self.config = config
+        self.stats = stats
+        self._on_slots = on_slots
+        self._on_audio_level = on_audio_level
+        self._on_failed = on_failed
+        self.participants: dict[str, ParticipantMedia] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _rtc_configuration(self) -> RTCConfiguration:
+        return RTCConfiguration(
+            iceServers=[ice_server(u) for u in self.config.ice_servers],
+            bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+        )
+
+    def _new_pc(self, pid: str) -> RTCPeerConnection:
+        pc = RTCPeerConnection(self._rtc_configuration())
+
+        @pc.on("connectionstatechange")
+        def on_state() -> None:
+            if pc.connectionState == "connected" and pc is self._subscribe_pc(pid):
+                for consumers in self.participants[pid].slots.values():
+                    for consumer in consumers:
+                        consumer.activate()
+            elif pc.connectionState == "failed":
+                log.info("participant %s: peer connection failed", pid)
+                self._on_failed(pid)
+
+        return pc
+
+    def _subscribe_pc(self, pid: str) -> RTCPeerConnection | None:
+        media = self.participants.get(pid)
+        return media.subscribe_pc if media else None
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def add(self, pid: str, room_id: str) -> None:
+        self.participants[pid] = ParticipantMedia(pid, room_id)
+
+    def _get(self, pid: str) -> ParticipantMedia:
+        media = self.participants.get(pid)
+        if media is None:
+            raise MediaError("not_found", "participant has no media session")
+        return media
+
+    def _remote_sdp(self, text: str) -> str:
+        return sdp.filter_remote_candidates(text, self.config.remote_networks)
+
+    def _local_sdp(self, text: str) -> str:
+        return sdp.announce_address(sdp.with_opus_dtx_fec(text), self.config.announced_ip)
+
+    async def publish(self, pid: str, offer_sdp: str) -> str:
+        """Answer the participant's publish offer (browser sends, server receives)."""
+        media = self._get(pid)
+        if media.publish_pc is not None:
+            raise MediaError("invalid", "already publishing")
+        try:
+            sdp.check_offer(offer_sdp, self.config.max_sdp_bytes)
+        except sdp.SdpError as exc:
+            raise MediaError("invalid_sdp", str(exc)) from exc
+        kinds = [k for k in KINDS if f"m={k} " in offer_sdp]
+        pc = self._new_pc(pid)
+        producers: dict[str, Producer] = {}
+        for kind in kinds:
+            transceiver = pc.addTransceiver(kind, direction="recvonly")
+            transceiver.setCodecPreferences(codec_preferences(kind))
+            producer = Producer(
+                kind,
+                pid,
+                self._pli_sender(transceiver.receiver),
+                self.stats,
+                on_audio_level=self._on_audio_level,
+            )
+            aiortc_hooks.divert_received_packets(transceiver.receiver, producer.on_packet)
+            producers[kind] = producer
+        try:
+            await pc.setRemoteDescription(
+                RTCSessionDescription(self._remote_sdp(offer_sdp), "offer")
+            )
+            await pc.setLocalDescription(await pc.createAnswer())
+        except Exception as exc:  # aiortc raises ValueError, OperationError, ... on bad SDP
+            await pc.close()
+            raise MediaError("invalid_sdp", f"cannot answer this offer: {exc}") from exc
+        media.publish_pc = pc
+        media.producers = producers
+        self._rewire()
+        return self._local_sdp(pc.localDescription.sdp)
+
+    def _pli_sender(self, receiver: RTCRtpReceiver) -> Callable[[int], None]:
+        def send(ssrc: int) -> None:
+            self._spawn(aiortc_hooks.send_picture_loss(receiver, ssrc))
+
+        return send
+
+    async def subscribe(self, pid: str) -> tuple[str, list[Slot]]:
+        """Offer the participant a subscribe connection with fixed slots of each kind."""
+        media = self._get(pid)
+        if media.subscribe_pc is not None:
+            raise MediaError("invalid", "already subscribed")
+        pc = self._new_pc(pid)
+        media.subscribe_pc = pc
+        for kind in KINDS:
+            media.slots[kind] = []
+            for index in range(self.config.slots_per_kind):
+                consumer = Consumer(kind, index, self.stats)
+                transceiver = pc.addTransceiver(consumer, direction="sendonly")
+                transceiver.setCodecPreferences(codec_preferences(kind))
+                aiortc_hooks.install_packer(transceiver.sender, consumer)
+                aiortc_hooks.on_keyframe_request(transceiver.sender, consumer.request_keyframe)
+                media.slots[kind].append(consumer)
+        await pc.setLocalDescription(await pc.createOffer())
+        for transceiver in pc.getTransceivers():
+            track = transceiver.sender.track
+            assert isinstance(track, Consumer)
+            track.mid = transceiver.mid
+        self._rewire(notify=False)
+        return self._local_sdp(pc.localDescription.sdp), self.slots(pid)
+
+    async def subscribe_answer(self, pid: str, answer_sdp: str) -> None:
+        media = self._get(pid)
+        pc = media.subscribe_pc
+        if pc is None or pc.signalingState != "have-local-offer":
+            raise MediaError("invalid", "no subscribe offer is waiting for an answer")
+        if len(answer_sdp.encode()) > self.config.max_sdp_bytes or not answer_sdp.startswith("v=0"):
+            raise MediaError("invalid_sdp", "not an SDP answer")
+        try:
+            await pc.setRemoteDescription(
+                RTCSessionDescription(self._remote_sdp(answer_sdp), "answer")
+            )
+        except Exception as exc:
+            raise MediaError("invalid_sdp", f"cannot apply this answer: {exc}") from exc
+
+    def slots(self, pid: str) -> list[Slot]:
+        media = self._get(pid)
+        return [
+            Slot(c.mid or "", c.kind, c.source.participant_id if c.source else None)
+            for kind in KINDS
+            for c in media.slots.get(kind, [])
+        ]
+
+    def move(self, pid: str, room_id: str) -> None:
+        self._get(pid).room_id = room_id
+        self._rewire()
+
+    def set_paused(self, pid: str, kind: str, paused: bool) -> None:
+        producer = self._get(pid).producers.get(kind)
+        if producer is not None:
+            producer.paused = paused
+
+    def _rewire(self, notify: bool = True) -> None:
+        """Point every subscriber's slots at the producers of the others in its room, keeping
+        slots that already show the right producer (no switch, no keyframe wait)."""
+        for sub in self.participants.values():
+            if not sub.slots:
+                continue
+            before = self.slots(sub.participant_id)
+            for kind in KINDS:
+                wanted = [
+                    pub.producers[kind]
+                    for pub in self.participants.values()
+                    if pub is not sub and pub.room_id == sub.room_id and kind in pub.producers
+                ]
+                consumers = sub.slots[kind]
+                for consumer in consumers:
+                    if consumer.source is not None and consumer.source not in wanted:
+                        consumer.attach(None)
+                placed = {c.source for c in consumers if c.source is not None}
+                free = (c for c in consumers if c.source is None)
+                for producer in wanted:
+                    if producer not in placed:
+                        slot = next(free, None)
+                        if slot is None:
+                            break  # room larger than the slots: the rest are not shown
+                        slot.attach(producer)
+            after = self.slots(sub.participant_id)
+            if notify and after != before:
+                self._on_slots(sub.participant_id, after)
+
+    async def remove(self, pid: str) -> None:
+        media = self.participants.pop(pid, None)
+        if media is None:
+            return
+        for producer in media.producers.values():
+            producer.close()
+        for consumers in media.slots.values():
+            for consumer in consumers:
+                consumer.attach(None)
+        self._rewire()
+        for pc in (media.publish_pc, media.subscribe_pc):
+            if pc is not None:
+                await pc.close()
+
+    async def close(self) -> None:
+        for pid in list(self.participants):
+            await self.remove(pid)
+        for task in list(self._tasks):
+            task.cancel()

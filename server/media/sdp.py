@@ -1,0 +1,85 @@
+"""Small, line-based SDP edits that aiortc has no API for."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+
+OPUS_FMTP = "minptime=10;useinbandfec=1;usedtx=1"
+_RTPMAP_OPUS = re.compile(r"^a=rtpmap:(\d+) opus/48000", re.IGNORECASE)
+
+
+class SdpError(ValueError):
+    pass
+
+
+def check_offer(sdp: str, max_bytes: int) -> None:
+    """Reject what is not an SDP offer we could answer, before aiortc parses it."""
+    if len(sdp.encode()) > max_bytes:
+        raise SdpError(f"SDP is larger than {max_bytes} bytes")
+    lines = sdp.replace("\r\n", "\n").split("\n")
+    if not lines or not lines[0].startswith("v=0"):
+        raise SdpError("SDP must start with v=0")
+    kinds = [line.split()[0][2:] for line in lines if line.startswith("m=")]
+    if not kinds:
+        raise SdpError("SDP has no media section")
+    if any(k not in ("audio", "video") for k in kinds):
+        raise SdpError("only audio and video media sections are accepted")
+    if kinds.count("audio") > 1 or kinds.count("video") > 1:
+        raise SdpError("publish at most one audio and one video track")
+
+
+def with_opus_dtx_fec(sdp: str) -> str:
+    """Ask the remote Opus encoder for DTX and in-band FEC: silent senders then drop from
+    50 to ~5 packets/s and mark silence with V=0."""
+    out: list[str] = []
+    opus_pts: set[str] = set()
+    for line in sdp.split("\r\n"):
+        match = _RTPMAP_OPUS.match(line)
+        if match:
+            opus_pts.add(match.group(1))
+        if line.startswith("a=fmtp:") and line[7:].split(" ", 1)[0] in opus_pts:
+            continue  # replaced below, right after the rtpmap
+        out.append(line)
+        if match:
+            out.append(f"a=fmtp:{match.group(1)} {OPUS_FMTP}")
+    return "\r\n".join(out)
+
+
+def filter_remote_candidates(sdp: str, allowed: Sequence[str]) -> str:
+    """Drop remote ICE candidates whose address lies outside `allowed` networks, so the server
+    never sends connectivity checks elsewhere (an operator's choice; tests keep to loopback)."""
+    if not allowed:
+        return sdp
+    networks = [ipaddress.ip_network(n, strict=False) for n in allowed]
+    out = []
+    for line in sdp.split("\r\n"):
+        if line.startswith("a=candidate:"):
+            fields = line.split()
+            try:
+                address = ipaddress.ip_address(fields[4])
+            except (IndexError, ValueError):
+                continue  # mDNS names and malformed candidates cannot be checked
+            if not any(address in net for net in networks):
+                continue
+        out.append(line)
+    return "\r\n".join(out)
+
+
+def announce_address(sdp: str, public_ip: str | None) -> str:
+    """Add a copy of each local host candidate with `public_ip` (for a server behind 1:1 NAT,
+    like mediasoup's announcedIp)."""
+    if not public_ip:
+        return sdp
+    out = []
+    for line in sdp.split("\r\n"):
+        out.append(line)
+        if line.startswith("a=candidate:") and " typ host" in line:
+            fields = line.split()
+            if len(fields) > 5 and fields[4] != public_ip:
+                fields[0] = fields[0] + "1"  # a distinct foundation
+                fields[3] = str(max(int(fields[3]) - 1, 0))  # just below the private one
+                fields[4] = public_ip
+                out.append(" ".join(fields))
+    return "\r\n".join(out)

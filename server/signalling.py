@@ -1,0 +1,350 @@
+"""socket.io signalling: validates client events, applies them to the domain and the media
+router, and turns domain and media events into messages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import socketio
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rooms.model import MAIN_ROOM, Session, SessionError
+from rooms.speaker import ActiveSpeaker
+from server.config import Settings
+from server.media.producer import AudioLevel
+from server.media.router import MediaError, MediaRouter, Slot
+from server.media.stats import ForwardingStats
+from server.tokens import SessionGrant, TokenError, verify
+
+log = logging.getLogger(__name__)
+
+SPEAKER_INTERVAL_S = 0.2
+RATE_PER_S = 10.0  # sustained client events per second per connection
+RATE_BURST = 30.0
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class JoinRequest(_Request):
+    name: str = Field(min_length=1, max_length=60)
+
+
+class SdpRequest(_Request):
+    sdp: str = Field(min_length=10, max_length=65_536)
+
+
+class EmptyRequest(_Request):
+    pass
+
+
+class MediaStateRequest(_Request):
+    audio: bool | None = None
+    video: bool | None = None
+
+
+Reply = dict[str, Any]
+R = TypeVar("R", bound=_Request)
+
+
+class RequestError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _parse(model: type[R], data: Any) -> R:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise RequestError("invalid", "the event body must be an object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise RequestError("invalid", f"{where}: {first['msg']}") from exc
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate, self.burst, self.tokens, self.at = rate, burst, burst, now
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+@dataclass
+class LiveSession:
+    session: Session
+    router: MediaRouter
+    speaker: ActiveSpeaker = field(default_factory=ActiveSpeaker)
+    sids: dict[str, str] = field(default_factory=dict)  # participant id -> socket id
+    announced_speaker: str | None = None
+
+    def room(self, room_id: str = MAIN_ROOM) -> str:
+        return f"{self.session.id}/{room_id}"
+
+
+@dataclass
+class Connection:
+    grant: SessionGrant
+    bucket: TokenBucket
+    participant_id: str | None = None
+
+
+class Signalling:
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        settings: Settings,
+        stats: ForwardingStats,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.sio = sio
+        self.settings = settings
+        self.stats = stats
+        self.clock = clock
+        self.sessions: dict[str, LiveSession] = {}
+        self._connections: dict[str, Connection] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        sio.on("connect", self._connect)
+        sio.on("disconnect", self._disconnect)
+        sio.on("*", self._unknown)
+        for event, handler in {
+            "join": self._join,
+            "publish": self._publish,
+            "subscribe": self._subscribe,
+            "subscribe_answer": self._subscribe_answer,
+            "media_state": self._media_state,
+            "leave": self._leave,
+        }.items():
+            sio.on(event, self._guarded(event, handler))
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _guarded(
+        self, event: str, handler: Callable[[str, Connection, Any], Awaitable[Reply]]
+    ) -> Callable[[str, Any], Awaitable[Reply]]:
+        """Rate limit, run, and turn every refusal into one error reply to the sender only."""
+
+        async def run(sid: str, data: Any = None) -> Reply:
+            conn = self._connections.get(sid)
+            try:
+                if conn is None:
+                    raise RequestError("invalid_token", "not connected")
+                if not conn.bucket.take(time.monotonic()):
+                    raise RequestError("rate_limited", "too many requests; slow down")
+                return await handler(sid, conn, data)
+            except (RequestError, SessionError, MediaError) as exc:
+                log.info(
+                    "refused %s from %s: %s %s",
+                    event,
+                    conn.participant_id if conn else sid,
+                    exc.code,
+                    exc.message,
+                )
+                reply = {"error": exc.code, "message": exc.message}
+                await self.sio.emit("error", {**reply, "event": event}, to=sid)
+                return reply
+
+        return run
+
+    async def _unknown(self, event: str, sid: str, *args: Any) -> Reply:
+        reply = {"error": "unknown_event", "message": f"unknown event {event[:40]!r}"}
+        await self.sio.emit("error", {**reply, "event": event[:40]}, to=sid)
+        return reply
+
+    def _live(self, conn: Connection) -> LiveSession:
+        live = self.sessions.get(conn.grant.session_id)
+        if live is None or conn.participant_id is None:
+            raise RequestError("not_joined", "join the session first")
+        return live
+
+    def _live_session(self, grant: SessionGrant) -> LiveSession:
+        live = self.sessions.get(grant.session_id)
+        if live is None:
+            session = Session(
+                grant.session_id,
+                grant.title,
+                self.clock(),
+                max_participants=self.settings.max_participants,
+            )
+            sid = grant.session_id
+            router = MediaRouter(
+                self.settings.media,
+                self.stats,
+                on_slots=lambda pid, slots: self._spawn(self._send_slots(sid, pid, slots)),
+                on_audio_level=lambda level: self._on_audio_level(sid, level),
+                on_failed=lambda pid: self._spawn(self._drop(sid, pid)),
+            )
+            live = LiveSession(session, router)
+            self.sessions[grant.session_id] = live
+        return live
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- connection lifecycle -------------------------------------------------------------
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            grant = verify(self.settings.secret, token, self.clock())
+        except TokenError as exc:
+            log.info("refused connection %s: %s", sid, exc.code)
+            raise socketio.exceptions.ConnectionRefusedError(
+                exc.message, {"error": exc.code, "message": exc.message}
+            ) from exc
+        self._connections[sid] = Connection(
+            grant, TokenBucket(RATE_PER_S, RATE_BURST, time.monotonic())
+        )
+
+    async def _disconnect(self, sid: str, reason: Any = None) -> None:
+        conn = self._connections.pop(sid, None)
+        if conn is not None and conn.participant_id is not None:
+            await self._drop(conn.grant.session_id, conn.participant_id)
+
+    async def _drop(self, session_id: str, pid: str) -> None:
+        """Remove a participant (left, closed the tab, or media failed)."""
+        live = self.sessions.get(session_id)
+        if live is None or pid not in live.session.participants:
+            return
+        event = live.session.leave(pid, self.clock())
+        sid = live.sids.pop(pid, None)
+        live.speaker.remove(pid)
+        await live.router.remove(pid)
+        log.info("participant %s left session %s", pid, session_id)
+        if event is not None:
+            await self.sio.emit(
+                "participant_left", {"participant_id": pid}, room=live.room(), skip_sid=sid
+            )
+        if sid is not None:
+            conn = self._connections.get(sid)
+            if conn is not None:
+                conn.participant_id = None
+                await self.sio.leave_room(sid, live.room())
+        if not live.session.participants:
+            await live.router.close()
+            self.sessions.pop(session_id, None)
+
+    # -- requests -------------------------------------------------------------------------
+
+    async def _join(self, sid: str, conn: Connection, data: Any) -> Reply:
+        request = _parse(JoinRequest, data)
+        if conn.participant_id is not None:
+            raise RequestError("invalid", "already joined")
+        live = self._live_session(conn.grant)
+        pid = "p_" + secrets.token_urlsafe(6)
+        joined = live.session.join(pid, request.name, conn.grant.role, self.clock())
+        conn.participant_id = pid
+        live.sids[pid] = sid
+        live.router.add(pid, MAIN_ROOM)
+        await self.sio.enter_room(sid, live.room())
+        await self.sio.emit(
+            "participant_joined", joined.participant.public(), room=live.room(), skip_sid=sid
+        )
+        log.info("participant %s joined session %s as %s", pid, live.session.id, conn.grant.role)
+        return {
+            "ok": True,
+            "participant_id": pid,
+            "role": conn.grant.role.value,
+            "session": {"id": live.session.id, "title": live.session.title},
+            "participants": [p.public() for p in live.session.participants.values()],
+            "active_speaker": live.announced_speaker,
+        }
+
+    async def _publish(self, sid: str, conn: Connection, data: Any) -> Reply:
+        request = _parse(SdpRequest, data)
+        live = self._live(conn)
+        assert conn.participant_id is not None
+        answer = await live.router.publish(conn.participant_id, request.sdp)
+        return {"ok": True, "sdp": answer}
+
+    async def _subscribe(self, sid: str, conn: Connection, data: Any) -> Reply:
+        _parse(EmptyRequest, data)
+        live = self._live(conn)
+        assert conn.participant_id is not None
+        offer, slots = await live.router.subscribe(conn.participant_id)
+        return {"ok": True, "sdp": offer, "slots": [_slot(s) for s in slots]}
+
+    async def _subscribe_answer(self, sid: str, conn: Connection, data: Any) -> Reply:
+        request = _parse(SdpRequest, data)
+        live = self._live(conn)
+        assert conn.participant_id is not None
+        await live.router.subscribe_answer(conn.participant_id, request.sdp)
+        return {"ok": True}
+
+    async def _media_state(self, sid: str, conn: Connection, data: Any) -> Reply:
+        request = _parse(MediaStateRequest, data)
+        live = self._live(conn)
+        assert conn.participant_id is not None
+        updated = live.session.set_media_state(conn.participant_id, request.audio, request.video)
+        if request.audio is False:
+            live.speaker.remove(conn.participant_id)
+        await self.sio.emit("participant_updated", updated.participant.public(), room=live.room())
+        return {"ok": True}
+
+    async def _leave(self, sid: str, conn: Connection, data: Any) -> Reply:
+        _parse(EmptyRequest, data)
+        live = self._live(conn)
+        assert conn.participant_id is not None
+        await self._drop(live.session.id, conn.participant_id)
+        self._spawn(self.sio.disconnect(sid))
+        return {"ok": True}
+
+    # -- media events -> messages ---------------------------------------------------------
+
+    async def _send_slots(self, session_id: str, pid: str, slots: list[Slot]) -> None:
+        live = self.sessions.get(session_id)
+        sid = live.sids.get(pid) if live else None
+        if sid is not None:
+            await self.sio.emit("slots", {"slots": [_slot(s) for s in slots]}, to=sid)
+
+    def _on_audio_level(self, session_id: str, level: AudioLevel) -> None:
+        live = self.sessions.get(session_id)
+        if live is None:
+            return
+        participant = live.session.participants.get(level.participant_id)
+        if participant is None or not participant.audio_on:
+            return  # muted time never counts as speaking
+        live.speaker.add(level.participant_id, level.level, level.voice, level.at)
+
+    async def announce_speakers(self) -> None:
+        """Periodic worker: send `active_speaker` only when it changes."""
+        while True:
+            await asyncio.sleep(SPEAKER_INTERVAL_S)
+            now = time.monotonic()
+            for live in list(self.sessions.values()):
+                current = live.speaker.current(now)
+                if current != live.announced_speaker:
+                    live.announced_speaker = current
+                    await self.sio.emit(
+                        "active_speaker", {"participant_id": current}, room=live.room()
+                    )
+
+    async def close(self) -> None:
+        for session_id in list(self.sessions):
+            live = self.sessions.pop(session_id)
+            await live.router.close()
+        for task in list(self._tasks):
+            task.cancel()
+
+
+def _slot(slot: Slot) -> dict[str, Any]:
+    return {"mid": slot.mid, "kind": slot.kind, "participant_id": slot.participant_id}

@@ -1,0 +1,63 @@
+"""Signed, expiring join tokens (JWT, HS256) for the session links."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jwt
+
+from rooms.model import Role
+
+ALGORITHM = "HS256"
+AUDIENCE = "circle-session"
+
+
+class TokenError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SessionGrant:
+    session_id: str
+    title: str
+    role: Role
+    expires_at: int  # unix seconds
+
+
+def issue(secret: str, grant: SessionGrant) -> str:
+    claims = {
+        "sid": grant.session_id,
+        "title": grant.title,
+        "role": grant.role.value,
+        "exp": grant.expires_at,
+        "aud": AUDIENCE,
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify(secret: str, token: object, now: float) -> SessionGrant:
+    if not isinstance(token, str) or not token or len(token) > 4096:
+        raise TokenError("invalid_token", "This link is not valid: it has no session token.")
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            options={"require": ["exp", "sid", "role"], "verify_exp": False},
+        )
+    except jwt.InvalidTokenError as exc:
+        raise TokenError("invalid_token", "This link is not valid.") from exc
+    # Expiry is checked against the caller's clock, so tests can move time.
+    if int(claims["exp"]) <= now:
+        raise TokenError(
+            "expired_token", "This link has expired. Ask your facilitator for a new one."
+        )
+    try:
+        role = Role(claims["role"])
+    except ValueError as exc:
+        raise TokenError("invalid_token", "This link is not valid.") from exc
+    return SessionGrant(str(claims["sid"]), str(claims.get("title", "")), role, int(claims["exp"]))
