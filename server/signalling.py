@@ -206,6 +206,9 @@ class Signalling:
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             grant = verify(self.settings.secret, token, self.clock())
+            wanted = auth.get("session_id") if isinstance(auth, dict) else None
+            if wanted is not None and wanted != grant.session_id:
+                raise TokenError("invalid_token", "This link belongs to another session.")
         except TokenError as exc:
             log.info("refused connection %s: %s", sid, exc.code)
             raise socketio.exceptions.ConnectionRefusedError(

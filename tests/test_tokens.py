@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import jwt
+import pytest
+
+from rooms.model import Role
+from server.tokens import SessionGrant, TokenError, issue, verify
+
+SECRET = "s" * 64
+
+
+def test_round_trip_and_expiry() -> None:
+    token = issue(SECRET, SessionGrant("s_1", "Group", Role.FACILITATOR, expires_at=1000))
+    grant = verify(SECRET, token, now=999)
+    assert grant == SessionGrant("s_1", "Group", Role.FACILITATOR, 1000)
+    with pytest.raises(TokenError) as expired:
+        verify(SECRET, token, now=1000)
+    assert expired.value.code == "expired_token"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        None,
+        "",
+        "not-a-jwt",
+        issue("other-secret" * 4, SessionGrant("s_1", "G", Role.PARTICIPANT, 10**12)),
+        jwt.encode({"sid": "s", "role": "admin", "exp": 10**12, "aud": "circle-session"}, SECRET),
+        jwt.encode({"sid": "s", "role": "participant", "exp": 10**12}, SECRET),  # no audience
+        jwt.encode(
+            {"sid": "s", "role": "facilitator", "exp": 10**12, "aud": "circle-session"},
+            SECRET,
+            algorithm="HS512",  # algorithm other than the one we sign with
+        ),
+    ],
+)
+def test_invalid_tokens_are_refused(token: object) -> None:
+    with pytest.raises(TokenError) as refused:
+        verify(SECRET, token, now=0)
+    assert refused.value.code == "invalid_token"
