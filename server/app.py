@@ -18,6 +18,7 @@ from rooms.model import Role
 from server import tokens
 from server.config import Settings
 from server.media import aiortc_hooks
+from server.media.router import MediaRouter
 from server.media.stats import ForwardingStats
 from server.signalling import Signalling
 
@@ -83,6 +84,33 @@ async def create_session(request: web.Request) -> web.Response:
     )
 
 
+async def forwarding_stats(request: web.Request) -> web.Response:
+    """Counters of the forwarding path since start (for operators and benchmarks)."""
+    if not _authorized(request):
+        return error(401, "unauthorized", "a valid API key is required (Authorization: Bearer)")
+    stats = request.app[STATS]
+    if request.query.get("reset_delays") == "1":
+        stats.reset_delays()
+    sessions = request.app[SIGNALLING].sessions
+    return web.json_response(
+        {
+            "sessions": len(sessions),
+            "participants": sum(len(s.session.participants) for s in sessions.values()),
+            "packets_in": stats.packets_in,
+            "packets_out": stats.packets_out,
+            "frames_in": stats.frames_in,
+            "frames_out": stats.frames_out,
+            "frames_dropped": stats.frames_dropped,
+            "keyframe_requests": stats.keyframe_requests,
+            "delay_ms": {
+                "p50": stats.delay_percentile_ms(50),
+                "p99": stats.delay_percentile_ms(99),
+                "samples": len(stats.delays_s),
+            },
+        }
+    )
+
+
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
@@ -105,7 +133,11 @@ async def no_store(
     return response
 
 
-def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.Application:
+def create_app(
+    settings: Settings,
+    clock: Callable[[], float] = time.time,
+    router_class: type[MediaRouter] = MediaRouter,
+) -> web.Application:
     aiortc_hooks.restrict_host_addresses(settings.ice_host_addresses or None)
     app = web.Application(middlewares=[no_store], client_max_size=MAX_BODY_BYTES)
     sio = socketio.AsyncServer(
@@ -122,9 +154,10 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> we
     stats = ForwardingStats()
     app[SETTINGS] = settings
     app[STATS] = stats
-    app[SIGNALLING] = Signalling(sio, settings, stats, clock)
+    app[SIGNALLING] = Signalling(sio, settings, stats, clock, router_class)
 
     app.router.add_post("/api/sessions", create_session)
+    app.router.add_get("/api/stats", forwarding_stats)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", _page("index.html"))
     app.router.add_get("/s/{session_id}", _page("session.html"))

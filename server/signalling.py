@@ -113,8 +113,10 @@ class Signalling:
         settings: Settings,
         stats: ForwardingStats,
         clock: Callable[[], float] = time.time,
+        router_class: type[MediaRouter] = MediaRouter,
     ) -> None:
         self.sio = sio
+        self.router_class = router_class
         self.settings = settings
         self.stats = stats
         self.clock = clock
@@ -184,7 +186,7 @@ class Signalling:
                 max_participants=self.settings.max_participants,
             )
             sid = grant.session_id
-            router = MediaRouter(
+            router = self.router_class(
                 self.settings.media,
                 self.stats,
                 on_slots=lambda pid, slots: self._spawn(self._send_slots(sid, pid, slots)),

@@ -19,6 +19,7 @@ from aiortc import (
     RTCPeerConnection,
     RTCRtpReceiver,
     RTCRtpSender,
+    RTCRtpTransceiver,
     RTCSessionDescription,
 )
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
@@ -167,7 +168,7 @@ class MediaRouter:
                 self.stats,
                 on_audio_level=self._on_audio_level,
             )
-            aiortc_hooks.divert_received_packets(transceiver.receiver, producer.on_packet)
+            self._receive_into(transceiver, producer)
             producers[kind] = producer
         try:
             await pc.setRemoteDescription(
@@ -181,6 +182,19 @@ class MediaRouter:
         media.producers = producers
         self._rewire()
         return self._local_sdp(pc.localDescription.sdp)
+
+    def _receive_into(self, transceiver: RTCRtpTransceiver, producer: Producer) -> None:
+        """Hand the publisher's packets to the producer, with no decoder behind them."""
+        aiortc_hooks.divert_received_packets(transceiver.receiver, producer.on_packet)
+
+    def _add_slot(self, pc: RTCPeerConnection, kind: str, index: int) -> Consumer:
+        """One pre-negotiated subscriber slot that sends what its producer forwards."""
+        consumer = Consumer(kind, index, self.stats)
+        transceiver = pc.addTransceiver(consumer, direction="sendonly")
+        transceiver.setCodecPreferences(codec_preferences(kind))
+        aiortc_hooks.install_packer(transceiver.sender, consumer)
+        aiortc_hooks.on_keyframe_request(transceiver.sender, consumer.request_keyframe)
+        return consumer
 
     def _pli_sender(self, receiver: RTCRtpReceiver) -> Callable[[int], None]:
         def send(ssrc: int) -> None:
@@ -196,14 +210,9 @@ class MediaRouter:
         pc = self._new_pc(pid)
         media.subscribe_pc = pc
         for kind in KINDS:
-            media.slots[kind] = []
-            for index in range(self.config.slots_per_kind):
-                consumer = Consumer(kind, index, self.stats)
-                transceiver = pc.addTransceiver(consumer, direction="sendonly")
-                transceiver.setCodecPreferences(codec_preferences(kind))
-                aiortc_hooks.install_packer(transceiver.sender, consumer)
-                aiortc_hooks.on_keyframe_request(transceiver.sender, consumer.request_keyframe)
-                media.slots[kind].append(consumer)
+            media.slots[kind] = [
+                self._add_slot(pc, kind, index) for index in range(self.config.slots_per_kind)
+            ]
         await pc.setLocalDescription(await pc.createOffer())
         for transceiver in pc.getTransceivers():
             track = transceiver.sender.track
