@@ -58,7 +58,7 @@ class RunningServer:
             return body
 
 
-def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "host": "127.0.0.1",
         "port": free_port(),
@@ -74,7 +74,7 @@ def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 @pytest.fixture
 async def circle_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
-    settings = test_settings(tmp_path)
+    settings = make_settings(tmp_path)
     app = create_app(settings)
     runner = web.AppRunner(app)
     await runner.setup()

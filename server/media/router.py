@@ -285,12 +285,12 @@ class MediaRouter:
         media = self.participants.pop(pid, None)
         if media is None:
             return
+        self._rewire()  # before closing the producers, so the others' slot maps show the change
         for producer in media.producers.values():
             producer.close()
         for consumers in media.slots.values():
             for consumer in consumers:
                 consumer.attach(None)
-        self._rewire()
         for pc in (media.publish_pc, media.subscribe_pc):
             if pc is not None:
                 await pc.close()
