@@ -8,8 +8,13 @@ from typing import Any
 
 import aioice.ice
 import pytest
-from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, rtcrtpreceiver
-from aiortc import rtcrtpsender
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    rtcrtpreceiver,
+    rtcrtpsender,
+)
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtp import RtpPacket
 
