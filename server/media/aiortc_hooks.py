@@ -22,6 +22,9 @@ _RECEIVER_HANDLE_RTP = "_handle_rtp_packet"
 _RECEIVER_SEND_PLI = "_send_rtcp_pli"
 _SENDER_ENCODER = "_RTCRtpSender__encoder"
 _SENDER_KEYFRAME = "_send_keyframe"
+_SENDER_NEXT_FRAME = "_next_encoded_frame"
+_SENDER_EXTENSIONS_MAP = "_RTCRtpSender__rtp_header_extensions_map"
+_EXTENSIONS_SET = "set"
 
 
 class HookError(RuntimeError):
@@ -99,6 +102,40 @@ def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> N
     pre-encoded path would otherwise ignore them."""
     _require(sender, _SENDER_KEYFRAME)
     setattr(sender, _SENDER_KEYFRAME, callback)
+
+
+def send_audio_levels(sender: RTCRtpSender, level: Callable[[], tuple[bool, int] | None]) -> None:
+    """Send the RFC 6464 ssrc-audio-level extension on pre-encoded audio.
+
+    aiortc sets it only for frames it encodes itself, and always with V=0. After the packer
+    has packed a frame, `level()` returns that frame's (voice, level 0..127 = -dBov), or None
+    to send no level. Audio is one payload per frame and aiortc does not NACK audio, so the
+    values stay attached to the right packet."""
+    _require(sender, _SENDER_NEXT_FRAME)
+    _require(sender, _SENDER_EXTENSIONS_MAP)
+    extensions_map = getattr(sender, _SENDER_EXTENSIONS_MAP)
+    _require(extensions_map, _EXTENSIONS_SET)
+    next_frame = getattr(sender, _SENDER_NEXT_FRAME)
+    stock_set = extensions_map.set
+    voice = False
+
+    async def next_encoded_frame(codec: Any) -> Any:
+        nonlocal voice
+        frame = await next_frame(codec)
+        if frame is not None and frame.audio_level is None:
+            current = level()
+            if current is not None:
+                voice = current[0]
+                frame.audio_level = -max(0, min(127, current[1]))  # aiortc wants dBov
+        return frame
+
+    def set_extensions(values: Any) -> Any:
+        if values.audio_level is not None:
+            values.audio_level = (voice, values.audio_level[1])
+        return stock_set(values)
+
+    setattr(sender, _SENDER_NEXT_FRAME, next_encoded_frame)
+    setattr(extensions_map, _EXTENSIONS_SET, set_extensions)
 
 
 _stock_get_host_addresses = aioice.ice.get_host_addresses

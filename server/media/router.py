@@ -209,15 +209,17 @@ class MediaRouter:
             raise MediaError("invalid", "already subscribed")
         pc = self._new_pc(pid)
         media.subscribe_pc = pc
-        for kind in KINDS:
-            media.slots[kind] = [
-                self._add_slot(pc, kind, index) for index in range(self.config.slots_per_kind)
-            ]
+        slots = {
+            kind: [self._add_slot(pc, kind, i) for i in range(self.config.slots_per_kind)]
+            for kind in KINDS
+        }
         await pc.setLocalDescription(await pc.createOffer())
         for transceiver in pc.getTransceivers():
             track = transceiver.sender.track
             assert isinstance(track, Consumer)
             track.mid = transceiver.mid
+        # Only now, with every mid known, may _rewire fill these slots and announce them.
+        media.slots = slots
         self._rewire(notify=False)
         return self._local_sdp(pc.localDescription.sdp), self.slots(pid)
 

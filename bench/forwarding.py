@@ -1,0 +1,263 @@
+"""Forwarding benchmark: rooms of bots through the real server, against aiortc's stock relay.
+
+    .venv/bin/python -m bench.forwarding [--sizes 4,8,12,16] [--window 10] [--warmup 3]
+
+The server runs pinned to core 0 and the bots (bench/load_bots.py) to core 1. For each room
+size it measures, over a fixed window: server CPU-seconds, forwarded packets/s (received by the
+bots), CPU microseconds per forwarded packet, the loss the bots saw, forwarding delay p50/p99
+(arrival to send, measured in the server) and RSS. The same 4-bot room through the stock
+decode-and-re-encode relay (bench/stock_relay.py) runs in the same process as the baseline.
+Bounded: every run stops by itself after warm-up plus the window. Traffic stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from server.bot.media import generate_clip
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def process_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def process_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def pinned(core: int, command: list[str]) -> list[str]:
+    if shutil.which("taskset") and (os.cpu_count() or 1) > core:
+        return ["taskset", "-c", str(core), *command]
+    return command
+
+
+def http_json(url: str, key: str, body: dict[str, Any] | None = None) -> Any:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+@dataclass
+class Row:
+    label: str
+    people: int
+    server_cores: float
+    packets_per_s: float
+    us_per_packet: float
+    loss_pct: float
+    delay_p50_ms: float | None
+    delay_p99_ms: float | None
+    rss_mb: float
+    bot_cores: float
+
+    @property
+    def cores_per_subscription(self) -> float:
+        """Server cores per (subscriber, publisher) pair."""
+        return self.server_cores / (self.people * (self.people - 1))
+
+
+def run_room(
+    label: str, server_module: str, people: int, clip: Path, args: argparse.Namespace
+) -> Row:
+    port, key = free_port(), secrets.token_urlsafe(16)
+    data_dir = Path(tempfile.mkdtemp(prefix="circle-bench-"))
+    env = {**os.environ, "CIRCLE_API_KEY": key, "CIRCLE_LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen(
+        pinned(
+            0,
+            [
+                PYTHON,
+                "-m",
+                server_module,
+                *(["serve"] if server_module == "server" else []),
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+                "--ice-address",
+                "127.0.0.1",
+                "--ice-remote-network",
+                "127.0.0.0/8",
+                "--max-participants",
+                str(max(people, 2)),
+            ],
+        ),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    why = server.stderr.read() if server.stderr else ""
+                    raise RuntimeError(f"server did not start: {why}") from None
+                time.sleep(0.2)
+        invite = http_json(base + "/api/sessions", key, {"title": f"bench {people}"})["invite_url"]
+        bots = subprocess.Popen(
+            pinned(
+                1,
+                [
+                    PYTHON,
+                    "-m",
+                    "bench.load_bots",
+                    "--invite-url",
+                    invite,
+                    "--count",
+                    str(people),
+                    "--clip",
+                    str(clip),
+                    "--warmup",
+                    str(args.warmup),
+                    "--window",
+                    str(args.window),
+                ],
+            ),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert bots.stdout is not None
+        cpu0 = cpu1 = 0.0
+        stats: dict[str, Any] = {}
+        result: dict[str, Any] = {}
+        for line in bots.stdout:
+            if line.startswith("WINDOW_START"):
+                cpu0 = process_cpu_s(server.pid)
+                http_json(base + "/api/stats?reset_delays=1", key)
+            elif line.startswith("WINDOW_END"):
+                cpu1 = process_cpu_s(server.pid)
+                stats = http_json(base + "/api/stats", key)
+                rss = process_rss_mb(server.pid)
+            elif line.startswith("RESULT "):
+                result = json.loads(line[7:])
+        if bots.wait(timeout=120) != 0 or not result:
+            raise RuntimeError(f"bots failed for {label} {people}")
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    seconds = result["seconds"]
+    received = sum(result["received"].values())
+    lost = sum(result["lost"].values())
+    cpu = cpu1 - cpu0
+    return Row(
+        label,
+        people,
+        cpu / seconds,
+        received / seconds,
+        cpu / received * 1e6 if received else float("nan"),
+        100 * lost / (received + lost) if received + lost else 0.0,
+        stats.get("delay_ms", {}).get("p50"),
+        stats.get("delay_ms", {}).get("p99"),
+        rss,
+        result["bot_cpu_s"] / seconds,
+    )
+
+
+def fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def table(rows: list[Row]) -> str:
+    head = (
+        "| relay | people | server cores | forwarded pkt/s | CPU us/pkt | bot loss % "
+        "| delay p50 ms | delay p99 ms | server RSS MB | bot cores |"
+    )
+    lines = [head, "|" + "---|" * 10]
+    for r in rows:
+        lines.append(
+            f"| {r.label} | {r.people} | {r.server_cores:.2f} | {r.packets_per_s:,.0f} | "
+            f"{r.us_per_packet:.0f} | {r.loss_pct:.2f} | {fmt(r.delay_p50_ms, '.2f')} | "
+            f"{fmt(r.delay_p99_ms, '.2f')} | {r.rss_mb:.0f} | {r.bot_cores:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="4,8,12,16")
+    parser.add_argument("--window", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=480)
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    args = parser.parse_args()
+    clip = generate_clip(
+        Path(tempfile.gettempdir()) / f"circle-bench-{args.width}x{args.height}.webm",
+        seconds=10,
+        width=args.width,
+        height=args.height,
+        fps=20,
+    )
+    rows = []
+    for people in (int(s) for s in args.sizes.split(",")):
+        rows.append(run_room("forwarding", "server", people, clip, args))
+        print(table(rows[-1:]).splitlines()[-1], flush=True)
+    if not args.no_baseline:
+        rows.append(run_room("stock relay", "bench.stock_relay", 4, clip, args))
+        print(table(rows[-1:]).splitlines()[-1], flush=True)
+    print()
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}, "
+        f"Python {platform.python_version()}; media {args.width}x{args.height} VP8 20 fps + Opus"
+    )
+    print(table(rows))
+    forward4 = next((r for r in rows if r.label == "forwarding" and r.people == 4), None)
+    stock4 = next((r for r in rows if r.label == "stock relay"), None)
+    if forward4 and stock4:
+        ratio = stock4.cores_per_subscription / forward4.cores_per_subscription
+        print(f"\nstock relay / forwarding, server CPU per subscription (4 people): {ratio:.1f}x")
+        delivered = stock4.packets_per_s / forward4.packets_per_s
+        print(f"stock relay delivered {delivered:.0%} of the forwarded packet rate")
+    if args.json:
+        args.json.write_text(json.dumps([r.__dict__ for r in rows], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,422 @@
+"""A Circle participant without a browser: joins over socket.io, publishes pre-encoded media,
+subscribes, and counts what it receives without decoding it (for tests and load runs)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import socketio
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc.rtp import RtpPacket
+
+from server.bot.media import (
+    EncodedMedia,
+    EncodedTrack,
+    Kind,
+    OpusPacker,
+    Vp8Packer,
+    default_clip,
+)
+from server.media import aiortc_hooks
+
+log = logging.getLogger(__name__)
+
+KINDS: tuple[Kind, Kind] = ("audio", "video")
+ICE_ENV = "CIRCLE_ICE_ADDRESSES"
+REQUEST_TIMEOUT_S = 30.0
+_CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
+
+
+class BotError(RuntimeError):
+    """The server refused a bot's request, or a step timed out."""
+
+
+def parse_invite(invite_url: str) -> tuple[str, str]:
+    """(server origin, token) from `http://host:port/s/<id>#t=<jwt>`."""
+    parts = urlsplit(invite_url)
+    token = parse_qs(parts.fragment).get("t", [""])[0]
+    if not parts.scheme or not parts.netloc or not token:
+        raise ValueError("an invite URL looks like http://host:port/s/<session>#t=<token>")
+    return f"{parts.scheme}://{parts.netloc}", token
+
+
+def ice_addresses_from_env() -> list[str] | None:
+    value = os.environ.get(ICE_ENV, "").strip()
+    return [a.strip() for a in value.split(",") if a.strip()] or None
+
+
+class SequenceTracker:
+    """Loss estimate for one RTP stream from its sequence numbers (RFC 3550 A.3 style)."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        self._first: int | None = None
+        self._max = 0
+
+    def add(self, seq: int) -> None:
+        self.received += 1
+        if self._first is None:
+            self._first = self._max = seq
+            return
+        delta = ((seq - (self._max & 0xFFFF) + 0x8000) & 0xFFFF) - 0x8000
+        extended = self._max + delta
+        if extended > self._max:
+            self._max = extended
+        elif extended < self._first:
+            self._first = extended
+
+    @property
+    def expected(self) -> int:
+        return 0 if self._first is None else self._max - self._first + 1
+
+    @property
+    def lost(self) -> int:
+        return max(0, self.expected - self.received)
+
+
+@dataclass
+class BotStats:
+    name: str
+    participant_id: str | None
+    received: dict[str, int]  # kind -> packets
+    lost: dict[str, int]  # kind -> estimated packets lost
+    sent: dict[str, int]  # kind -> RTP packets handed to aiortc
+    sources: dict[str, dict[str, int]]  # kind -> participant id -> packets
+
+    def loss_fraction(self, kind: str) -> float:
+        expected = self.received.get(kind, 0) + self.lost.get(kind, 0)
+        return self.lost.get(kind, 0) / expected if expected else 0.0
+
+
+@dataclass
+class BotReport:
+    bots: list[BotStats] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def table(self) -> str:
+        rows = [
+            f"{'bot':<14} {'participant':<12} {'sent a/v':>15} {'recv audio':>10} "
+            f"{'recv video':>10} {'loss a':>7} {'loss v':>7}"
+        ]
+        for b in self.bots:
+            rows.append(
+                f"{b.name[:14]:<14} {(b.participant_id or '-')[:12]:<12} "
+                f"{b.sent.get('audio', 0):>7}/{b.sent.get('video', 0):<7} "
+                f"{b.received.get('audio', 0):>10} {b.received.get('video', 0):>10} "
+                f"{100 * b.loss_fraction('audio'):>6.2f}% {100 * b.loss_fraction('video'):>6.2f}%"
+            )
+        rows.append(f"({self.seconds:.1f} s)")
+        return "\n".join(rows)
+
+
+def _codec_preferences(kind: str) -> list[Any]:
+    caps = RTCRtpSender.getCapabilities(kind).codecs
+    return [c for c in caps if c.mimeType.lower() in _CODECS[kind]]
+
+
+def _rtc_configuration() -> RTCConfiguration:
+    # No ICE servers (aiortc's default is a public STUN server); MAX_BUNDLE (aiortc #1414).
+    return RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+
+
+class Bot:
+    """One participant. `await bot.start()` connects, joins, publishes and subscribes."""
+
+    def __init__(
+        self,
+        invite_url: str,
+        name: str = "Bot",
+        media: EncodedMedia | None = None,
+        *,
+        publish: bool = True,
+        subscribe: bool = True,
+    ) -> None:
+        self.origin, self._token = parse_invite(invite_url)
+        self.name = name
+        self.media = media
+        self._publish = publish and media is not None and bool(media.tracks())
+        self._subscribe = subscribe
+        self.participant_id: str | None = None
+        self.role: str | None = None
+        self.participants: dict[str, dict[str, Any]] = {}
+        self.slots: list[dict[str, Any]] = []
+        self.active_speaker: str | None = None
+        self.errors: list[dict[str, Any]] = []
+        self.tracks: list[EncodedTrack] = []
+        self.publish_pc: RTCPeerConnection | None = None
+        self.subscribe_pc: RTCPeerConnection | None = None
+        self._packers: dict[str, Vp8Packer | OpusPacker] = {}
+        self._slot_owner: dict[str, str | None] = {}  # mid -> participant id
+        self._mid_kind: dict[str, str] = {}
+        self._counts: dict[tuple[str, str | None], int] = {}
+        self._sequences: dict[tuple[str, int], SequenceTracker] = {}
+        self._closed = False
+        self.sio = socketio.AsyncClient(serializer="msgpack", reconnection=False)
+        self.sio.on("slots", self._on_slots)
+        self.sio.on("participant_joined", self._on_participant)
+        self.sio.on("participant_updated", self._on_participant)
+        self.sio.on("participant_left", self._on_participant_left)
+        self.sio.on("active_speaker", self._on_active_speaker)
+        self.sio.on("error", self._on_error)
+
+    # -- socket.io ------------------------------------------------------------------------
+
+    async def _on_slots(self, data: dict[str, Any]) -> None:
+        self._apply_slots(data.get("slots", []))
+
+    def _apply_slots(self, slots: list[dict[str, Any]]) -> None:
+        self.slots = list(slots)
+        self._slot_owner = {s["mid"]: s.get("participant_id") for s in slots}
+        self._mid_kind.update({s["mid"]: s["kind"] for s in slots})
+
+    async def _on_participant(self, data: dict[str, Any]) -> None:
+        self.participants[data["id"]] = data
+
+    async def _on_participant_left(self, data: dict[str, Any]) -> None:
+        self.participants.pop(data.get("participant_id", ""), None)
+
+    async def _on_active_speaker(self, data: dict[str, Any]) -> None:
+        self.active_speaker = data.get("participant_id")
+
+    async def _on_error(self, data: dict[str, Any]) -> None:
+        log.warning("%s: server error %s", self.name, data)
+        self.errors.append(data)
+
+    async def request(self, event: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        try:
+            reply = await self.sio.call(event, body or {}, timeout=REQUEST_TIMEOUT_S)
+        except socketio.exceptions.TimeoutError as exc:
+            raise BotError(f"{self.name}: no reply to {event}") from exc
+        if not isinstance(reply, dict) or "error" in reply:
+            raise BotError(f"{self.name}: {event} refused: {reply}")
+        return reply
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.connect()
+        await self.join()
+        if self._publish:
+            await self.publish()
+        if self._subscribe:
+            await self.subscribe()
+
+    async def connect(self) -> None:
+        try:
+            await self.sio.connect(
+                self.origin,
+                auth={"token": self._token},
+                transports=["websocket"],
+                socketio_path="socket.io",
+                wait_timeout=REQUEST_TIMEOUT_S,
+            )
+        except socketio.exceptions.ConnectionError as exc:
+            raise BotError(f"{self.name}: connection refused: {exc.args}") from exc
+
+    async def join(self) -> None:
+        reply = await self.request("join", {"name": self.name})
+        self.participant_id = reply["participant_id"]
+        self.role = reply.get("role")
+        self.active_speaker = reply.get("active_speaker")
+        for p in reply.get("participants", []):
+            self.participants[p["id"]] = p
+
+    async def publish(self) -> None:
+        assert self.media is not None
+        pc = self.publish_pc = RTCPeerConnection(_rtc_configuration())
+        for track in self.media.tracks():
+            transceiver = pc.addTransceiver(track, direction="sendonly")
+            transceiver.setCodecPreferences(_codec_preferences(track.kind))
+            sender = transceiver.sender
+            if track.kind == "video":
+                video_packer = Vp8Packer()
+                aiortc_hooks.install_packer(sender, video_packer)
+                aiortc_hooks.on_keyframe_request(sender, track.request_keyframe)
+                self._packers["video"] = video_packer
+            else:
+                audio_packer = OpusPacker()
+                aiortc_hooks.install_packer(sender, audio_packer)
+                aiortc_hooks.send_audio_levels(sender, _last_level(audio_packer))
+                self._packers["audio"] = audio_packer
+            self.tracks.append(track)
+        await pc.setLocalDescription(await pc.createOffer())  # aiortc gathers fully
+        reply = await self.request("publish", {"sdp": pc.localDescription.sdp})
+        await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "answer"))
+
+    async def subscribe(self) -> None:
+        reply = await self.request("subscribe", {})
+        pc = self.subscribe_pc = RTCPeerConnection(_rtc_configuration())
+        await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "offer"))
+        self._apply_slots(reply.get("slots", []))
+        for transceiver in pc.getTransceivers():
+            mid = transceiver.mid
+            assert mid is not None
+            self._mid_kind.setdefault(mid, transceiver.kind)
+            aiortc_hooks.count_received_packets(transceiver.receiver, self._sink(mid))
+        await pc.setLocalDescription(await pc.createAnswer())
+        await self.request("subscribe_answer", {"sdp": pc.localDescription.sdp})
+
+    def _sink(self, mid: str) -> Callable[[RtpPacket], None]:
+        kind = self._mid_kind.get(mid, "?")
+        counts = self._counts
+        sequences = self._sequences
+
+        def sink(packet: RtpPacket) -> None:
+            key = (kind, self._slot_owner.get(mid))
+            counts[key] = counts.get(key, 0) + 1
+            tracker = sequences.get((mid, packet.ssrc))
+            if tracker is None:
+                tracker = sequences[(mid, packet.ssrc)] = SequenceTracker()
+            tracker.add(packet.sequence_number)
+
+        return sink
+
+    async def wait_connected(self, limit_s: float = 15.0) -> None:
+        async with asyncio.timeout(limit_s):
+            for pc in (self.publish_pc, self.subscribe_pc):
+                while pc is not None and pc.connectionState != "connected":
+                    if pc.connectionState in ("failed", "closed"):
+                        raise BotError(f"{self.name}: peer connection {pc.connectionState}")
+                    await asyncio.sleep(0.05)
+
+    async def leave(self) -> None:
+        if self.sio.connected and self.participant_id is not None:
+            with contextlib.suppress(BotError, socketio.exceptions.SocketIOError):
+                await self.request("leave", {})
+        await self.close()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self.sio.connected:
+            with contextlib.suppress(Exception):
+                await self.sio.disconnect()
+        for pc in (self.publish_pc, self.subscribe_pc):
+            if pc is not None:
+                await pc.close()
+        for track in self.tracks:
+            track.stop()
+
+    # -- what was received ----------------------------------------------------------------
+
+    def received(self, kind: str, participant_id: str | None = None) -> int:
+        """Packets of `kind` received from `participant_id` (all sources when None)."""
+        return sum(
+            n
+            for (k, pid), n in self._counts.items()
+            if k == kind and (participant_id is None or pid == participant_id)
+        )
+
+    def lost(self, kind: str) -> int:
+        return sum(
+            t.lost for (mid, _), t in self._sequences.items() if self._mid_kind.get(mid) == kind
+        )
+
+    def sent(self, kind: str) -> int:
+        packer = self._packers.get(kind)
+        return packer.payloads if packer is not None else 0
+
+    def stats(self) -> BotStats:
+        sources: dict[str, dict[str, int]] = {k: {} for k in KINDS}
+        for (kind, pid), n in self._counts.items():
+            if kind in sources:
+                sources[kind][pid or "-"] = sources[kind].get(pid or "-", 0) + n
+        return BotStats(
+            self.name,
+            self.participant_id,
+            {k: self.received(k) for k in KINDS},
+            {k: self.lost(k) for k in KINDS},
+            {k: self.sent(k) for k in KINDS},
+            sources,
+        )
+
+
+def _last_level(packer: OpusPacker) -> Callable[[], tuple[bool, int] | None]:
+    return lambda: packer.last_level
+
+
+def load_media(audio: str | Path | None, video: str | Path | None) -> EncodedMedia:
+    """The files given, or the default generated clip (cached) when neither is."""
+    if audio is None and video is None:
+        clip = default_clip()
+        return EncodedMedia.load(clip, clip)
+    return EncodedMedia.load(audio, video)
+
+
+async def run_bots(
+    invite_url: str,
+    count: int,
+    duration: float | None,
+    audio: str | Path | None = None,
+    video: str | Path | None = None,
+    names: Sequence[str] | None = None,
+    *,
+    media: EncodedMedia | None = None,
+    stagger_s: float = 0.2,
+    report: BotReport | None = None,
+) -> BotReport:
+    """Run `count` bots for `duration` seconds (None: until cancelled) and report.
+
+    Bots start `stagger_s` apart, so their keyframes do not all fall on the same instant.
+    `report`, if given, is filled in even when the run is cancelled (Ctrl-C)."""
+    if media is None:
+        media = await asyncio.to_thread(load_media, audio, video)
+    bots = [
+        Bot(invite_url, names[i] if names and i < len(names) else f"Bot {i + 1}", media)
+        for i in range(count)
+    ]
+    report = report if report is not None else BotReport()
+    started_at = time.monotonic()
+
+    async def start(i: int, bot: Bot) -> None:
+        await asyncio.sleep(i * stagger_s)
+        await bot.start()
+
+    try:
+        await asyncio.gather(*(start(i, b) for i, b in enumerate(bots)))
+        started_at = time.monotonic()
+        if duration is None:
+            await asyncio.Event().wait()
+        else:
+            await asyncio.sleep(duration)
+    finally:
+        report.seconds = time.monotonic() - started_at
+        report.bots = [b.stats() for b in bots]
+        await asyncio.shield(asyncio.gather(*(b.leave() for b in bots), return_exceptions=True))
+    return report
+
+
+async def cli_main(
+    invite_url: str,
+    count: int,
+    duration: float | None,
+    audio: str | None,
+    video: str | None,
+    ice_addresses: Sequence[str] | None = None,
+) -> int:
+    """`circle bot`: run the bots, print a per-bot table at the end (and on Ctrl-C)."""
+    addresses = list(ice_addresses) if ice_addresses else ice_addresses_from_env()
+    if addresses:
+        aiortc_hooks.restrict_host_addresses(addresses)
+    report = BotReport()
+    try:
+        await run_bots(invite_url, count, duration, audio, video, report=report)
+    finally:
+        print(report.table(), flush=True)
+    return 0

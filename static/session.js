@@ -1,0 +1,812 @@
+// Circle session page: pre-join (preview, name), then the live session over socket.io + WebRTC.
+// Protocol: docs/api.md. Two peer connections: publish (ours -> server), subscribe (server -> us,
+// fixed slots mapped to participants by transceiver mid).
+
+const ACK_TIMEOUT_MS = 15000;
+const GATHER_TIMEOUT_MS = 5000;
+
+const ROLE_LABELS = {
+  facilitator: 'Facilitator',
+  cofacilitator: 'Co-facilitator',
+  participant: 'Participant',
+};
+
+const $ = (id) => document.getElementById(id);
+
+// ---------------------------------------------------------------- state
+
+const app = {
+  state: 'prejoin', // prejoin | connecting | joining | joined | reconnecting | left | error
+  token: null,
+  tokenClaims: null,
+  sessionId: decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() || ''),
+  socket: null,
+  everConnected: false,
+  name: '',
+  participantId: null,
+  role: null,
+  room: null,
+  participants: new Map(), // id -> Participant
+  slots: [],
+  activeSpeaker: null,
+  localStream: null,
+  audioTrack: null,
+  videoTrack: null,
+  micOn: true,
+  camOn: true,
+  pcPublish: null,
+  pcSubscribe: null,
+  generation: 0, // bumps on every (re)join so stale async work can stop
+  soundBlocked: false,
+  previewPromise: null,
+};
+
+window.circle = {
+  get pcPublish() { return app.pcPublish; },
+  get pcSubscribe() { return app.pcSubscribe; },
+  get participantId() { return app.participantId; },
+  get state() { return app.state; },
+  get role() { return app.role; },
+  get slots() { return app.slots; },
+  get participants() { return [...app.participants.values()]; },
+  get activeSpeaker() { return app.activeSpeaker; },
+};
+
+// ---------------------------------------------------------------- small UI helpers
+
+function show(id, visible = true) { $(id).hidden = !visible; }
+
+function showScreen(id) {
+  for (const s of ['fatal', 'prejoin', 'insession', 'left']) show(s, s === id);
+}
+
+function setStatus(text) { $('conn-status').textContent = text || ''; }
+
+function notice(text, kind = 'info', ms = 6000) {
+  const el = document.createElement('div');
+  el.className = `notice ${kind}`;
+  el.textContent = text;
+  const close = document.createElement('button');
+  close.type = 'button';
+  close.className = 'notice-close';
+  close.textContent = '×';
+  close.setAttribute('aria-label', 'Dismiss message');
+  close.addEventListener('click', () => el.remove());
+  el.append(close);
+  $('notices').append(el);
+  if (ms) setTimeout(() => el.remove(), ms);
+  return el;
+}
+
+function fatal(title, message, { retry = null } = {}) {
+  app.state = 'error';
+  $('fatal-title').textContent = title;
+  $('fatal-message').textContent = message;
+  const btn = $('fatal-retry');
+  btn.hidden = !retry;
+  btn.onclick = retry;
+  stopLocalMedia();
+  showScreen('fatal');
+  setStatus('');
+}
+
+const LINK_MESSAGES = {
+  missing_token: [
+    'This link is incomplete',
+    'The link you opened is missing its access code. Please open the full link from your ' +
+      'invitation again, or ask your facilitator to send you a new one.',
+  ],
+  invalid_token: [
+    'This link is not valid',
+    'We could not open the session with this link. It may have been copied only in part. ' +
+      'Please open the full link from your invitation again, or ask your facilitator for a new one.',
+  ],
+  expired_token: [
+    'This link has expired',
+    'The link you used is no longer active. Please ask your facilitator to send you a new link.',
+  ],
+};
+
+function linkError(code) {
+  const [title, message] = LINK_MESSAGES[code] || LINK_MESSAGES.invalid_token;
+  fatal(title, message);
+}
+
+function unreachable() {
+  fatal(
+    "We can't reach the session right now",
+    'Your device could not connect to the Circle server. Please check your internet ' +
+      'connection and try again. If it keeps happening, let your facilitator know.',
+    { retry: () => location.reload() },
+  );
+}
+
+// ---------------------------------------------------------------- token
+
+function b64urlDecode(part) {
+  const b64 = part.replace(/-/g, '+').replace(/_/g, '/');
+  const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
+  return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+}
+
+/** Reads the token from the fragment; checks only its shape (the server verifies it). */
+function readToken() {
+  const params = new URLSearchParams(location.hash.replace(/^#/, ''));
+  const token = (params.get('t') || '').trim();
+  if (!token) return { error: 'missing_token' };
+  const parts = token.split('.');
+  if (parts.length !== 3) return { error: 'invalid_token' };
+  let claims;
+  try {
+    claims = JSON.parse(b64urlDecode(parts[1]));
+  } catch {
+    return { error: 'invalid_token' };
+  }
+  if (!claims || typeof claims !== 'object') return { error: 'invalid_token' };
+  if (claims.sid && app.sessionId && claims.sid !== app.sessionId) return { error: 'invalid_token' };
+  // Allow a minute of clock skew; the server has the final word.
+  if (typeof claims.exp === 'number' && claims.exp * 1000 < Date.now() - 60000) {
+    return { error: 'expired_token' };
+  }
+  return { token, claims };
+}
+
+// ---------------------------------------------------------------- local media
+
+function stopLocalMedia() {
+  if (app.localStream) for (const t of app.localStream.getTracks()) t.stop();
+  app.localStream = null;
+  app.audioTrack = null;
+  app.videoTrack = null;
+}
+
+function deviceMessage(text) {
+  const el = $('device-message');
+  el.textContent = text || '';
+  el.hidden = !text;
+  show('device-retry', Boolean(text));
+}
+
+function describeMediaError(err, wanted) {
+  const name = err && err.name;
+  if (name === 'NotAllowedError' || name === 'SecurityError') {
+    return (
+      'Your browser is not allowing Circle to use your camera and microphone. To allow them, ' +
+      'click the camera or lock icon next to the web address at the top of the window, choose ' +
+      '“Allow” for camera and microphone, then press “Try camera and microphone again”. ' +
+      'You can also join without them: others will see your name, but will not see or hear you.'
+    );
+  }
+  if (name === 'NotFoundError' || name === 'OverconstrainedError') {
+    return `We could not find a ${wanted}. Check that it is plugged in, then try again. You can still join.`;
+  }
+  if (name === 'NotReadableError' || name === 'AbortError') {
+    return (
+      `Your ${wanted} seems to be in use by another app (for example another video call). ` +
+      'Close that app, then try again. You can still join.'
+    );
+  }
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    return 'This browser cannot use a camera or microphone here. You can still join and listen.';
+  }
+  return `We could not start your ${wanted}. You can still join, or try again.`;
+}
+
+async function startPreview() {
+  stopLocalMedia();
+  deviceMessage('');
+  const video = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 20, max: 30 } };
+  const audio = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+  let stream = null;
+  let problem = null;
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    problem = describeMediaError(null, 'camera or microphone');
+  } else {
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ audio, video });
+    } catch (err) {
+      problem = describeMediaError(err, 'camera or microphone');
+      if (err && err.name !== 'NotAllowedError' && err.name !== 'SecurityError') {
+        // One device may work without the other.
+        for (const [constraints, missing] of [[{ audio }, 'camera'], [{ video }, 'microphone']]) {
+          try {
+            stream = await navigator.mediaDevices.getUserMedia(constraints);
+            problem = `We could not start your ${missing}. You can still join with your ` +
+              `${missing === 'camera' ? 'microphone' : 'camera'} only, or fix it and try again.`;
+            break;
+          } catch { /* try the next */ }
+        }
+      }
+    }
+  }
+  if (app.state !== 'prejoin') { // joined or failed meanwhile
+    if (stream) for (const t of stream.getTracks()) t.stop();
+    return;
+  }
+  app.localStream = stream;
+  app.audioTrack = stream ? stream.getAudioTracks()[0] || null : null;
+  app.videoTrack = stream ? stream.getVideoTracks()[0] || null : null;
+  const preview = $('preview');
+  preview.srcObject = app.videoTrack ? new MediaStream([app.videoTrack]) : null;
+  show('preview-placeholder', !app.videoTrack);
+  deviceMessage(problem);
+}
+
+// ---------------------------------------------------------------- WebRTC helpers
+
+function gatheringComplete(pc) {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      pc.removeEventListener('icegatheringstatechange', check);
+      resolve();
+    };
+    const check = () => { if (pc.iceGatheringState === 'complete') done(); };
+    const timer = setTimeout(done, GATHER_TIMEOUT_MS); // send what we have
+    pc.addEventListener('icegatheringstatechange', check);
+  });
+}
+
+function closePeerConnections() {
+  for (const pc of [app.pcPublish, app.pcSubscribe]) {
+    if (pc) try { pc.close(); } catch { /* already closed */ }
+  }
+  app.pcPublish = null;
+  app.pcSubscribe = null;
+}
+
+class AckError extends Error {
+  constructor(code, message) {
+    super(message || code);
+    this.code = code;
+  }
+}
+
+async function request(event, body) {
+  let res;
+  try {
+    res = await app.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, body);
+  } catch {
+    throw new AckError('timeout', 'The server did not answer in time.');
+  }
+  if (!res || res.error || !res.ok) {
+    throw new AckError((res && res.error) || 'invalid', (res && res.message) || 'Request failed.');
+  }
+  return res;
+}
+
+async function publish(gen) {
+  const tracks = [app.audioTrack, app.videoTrack].filter(Boolean);
+  if (!tracks.length) return; // joined without media: nothing to send
+  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: [] });
+  app.pcPublish = pc;
+  watchConnection(pc, 'publish');
+  const stream = new MediaStream(tracks);
+  if (app.audioTrack) {
+    pc.addTransceiver(app.audioTrack, { direction: 'sendonly', streams: [stream] });
+  }
+  if (app.videoTrack) {
+    pc.addTransceiver(app.videoTrack, {
+      direction: 'sendonly',
+      streams: [stream],
+      sendEncodings: [{ maxBitrate: 600000, maxFramerate: 20 }],
+    });
+  }
+  await pc.setLocalDescription(await pc.createOffer());
+  await gatheringComplete(pc);
+  if (gen !== app.generation) return;
+  const res = await request('publish', { sdp: pc.localDescription.sdp });
+  if (gen !== app.generation) return;
+  await pc.setRemoteDescription({ type: 'answer', sdp: res.sdp });
+}
+
+async function subscribe(gen) {
+  const res = await request('subscribe', {});
+  if (gen !== app.generation) return;
+  // Take the ack's slot map right away: `slots` events that arrive while we negotiate are newer.
+  if (Array.isArray(res.slots)) app.slots = res.slots;
+  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: [] });
+  app.pcSubscribe = pc;
+  watchConnection(pc, 'subscribe');
+  await pc.setRemoteDescription({ type: 'offer', sdp: res.sdp });
+  await pc.setLocalDescription(await pc.createAnswer());
+  renderMedia();
+  await gatheringComplete(pc);
+  if (gen !== app.generation) return;
+  await request('subscribe_answer', { sdp: pc.localDescription.sdp });
+}
+
+function watchConnection(pc, label) {
+  let warned = null;
+  pc.addEventListener('connectionstatechange', () => {
+    if (pc !== app.pcPublish && pc !== app.pcSubscribe) return;
+    const s = pc.connectionState;
+    if (s === 'failed') {
+      notice(
+        label === 'publish'
+          ? 'Your camera and microphone could not reach the session. Others may not see or hear you.'
+          : 'Video and sound from the group could not reach you. Your network may be blocking it.',
+        'error',
+        0,
+      );
+    } else if (s === 'disconnected' && !warned) {
+      warned = notice('Your connection is unstable. Trying to recover…', 'warn');
+    } else if (s === 'connected' && warned) {
+      warned.remove();
+      warned = null;
+    }
+  });
+}
+
+// ---------------------------------------------------------------- participants and tiles
+
+function roleLabel(role) { return ROLE_LABELS[role] || ''; }
+
+function tileFor(id) {
+  return $('grid').querySelector(`.tile[data-participant-id="${CSS.escape(id)}"]`);
+}
+
+function initials(name) {
+  return (name || '?').trim().split(/\s+/).slice(0, 2).map((w) => w[0]).join('').toUpperCase();
+}
+
+function createTile(p) {
+  const tile = $('tile-template').content.firstElementChild.cloneNode(true);
+  tile.dataset.participantId = p.id;
+  const self = p.id === app.participantId;
+  tile.classList.toggle('self', self);
+  const video = tile.querySelector('video');
+  video.muted = self; // never play our own mic back; everyone else's sound plays
+  if (self) video.classList.add('mirror');
+  $('grid').append(tile);
+  return tile;
+}
+
+function updateTile(p) {
+  const tile = tileFor(p.id) || createTile(p);
+  const self = p.id === app.participantId;
+  const audioOn = self ? app.micOn && Boolean(app.audioTrack) : p.audio !== false;
+  const videoOn = self ? app.camOn && Boolean(app.videoTrack) : p.video !== false;
+  tile.querySelector('.tile-name').textContent = self ? `${p.name} (you)` : p.name;
+  tile.querySelector('.avatar').textContent = initials(p.name);
+  const badge = tile.querySelector('.role-badge');
+  const leads = p.role === 'facilitator' || p.role === 'cofacilitator';
+  badge.hidden = !leads;
+  badge.textContent = leads ? roleLabel(p.role) : '';
+  tile.querySelector('.mic-state').hidden = audioOn;
+  tile.querySelector('.cam-state').hidden = videoOn;
+  tile.classList.toggle('video-off', !videoOn);
+  tile.classList.toggle('muted', !audioOn);
+  tile.setAttribute(
+    'aria-label',
+    [p.name, self ? '(you)' : '', leads ? roleLabel(p.role) : '', audioOn ? '' : 'muted',
+      videoOn ? '' : 'camera off'].filter(Boolean).join(', '),
+  );
+  const speaking = app.activeSpeaker === p.id;
+  tile.classList.toggle('speaking', speaking);
+  tile.dataset.speaking = speaking ? 'true' : 'false';
+}
+
+function visibleParticipants() {
+  return [...app.participants.values()].filter(
+    (p) => p.id === app.participantId || app.room == null || p.room == null || p.room === app.room,
+  );
+}
+
+function renderTiles() {
+  const keep = new Set(visibleParticipants().map((p) => p.id));
+  for (const tile of $('grid').querySelectorAll('.tile')) {
+    if (!keep.has(tile.dataset.participantId)) tile.remove();
+  }
+  // Self first, then facilitators, then by join order.
+  const order = visibleParticipants().sort((a, b) => {
+    const rank = (p) => (p.id === app.participantId ? 0 : p.role === 'participant' ? 2 : 1);
+    return rank(a) - rank(b);
+  });
+  for (const p of order) updateTile(p);
+  for (const p of order) $('grid').append(tileFor(p.id)); // keeps DOM order == display order
+  $('grid').dataset.count = String(order.length);
+  fitGrid();
+  renderMedia();
+}
+
+/** Picks the column count that gives the largest 4:3 tiles that fit the grid without scrolling. */
+function fitGrid() {
+  const grid = $('grid');
+  const n = grid.querySelectorAll('.tile').length;
+  if (!n || grid.hidden) return;
+  const style = getComputedStyle(grid);
+  const gap = parseFloat(style.columnGap) || 0;
+  const width = grid.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  const height = grid.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+  let best = { cols: 1, tileW: 0 };
+  for (let cols = 1; cols <= n; cols += 1) {
+    const rows = Math.ceil(n / cols);
+    const byWidth = (width - gap * (cols - 1)) / cols;
+    const byHeight = ((height - gap * (rows - 1)) / rows) * (4 / 3);
+    const tileW = Math.floor(Math.min(byWidth, byHeight));
+    if (tileW > best.tileW) best = { cols, tileW };
+  }
+  const tileW = Math.max(best.tileW, Math.min(width, 200)); // tiny windows scroll instead
+  grid.style.setProperty('--cols', String(best.cols));
+  grid.style.setProperty('--tile-w', `${tileW}px`);
+}
+
+function trackForMid(mid) {
+  const pc = app.pcSubscribe;
+  if (!pc) return null;
+  const t = pc.getTransceivers().find((tr) => tr.mid === String(mid));
+  return t ? t.receiver.track : null;
+}
+
+function setTileStream(video, tracks) {
+  const current = video.srcObject ? video.srcObject.getTracks() : [];
+  const same = current.length === tracks.length && tracks.every((t) => current.includes(t));
+  if (same) return;
+  video.srcObject = tracks.length ? new MediaStream(tracks) : null;
+  if (tracks.length) playTile(video);
+}
+
+function playTile(video) {
+  const p = video.play();
+  if (p && p.catch) {
+    p.catch((err) => {
+      if (err && err.name === 'NotAllowedError' && !video.muted) {
+        app.soundBlocked = true;
+        show('sound-button', true);
+      }
+    });
+  }
+}
+
+/** Points each tile's <video> at the receiver tracks of that participant's slots. */
+function renderMedia() {
+  for (const tile of $('grid').querySelectorAll('.tile')) {
+    const id = tile.dataset.participantId;
+    const video = tile.querySelector('video');
+    if (id === app.participantId) {
+      setTileStream(video, app.videoTrack ? [app.videoTrack] : []);
+      continue;
+    }
+    const tracks = [];
+    for (const kind of ['audio', 'video']) {
+      const slot = app.slots.find((s) => s.participant_id === id && s.kind === kind);
+      const track = slot ? trackForMid(slot.mid) : null;
+      if (track) tracks.push(track);
+    }
+    setTileStream(video, tracks);
+  }
+}
+
+function setActiveSpeaker(id) {
+  app.activeSpeaker = id || null;
+  for (const tile of $('grid').querySelectorAll('.tile')) {
+    const speaking = tile.dataset.participantId === app.activeSpeaker;
+    tile.classList.toggle('speaking', speaking);
+    tile.dataset.speaking = speaking ? 'true' : 'false';
+  }
+}
+
+// ---------------------------------------------------------------- controls
+
+function renderControls() {
+  const mic = $('mic-button');
+  const cam = $('cam-button');
+  mic.disabled = !app.audioTrack;
+  cam.disabled = !app.videoTrack;
+  const micOff = !app.micOn || !app.audioTrack;
+  const camOff = !app.camOn || !app.videoTrack;
+  // aria-pressed = "the mute / camera-off toggle is engaged"
+  mic.setAttribute('aria-pressed', String(micOff));
+  cam.setAttribute('aria-pressed', String(camOff));
+  mic.querySelector('.label').textContent = !app.audioTrack
+    ? 'No microphone'
+    : micOff ? 'Unmute microphone' : 'Mute microphone';
+  cam.querySelector('.label').textContent = !app.videoTrack
+    ? 'No camera'
+    : camOff ? 'Turn camera on' : 'Turn camera off';
+  mic.classList.toggle('off', micOff);
+  cam.classList.toggle('off', camOff);
+  const me = app.participants.get(app.participantId);
+  if (me) updateTile(me);
+}
+
+function sendMediaState() {
+  if (!app.socket || app.state !== 'joined') return;
+  const body = {
+    audio: Boolean(app.audioTrack) && app.micOn,
+    video: Boolean(app.videoTrack) && app.camOn,
+  };
+  request('media_state', body).catch((err) => notice(`Could not update your status: ${err.message}`, 'warn'));
+}
+
+function toggleMic() {
+  if (!app.audioTrack) return;
+  app.micOn = !app.micOn;
+  app.audioTrack.enabled = app.micOn;
+  renderControls();
+  sendMediaState();
+}
+
+function toggleCam() {
+  if (!app.videoTrack) return;
+  app.camOn = !app.camOn;
+  app.videoTrack.enabled = app.camOn;
+  renderControls();
+  sendMediaState();
+}
+
+async function leave() {
+  if (app.state === 'left') return;
+  const socket = app.socket;
+  const wasJoined = app.state === 'joined';
+  app.state = 'left';
+  app.generation += 1;
+  if (socket && socket.connected && wasJoined) {
+    try {
+      await socket.timeout(3000).emitWithAck('leave', {});
+    } catch { /* leaving anyway */ }
+  }
+  if (socket) socket.disconnect();
+  closePeerConnections();
+  stopLocalMedia();
+  for (const v of document.querySelectorAll('video')) v.srcObject = null;
+  $('grid').replaceChildren();
+  show('my-role', false);
+  setStatus('');
+  showScreen('left');
+}
+
+// ---------------------------------------------------------------- socket and join
+
+function applyParticipant(p) {
+  if (!p || !p.id) return;
+  app.participants.set(p.id, p);
+  if (p.id === app.participantId && p.room) app.room = p.room;
+}
+
+async function joinFlow() {
+  const gen = ++app.generation;
+  app.state = 'joining';
+  setStatus('Joining…');
+  closePeerConnections();
+  let res;
+  try {
+    res = await request('join', { name: app.name });
+  } catch (err) {
+    if (gen !== app.generation) return;
+    app.socket.disconnect();
+    app.state = 'prejoin';
+    setStatus('');
+    showScreen('prejoin');
+    const text = {
+      full: 'This session is full right now. Please contact your facilitator.',
+      invalid: `Please check your name: ${err.message}`,
+      rate_limited: 'Too many attempts. Please wait a moment and try again.',
+    }[err.code] || `We could not join the session: ${err.message}`;
+    $('join-error').textContent = text;
+    show('join-error', true);
+    $('join-button').disabled = false;
+    return;
+  }
+  if (gen !== app.generation) return;
+  app.participantId = res.participant_id;
+  app.role = res.role;
+  app.participants.clear();
+  for (const p of res.participants || []) applyParticipant(p);
+  if (!app.participants.has(app.participantId)) {
+    applyParticipant({
+      id: app.participantId, name: app.name, role: res.role, room: null,
+      audio: Boolean(app.audioTrack) && app.micOn, video: Boolean(app.videoTrack) && app.camOn,
+    });
+  }
+  app.room = app.participants.get(app.participantId).room ?? null;
+  app.activeSpeaker = res.active_speaker ?? null;
+  if (res.session && res.session.title) {
+    $('session-title').textContent = res.session.title;
+    document.title = `${res.session.title} – Circle`;
+  }
+  const roleText = roleLabel(res.role);
+  $('my-role').textContent = roleText ? `You are the ${roleText.toLowerCase()}` : '';
+  if (res.role === 'participant') $('my-role').textContent = 'You are a participant';
+  show('my-role', Boolean(roleText));
+  app.state = 'joined';
+  showScreen('insession');
+  renderTiles();
+  renderControls();
+  setStatus('Connecting video and sound…');
+  try {
+    await publish(gen);
+    // Tell others if we start muted or without a device.
+    if (!app.micOn || !app.camOn || !app.audioTrack || !app.videoTrack) sendMediaState();
+    await subscribe(gen);
+    if (gen !== app.generation) return;
+    setStatus('Connected');
+  } catch (err) {
+    if (gen !== app.generation) return;
+    console.error('media setup failed', err);
+    setStatus('');
+    notice(`Video and sound could not be set up: ${err.message}. Try leaving and joining again.`,
+      'error', 0);
+  }
+}
+
+function connect() {
+  app.state = 'connecting';
+  setStatus('Connecting…');
+  const socket = io({
+    transports: ['websocket'],
+    auth: { token: app.token },
+    // Give up quickly on the first connection (the page says why); once in, keep trying longer.
+    reconnectionAttempts: 4,
+    reconnectionDelayMax: 4000,
+    timeout: 10000,
+  });
+  app.socket = socket;
+  let lostNotice = null;
+
+  socket.on('connect', () => {
+    if (lostNotice) { lostNotice.remove(); lostNotice = null; }
+    if (app.state === 'left' || app.state === 'error') return;
+    if (app.everConnected) notice('Reconnected. Rejoining the session…', 'info', 4000);
+    app.everConnected = true;
+    socket.io.reconnectionAttempts(12);
+    joinFlow();
+  });
+
+  socket.on('connect_error', (err) => {
+    if (app.state === 'left' || app.state === 'error') return;
+    const code = err && err.data && err.data.error;
+    if (code === 'invalid_token' || code === 'expired_token') {
+      socket.disconnect();
+      linkError(code);
+      return;
+    }
+    if (!socket.active) { // refused for another reason: no automatic retry
+      socket.disconnect();
+      fatal('We could not join the session',
+        (err && err.data && err.data.message) || 'The server refused the connection.',
+        { retry: () => location.reload() });
+      return;
+    }
+    setStatus(app.everConnected ? 'Connection lost. Reconnecting…' : 'Trying to reach the server…');
+  });
+
+  socket.io.on('reconnect_failed', () => {
+    if (app.state === 'left' || app.state === 'error') return;
+    socket.disconnect();
+    closePeerConnections();
+    unreachable();
+  });
+
+  socket.on('disconnect', (reason) => {
+    if (app.state === 'left' || app.state === 'error') return;
+    app.generation += 1;
+    closePeerConnections();
+    if (reason === 'io server disconnect') {
+      fatal('You were disconnected',
+        'The session ended your connection. If you did not expect this, you can try joining again.',
+        { retry: () => location.reload() });
+      return;
+    }
+    if (reason === 'io client disconnect') return;
+    app.state = 'reconnecting';
+    setStatus('Connection lost. Reconnecting…');
+    lostNotice = notice('Connection lost. Trying to reconnect…', 'warn', 0);
+  });
+
+  socket.on('participant_joined', (p) => {
+    if (!p || p.id === app.participantId) return;
+    const isNew = !app.participants.has(p.id);
+    applyParticipant(p);
+    renderTiles();
+    if (isNew && (app.room == null || p.room === app.room)) notice(`${p.name} joined`, 'info', 4000);
+  });
+
+  socket.on('participant_left', (msg) => {
+    const id = msg && msg.participant_id;
+    const p = app.participants.get(id);
+    app.participants.delete(id);
+    if (app.activeSpeaker === id) app.activeSpeaker = null;
+    renderTiles();
+    if (p && id !== app.participantId) notice(`${p.name} left`, 'info', 4000);
+  });
+
+  socket.on('participant_updated', (p) => {
+    if (!p || !p.id) return;
+    const me = p.id === app.participantId;
+    if (me) {
+      const prev = app.participants.get(p.id) || {};
+      // We own our mic and camera state locally; take everything else from the server.
+      p = { ...prev, ...p, audio: prev.audio ?? p.audio, video: prev.video ?? p.video };
+      if (p.role && p.role !== app.role) {
+        app.role = p.role;
+        $('my-role').textContent = p.role === 'participant'
+          ? 'You are a participant' : `You are the ${roleLabel(p.role).toLowerCase()}`;
+      }
+    }
+    applyParticipant(p);
+    renderTiles();
+  });
+
+  socket.on('slots', (msg) => {
+    // A map without mids can't be matched to transceivers (the server sends one if the slots
+    // change before it has made its subscribe offer); the subscribe ack replaces it anyway.
+    if (msg && Array.isArray(msg.slots) && msg.slots.every((s) => s && s.mid)) {
+      app.slots = msg.slots;
+      renderMedia();
+    }
+  });
+
+  socket.on('active_speaker', (msg) => setActiveSpeaker(msg ? msg.participant_id : null));
+
+  socket.on('error', (msg) => {
+    const text = (msg && msg.message) || (msg && msg.error) || 'Something went wrong.';
+    notice(text, 'warn');
+  });
+}
+
+// ---------------------------------------------------------------- page wiring
+
+async function onJoinSubmit(event) {
+  event.preventDefault();
+  const name = $('name-input').value.trim();
+  const errorEl = $('join-error');
+  if (!name || name.length > 60) {
+    errorEl.textContent = name ? 'Please use a name of at most 60 characters.' : 'Please enter your name.';
+    errorEl.hidden = false;
+    $('name-input').setAttribute('aria-invalid', 'true');
+    $('name-input').focus();
+    return;
+  }
+  $('name-input').removeAttribute('aria-invalid');
+  errorEl.hidden = true;
+  app.name = name;
+  $('join-button').disabled = true;
+  // Don't race the camera prompt: join with whatever devices it gives us.
+  if (app.previewPromise) await app.previewPromise.catch(() => {});
+  if (app.state !== 'prejoin') return;
+  if (app.socket) app.socket.disconnect();
+  app.everConnected = false;
+  connect();
+}
+
+function init() {
+  $('join-form').addEventListener('submit', onJoinSubmit);
+  $('device-retry').addEventListener('click', () => { app.previewPromise = startPreview(); });
+  $('mic-button').addEventListener('click', toggleMic);
+  $('cam-button').addEventListener('click', toggleCam);
+  $('leave-button').addEventListener('click', leave);
+  $('rejoin-button').addEventListener('click', () => location.reload());
+  $('sound-button').addEventListener('click', () => {
+    for (const v of $('grid').querySelectorAll('video')) v.play().catch(() => {});
+    app.soundBlocked = false;
+    show('sound-button', false);
+  });
+  window.addEventListener('hashchange', () => location.reload());
+  new ResizeObserver(() => fitGrid()).observe($('grid'));
+  window.addEventListener('pagehide', () => {
+    if (app.socket && app.state === 'joined') app.socket.emit('leave', {});
+  });
+
+  const tok = readToken();
+  if (tok.error) {
+    linkError(tok.error);
+    return;
+  }
+  app.token = tok.token;
+  app.tokenClaims = tok.claims;
+  if (typeof tok.claims.title === 'string' && tok.claims.title) {
+    $('session-title').textContent = tok.claims.title;
+    document.title = `${tok.claims.title} – Circle`;
+  }
+  if (typeof io !== 'function') {
+    unreachable();
+    return;
+  }
+  showScreen('prejoin');
+  app.previewPromise = startPreview();
+}
+
+init();
