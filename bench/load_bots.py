@@ -17,7 +17,7 @@ from pathlib import Path
 
 import uvloop
 
-from server.bot.client import Bot
+from server.bot.client import Bot, BotError
 from server.bot.media import EncodedMedia
 from server.media import aiortc_hooks
 
@@ -51,11 +51,14 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         for i, bot in enumerate(bots):
             await bot.start()
             await asyncio.sleep(0.1 * (i % 5))  # spread keyframes
-        async with asyncio.timeout(60):
-            for bot in bots:
-                await bot.wait_connected()
-            while not everyone_hears_everyone(bots):
-                await asyncio.sleep(0.1)
+        try:
+            async with asyncio.timeout(60):
+                for bot in bots:
+                    await bot.wait_connected()
+                while not everyone_hears_everyone(bots):
+                    await asyncio.sleep(0.1)
+        except (TimeoutError, BotError) as exc:
+            return {"error": f"room never formed: {exc or 'timeout'}"}
         gc.collect()
         gc.freeze()  # as the server does: no full-heap GC pauses inside the window
         await asyncio.sleep(args.warmup)

@@ -29,7 +29,7 @@ SETTINGS = web.AppKey("settings", Settings)
 SIGNALLING = web.AppKey("signalling", Signalling)
 STATS = web.AppKey("stats", ForwardingStats)
 MAX_BODY_BYTES = 16 * 1024
-SOCKET_BUFFER_BYTES = 256 * 1024  # an SDP offer with 30 slots is ~40 KB
+SOCKET_MESSAGE_MAX_BYTES = 1_000_000  # larger messages close that one connection
 
 
 class CreateSessionRequest(BaseModel):
@@ -55,6 +55,8 @@ async def create_session(request: web.Request) -> web.Response:
         return error(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")
     try:
         body = await request.json()
+    except web.HTTPRequestEntityTooLarge:  # a chunked body with no Content-Length
+        return error(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")
     except ValueError:
         return error(400, "invalid", "body must be JSON")
     try:
@@ -147,7 +149,7 @@ def create_app(
         cors_allowed_origins=[],  # same origin only
         ping_interval=4,
         ping_timeout=5,  # a vanished tab is noticed within 10 s
-        max_http_buffer_size=SOCKET_BUFFER_BYTES,
+        max_http_buffer_size=SOCKET_MESSAGE_MAX_BYTES,
         logger=False,
         engineio_logger=False,
     )

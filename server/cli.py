@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         level=os.environ.get("CIRCLE_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    logging.getLogger("aioice").setLevel(logging.WARNING)  # one line per ICE check otherwise
     parser = argparse.ArgumentParser(prog="circle", description="Circle group-session server")
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="run the server (the default)")

@@ -18,7 +18,7 @@ from rooms.model import MAIN_ROOM, Session, SessionError
 from rooms.speaker import ActiveSpeaker
 from server.config import Settings
 from server.media.producer import AudioLevel
-from server.media.router import MediaError, MediaRouter, Slot
+from server.media.router import MediaError, MediaRouter, Slot, ice_server
 from server.media.stats import ForwardingStats
 from server.tokens import SessionGrant, TokenError, verify
 
@@ -272,6 +272,7 @@ class Signalling:
             "session": {"id": live.session.id, "title": live.session.title},
             "participants": [p.public() for p in live.session.participants.values()],
             "active_speaker": live.announced_speaker,
+            "ice_servers": [_ice_server_json(url) for url in self.settings.media.ice_servers],
         }
 
     async def _publish(self, sid: str, conn: Connection, data: Any) -> Reply:
@@ -349,6 +350,16 @@ class Signalling:
             await live.router.close()
         for task in list(self._tasks):
             task.cancel()
+
+
+def _ice_server_json(url: str) -> dict[str, str]:
+    """The browser's RTCIceServer for a configured STUN/TURN URL."""
+    server = ice_server(url)
+    entry = {"urls": str(server.urls)}
+    if server.username:
+        entry["username"] = server.username
+        entry["credential"] = str(server.credential)
+    return entry
 
 
 def _slot(slot: Slot) -> dict[str, Any]:

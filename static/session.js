@@ -34,6 +34,7 @@ const app = {
   videoTrack: null,
   micOn: true,
   camOn: true,
+  iceServers: [], // from the join reply: the server's STUN/TURN list
   pcPublish: null,
   pcSubscribe: null,
   generation: 0, // bumps on every (re)join so stale async work can stop
@@ -279,7 +280,7 @@ async function request(event, body) {
 async function publish(gen) {
   const tracks = [app.audioTrack, app.videoTrack].filter(Boolean);
   if (!tracks.length) return; // joined without media: nothing to send
-  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: [] });
+  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: app.iceServers });
   app.pcPublish = pc;
   watchConnection(pc, 'publish');
   const stream = new MediaStream(tracks);
@@ -306,7 +307,7 @@ async function subscribe(gen) {
   if (gen !== app.generation) return;
   // Take the ack's slot map right away: `slots` events that arrive while we negotiate are newer.
   if (Array.isArray(res.slots)) app.slots = res.slots;
-  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: [] });
+  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: app.iceServers });
   app.pcSubscribe = pc;
   watchConnection(pc, 'subscribe');
   await pc.setRemoteDescription({ type: 'offer', sdp: res.sdp });
@@ -593,6 +594,7 @@ async function joinFlow() {
   if (gen !== app.generation) return;
   app.participantId = res.participant_id;
   app.role = res.role;
+  app.iceServers = Array.isArray(res.ice_servers) ? res.ice_servers : [];
   app.participants.clear();
   for (const p of res.participants || []) applyParticipant(p);
   if (!app.participants.has(app.participantId)) {

@@ -142,3 +142,31 @@ async def test_leaving_and_disconnecting_update_the_others(circle_server: Runnin
         await b.sio.disconnect()
     await asyncio.sleep(0.3)
     assert session["session_id"] not in circle_server.signalling.sessions
+
+
+async def test_oversized_message_closes_only_its_own_connection(
+    circle_server: RunningServer,
+) -> None:
+    session = await circle_server.create_session()
+    good, bad = Client(), Client()
+    await good.connect(circle_server, {"token": token_of(session["invite_url"])})
+    await bad.connect(circle_server, {"token": token_of(session["invite_url"])})
+    try:
+        pid = (await good.call("join", {"name": "Alex"}))["participant_id"]
+        assert (await bad.call("join", {"name": "Blair"}))["ok"]
+        big = await bad.call("publish", {"sdp": "v=0\r\n" + "a" * 200_000})
+        assert big["error"] == "invalid" and "65536" in big["message"]
+        await bad.sio.emit("publish", {"sdp": "v=0\r\n" + "a" * 2_000_000})
+        async with asyncio.timeout(10):
+            while bad.sio.connected:
+                await asyncio.sleep(0.05)
+        live = circle_server.signalling.sessions[session["session_id"]]
+        async with asyncio.timeout(10):
+            while len(live.session.participants) != 1:
+                await asyncio.sleep(0.05)
+        assert list(live.session.participants) == [pid]
+        assert (await good.call("media_state", {"video": False}))["ok"]
+        assert good.errors == []
+    finally:
+        await good.sio.disconnect()
+        await bad.sio.disconnect()
