@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rooms.model import MAIN_ROOM, Session, SessionError
 from rooms.speaker import ActiveSpeaker
+from server.background import BackgroundTasks
 from server.config import Settings
 from server.media.producer import AudioLevel
 from server.media.router import MediaError, MediaRouter, Slot, ice_server
@@ -122,7 +123,7 @@ class Signalling:
         self.clock = clock
         self.sessions: dict[str, LiveSession] = {}
         self._connections: dict[str, Connection] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = BackgroundTasks()
         sio.on("connect", self._connect)
         sio.on("disconnect", self._disconnect)
         sio.on("*", self._unknown)
@@ -189,18 +190,15 @@ class Signalling:
             router = self.router_class(
                 self.settings.media,
                 self.stats,
-                on_slots=lambda pid, slots: self._spawn(self._send_slots(sid, pid, slots)),
+                on_slots=lambda pid, slots: self._background.spawn(
+                    self._send_slots(sid, pid, slots)
+                ),
                 on_audio_level=lambda level: self._on_audio_level(sid, level),
-                on_failed=lambda pid: self._spawn(self._drop(sid, pid)),
+                on_failed=lambda pid: self._background.spawn(self._drop(sid, pid)),
             )
             live = LiveSession(session, router)
             self.sessions[grant.session_id] = live
         return live
-
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # -- connection lifecycle -------------------------------------------------------------
 
@@ -311,7 +309,7 @@ class Signalling:
         live = self._live(conn)
         assert conn.participant_id is not None
         await self._drop(live.session.id, conn.participant_id)
-        self._spawn(self.sio.disconnect(sid))
+        self._background.spawn(self.sio.disconnect(sid))
         return {"ok": True}
 
     # -- media events -> messages ---------------------------------------------------------
@@ -348,8 +346,7 @@ class Signalling:
         for session_id in list(self.sessions):
             live = self.sessions.pop(session_id)
             await live.router.close()
-        for task in list(self._tasks):
-            task.cancel()
+        self._background.cancel_all()
 
 
 def _ice_server_json(url: str) -> dict[str, str]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,17 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    rtcrtpreceiver,
+    rtcrtpsender,
+)
 
 from server.app import SIGNALLING, STATS, create_app
 from server.config import Settings
+from server.media import aiortc_hooks
 from server.media.router import MediaConfig
 from server.media.stats import ForwardingStats
 from server.signalling import Signalling
@@ -84,3 +93,57 @@ async def circle_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
         yield RunningServer(f"http://{settings.host}:{settings.port}", app, settings)
     finally:
         await runner.cleanup()
+
+
+@pytest.fixture
+def loopback_ice() -> Iterator[None]:
+    """ICE host candidates on 127.0.0.1 only, for aiortc peers made in the test's process."""
+    aiortc_hooks.restrict_host_addresses(["127.0.0.1"])
+    yield
+    aiortc_hooks.restrict_host_addresses(None)
+
+
+@pytest.fixture
+def codec_count(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every aiortc encoder or decoder created in this process (server and bots alike)."""
+    made: list[str] = []
+    real_encoder = rtcrtpsender.get_encoder  # type: ignore[attr-defined]
+    real_decoder = rtcrtpreceiver.get_decoder  # type: ignore[attr-defined]
+
+    def encoder(codec: Any) -> Any:
+        made.append(f"encoder {codec.mimeType}")
+        return real_encoder(codec)
+
+    def decoder(codec: Any) -> Any:
+        made.append(f"decoder {codec.mimeType}")
+        return real_decoder(codec)
+
+    monkeypatch.setattr(rtcrtpsender, "get_encoder", encoder)
+    monkeypatch.setattr(rtcrtpreceiver, "get_decoder", decoder)
+    yield made
+
+
+def peer_pair() -> tuple[RTCPeerConnection, RTCPeerConnection]:
+    config = RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    return RTCPeerConnection(config), RTCPeerConnection(config)
+
+
+async def negotiate(offerer: RTCPeerConnection, answerer: RTCPeerConnection) -> None:
+    """Offer/answer between two local aiortc peers (aiortc gathers fully: no trickle)."""
+    await offerer.setLocalDescription(await offerer.createOffer())
+    await answerer.setRemoteDescription(offerer.localDescription)
+    await answerer.setLocalDescription(await answerer.createAnswer())
+    await offerer.setRemoteDescription(answerer.localDescription)
+
+
+async def until(condition: Callable[[], object], limit_s: float, what: str) -> float:
+    """Wait (bounded) until condition() holds; returns the seconds it took."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    try:
+        async with asyncio.timeout(limit_s):
+            while not condition():
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"not within {limit_s} s: {what}") from None
+    return loop.time() - start

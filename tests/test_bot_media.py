@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import av
 import pytest
-from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, rtcrtpsender
 from aiortc.codecs.vpx import VpxPayloadDescriptor
 from aiortc.rtp import RtpPacket
 
@@ -32,6 +30,7 @@ from server.bot.media import (
 )
 from server.media import aiortc_hooks
 from server.media.forwarding import vp8_frame_start
+from tests.conftest import negotiate, peer_pair, until
 
 
 @pytest.fixture(scope="session")
@@ -42,20 +41,6 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def media(clip: Path) -> EncodedMedia:
     return EncodedMedia.load(clip, clip)
-
-
-@pytest.fixture
-def loopback_only() -> Iterator[None]:
-    aiortc_hooks.restrict_host_addresses(["127.0.0.1"])
-    yield
-    aiortc_hooks.restrict_host_addresses(None)
-
-
-async def until(condition: Callable[[], bool], interval: float = 0.05) -> None:
-    while True:
-        if condition():
-            return
-        await asyncio.sleep(interval)
 
 
 class FakeClock:
@@ -226,18 +211,9 @@ async def test_dtx_sends_few_packets_in_silence(media: EncodedMedia) -> None:
 
 
 async def test_bot_tracks_cross_a_real_connection_with_levels_and_no_encoder(
-    media: EncodedMedia, loopback_only: None, monkeypatch: pytest.MonkeyPatch
+    media: EncodedMedia, loopback_ice: None, codec_count: list[str]
 ) -> None:
-    made: list[str] = []
-    real_encoder = rtcrtpsender.get_encoder  # type: ignore[attr-defined]
-
-    def counting_encoder(codec: Any) -> Any:
-        made.append("enc")
-        return real_encoder(codec)
-
-    monkeypatch.setattr(rtcrtpsender, "get_encoder", counting_encoder)
-    config = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-    sender_pc, receiver_pc = RTCPeerConnection(config), RTCPeerConnection(config)
+    sender_pc, receiver_pc = peer_pair()
     received: dict[str, list[RtpPacket]] = {"audio": [], "video": []}
     tracks = media.tracks()
     video_track = next(t for t in tracks if t.kind == "video")
@@ -253,20 +229,17 @@ async def test_bot_tracks_cross_a_real_connection_with_levels_and_no_encoder(
     for kind in ("audio", "video"):
         recv = receiver_pc.addTransceiver(kind, direction="recvonly")
         aiortc_hooks.count_received_packets(recv.receiver, received[kind].append)
-    await sender_pc.setLocalDescription(await sender_pc.createOffer())
-    await receiver_pc.setRemoteDescription(sender_pc.localDescription)
-    await receiver_pc.setLocalDescription(await receiver_pc.createAnswer())
-    await sender_pc.setRemoteDescription(receiver_pc.localDescription)
+    await negotiate(sender_pc, receiver_pc)
     try:
         async with asyncio.timeout(10):
-            await until(lambda: len(received["audio"]) >= 50)
+            await until(lambda: len(received["audio"]) >= 50, 10, "50 audio packets")
             video_receiver = receiver_pc.getTransceivers()[1].receiver
             await aiortc_hooks.send_picture_loss(video_receiver, received["video"][0].ssrc)
-            await until(lambda: video_track.keyframe_skips > 0)
+            await until(lambda: video_track.keyframe_skips > 0, 10, "a keyframe skip")
     finally:
         await sender_pc.close()
         await receiver_pc.close()
-    assert made == []
+    assert codec_count == []
     levels = [p.extensions.audio_level for p in received["audio"]]
     assert all(level is not None for level in levels)
     assert any(level == (True, lv) and lv < 40 for level in levels if level for lv in [level[1]])
@@ -312,7 +285,7 @@ def test_sequence_tracker_counts_gaps_across_wrap() -> None:
 
 
 async def test_two_bots_receive_each_others_media(
-    circle_server: Any, media: EncodedMedia, loopback_only: None
+    circle_server: Any, media: EncodedMedia, loopback_ice: None
 ) -> None:
     session = await circle_server.create_session("Bots")
     alice = Bot(session["invite_url"], "Alice", media)
@@ -333,7 +306,9 @@ async def test_two_bots_receive_each_others_media(
                         bob.received("audio", alice.participant_id),
                     )
                     > 20
-                )
+                ),
+                30,
+                "both bots receive both kinds",
             )
         assert {s["participant_id"] for s in alice.slots} >= {bob.participant_id}
         assert alice.lost("video") == 0 and bob.lost("audio") == 0

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import socketio
 from aiohttp import web
-from aiortc import rtcrtpreceiver, rtcrtpsender
 
 from server.app import SIGNALLING, create_app
 from server.bot.client import Bot
 from server.bot.media import EncodedMedia, generate_clip
-from server.media import aiortc_hooks
-from tests.conftest import RunningServer, make_settings
+from tests.conftest import RunningServer, make_settings, until
+
+pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 KINDS = ("audio", "video")
 
@@ -41,25 +40,6 @@ def media(clip: Path) -> EncodedMedia:
     return EncodedMedia.load(clip, clip)
 
 
-@pytest.fixture
-def codec_count(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every aiortc encoder or decoder created in this process, server and bots alike."""
-    made: list[str] = []
-    real_encoder, real_decoder = rtcrtpsender.get_encoder, rtcrtpreceiver.get_decoder
-
-    def encoder(codec: Any) -> Any:
-        made.append(f"encoder {codec.mimeType}")
-        return real_encoder(codec)
-
-    def decoder(codec: Any) -> Any:
-        made.append(f"decoder {codec.mimeType}")
-        return real_decoder(codec)
-
-    monkeypatch.setattr(rtcrtpsender, "get_encoder", encoder)
-    monkeypatch.setattr(rtcrtpreceiver, "get_decoder", decoder)
-    yield made
-
-
 async def start_bots(url: str, media: EncodedMedia, names: list[str]) -> list[Bot]:
     bots = [Bot(url, name, media) for name in names]
     for bot in bots:
@@ -67,18 +47,6 @@ async def start_bots(url: str, media: EncodedMedia, names: list[str]) -> list[Bo
     for bot in bots:
         await bot.wait_connected()
     return bots
-
-
-async def until(condition: Any, limit_s: float, what: str) -> float:
-    """Wait (bounded) until condition() holds; returns the seconds it took."""
-    start = time.monotonic()
-    try:
-        async with asyncio.timeout(limit_s):
-            while not condition():
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(f"not within {limit_s} s: {what}") from None
-    return time.monotonic() - start
 
 
 def hears_all(
@@ -228,10 +196,3 @@ async def test_closed_tab_is_removed_and_shutdown_closes_every_connection(
             await bot.close()
     assert all(pc is not None and pc.connectionState == "closed" for pc in pcs)
     assert app[SIGNALLING].sessions == {}
-
-
-@pytest.fixture(autouse=True)
-def _loopback_ice() -> Iterator[None]:
-    aiortc_hooks.restrict_host_addresses(["127.0.0.1"])
-    yield
-    aiortc_hooks.restrict_host_addresses(None)

@@ -7,9 +7,8 @@ layer turns them into messages. It never decodes or encodes media.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiortc import (
@@ -24,6 +23,7 @@ from aiortc import (
 )
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
+from server.background import BackgroundTasks
 from server.media import aiortc_hooks, sdp
 from server.media.consumer import Consumer
 from server.media.producer import AudioLevel, Producer
@@ -99,7 +99,7 @@ class MediaRouter:
         self._on_audio_level = on_audio_level
         self._on_failed = on_failed
         self.participants: dict[str, ParticipantMedia] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = BackgroundTasks()
 
     def _rtc_configuration(self) -> RTCConfiguration:
         return RTCConfiguration(
@@ -125,11 +125,6 @@ class MediaRouter:
     def _subscribe_pc(self, pid: str) -> RTCPeerConnection | None:
         media = self.participants.get(pid)
         return media.subscribe_pc if media else None
-
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def add(self, pid: str, room_id: str) -> None:
         self.participants[pid] = ParticipantMedia(pid, room_id)
@@ -198,7 +193,7 @@ class MediaRouter:
 
     def _pli_sender(self, receiver: RTCRtpReceiver) -> Callable[[int], None]:
         def send(ssrc: int) -> None:
-            self._spawn(aiortc_hooks.send_picture_loss(receiver, ssrc))
+            self._background.spawn(aiortc_hooks.send_picture_loss(receiver, ssrc))
 
         return send
 
@@ -300,5 +295,4 @@ class MediaRouter:
     async def close(self) -> None:
         for pid in list(self.participants):
             await self.remove(pid)
-        for task in list(self._tasks):
-            task.cancel()
+        self._background.cancel_all()

@@ -8,18 +8,12 @@ from typing import Any
 
 import aioice.ice
 import pytest
-from aiortc import (
-    RTCBundlePolicy,
-    RTCConfiguration,
-    RTCPeerConnection,
-    rtcrtpreceiver,
-    rtcrtpsender,
-)
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtp import RtpPacket
 
 from server.media import aiortc_hooks
 from server.media.forwarding import ForwardedFrame
+from tests.conftest import negotiate, peer_pair
 
 
 class FrameTrack(MediaStreamTrack):
@@ -38,13 +32,6 @@ class Packer:
         return frame.payloads, frame.timestamp
 
 
-@pytest.fixture
-def loopback_only() -> Any:
-    aiortc_hooks.restrict_host_addresses(["127.0.0.1"])
-    yield
-    aiortc_hooks.restrict_host_addresses(None)
-
-
 def test_hooks_refuse_objects_without_the_internals() -> None:
     class Bare:
         pass
@@ -59,25 +46,15 @@ def test_hooks_refuse_objects_without_the_internals() -> None:
         aiortc_hooks.count_received_packets(Bare(), lambda p: None)  # type: ignore[arg-type]
 
 
-def test_restrict_host_addresses_includes_loopback(loopback_only: Any) -> None:
+def test_restrict_host_addresses_includes_loopback(loopback_ice: None) -> None:
     assert aioice.ice.get_host_addresses(True, True) == ["127.0.0.1"]
     assert aioice.ice.get_host_addresses(False, True) == []
 
 
 async def test_forwarded_payloads_cross_a_real_connection_without_codecs(
-    loopback_only: Any, monkeypatch: pytest.MonkeyPatch
+    loopback_ice: None, codec_count: list[str]
 ) -> None:
-    made: list[str] = []
-    real_encoder, real_decoder = rtcrtpsender.get_encoder, rtcrtpreceiver.get_decoder
-    monkeypatch.setattr(
-        rtcrtpsender, "get_encoder", lambda c: made.append("enc") or real_encoder(c)
-    )
-    monkeypatch.setattr(
-        rtcrtpreceiver, "get_decoder", lambda c: made.append("dec") or real_decoder(c)
-    )
-
-    config = RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-    sender_pc, receiver_pc = RTCPeerConnection(config), RTCPeerConnection(config)
+    sender_pc, receiver_pc = peer_pair()
     track = FrameTrack()
     transceiver = sender_pc.addTransceiver(track, direction="sendonly")
     aiortc_hooks.install_packer(transceiver.sender, Packer())
@@ -88,10 +65,7 @@ async def test_forwarded_payloads_cross_a_real_connection_without_codecs(
     recv_transceiver = receiver_pc.addTransceiver("audio", direction="recvonly")
     aiortc_hooks.divert_received_packets(recv_transceiver.receiver, received.append)
 
-    await sender_pc.setLocalDescription(await sender_pc.createOffer())
-    await receiver_pc.setRemoteDescription(sender_pc.localDescription)
-    await receiver_pc.setLocalDescription(await receiver_pc.createAnswer())
-    await sender_pc.setRemoteDescription(receiver_pc.localDescription)
+    await negotiate(sender_pc, receiver_pc)
     try:
         async with asyncio.timeout(10):
             while sender_pc.connectionState != "connected":
@@ -108,24 +82,20 @@ async def test_forwarded_payloads_cross_a_real_connection_without_codecs(
     finally:
         await sender_pc.close()
         await receiver_pc.close()
-    assert made == []  # no aiortc encoder or decoder was created
+    assert codec_count == []  # no aiortc encoder or decoder was created
 
 
 async def test_count_received_packets_sees_packets_before_any_assembly(
-    loopback_only: Any,
+    loopback_ice: None,
 ) -> None:
-    config = RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-    sender_pc, receiver_pc = RTCPeerConnection(config), RTCPeerConnection(config)
+    sender_pc, receiver_pc = peer_pair()
     track = FrameTrack()
     transceiver = sender_pc.addTransceiver(track, direction="sendonly")
     aiortc_hooks.install_packer(transceiver.sender, Packer())
     counted: list[int] = []
     recv_transceiver = receiver_pc.addTransceiver("audio", direction="recvonly")
     aiortc_hooks.count_received_packets(recv_transceiver.receiver, lambda p: counted.append(1))
-    await sender_pc.setLocalDescription(await sender_pc.createOffer())
-    await receiver_pc.setRemoteDescription(sender_pc.localDescription)
-    await receiver_pc.setLocalDescription(await receiver_pc.createAnswer())
-    await sender_pc.setRemoteDescription(receiver_pc.localDescription)
+    await negotiate(sender_pc, receiver_pc)
     try:
         async with asyncio.timeout(10):
             while sender_pc.connectionState != "connected":
