@@ -91,6 +91,16 @@ class Producer:
         for consumer in self.consumers:
             consumer.deliver(frame)
 
+    def set_paused(self, paused: bool) -> None:
+        """Stop or restart forwarding (a mute enforced by the server). Video restarts at a
+        keyframe, since the subscribers' decoders missed everything in between."""
+        if paused == self.paused:
+            return
+        self.paused = paused
+        if not paused:
+            for consumer in self.consumers:
+                consumer.wait_for_keyframe()
+
     def request_keyframe(self) -> None:
         """Ask the publisher for a keyframe, at most once per KEYFRAME_REQUEST_INTERVAL_S;
         the watchdog in on_packet repeats it until one arrives."""

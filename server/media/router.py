@@ -247,7 +247,7 @@ class MediaRouter:
     def set_paused(self, pid: str, kind: str, paused: bool) -> None:
         producer = self._get(pid).producers.get(kind)
         if producer is not None:
-            producer.paused = paused
+            producer.set_paused(paused)
 
     def _rewire(self, notify: bool = True) -> None:
         """Point every subscriber's slots at the producers of the others in its room, keeping

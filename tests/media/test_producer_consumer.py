@@ -140,3 +140,21 @@ def test_audio_levels_are_emitted_per_packet(clock: Clock) -> None:
     packet.extensions.audio_level = (True, 30)
     producer.on_packet(packet)
     assert levels == [AudioLevel("p_a", 30, True, clock.now)]
+
+
+def test_resumed_video_restarts_at_a_keyframe(clock: Clock) -> None:
+    producer, consumer, plis, _ = make(clock)
+    producer.on_packet(video_packet(0, 0, KEY))
+    producer.on_packet(video_packet(1, 3000, DELTA))
+    assert len(queued(consumer)) == 2
+    producer.set_paused(True)
+    producer.on_packet(video_packet(2, 6000, DELTA))
+    assert queued(consumer) == []
+    clock.now += 1
+    asked_before = len(plis)
+    producer.set_paused(False)
+    assert len(plis) == asked_before + 1  # a keyframe is asked for on resume
+    producer.on_packet(video_packet(3, 9000, DELTA))
+    assert queued(consumer) == []
+    producer.on_packet(video_packet(4, 12000, KEY))
+    assert [f.timestamp for f in queued(consumer)] == [12000]
