@@ -1,9 +1,13 @@
-"""Session, Room, Participant and Role, and the events their changes produce."""
+"""Session, Room, Participant and Role, and the events their changes produce.
+
+Every event has a `name` (the socket.io event the server emits), an `audience` (who receives
+it) and a `payload()` of plain JSON/msgpack values."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import ClassVar, Protocol
 
 MAIN_ROOM = "main"
 
@@ -18,6 +22,41 @@ class Role(StrEnum):
         return self is not Role.PARTICIPANT
 
 
+# -- audiences ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Everyone:
+    """Every admitted participant of the session (never the waiting room)."""
+
+
+@dataclass(frozen=True)
+class Leaders:
+    """Facilitators and cofacilitators only."""
+
+
+@dataclass(frozen=True)
+class Only:
+    """One participant; may be someone just removed or denied, whom the server still reaches."""
+
+    participant_id: str
+
+
+Audience = Everyone | Leaders | Only
+
+
+class DomainEvent(Protocol):
+    name: ClassVar[str]
+
+    @property
+    def audience(self) -> Audience: ...
+
+    def payload(self) -> dict[str, object]: ...
+
+
+# -- participants ---------------------------------------------------------------------------
+
+
 @dataclass
 class Participant:
     id: str
@@ -27,6 +66,13 @@ class Participant:
     room_id: str = MAIN_ROOM
     audio_on: bool = True
     video_on: bool = True
+    admitted: bool = True  # False while in the waiting room
+    invite_id: str | None = None  # the personal invite they joined with, if any
+    hand_raised_at: float | None = None
+    help_requested_at: float | None = None
+    # May not unmute themselves. Kept by Session from its policy (`participants_may_unmute`),
+    # the role (leaders are never locked) and per-person `ask_unmute` grants.
+    audio_locked: bool = False
 
     def public(self) -> dict[str, object]:
         """What every member of the session may see of this participant."""
@@ -37,23 +83,58 @@ class Participant:
             "room": self.room_id,
             "audio": self.audio_on,
             "video": self.video_on,
+            "admitted": self.admitted,
+            "hand": self.hand_raised_at is not None,
+            "audio_locked": self.audio_locked,
         }
+
+
+# -- the session's own events ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ParticipantJoined:
+    """An admitted participant joined (see rooms.controls.events_for_join for the waiting room)."""
+
     participant: Participant
+    name: ClassVar[str] = "participant_joined"
+
+    @property
+    def audience(self) -> Audience:
+        return Everyone()
+
+    def payload(self) -> dict[str, object]:
+        return self.participant.public()
 
 
 @dataclass(frozen=True)
 class ParticipantLeft:
     participant_id: str
     at: float
+    admitted: bool = True  # a waiting participant's leaving concerns only the leaders
+    name: ClassVar[str] = "participant_left"
+
+    @property
+    def audience(self) -> Audience:
+        return Everyone() if self.admitted else Leaders()
+
+    def payload(self) -> dict[str, object]:
+        return {"participant_id": self.participant_id}
 
 
 @dataclass(frozen=True)
 class ParticipantUpdated:
+    """Emit at once: the payload is read from the live participant."""
+
     participant: Participant
+    name: ClassVar[str] = "participant_updated"
+
+    @property
+    def audience(self) -> Audience:
+        return Everyone() if self.participant.admitted else Leaders()
+
+    def payload(self) -> dict[str, object]:
+        return self.participant.public()
 
 
 Event = ParticipantJoined | ParticipantLeft | ParticipantUpdated
@@ -73,23 +154,62 @@ class Session:
     created_at: float
     max_participants: int = 16
     participants: dict[str, Participant] = field(default_factory=dict)
+    # DESIGN.md wants the waiting room on by default; the server passes it explicitly. The
+    # dataclass default stays off until the server handles waiting participants.
+    waiting_room: bool = False
+    locked: bool = False  # nobody (leaders included) may join
+    spotlight: str | None = None
+    participants_may_unmute: bool = True
+    private_chat_allowed: bool = True  # participant-to-participant; leaders are always reachable
+    blocked_invites: set[str] = field(default_factory=set)
+    removed: set[str] = field(default_factory=set)  # ids removed or denied by a leader
+    ended_at: float | None = None
 
-    def join(self, pid: str, display_name: str, role: Role, now: float) -> ParticipantJoined:
+    def join(
+        self,
+        pid: str,
+        display_name: str,
+        role: Role,
+        now: float,
+        *,
+        invite_id: str | None = None,
+    ) -> ParticipantJoined:
         if pid in self.participants:
             raise SessionError("invalid", "already joined")
+        if pid in self.removed:
+            raise SessionError("invalid", "this participant was removed from the session")
+        if self.ended_at is not None:
+            raise SessionError("ended", "this session has ended")
+        if self.locked:
+            raise SessionError("locked", "this session is locked; nobody else can join")
+        if invite_id is not None and invite_id in self.blocked_invites:
+            raise SessionError("blocked", "this invite can no longer join the session")
         if len(self.participants) >= self.max_participants:
             raise SessionError("full", f"this session is full ({self.max_participants} people)")
         name = " ".join(display_name.split())
         if not name:
             raise SessionError("invalid", "a name is required")
-        participant = Participant(pid, name, role, joined_at=now)
+        participant = Participant(
+            pid,
+            name,
+            role,
+            joined_at=now,
+            admitted=role.leads or not self.waiting_room,
+            invite_id=invite_id,
+        )
+        self.sync_audio_lock(participant)
+        if participant.audio_locked:
+            participant.audio_on = False  # joining during a locked mute: come in muted
         self.participants[pid] = participant
         return ParticipantJoined(participant)
 
     def leave(self, pid: str, now: float) -> ParticipantLeft | None:
-        if self.participants.pop(pid, None) is None:
+        participant = self.participants.pop(pid, None)
+        if participant is None:
             return None
-        return ParticipantLeft(pid, now)
+        if self.spotlight == pid:
+            self.spotlight = None
+        return ParticipantLeft(pid, now, admitted=participant.admitted)
 
     def set_media_state(
         self, pid: str, audio: bool | None, video: bool | None
@@ -97,8 +217,28 @@ class Session:
         participant = self.participants.get(pid)
         if participant is None:
             raise SessionError("not_found", "not in this session")
+        if audio and not participant.audio_on and participant.audio_locked:
+            raise SessionError("forbidden", "a facilitator has muted you; raise your hand to speak")
         if audio is not None:
             participant.audio_on = audio
         if video is not None:
             participant.video_on = video
         return ParticipantUpdated(participant)
+
+    # -- queries and invariants used by rooms.controls --------------------------------------
+
+    def admitted(self) -> list[Participant]:
+        return [p for p in self.participants.values() if p.admitted]
+
+    def waiting(self) -> list[Participant]:
+        return [p for p in self.participants.values() if not p.admitted]
+
+    def hand_queue(self) -> list[str]:
+        """Raised hands, first raised first (ties: join order, then id, to stay stable)."""
+        raised = [p for p in self.admitted() if p.hand_raised_at is not None]
+        raised.sort(key=lambda p: (p.hand_raised_at, p.joined_at, p.id))
+        return [p.id for p in raised]
+
+    def sync_audio_lock(self, participant: Participant) -> None:
+        """Apply the session's unmute policy to one participant (leaders are never locked)."""
+        participant.audio_locked = not self.participants_may_unmute and not participant.role.leads

@@ -1,0 +1,306 @@
+"""The shared store: Redis (`REDIS_URL`), so several Circle processes see the same accounts.
+
+Each record is one msgpack value under `circle:<kind>:<id>`; lists are sorted sets scored by
+`created_at` (Redis orders equal scores by member, so ties fall back to the id, as in SQLite).
+Writes that must be all-or-nothing, or that check a unique value first, run as WATCH/MULTI
+transactions, retried when another process touched the same keys in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, replace
+from typing import Any, TypeVar, cast
+
+import msgpack
+import redis.asyncio
+from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
+
+from server.store.base import (
+    DEFAULT_AUDIT_LIMIT,
+    AuditEntry,
+    Facilitator,
+    Group,
+    Invite,
+    SessionRecord,
+    StoreConflict,
+    StoreError,
+    check_audit_entry,
+    normalize_email,
+    normalized_facilitator,
+    normalized_group,
+)
+
+T = TypeVar("T")
+R = TypeVar("R", Facilitator, Group, SessionRecord, Invite, AuditEntry)
+
+DEFAULT_PREFIX = "circle:"
+MAX_TRANSACTION_ATTEMPTS = 50  # a key this contended means something is looping; say so
+
+
+def _pack(record: Facilitator | Group | SessionRecord | Invite | AuditEntry) -> bytes:
+    return cast(bytes, msgpack.packb(asdict(record), use_bin_type=True))
+
+
+def _unpack(kind: type[R], raw: bytes | str) -> R:
+    # use_list=False: arrays come back as tuples, which is what Group.facilitator_ids is
+    return kind(**msgpack.unpackb(raw, raw=False, use_list=False))
+
+
+def _text(raw: bytes | str) -> str:
+    """redis-py types replies as bytes | str; without decode_responses they are bytes."""
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def _begin_writes(pipe: Pipeline) -> None:
+    """End the reads of a WATCH transaction: what the pipe gets next is queued for EXEC."""
+    pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves multi() unannotated
+
+
+class RedisStore:
+    """`Store` on Redis; `prefix` keeps several deployments (or tests) apart on one server."""
+
+    def __init__(self, url: str, prefix: str = DEFAULT_PREFIX) -> None:
+        self._redis: redis.asyncio.Redis = redis.asyncio.Redis.from_url(url)
+        self._prefix = prefix
+
+    def _key(self, kind: str, name: str) -> str:
+        return f"{self._prefix}{kind}:{name}"
+
+    async def ping(self) -> None:
+        """Fail at start rather than at the first request when Redis is unreachable."""
+        await self._redis.ping()
+
+    async def _transact(self, watch: Sequence[str], body: Callable[[Pipeline], Awaitable[T]]) -> T:
+        """Run `body` with `watch` watched; its writes (queued after `pipe.multi()`) land only
+        if no watched key changed meanwhile, else it runs again on fresh reads."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for _ in range(MAX_TRANSACTION_ATTEMPTS):
+                try:
+                    await pipe.watch(*watch)
+                    result = await body(pipe)
+                    if pipe.explicit_transaction:
+                        await pipe.execute()
+                    else:  # nothing to write: just drop the watch
+                        await pipe.reset()  # type: ignore[no-untyped-call]
+                    return result
+                except WatchError:
+                    continue
+        raise StoreError(f"gave up after {MAX_TRANSACTION_ATTEMPTS} conflicting writes: {watch}")
+
+    async def _get(self, kind: type[R], key: str) -> R | None:
+        raw = await self._redis.get(key)
+        return None if raw is None else _unpack(kind, raw)
+
+    async def _get_many(self, kind: type[R], keys: list[str]) -> list[R]:
+        if not keys:
+            return []
+        raws = await self._redis.mget(keys)
+        return [_unpack(kind, raw) for raw in raws if raw is not None]
+
+    async def _ids(self, key: str) -> list[str]:
+        members = await self._redis.zrange(key, 0, -1)
+        return [_text(cast(bytes, m)) for m in members]
+
+    async def _update(self, kind: type[R], key: str, change: Callable[[R], R | None]) -> R | None:
+        """Read-modify-write one record; `change` returns None when there is nothing to write."""
+
+        async def body(pipe: Pipeline) -> R | None:
+            raw = await pipe.get(key)
+            if raw is None:
+                return None
+            current = _unpack(kind, raw)
+            changed = change(current)
+            if changed is None:
+                return current
+            _begin_writes(pipe)
+            pipe.set(key, _pack(changed))
+            return changed
+
+        return await self._transact([key], body)
+
+    # facilitators
+
+    async def add_facilitator(self, facilitator: Facilitator) -> Facilitator:
+        record = normalized_facilitator(facilitator)
+        key = self._key("facilitator", record.id)
+        email_key = self._key("facilitator_email", record.email)
+
+        async def body(pipe: Pipeline) -> Facilitator:
+            if await pipe.exists(key):
+                raise StoreConflict("facilitator", "id", record.id)
+            if await pipe.exists(email_key):
+                raise StoreConflict("facilitator", "email", record.email)
+            _begin_writes(pipe)
+            pipe.set(key, _pack(record))
+            pipe.set(email_key, record.id)
+            return record
+
+        return await self._transact([key, email_key], body)
+
+    async def get_facilitator(self, facilitator_id: str) -> Facilitator | None:
+        return await self._get(Facilitator, self._key("facilitator", facilitator_id))
+
+    async def find_facilitator_by_email(self, email: str) -> Facilitator | None:
+        found = await self._redis.get(self._key("facilitator_email", normalize_email(email)))
+        return None if found is None else await self.get_facilitator(_text(found))
+
+    async def update_facilitator_profile(
+        self, facilitator_id: str, display_name: str, credentials: str
+    ) -> Facilitator | None:
+        return await self._update(
+            Facilitator,
+            self._key("facilitator", facilitator_id),
+            lambda f: replace(f, display_name=display_name, credentials=credentials),
+        )
+
+    # groups
+
+    async def add_group(self, group: Group) -> Group:
+        record = normalized_group(group)
+        key = self._key("group", record.id)
+
+        async def body(pipe: Pipeline) -> Group:
+            if await pipe.exists(key):
+                raise StoreConflict("group", "id", record.id)
+            _begin_writes(pipe)
+            pipe.set(key, _pack(record))
+            for facilitator_id in record.facilitator_ids:
+                pipe.zadd(
+                    self._key("facilitator_groups", facilitator_id), {record.id: record.created_at}
+                )
+            return record
+
+        return await self._transact([key], body)
+
+    async def get_group(self, group_id: str) -> Group | None:
+        return await self._get(Group, self._key("group", group_id))
+
+    async def groups_of(self, facilitator_id: str) -> list[Group]:
+        ids = await self._ids(self._key("facilitator_groups", facilitator_id))
+        return await self._get_many(Group, [self._key("group", i) for i in ids])
+
+    async def add_group_facilitator(self, group_id: str, facilitator_id: str) -> Group | None:
+        key = self._key("group", group_id)
+
+        async def body(pipe: Pipeline) -> Group | None:
+            raw = await pipe.get(key)
+            if raw is None:
+                return None
+            group = _unpack(Group, raw)
+            if facilitator_id in group.facilitator_ids:
+                return group
+            changed = replace(group, facilitator_ids=(*group.facilitator_ids, facilitator_id))
+            _begin_writes(pipe)
+            pipe.set(key, _pack(changed))
+            pipe.zadd(self._key("facilitator_groups", facilitator_id), {group_id: group.created_at})
+            return changed
+
+        return await self._transact([key], body)
+
+    # sessions
+
+    async def add_session(self, session: SessionRecord) -> SessionRecord:
+        key = self._key("session", session.id)
+
+        async def body(pipe: Pipeline) -> SessionRecord:
+            if await pipe.exists(key):
+                raise StoreConflict("session", "id", session.id)
+            _begin_writes(pipe)
+            pipe.set(key, _pack(session))
+            score = {session.id: session.created_at}
+            if session.group_id is not None:
+                pipe.zadd(self._key("group_sessions", session.group_id), score)
+            if session.created_by is not None:
+                pipe.zadd(self._key("facilitator_sessions", session.created_by), score)
+            return session
+
+        return await self._transact([key], body)
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        return await self._get(SessionRecord, self._key("session", session_id))
+
+    async def sessions_of_group(self, group_id: str) -> list[SessionRecord]:
+        ids = await self._ids(self._key("group_sessions", group_id))
+        return await self._get_many(SessionRecord, [self._key("session", i) for i in ids])
+
+    async def sessions_created_by(self, facilitator_id: str) -> list[SessionRecord]:
+        ids = await self._ids(self._key("facilitator_sessions", facilitator_id))
+        return await self._get_many(SessionRecord, [self._key("session", i) for i in ids])
+
+    async def end_session(self, session_id: str, at: float) -> SessionRecord | None:
+        return await self._update(
+            SessionRecord,
+            self._key("session", session_id),
+            lambda s: None if s.ended_at is not None else replace(s, ended_at=at),
+        )
+
+    # invites
+
+    async def add_invite(self, invite: Invite) -> Invite:
+        key = self._key("invite", invite.id)
+        token_key = self._key("invite_token", invite.token_id)
+
+        async def body(pipe: Pipeline) -> Invite:
+            if await pipe.exists(key):
+                raise StoreConflict("invite", "id", invite.id)
+            if await pipe.exists(token_key):
+                raise StoreConflict("invite", "token_id", invite.token_id)
+            _begin_writes(pipe)
+            pipe.set(key, _pack(invite))
+            pipe.set(token_key, invite.id)
+            pipe.zadd(self._key("group_invites", invite.group_id), {invite.id: invite.created_at})
+            return invite
+
+        return await self._transact([key, token_key], body)
+
+    async def get_invite(self, invite_id: str) -> Invite | None:
+        return await self._get(Invite, self._key("invite", invite_id))
+
+    async def invites_of_group(self, group_id: str) -> list[Invite]:
+        ids = await self._ids(self._key("group_invites", group_id))
+        return await self._get_many(Invite, [self._key("invite", i) for i in ids])
+
+    async def get_invite_by_token_id(self, token_id: str) -> Invite | None:
+        found = await self._redis.get(self._key("invite_token", token_id))
+        return None if found is None else await self.get_invite(_text(found))
+
+    async def revoke_invite(self, invite_id: str) -> Invite | None:
+        return await self._update(
+            Invite,
+            self._key("invite", invite_id),
+            lambda i: None if i.revoked else replace(i, revoked=True),
+        )
+
+    async def block_invite(self, session_id: str, token_id: str) -> None:
+        await self._redis.sadd(self._key("blocked_invites", session_id), token_id)
+
+    async def unblock_invite(self, session_id: str, token_id: str) -> None:
+        await self._redis.srem(self._key("blocked_invites", session_id), token_id)
+
+    async def is_invite_blocked(self, session_id: str, token_id: str) -> bool:
+        found = await self._redis.sismember(self._key("blocked_invites", session_id), token_id)
+        return bool(found)
+
+    # audit
+
+    async def append_audit(self, entry: AuditEntry) -> AuditEntry:
+        check_audit_entry(entry)
+        # INCR then ZADD by id: concurrent appenders may land out of order, the score keeps
+        # reads in id order; a crash in between only leaves a gap in the ids.
+        new_id = int(await self._redis.incr(self._prefix + "audit_seq"))
+        stored = replace(entry, id=new_id, detail=dict(entry.detail))
+        await self._redis.zadd(self._key("audit", entry.session_id), {_pack(stored): new_id})
+        return stored
+
+    async def audit_of_session(
+        self, session_id: str, limit: int = DEFAULT_AUDIT_LIMIT
+    ) -> list[AuditEntry]:
+        if limit <= 0:
+            return []
+        raws: list[Any] = await self._redis.zrange(self._key("audit", session_id), -limit, -1)
+        return [_unpack(AuditEntry, raw) for raw in raws]
+
+    async def close(self) -> None:
+        await self._redis.aclose()
