@@ -16,12 +16,13 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rooms.model import Role
-from server import tokens
+from server import console_api, tokens
 from server.config import Settings
 from server.media import aiortc_hooks
 from server.media.router import MediaRouter
 from server.media.stats import ForwardingStats
 from server.signalling import Signalling
+from server.store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,10 @@ def create_app(
     app[STATS] = stats
     app[SIGNALLING] = Signalling(sio, settings, stats, clock, router_class)
 
+    app[console_api.SECRET] = settings.secret
+    app[console_api.CLOCK] = clock
+    console_api.add_routes(app)
+    app.router.add_get("/signin", _page("signin.html"))
     app.router.add_post("/api/sessions", create_session)
     app.router.add_get("/api/stats", forwarding_stats)
     app.router.add_get("/healthz", healthz)
@@ -169,6 +174,7 @@ def create_app(
         "/vendor/socket.io.msgpack.min.js",
         _vendor("socket.io-client/dist/socket.io.msgpack.min.js"),
     )
+    app.cleanup_ctx.append(_store)
     app.on_startup.append(_freeze_startup_heap)
     app.cleanup_ctx.append(_speaker_worker)
     app.cleanup_ctx.append(_close_sessions)
@@ -183,6 +189,12 @@ def _vendor(relative: str) -> Callable[[web.Request], Awaitable[web.FileResponse
         return web.FileResponse(path)
 
     return handler
+
+
+async def _store(app: web.Application) -> AsyncIterator[None]:
+    app[console_api.STORE] = await open_store(app[SETTINGS])
+    yield
+    await app[console_api.STORE].close()
 
 
 async def _freeze_startup_heap(app: web.Application) -> None:

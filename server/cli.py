@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import os
+import secrets
 import sys
+import time
 
 from aiohttp import web
 
@@ -42,6 +45,47 @@ def _bot(args: argparse.Namespace) -> int:
     return asyncio.run(cli_main(args.invite_url, args.count, args.duration, args.audio, args.video))
 
 
+async def _add_facilitator(args: argparse.Namespace, password: str) -> int:
+    from server import accounts
+    from server.store import Facilitator, StoreConflict, open_store
+
+    settings = settings_from_args(args)
+    store = await open_store(settings)
+    try:
+        facilitator = await store.add_facilitator(
+            Facilitator(
+                id="f_" + secrets.token_urlsafe(8),
+                email=args.email,
+                password_hash=accounts.hash_password(password),
+                display_name=args.name or args.email.split("@")[0],
+                credentials=args.credentials,
+                created_at=time.time(),
+            )
+        )
+    except StoreConflict:
+        print(f"A facilitator with the email {args.email} already exists.", file=sys.stderr)
+        return 1
+    finally:
+        await store.close()
+    print(f"Added facilitator {facilitator.id} ({facilitator.email}); sign in at /signin")
+    return 0
+
+
+def _facilitator(args: argparse.Namespace) -> int:
+    from server.accounts import MIN_PASSWORD_CHARS
+
+    password = os.environ.get("CIRCLE_FACILITATOR_PASSWORD")  # for scripted setups
+    if password is None:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            print("The passwords differ.", file=sys.stderr)
+            return 1
+    if len(password) < MIN_PASSWORD_CHARS:
+        print(f"Use at least {MIN_PASSWORD_CHARS} characters.", file=sys.stderr)
+        return 1
+    return asyncio.run(_add_facilitator(args, password))
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=os.environ.get("CIRCLE_LOG_LEVEL", "INFO"),
@@ -58,10 +102,19 @@ def main(argv: list[str] | None = None) -> int:
     bot.add_argument("--duration", type=float, default=None, help="seconds; default: until ^C")
     bot.add_argument("--audio", default=None, help="encoded audio file (Opus)")
     bot.add_argument("--video", default=None, help="encoded video file (VP8)")
+    facilitator = commands.add_parser("facilitator", help="manage facilitator accounts")
+    facilitator_commands = facilitator.add_subparsers(dest="facilitator_command", required=True)
+    add = facilitator_commands.add_parser("add", help="add an account (password is prompted)")
+    add.add_argument("email")
+    add.add_argument("--name", default=None, help="display name shown on the tile")
+    add.add_argument("--credentials", default="", help="e.g. LCSW, LPC, PhD, MD, PMHNP, CAC")
+    add_serve_arguments(add)
     raw = sys.argv[1:] if argv is None else argv
     if not raw or (raw[0].startswith("-") and raw[0] not in ("-h", "--help")):
         raw = ["serve", *raw]
     args = parser.parse_args(raw)
     if args.command == "bot":
         return _bot(args)
+    if args.command == "facilitator":
+        return _facilitator(args)
     return _serve(args)

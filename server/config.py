@@ -18,6 +18,7 @@ class Settings:
     api_key: str = ""
     secret: str = ""  # signs tokens; kept in the data dir so links survive a restart
     data_dir: Path = Path("data")
+    redis_url: str | None = None  # set: accounts, groups, sessions and audit live in Redis
     public_url: str | None = None  # base of the links; default: the request's own origin
     token_ttl_hours: float = 24.0
     max_participants: int = 16
@@ -31,11 +32,19 @@ def _csv(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
 
 
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    parser.add_argument("--data-dir", default=env("CIRCLE_DATA_DIR", "data"))
+    parser.add_argument(
+        "--redis-url", default=env("REDIS_URL"), help="keep data in Redis instead of SQLite"
+    )
+
+
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     env = os.environ.get
     parser.add_argument("--host", default=env("CIRCLE_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(env("PORT", env("CIRCLE_PORT", "8080"))))
-    parser.add_argument("--data-dir", default=env("CIRCLE_DATA_DIR", "data"))
+    add_store_arguments(parser)
     parser.add_argument("--public-url", default=env("CIRCLE_PUBLIC_URL"), help="base URL for links")
     parser.add_argument(
         "--ice-server",
@@ -88,6 +97,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         api_key=os.environ.get("CIRCLE_API_KEY") or secrets.token_urlsafe(24),
         secret=_load_secret(data_dir),
         data_dir=data_dir,
+        redis_url=args.redis_url or None,
         public_url=args.public_url,
         token_ttl_hours=args.token_ttl_hours,
         max_participants=args.max_participants,

@@ -1,0 +1,209 @@
+"""REST API for facilitators: sign-in, profile, groups, sessions. Cookie-authenticated; the
+server API key may create sessions too (see server/app.py)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from server import accounts
+from server.store import Facilitator, Group, Store
+
+STORE = web.AppKey("store", Store)
+SECRET = web.AppKey("secret", str)
+CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
+MAX_BODY_BYTES = 16 * 1024
+SIGNIN_PER_MINUTE = 10  # per client address: slows password guessing without locking anyone out
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class SignInRequest(_Body):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class ProfileRequest(_Body):
+    display_name: str | None = Field(default=None, min_length=1, max_length=80)
+    credentials: str | None = Field(default=None, max_length=80)
+
+
+class GroupRequest(_Body):
+    name: str = Field(min_length=1, max_length=120)
+
+
+def error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": code, "message": message}, status=status)
+
+
+class BodyError(Exception):
+    def __init__(self, response: web.Response) -> None:
+        super().__init__(response.text)
+        self.response = response
+
+
+async def parse_body(request: web.Request, model: type[M]) -> M:
+    """The validated JSON body, or a BodyError carrying the 400/413 answer naming the field."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise BodyError(error(413, "too_large", f"body over {MAX_BODY_BYTES} bytes"))
+    try:
+        body = await request.json()
+    except web.HTTPRequestEntityTooLarge:
+        raise BodyError(error(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")) from None
+    except ValueError:
+        raise BodyError(error(400, "invalid", "body must be JSON")) from None
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise BodyError(error(400, "invalid", f"{where}: {first['msg']}")) from None
+
+
+def _secure(request: web.Request) -> bool:
+    return request.secure or request.headers.get("X-Forwarded-Proto") == "https"
+
+
+async def signed_in(request: web.Request) -> Facilitator | None:
+    fid = accounts.read_cookie(
+        request.app[SECRET], request.cookies.get(accounts.COOKIE_NAME), request.app[CLOCK]()
+    )
+    return await request.app[STORE].get_facilitator(fid) if fid else None
+
+
+Handler = Callable[[web.Request, Facilitator], Awaitable[web.StreamResponse]]
+
+
+def facilitator_only(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def run(request: web.Request) -> web.StreamResponse:
+        facilitator = await signed_in(request)
+        if facilitator is None:
+            return error(401, "unauthorized", "sign in first")
+        try:
+            return await handler(request, facilitator)
+        except BodyError as exc:
+            return exc.response
+
+    return run
+
+
+def profile(f: Facilitator) -> dict[str, Any]:
+    return {
+        "id": f.id,
+        "email": f.email,
+        "display_name": f.display_name,
+        "credentials": f.credentials,
+    }
+
+
+def group_json(g: Group) -> dict[str, Any]:
+    data = asdict(g)
+    data["facilitator_ids"] = list(g.facilitator_ids)
+    return data
+
+
+class SignInLimiter:
+    def __init__(self) -> None:
+        self._attempts: dict[str, list[float]] = {}
+
+    def allow(self, who: str, now: float) -> bool:
+        recent = [t for t in self._attempts.get(who, []) if now - t < 60]
+        if len(recent) >= SIGNIN_PER_MINUTE:
+            self._attempts[who] = recent
+            return False
+        recent.append(now)
+        self._attempts[who] = recent
+        return True
+
+
+SIGNIN_LIMITER = web.AppKey("signin_limiter", SignInLimiter)
+
+
+async def sign_in(request: web.Request) -> web.StreamResponse:
+    now = request.app[CLOCK]()
+    if not request.app[SIGNIN_LIMITER].allow(request.remote or "?", time.monotonic()):
+        return error(429, "rate_limited", "too many sign-in attempts; wait a minute")
+    try:
+        body = await parse_body(request, SignInRequest)
+    except BodyError as exc:
+        return exc.response
+    store = request.app[STORE]
+    facilitator = await store.find_facilitator_by_email(body.email.strip().lower())
+    # One answer for an unknown email and a wrong password: nothing to enumerate accounts with.
+    if facilitator is None or not accounts.verify_password(
+        facilitator.password_hash, body.password
+    ):
+        return error(401, "unauthorized", "email or password is not right")
+    response = web.json_response(profile(facilitator))
+    response.set_cookie(
+        accounts.COOKIE_NAME,
+        accounts.issue_cookie(request.app[SECRET], facilitator.id, now),
+        max_age=accounts.COOKIE_TTL_S,
+        httponly=True,
+        samesite="Strict",
+        secure=_secure(request),
+        path="/",
+    )
+    return response
+
+
+async def sign_out(request: web.Request) -> web.StreamResponse:
+    response = web.json_response({"ok": True})
+    response.del_cookie(accounts.COOKIE_NAME, path="/")
+    return response
+
+
+@facilitator_only
+async def get_me(request: web.Request, me: Facilitator) -> web.StreamResponse:
+    return web.json_response(profile(me))
+
+
+@facilitator_only
+async def update_me(request: web.Request, me: Facilitator) -> web.StreamResponse:
+    body = await parse_body(request, ProfileRequest)
+    updated = await request.app[STORE].update_facilitator_profile(
+        me.id,
+        body.display_name if body.display_name is not None else me.display_name,
+        body.credentials if body.credentials is not None else me.credentials,
+    )
+    return web.json_response(profile(updated or me))
+
+
+@facilitator_only
+async def list_groups(request: web.Request, me: Facilitator) -> web.StreamResponse:
+    groups = await request.app[STORE].groups_of(me.id)
+    return web.json_response({"groups": [group_json(g) for g in groups]})
+
+
+@facilitator_only
+async def create_group(request: web.Request, me: Facilitator) -> web.StreamResponse:
+    body = await parse_body(request, GroupRequest)
+    group = Group(
+        id="g_" + secrets.token_urlsafe(8),
+        name=" ".join(body.name.split()),
+        owner_id=me.id,
+        facilitator_ids=(me.id,),
+        created_at=request.app[CLOCK](),
+    )
+    await request.app[STORE].add_group(group)
+    return web.json_response(group_json(group), status=201)
+
+
+def add_routes(app: web.Application) -> None:
+    app[SIGNIN_LIMITER] = SignInLimiter()
+    app.router.add_post("/api/auth/signin", sign_in)
+    app.router.add_post("/api/auth/signout", sign_out)
+    app.router.add_get("/api/me", get_me)
+    app.router.add_patch("/api/me", update_me)
+    app.router.add_get("/api/groups", list_groups)
+    app.router.add_post("/api/groups", create_group)
