@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 import socketio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from rooms.model import MAIN_ROOM, Session, SessionError
+from rooms import controls
+from rooms.model import MAIN_ROOM, DomainEvent, Session, SessionError
 from rooms.speaker import ActiveSpeaker
 from server.background import BackgroundTasks
 from server.config import Settings
@@ -134,6 +135,7 @@ class Signalling:
             "subscribe_answer": self._subscribe_answer,
             "media_state": self._media_state,
             "leave": self._leave,
+            "control": self._control,
         }.items():
             sio.on(event, self._guarded(event, handler))
 
@@ -152,7 +154,7 @@ class Signalling:
                 if not conn.bucket.take(time.monotonic()):
                     raise RequestError("rate_limited", "too many requests; slow down")
                 return await handler(sid, conn, data)
-            except (RequestError, SessionError, MediaError) as exc:
+            except (RequestError, SessionError, MediaError, controls.ControlError) as exc:
                 log.info(
                     "refused %s from %s: %s %s",
                     event,
@@ -299,10 +301,57 @@ class Signalling:
         live = self._live(conn)
         assert conn.participant_id is not None
         updated = live.session.set_media_state(conn.participant_id, request.audio, request.video)
+        # The server enforces the participant's own mute too: muted audio is not forwarded.
+        for kind, on in (("audio", request.audio), ("video", request.video)):
+            if on is not None and conn.participant_id in live.router.participants:
+                live.router.set_paused(conn.participant_id, kind, not on)
         if request.audio is False:
             live.speaker.remove(conn.participant_id)
         await self.sio.emit("participant_updated", updated.participant.public(), room=live.room())
         return {"ok": True}
+
+    async def _control(self, sid: str, conn: Connection, data: Any) -> Reply:
+        """A facilitator or participant command, checked by the domain against the sender's
+        role and the session's state; its effects on media happen here, at once."""
+        live = self._live(conn)
+        assert conn.participant_id is not None
+        command = controls.parse_command(data)
+        events = controls.apply(live.session, conn.participant_id, command, self.clock())
+        for event in events:
+            await self._deliver(live, event)
+            await self._apply_media_effect(live, event)
+        return {"ok": True}
+
+    async def _deliver(self, live: LiveSession, event: DomainEvent) -> None:
+        for pid in controls.recipients(live.session, event.audience):
+            sid = live.sids.get(pid)
+            if sid is not None:
+                await self.sio.emit(event.name, event.payload(), to=sid)
+
+    async def _apply_media_effect(self, live: LiveSession, event: DomainEvent) -> None:
+        if isinstance(event, controls.AudioForcedOff):
+            live.router.set_paused(event.target, "audio", True)
+            live.speaker.remove(event.target)
+        elif isinstance(event, controls.VideoForcedOff):
+            live.router.set_paused(event.target, "video", True)
+        elif isinstance(event, controls.RemovedNotice):
+            await self._disconnect_removed(live, event.target)
+        elif isinstance(event, controls.SessionEnded):
+            for pid in list(live.sids):
+                await self._disconnect_removed(live, pid)
+            await live.router.close()
+            self.sessions.pop(live.session.id, None)
+
+    async def _disconnect_removed(self, live: LiveSession, pid: str) -> None:
+        """The domain has already taken them out of the session; take their media and socket."""
+        sid = live.sids.pop(pid, None)
+        live.speaker.remove(pid)
+        await live.router.remove(pid)
+        if sid is not None:
+            conn = self._connections.get(sid)
+            if conn is not None:
+                conn.participant_id = None
+            self._background.spawn(self.sio.disconnect(sid))
 
     async def _leave(self, sid: str, conn: Connection, data: Any) -> Reply:
         _parse(EmptyRequest, data)

@@ -1,0 +1,82 @@
+"""Facilitator controls through the real server with real bots: mute is enforced on the
+forwarding path, a participant cannot act above their role, removal takes media away."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from server.bot.client import Bot, BotError
+from server.bot.media import EncodedMedia, generate_clip
+from tests.conftest import RunningServer, until
+
+pytestmark = pytest.mark.usefixtures("loopback_ice")
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> EncodedMedia:
+    clip = generate_clip(
+        tmp_path_factory.mktemp("media") / "clip.webm",
+        seconds=4,
+        width=320,
+        height=240,
+        fps=15,
+        keyframe_interval_s=1.0,
+    )
+    return EncodedMedia.load(clip, clip)
+
+
+async def test_mute_stops_forwarding_and_roles_are_enforced(
+    circle_server: RunningServer, media: EncodedMedia
+) -> None:
+    session = await circle_server.create_session()
+    lead = Bot(session["facilitator_url"], "Lead", media)
+    blair = Bot(session["invite_url"], "Blair", media)
+    casey = Bot(session["invite_url"], "Casey", media)
+    bots = [lead, blair, casey]
+    try:
+        for bot in bots:
+            await bot.start()
+        for bot in bots:
+            await bot.wait_connected()
+        await until(lambda: casey.received("audio", blair.participant_id) > 10, 10, "audio")
+
+        # a participant trying a facilitator action: refused, nothing changes
+        with pytest.raises(BotError, match="forbidden"):
+            await casey.request("control", {"action": "mute", "target": lead.participant_id})
+        with pytest.raises(BotError, match="invalid"):
+            await lead.request("control", {"action": "mute"})
+        live = circle_server.signalling.sessions[session["session_id"]]
+        assert live.session.participants[lead.participant_id].audio_on
+
+        await lead.request("control", {"action": "mute", "target": blair.participant_id})
+        await until(lambda: not live.session.participants[blair.participant_id].audio_on, 1, "m")
+        await asyncio.sleep(0.5)  # packets already in flight
+        frozen = casey.received("audio", blair.participant_id)
+        lead_audio = casey.received("audio", lead.participant_id)
+        await asyncio.sleep(1.0)
+        assert casey.received("audio", blair.participant_id) == frozen
+        assert casey.received("audio", lead.participant_id) > lead_audio  # others unaffected
+        assert casey.received("video", blair.participant_id) > 0
+
+        # only Blair can unmute Blair
+        await blair.request("media_state", {"audio": True})
+        await until(
+            lambda: casey.received("audio", blair.participant_id) > frozen + 5, 3, "unmuted"
+        )
+
+        await lead.request(
+            "control", {"action": "remove", "target": casey.participant_id, "block": True}
+        )
+        await until(lambda: casey.participant_id not in live.router.participants, 3, "removed")
+        await until(lambda: not casey.sio.connected, 5, "removed socket closed")
+        await until(
+            lambda: all(slot["participant_id"] != casey.participant_id for slot in blair.slots),
+            3,
+            "Casey's media is gone from Blair's slots",
+        )
+        assert casey.participant_id not in live.session.participants
+    finally:
+        for bot in bots:
+            await bot.close()
