@@ -35,6 +35,7 @@ from rooms.model import (
     Role,
     Session,
 )
+from rooms.validation import describe
 
 __all__ = [
     "REACTIONS",
@@ -229,13 +230,22 @@ def parse_command(data: object) -> Command:
             raise ControlError("invalid", "action: Field required") from exc
         if first["type"] == "union_tag_invalid":
             raise ControlError("invalid", f"action: unknown action {data['action']!r:.40}") from exc
-        loc = first["loc"][1:]  # the first element is the action tag
-        where = ".".join(str(part) for part in loc) or "body"
-        raise ControlError("invalid", f"{where}: {first['msg']}") from exc
+        # the first element of the location is the action tag
+        raise ControlError("invalid", describe(exc, skip_loc=1)) from exc
 
 
 # -- events ---------------------------------------------------------------------------------
 # Payloads are copied when the event is made, so an event describes the moment it happened.
+
+
+class _ToTarget:
+    """An event meant only for the participant it is about."""
+
+    target: str
+
+    @property
+    def audience(self) -> Audience:
+        return Only(self.target)
 
 
 @dataclass(frozen=True)
@@ -259,60 +269,44 @@ class ParticipantAdmitted:
 
 
 @dataclass(frozen=True)
-class ParticipantDenied:
+class ParticipantDenied(_ToTarget):
     target: str
     message: str | None
     name: ClassVar[str] = "participant_denied"
-
-    @property
-    def audience(self) -> Audience:
-        return Only(self.target)
 
     def payload(self) -> dict[str, object]:
         return {"message": self.message}
 
 
 @dataclass(frozen=True)
-class AudioForcedOff:
+class AudioForcedOff(_ToTarget):
     """The server stops forwarding the target's audio at once (not trusting their client)."""
 
     target: str
     by: str
     name: ClassVar[str] = "audio_forced_off"
 
-    @property
-    def audience(self) -> Audience:
-        return Only(self.target)
-
     def payload(self) -> dict[str, object]:
         return {"participant_id": self.target, "by": self.by}
 
 
 @dataclass(frozen=True)
-class VideoForcedOff:
+class VideoForcedOff(_ToTarget):
     target: str
     by: str
     name: ClassVar[str] = "video_forced_off"
 
-    @property
-    def audience(self) -> Audience:
-        return Only(self.target)
-
     def payload(self) -> dict[str, object]:
         return {"participant_id": self.target, "by": self.by}
 
 
 @dataclass(frozen=True)
-class UnmuteRequested:
+class UnmuteRequested(_ToTarget):
     """Only a request: nobody's microphone is ever turned on remotely."""
 
     target: str
     by: str
     name: ClassVar[str] = "unmute_requested"
-
-    @property
-    def audience(self) -> Audience:
-        return Only(self.target)
 
     def payload(self) -> dict[str, object]:
         return {"by": self.by}
@@ -330,14 +324,10 @@ class ParticipantRemoved:
 
 
 @dataclass(frozen=True)
-class RemovedNotice:
+class RemovedNotice(_ToTarget):
     target: str
     blocked: bool
     name: ClassVar[str] = "removed"
-
-    @property
-    def audience(self) -> Audience:
-        return Only(self.target)
 
     def payload(self) -> dict[str, object]:
         return {"blocked": self.blocked}

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import socketio
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from rooms.model import Role
 from server import console_api, tokens
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 SETTINGS = web.AppKey("settings", Settings)
 SIGNALLING = web.AppKey("signalling", Signalling)
 STATS = web.AppKey("stats", ForwardingStats)
-MAX_BODY_BYTES = 16 * 1024
+
 SOCKET_MESSAGE_MAX_BYTES = 1_000_000  # larger messages close that one connection
 
 
@@ -38,8 +38,7 @@ class CreateSessionRequest(BaseModel):
     title: str = Field(min_length=1, max_length=200)
 
 
-def error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": code, "message": message}, status=status)
+error = console_api.error
 
 
 def _authorized(request: web.Request) -> bool:
@@ -52,20 +51,10 @@ def _authorized(request: web.Request) -> bool:
 async def create_session(request: web.Request) -> web.Response:
     if not _authorized(request):
         return error(401, "unauthorized", "a valid API key is required (Authorization: Bearer)")
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        return error(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")
     try:
-        body = await request.json()
-    except web.HTTPRequestEntityTooLarge:  # a chunked body with no Content-Length
-        return error(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")
-    except ValueError:
-        return error(400, "invalid", "body must be JSON")
-    try:
-        parsed = CreateSessionRequest.model_validate(body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        return error(400, "invalid", f"{where}: {first['msg']}")
+        parsed = await console_api.parse_body(request, CreateSessionRequest)
+    except console_api.BodyError as exc:
+        return exc.response
     settings = request.app[SETTINGS]
     clock: Callable[[], float] = request.app[SIGNALLING].clock
     session_id = "s_" + secrets.token_urlsafe(8)
@@ -143,7 +132,7 @@ def create_app(
     router_class: type[MediaRouter] = MediaRouter,
 ) -> web.Application:
     aiortc_hooks.restrict_host_addresses(settings.ice_host_addresses or None)
-    app = web.Application(middlewares=[no_store], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(middlewares=[no_store], client_max_size=console_api.MAX_BODY_BYTES)
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         serializer="msgpack",

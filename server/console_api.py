@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from rooms.validation import describe
 from server import accounts
 from server.store import Facilitator, Group, Store
 
@@ -65,9 +66,7 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
     try:
         return model.model_validate(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise BodyError(error(400, "invalid", f"{where}: {first['msg']}")) from None
+        raise BodyError(error(400, "invalid", describe(exc))) from None
 
 
 def _secure(request: web.Request) -> bool:

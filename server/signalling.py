@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rooms import controls
 from rooms.model import MAIN_ROOM, DomainEvent, Session, SessionError
 from rooms.speaker import ActiveSpeaker
+from rooms.validation import describe
 from server.background import BackgroundTasks
 from server.config import Settings
 from server.media.producer import AudioLevel
@@ -71,9 +72,7 @@ def _parse(model: type[R], data: Any) -> R:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise RequestError("invalid", f"{where}: {first['msg']}") from exc
+        raise RequestError("invalid", describe(exc)) from exc
 
 
 class TokenBucket:
