@@ -22,7 +22,7 @@ from server.media import aiortc_hooks
 from server.media.router import MediaRouter
 from server.media.stats import ForwardingStats
 from server.signalling import Signalling
-from server.store import open_store
+from server.store import AuditEntry, open_store
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,11 @@ def create_app(
     stats = ForwardingStats()
     app[SETTINGS] = settings
     app[STATS] = stats
-    app[SIGNALLING] = Signalling(sio, settings, stats, clock, router_class)
+
+    async def audit(entry: AuditEntry) -> None:
+        await app[console_api.STORE].append_audit(entry)
+
+    app[SIGNALLING] = Signalling(sio, settings, stats, clock, router_class, audit)
 
     app[console_api.SECRET] = settings.secret
     app[console_api.CLOCK] = clock

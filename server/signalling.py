@@ -8,7 +8,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import socketio
@@ -23,6 +23,7 @@ from server.config import Settings
 from server.media.producer import AudioLevel
 from server.media.router import MediaError, MediaRouter, Slot, ice_server
 from server.media.stats import ForwardingStats
+from server.store import AuditEntry, AuditOutcome
 from server.tokens import SessionGrant, TokenError, verify
 
 log = logging.getLogger(__name__)
@@ -115,9 +116,11 @@ class Signalling:
         stats: ForwardingStats,
         clock: Callable[[], float] = time.time,
         router_class: type[MediaRouter] = MediaRouter,
+        audit: Callable[[AuditEntry], Awaitable[object]] | None = None,
     ) -> None:
         self.sio = sio
         self.router_class = router_class
+        self._audit = audit
         self.settings = settings
         self.stats = stats
         self.clock = clock
@@ -314,12 +317,39 @@ class Signalling:
         role and the session's state; its effects on media happen here, at once."""
         live = self._live(conn)
         assert conn.participant_id is not None
-        command = controls.parse_command(data)
-        events = controls.apply(live.session, conn.participant_id, command, self.clock())
+        actor = live.session.participants.get(conn.participant_id)
+        action = str(data.get("action", ""))[:40] if isinstance(data, dict) else ""
+        target = data.get("target") if isinstance(data, dict) else None
+        entry = AuditEntry(
+            session_id=live.session.id,
+            actor_id=conn.participant_id,
+            actor_role=actor.role.value if actor else "unknown",
+            action=action,
+            target_id=target[:40] if isinstance(target, str) else None,
+            detail={},
+            at=self.clock(),
+            outcome="ok",
+        )
+        try:
+            command = controls.parse_command(data)
+            events = controls.apply(live.session, conn.participant_id, command, self.clock())
+        except controls.ControlError as exc:
+            refused: AuditOutcome = "invalid"
+            if exc.code == "forbidden":
+                refused = "forbidden"
+            elif exc.code == "not_found":
+                refused = "not_found"
+            await self._record(replace(entry, outcome=refused))  # refused attempts too
+            raise
+        await self._record(entry)
         for event in events:
             await self._deliver(live, event)
             await self._apply_media_effect(live, event)
         return {"ok": True}
+
+    async def _record(self, entry: AuditEntry) -> None:
+        if self._audit is not None:
+            await self._audit(entry)
 
     async def _deliver(self, live: LiveSession, event: DomainEvent) -> None:
         for pid in controls.recipients(live.session, event.audience):

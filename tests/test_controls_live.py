@@ -9,6 +9,7 @@ import pytest
 
 from server.bot.client import Bot, BotError
 from server.bot.media import EncodedMedia, generate_clip
+from server.console_api import STORE
 from tests.conftest import RunningServer, until
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
@@ -77,6 +78,16 @@ async def test_mute_stops_forwarding_and_roles_are_enforced(
             "Casey's media is gone from Blair's slots",
         )
         assert casey.participant_id not in live.session.participants
+
+        store = circle_server.app[STORE]
+        audit = await store.audit_of_session(session["session_id"])
+        assert [(e.actor_id, e.action, e.target_id, e.outcome) for e in audit] == [
+            (casey.participant_id, "mute", lead.participant_id, "forbidden"),
+            (lead.participant_id, "mute", None, "invalid"),
+            (lead.participant_id, "mute", blair.participant_id, "ok"),
+            (lead.participant_id, "remove", casey.participant_id, "ok"),
+        ]
+        assert audit[0].actor_role == "participant" and audit[2].actor_role == "facilitator"
     finally:
         for bot in bots:
             await bot.close()
