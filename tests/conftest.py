@@ -147,3 +147,25 @@ async def until(condition: Callable[[], object], limit_s: float, what: str) -> f
     except TimeoutError:
         raise AssertionError(f"not within {limit_s} s: {what}") from None
     return loop.time() - start
+
+
+@pytest.fixture(scope="session")
+def small_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Small frames keep several bots and the server on one test core."""
+    from server.bot.media import generate_clip
+
+    return generate_clip(
+        tmp_path_factory.mktemp("media") / "clip.webm",
+        seconds=6,
+        width=320,
+        height=240,
+        fps=15,
+        keyframe_interval_s=2.0,
+    )
+
+
+@pytest.fixture
+def small_media(small_clip: Path) -> Any:
+    from server.bot.media import EncodedMedia
+
+    return EncodedMedia.load(small_clip, small_clip)

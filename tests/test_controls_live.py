@@ -8,33 +8,20 @@ import asyncio
 import pytest
 
 from server.bot.client import Bot, BotError
-from server.bot.media import EncodedMedia, generate_clip
+from server.bot.media import EncodedMedia
 from server.console_api import STORE
 from tests.conftest import RunningServer, until
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> EncodedMedia:
-    clip = generate_clip(
-        tmp_path_factory.mktemp("media") / "clip.webm",
-        seconds=4,
-        width=320,
-        height=240,
-        fps=15,
-        keyframe_interval_s=1.0,
-    )
-    return EncodedMedia.load(clip, clip)
-
-
 async def test_mute_stops_forwarding_and_roles_are_enforced(
-    circle_server: RunningServer, media: EncodedMedia
+    circle_server: RunningServer, small_media: EncodedMedia
 ) -> None:
     session = await circle_server.create_session()
-    lead = Bot(session["facilitator_url"], "Lead", media)
-    blair = Bot(session["invite_url"], "Blair", media)
-    casey = Bot(session["invite_url"], "Casey", media)
+    lead = Bot(session["facilitator_url"], "Lead", small_media)
+    blair = Bot(session["invite_url"], "Blair", small_media)
+    casey = Bot(session["invite_url"], "Casey", small_media)
     bots = [lead, blair, casey]
     try:
         for bot in bots:

@@ -14,30 +14,12 @@ from aiohttp import web
 
 from server.app import SIGNALLING, create_app
 from server.bot.client import Bot
-from server.bot.media import EncodedMedia, generate_clip
+from server.bot.media import EncodedMedia
 from tests.conftest import RunningServer, make_settings, until
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 KINDS = ("audio", "video")
-
-
-@pytest.fixture(scope="session")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # small frames keep four bots and the server on one test core
-    return generate_clip(
-        tmp_path_factory.mktemp("media") / "clip.webm",
-        seconds=6,
-        width=320,
-        height=240,
-        fps=15,
-        keyframe_interval_s=2.0,
-    )
-
-
-@pytest.fixture
-def media(clip: Path) -> EncodedMedia:
-    return EncodedMedia.load(clip, clip)
 
 
 async def start_bots(url: str, media: EncodedMedia, names: list[str]) -> list[Bot]:
@@ -73,10 +55,10 @@ def snapshot(bots: list[Bot]) -> dict[str, dict[tuple[str, str], int]]:
 
 
 async def test_four_bots_leave_and_join(
-    circle_server: RunningServer, media: EncodedMedia, codec_count: list[str]
+    circle_server: RunningServer, small_media: EncodedMedia, codec_count: list[str]
 ) -> None:
     session = await circle_server.create_session()
-    bots = await start_bots(session["invite_url"], media, ["A", "B", "C", "D"])
+    bots = await start_bots(session["invite_url"], small_media, ["A", "B", "C", "D"])
     try:
         for bot in bots:
             others = [b for b in bots if b is not bot]
@@ -98,7 +80,7 @@ async def test_four_bots_leave_and_join(
             slot["participant_id"] != bots[0].participant_id for bot in rest for slot in bot.slots
         )
 
-        fifth = Bot(session["invite_url"], "E", media)
+        fifth = Bot(session["invite_url"], "E", small_media)
         joined_at = time.monotonic()
         await fifth.start()
         await until(lambda: hears_all(fifth, rest), 10, "E receives from the others")
@@ -121,10 +103,10 @@ async def test_four_bots_leave_and_join(
 
 
 async def test_bad_input_leaves_the_room_and_media_untouched(
-    circle_server: RunningServer, media: EncodedMedia
+    circle_server: RunningServer, small_media: EncodedMedia
 ) -> None:
     session = await circle_server.create_session()
-    bots = await start_bots(session["invite_url"], media, ["A", "B"])
+    bots = await start_bots(session["invite_url"], small_media, ["A", "B"])
     intruder = socketio.AsyncClient(serializer="msgpack", reconnection=False)
     errors: list[Any] = []
     intruder.on("error", errors.append)
@@ -167,7 +149,7 @@ async def test_bad_input_leaves_the_room_and_media_untouched(
 
 
 async def test_closed_tab_is_removed_and_shutdown_closes_every_connection(
-    tmp_path: Path, media: EncodedMedia
+    tmp_path: Path, small_media: EncodedMedia
 ) -> None:
     settings = make_settings(tmp_path)
     app = create_app(settings)
@@ -176,7 +158,7 @@ async def test_closed_tab_is_removed_and_shutdown_closes_every_connection(
     await web.TCPSite(runner, settings.host, settings.port).start()
     server = RunningServer(f"http://{settings.host}:{settings.port}", app, settings)
     session = await server.create_session()
-    bots = await start_bots(session["invite_url"], media, ["A", "B", "C"])
+    bots = await start_bots(session["invite_url"], small_media, ["A", "B", "C"])
     try:
         gone = bots[2]
         await gone.sio.disconnect()  # the tab closes: no `leave`
