@@ -24,6 +24,8 @@ from typing import Annotated, ClassVar, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from rooms.model import (
+    MAIN_ROOM,
+    PRIVATE_ROOM_PREFIX,
     Audience,
     DomainEvent,
     Everyone,
@@ -175,6 +177,20 @@ class HelpResolved(_Command):
     target: ParticipantId
 
 
+class PrivateRoom(_Command):
+    """Take the target (typically someone who asked for help) into a 1:1 room with the actor."""
+
+    action: Literal["private_room"]
+    target: ParticipantId
+
+
+class ReturnToMain(_Command):
+    """Close the target's private room: everyone in it goes back to the main room."""
+
+    action: Literal["return_to_main"]
+    target: ParticipantId
+
+
 class End(_Command):
     action: Literal["end"]
 
@@ -210,6 +226,8 @@ Command = Annotated[
     | SetPrivateChat
     | Help
     | HelpResolved
+    | PrivateRoom
+    | ReturnToMain
     | End
     | Promote
     | Demote,
@@ -415,6 +433,19 @@ class HelpResolvedEvent:
 
     def payload(self) -> dict[str, object]:
         return {"participant_id": self.participant_id, "by": self.by}
+
+
+@dataclass(frozen=True)
+class RoomChanged(_ToTarget):
+    """Tells the moved participant where they are now and who else is there."""
+
+    target: str
+    room_id: str
+    with_ids: tuple[str, ...]
+    name: ClassVar[str] = "room_changed"
+
+    def payload(self) -> dict[str, object]:
+        return {"room": self.room_id, "with": list(self.with_ids)}
 
 
 @dataclass(frozen=True)
@@ -770,6 +801,46 @@ def _on_help_resolved(
     return events
 
 
+def _move(session: Session, people: list[Participant], room_id: str) -> Events:
+    for p in people:
+        p.room_id = room_id
+    together = tuple(p.id for p in session.admitted() if p.room_id == room_id)
+    return [
+        *(ParticipantUpdated(p) for p in people),
+        *(RoomChanged(p.id, room_id, tuple(i for i in together if i != p.id)) for p in people),
+    ]
+
+
+@_handles(PrivateRoom)
+def _on_private_room(session: Session, actor: Participant, cmd: PrivateRoom, now: float) -> Events:
+    target = _target(session, cmd.target)
+    _not_self(actor, target)
+    room_id = PRIVATE_ROOM_PREFIX + target.id
+    if target.room_id == room_id and actor.room_id == room_id:
+        raise ControlError("invalid", "you are already in a private room with them")
+    if target.role.leads:
+        raise ControlError("invalid", "private rooms are for participants")
+    events = _move(session, [target, actor], room_id)
+    if target.help_requested_at is not None:  # answering the call resolves it
+        target.help_requested_at = None
+        events += [
+            HelpResolvedEvent(target.id, actor.id, Leaders()),
+            HelpResolvedEvent(target.id, actor.id, Only(target.id)),
+        ]
+    return events
+
+
+@_handles(ReturnToMain)
+def _on_return_to_main(
+    session: Session, actor: Participant, cmd: ReturnToMain, now: float
+) -> Events:
+    room_id = PRIVATE_ROOM_PREFIX + _target(session, cmd.target).id
+    inside = [p for p in session.admitted() if p.room_id == room_id]
+    if not inside:
+        raise ControlError("invalid", "that participant is not in a private room")
+    return _move(session, inside, MAIN_ROOM)
+
+
 @_handles(End)
 def _on_end(session: Session, actor: Participant, cmd: End, now: float) -> Events:
     session.ended_at = now
@@ -826,10 +897,16 @@ def events_for_join(session: Session, joined: ParticipantJoined) -> Events:
 def leave(session: Session, participant_id: str, now: float) -> Events:
     """`session.leave` plus what it changes for everyone else (spotlight, hand queue)."""
     spotlight, queue = session.spotlight, session.hand_queue()
+    leaving = session.participants.get(participant_id)
     left = session.leave(participant_id, now)
-    if left is None:
+    if left is None or leaving is None:
         return []
-    return [left, *_departure_effects(session, spotlight, queue)]
+    events: Events = [left, *_departure_effects(session, spotlight, queue)]
+    if leaving.room_id.startswith(PRIVATE_ROOM_PREFIX):  # nobody stays behind in a 1:1 room
+        events += _move(
+            session, [p for p in session.admitted() if p.room_id == leaving.room_id], MAIN_ROOM
+        )
+    return events
 
 
 def recipients(session: Session, audience: Audience) -> list[str]:

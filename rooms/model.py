@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import ClassVar, Protocol
 
 MAIN_ROOM = "main"
+PRIVATE_ROOM_PREFIX = "private-"  # + the participant id: a leader's 1:1 room with them
 
 
 class Role(StrEnum):
@@ -68,6 +69,7 @@ class Participant:
     video_on: bool = True
     admitted: bool = True  # False while in the waiting room
     invite_id: str | None = None  # the personal invite they joined with, if any
+    credentials: str = ""  # a leader's professional credentials, e.g. "LCSW", from their profile
     hand_raised_at: float | None = None
     help_requested_at: float | None = None
     # May not unmute themselves. Kept by Session from its policy (`participants_may_unmute`),
@@ -79,6 +81,7 @@ class Participant:
         return {
             "id": self.id,
             "name": self.display_name,
+            "credentials": self.credentials,
             "role": self.role.value,
             "room": self.room_id,
             "audio": self.audio_on,
@@ -173,6 +176,7 @@ class Session:
         now: float,
         *,
         invite_id: str | None = None,
+        credentials: str = "",
     ) -> ParticipantJoined:
         if pid in self.participants:
             raise SessionError("invalid", "already joined")
@@ -196,6 +200,7 @@ class Session:
             joined_at=now,
             admitted=role.leads or not self.waiting_room,
             invite_id=invite_id,
+            credentials=" ".join(credentials.split()),
         )
         self.sync_audio_lock(participant)
         if participant.audio_locked:

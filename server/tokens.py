@@ -25,6 +25,12 @@ class SessionGrant:
     title: str
     role: Role
     expires_at: int  # unix seconds
+    # The facilitator account a leader link was made for: their name and credentials come
+    # from their profile, so participants know who is leading.
+    facilitator_id: str | None = None
+    # A participant's personal group invite: recognises them across sessions, and lets a
+    # facilitator block this one person from rejoining.
+    invite_token_id: str | None = None
 
 
 def issue(secret: str, grant: SessionGrant) -> str:
@@ -35,6 +41,10 @@ def issue(secret: str, grant: SessionGrant) -> str:
         "exp": grant.expires_at,
         "aud": AUDIENCE,
     }
+    if grant.facilitator_id is not None:
+        claims["fid"] = grant.facilitator_id
+    if grant.invite_token_id is not None:
+        claims["inv"] = grant.invite_token_id
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -60,4 +70,12 @@ def verify(secret: str, token: object, now: float) -> SessionGrant:
         role = Role(claims["role"])
     except ValueError as exc:
         raise TokenError("invalid_token", "This link is not valid.") from exc
-    return SessionGrant(str(claims["sid"]), str(claims.get("title", "")), role, int(claims["exp"]))
+    fid, inv = claims.get("fid"), claims.get("inv")
+    return SessionGrant(
+        str(claims["sid"]),
+        str(claims.get("title", "")),
+        role,
+        int(claims["exp"]),
+        facilitator_id=str(fid) if fid is not None else None,
+        invite_token_id=str(inv) if inv is not None else None,
+    )

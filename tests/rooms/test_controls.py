@@ -26,6 +26,7 @@ from rooms.controls import (
     PolicyChanged,
     RemovedNotice,
     RoleChanged,
+    RoomChanged,
     SessionEnded,
     SessionLockChanged,
     SpotlightChanged,
@@ -123,6 +124,8 @@ MATRIX: list[tuple[dict[str, Any], str, str, str]] = [
     ({"action": "set_private_chat", "allowed": False}, OK, OK, FORBIDDEN),
     ({"action": "help"}, OK, OK, OK),
     ({"action": "help_resolved", "target": HAND}, OK, OK, FORBIDDEN),
+    ({"action": "private_room", "target": HAND}, OK, OK, FORBIDDEN),
+    ({"action": "return_to_main", "target": HAND}, INVALID, INVALID, FORBIDDEN),  # not in one
     ({"action": "end"}, OK, FORBIDDEN, FORBIDDEN),
     ({"action": "promote", "target": TGT}, OK, FORBIDDEN, FORBIDDEN),
     ({"action": "demote", "target": COF}, OK, FORBIDDEN, FORBIDDEN),
@@ -186,6 +189,11 @@ TARGET_RULES: list[tuple[str, dict[str, Any], str]] = [
     (FAC, {"action": "promote", "target": COF}, INVALID),
     (FAC, {"action": "promote", "target": FAC}, INVALID),
     (FAC, {"action": "demote", "target": TGT}, INVALID),
+    (FAC, {"action": "private_room", "target": FAC}, FORBIDDEN),  # not oneself
+    (FAC, {"action": "private_room", "target": COF}, INVALID),  # leaders meet in the open
+    (FAC, {"action": "private_room", "target": WAIT}, INVALID),
+    (FAC, {"action": "private_room", "target": STRANGER}, NOT_FOUND),
+    (FAC, {"action": "return_to_main", "target": STRANGER}, NOT_FOUND),
 ]
 
 
@@ -513,3 +521,29 @@ def test_parse_command_defaults() -> None:
     assert parse_command({"action": "lower_hand"}) == controls.LowerHand(action="lower_hand")
     spot = parse_command({"action": "spotlight", "target": None})
     assert isinstance(spot, controls.Spotlight) and spot.target is None
+
+
+def test_help_answered_in_a_private_room_and_back() -> None:
+    session = make_session()
+    events = run(session, COF, "private_room", target=HAND, now=60.0)
+    room = "private-" + HAND
+    assert session.participants[HAND].room_id == room == session.participants[COF].room_id
+    assert session.participants[HAND].help_requested_at is None  # answering resolves it
+    moved = {e.target: e.payload() for e in events if isinstance(e, RoomChanged)}
+    assert moved == {HAND: {"room": room, "with": [COF]}, COF: {"room": room, "with": [HAND]}}
+    resolved = [e.audience for e in events if isinstance(e, HelpResolvedEvent)]
+    assert resolved == [Leaders(), Only(HAND)]
+    assert refused(session, COF, cmd("private_room", target=HAND)) == INVALID  # already there
+    events = run(session, FAC, "return_to_main", target=HAND, now=90.0)
+    assert {p.room_id for p in session.participants.values()} == {"main"}
+    assert {e.target for e in events if isinstance(e, RoomChanged)} == {HAND, COF}
+
+
+def test_leaving_a_private_room_returns_the_other_to_main() -> None:
+    session = make_session()
+    run(session, FAC, "private_room", target=HAND)
+    events = controls.leave(session, HAND, 70.0)
+    assert session.participants[FAC].room_id == "main"
+    assert [e.payload() for e in events if isinstance(e, RoomChanged)] == [
+        {"room": "main", "with": [COF, PAR, TGT]}
+    ]
