@@ -6,23 +6,19 @@ import asyncio
 import contextlib
 import gc
 import logging
-import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 
 import socketio
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
 
-from rooms.model import Role
-from server import console_api, tokens
+from server import console_api, sessions_api
 from server.config import Settings
 from server.media import aiortc_hooks
 from server.media.router import MediaRouter
 from server.media.stats import ForwardingStats
 from server.signalling import Signalling
-from server.store import AuditEntry, open_store
+from server.store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -33,53 +29,12 @@ STATS = web.AppKey("stats", ForwardingStats)
 SOCKET_MESSAGE_MAX_BYTES = 1_000_000  # larger messages close that one connection
 
 
-class CreateSessionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    title: str = Field(min_length=1, max_length=200)
-
-
 error = console_api.error
-
-
-def _authorized(request: web.Request) -> bool:
-    expected = request.app[SETTINGS].api_key
-    header = request.headers.get("Authorization", "")
-    scheme, _, key = header.partition(" ")
-    return scheme.lower() == "bearer" and secrets.compare_digest(key.strip(), expected)
-
-
-async def create_session(request: web.Request) -> web.Response:
-    if not _authorized(request):
-        return error(401, "unauthorized", "a valid API key is required (Authorization: Bearer)")
-    try:
-        parsed = await console_api.parse_body(request, CreateSessionRequest)
-    except console_api.BodyError as exc:
-        return exc.response
-    settings = request.app[SETTINGS]
-    clock: Callable[[], float] = request.app[SIGNALLING].clock
-    session_id = "s_" + secrets.token_urlsafe(8)
-    expires = int(clock() + settings.token_ttl_hours * 3600)
-    base = (settings.public_url or str(request.url.origin())).rstrip("/")
-
-    def link(role: Role) -> str:
-        grant = tokens.SessionGrant(session_id, parsed.title, role, expires)
-        return f"{base}/s/{session_id}#t={tokens.issue(settings.secret, grant)}"
-
-    log.info("session %s created", session_id)
-    return web.json_response(
-        {
-            "session_id": session_id,
-            "facilitator_url": link(Role.FACILITATOR),
-            "invite_url": link(Role.PARTICIPANT),
-            "expires_at": datetime.fromtimestamp(expires, UTC).isoformat(),
-        },
-        status=201,
-    )
 
 
 async def forwarding_stats(request: web.Request) -> web.Response:
     """Counters of the forwarding path since start (for operators and benchmarks)."""
-    if not _authorized(request):
+    if not sessions_api.api_key_ok(request):
         return error(401, "unauthorized", "a valid API key is required (Authorization: Bearer)")
     stats = request.app[STATS]
     if request.query.get("reset_delays") == "1":
@@ -148,16 +103,16 @@ def create_app(
     app[SETTINGS] = settings
     app[STATS] = stats
 
-    async def audit(entry: AuditEntry) -> None:
-        await app[console_api.STORE].append_audit(entry)
-
-    app[SIGNALLING] = Signalling(sio, settings, stats, clock, router_class, audit)
+    app[SIGNALLING] = Signalling(
+        sio, settings, stats, lambda: app[console_api.STORE], clock, router_class
+    )
 
     app[console_api.SECRET] = settings.secret
     app[console_api.CLOCK] = clock
     console_api.add_routes(app)
+    sessions_api.add_routes(app, settings)
     app.router.add_get("/signin", _page("signin.html"))
-    app.router.add_post("/api/sessions", create_session)
+    app.router.add_get("/console", _page("console.html"))
     app.router.add_get("/api/stats", forwarding_stats)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", _page("index.html"))

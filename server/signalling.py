@@ -9,6 +9,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from http.cookies import CookieError, SimpleCookie
 from typing import Any, TypeVar
 
 import socketio
@@ -18,12 +19,13 @@ from rooms import controls
 from rooms.model import MAIN_ROOM, DomainEvent, Session, SessionError
 from rooms.speaker import ActiveSpeaker
 from rooms.validation import describe
+from server import accounts
 from server.background import BackgroundTasks
 from server.config import Settings
 from server.media.producer import AudioLevel
 from server.media.router import MediaError, MediaRouter, Slot, ice_server
 from server.media.stats import ForwardingStats
-from server.store import AuditEntry, AuditOutcome
+from server.store import AuditEntry, AuditOutcome, SessionRecord, Store
 from server.tokens import SessionGrant, TokenError, verify
 
 log = logging.getLogger(__name__)
@@ -106,6 +108,8 @@ class Connection:
     grant: SessionGrant
     bucket: TokenBucket
     participant_id: str | None = None
+    # A leader's account: from the link, else from the console's sign-in cookie.
+    facilitator_id: str | None = None
 
 
 class Signalling:
@@ -114,13 +118,13 @@ class Signalling:
         sio: socketio.AsyncServer,
         settings: Settings,
         stats: ForwardingStats,
+        store: Callable[[], Store],
         clock: Callable[[], float] = time.time,
         router_class: type[MediaRouter] = MediaRouter,
-        audit: Callable[[AuditEntry], Awaitable[object]] | None = None,
     ) -> None:
         self.sio = sio
         self.router_class = router_class
-        self._audit = audit
+        self._store = store  # opened by the app after this object is made
         self.settings = settings
         self.stats = stats
         self.clock = clock
@@ -181,16 +185,26 @@ class Signalling:
             raise RequestError("not_joined", "join the session first")
         return live
 
-    def _live_session(self, grant: SessionGrant) -> LiveSession:
-        live = self.sessions.get(grant.session_id)
+    def _admitted_live(self, conn: Connection) -> tuple[LiveSession, str]:
+        """The live session and participant id of someone admitted (not still waiting)."""
+        live = self._live(conn)
+        pid = conn.participant_id
+        assert pid is not None
+        if pid not in live.router.participants:
+            raise RequestError("waiting", "wait until a facilitator lets you in")
+        return live, pid
+
+    def _live_session(self, record: SessionRecord) -> LiveSession:
+        live = self.sessions.get(record.id)
         if live is None:
             session = Session(
-                grant.session_id,
-                grant.title,
+                record.id,
+                record.title,
                 self.clock(),
                 max_participants=self.settings.max_participants,
+                waiting_room=record.waiting_room,
             )
-            sid = grant.session_id
+            sid = record.id
             router = self.router_class(
                 self.settings.media,
                 self.stats,
@@ -201,7 +215,7 @@ class Signalling:
                 on_failed=lambda pid: self._background.spawn(self._drop(sid, pid)),
             )
             live = LiveSession(session, router)
-            self.sessions[grant.session_id] = live
+            self.sessions[record.id] = live
         return live
 
     # -- connection lifecycle -------------------------------------------------------------
@@ -218,8 +232,13 @@ class Signalling:
             raise socketio.exceptions.ConnectionRefusedError(
                 exc.message, {"error": exc.code, "message": exc.message}
             ) from exc
+        facilitator_id = grant.facilitator_id
+        if facilitator_id is None and grant.role.leads:
+            facilitator_id = accounts.read_cookie(
+                self.settings.secret, _cookie(environ, accounts.COOKIE_NAME), self.clock()
+            )
         self._connections[sid] = Connection(
-            grant, TokenBucket(RATE_PER_S, RATE_BURST, time.monotonic())
+            grant, TokenBucket(RATE_PER_S, RATE_BURST, time.monotonic()), None, facilitator_id
         )
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
@@ -232,15 +251,12 @@ class Signalling:
         live = self.sessions.get(session_id)
         if live is None or pid not in live.session.participants:
             return
-        event = live.session.leave(pid, self.clock())
+        events = controls.leave(live.session, pid, self.clock())
         sid = live.sids.pop(pid, None)
         live.speaker.remove(pid)
         await live.router.remove(pid)
         log.info("participant %s left session %s", pid, session_id)
-        if event is not None:
-            await self.sio.emit(
-                "participant_left", {"participant_id": pid}, room=live.room(), skip_sid=sid
-            )
+        await self._publish_events(live, events)
         if sid is not None:
             conn = self._connections.get(sid)
             if conn is not None:
@@ -256,46 +272,91 @@ class Signalling:
         request = _parse(JoinRequest, data)
         if conn.participant_id is not None:
             raise RequestError("invalid", "already joined")
-        live = self._live_session(conn.grant)
+        grant = conn.grant
+        store = self._store()
+        record = await store.get_session(grant.session_id)
+        if record is None:
+            raise RequestError("not_found", "This session does not exist any more.")
+        if record.ended_at is not None:
+            raise RequestError("ended", "This session has ended.")
+        if grant.invite_token_id is not None:
+            invite = await store.get_invite_by_token_id(grant.invite_token_id)
+            if invite is None or invite.revoked:
+                raise RequestError("invalid_token", "This invite is no longer valid.")
+            if await store.is_invite_blocked(record.id, grant.invite_token_id):
+                raise RequestError("blocked", "This invite can no longer join the session.")
+        name, credentials = request.name, ""
+        account = await store.get_facilitator(conn.facilitator_id) if conn.facilitator_id else None
+        if account is not None and grant.role.leads:
+            # Participants should know who leads: the name and credentials of the account.
+            name, credentials = account.display_name, account.credentials
+        live = self._live_session(record)
         pid = "p_" + secrets.token_urlsafe(6)
-        joined = live.session.join(pid, request.name, conn.grant.role, self.clock())
+        joined = live.session.join(
+            pid,
+            name,
+            grant.role,
+            self.clock(),
+            invite_id=grant.invite_token_id,
+            credentials=credentials,
+        )
         conn.participant_id = pid
         live.sids[pid] = sid
-        live.router.add(pid, MAIN_ROOM)
-        await self.sio.enter_room(sid, live.room())
-        await self.sio.emit(
-            "participant_joined", joined.participant.public(), room=live.room(), skip_sid=sid
+        admitted = joined.participant.admitted
+        if admitted:
+            await self._enter(live, pid)
+        for event in controls.events_for_join(live.session, joined):
+            await self._deliver(live, event, skip=pid)
+        log.info(
+            "participant %s joined session %s as %s%s",
+            pid,
+            live.session.id,
+            grant.role,
+            "" if admitted else " (waiting)",
         )
-        log.info("participant %s joined session %s as %s", pid, live.session.id, conn.grant.role)
-        return {
+        reply: Reply = {
             "ok": True,
             "participant_id": pid,
-            "role": conn.grant.role.value,
-            "session": {"id": live.session.id, "title": live.session.title},
-            "participants": [p.public() for p in live.session.participants.values()],
-            "active_speaker": live.announced_speaker,
+            "role": grant.role.value,
+            "admitted": admitted,
             "ice_servers": [_ice_server_json(url) for url in self.settings.media.ice_servers],
         }
+        if admitted:
+            reply.update(self._state_for(live, pid))
+        else:
+            reply["session"] = {"id": live.session.id, "title": live.session.title}
+        return reply
+
+    def _state_for(self, live: LiveSession, pid: str) -> dict[str, Any]:
+        return {
+            **controls.snapshot(live.session, pid),
+            "me": live.session.participants[pid].public(),
+            "active_speaker": live.announced_speaker,
+        }
+
+    async def _enter(self, live: LiveSession, pid: str) -> None:
+        """Admitted: into the media router and the session's broadcast room."""
+        live.router.add(pid, MAIN_ROOM)
+        sid = live.sids.get(pid)
+        if sid is not None:
+            await self.sio.enter_room(sid, live.room())
 
     async def _publish(self, sid: str, conn: Connection, data: Any) -> Reply:
         request = _parse(SdpRequest, data)
-        live = self._live(conn)
-        assert conn.participant_id is not None
-        answer = await live.router.publish(conn.participant_id, request.sdp)
+        live, pid = self._admitted_live(conn)
+        answer = await live.router.publish(pid, request.sdp)
         return {"ok": True, "sdp": answer}
 
     async def _subscribe(self, sid: str, conn: Connection, data: Any) -> Reply:
         _parse(EmptyRequest, data)
-        live = self._live(conn)
-        assert conn.participant_id is not None
-        offer, slots = await live.router.subscribe(conn.participant_id)
+        live, pid = self._admitted_live(conn)
+        offer, slots = await live.router.subscribe(pid)
         return {"ok": True, "sdp": offer, "slots": [_slot(s) for s in slots]}
 
     async def _subscribe_answer(self, sid: str, conn: Connection, data: Any) -> Reply:
         request = _parse(SdpRequest, data)
-        live = self._live(conn)
-        assert conn.participant_id is not None
-        await live.router.subscribe_answer(conn.participant_id, request.sdp)
+        live, pid = self._admitted_live(conn)
+        await live.router.subscribe_answer(pid, request.sdp)
         return {"ok": True}
 
     async def _media_state(self, sid: str, conn: Connection, data: Any) -> Reply:
@@ -309,7 +370,7 @@ class Signalling:
                 live.router.set_paused(conn.participant_id, kind, not on)
         if request.audio is False:
             live.speaker.remove(conn.participant_id)
-        await self.sio.emit("participant_updated", updated.participant.public(), room=live.room())
+        await self._deliver(live, updated)
         return {"ok": True}
 
     async def _control(self, sid: str, conn: Connection, data: Any) -> Reply:
@@ -342,34 +403,62 @@ class Signalling:
             await self._record(replace(entry, outcome=refused))  # refused attempts too
             raise
         await self._record(entry)
-        for event in events:
-            await self._deliver(live, event)
-            await self._apply_media_effect(live, event)
+        await self._publish_events(live, events)
         return {"ok": True}
 
-    async def _record(self, entry: AuditEntry) -> None:
-        if self._audit is not None:
-            await self._audit(entry)
+    async def _publish_events(self, live: LiveSession, events: list[DomainEvent]) -> None:
+        """Tell everyone first, then act: a removed person hears why before being cut off."""
+        for event in events:
+            await self._deliver(live, event)
+        for event in events:
+            await self._apply_media_effect(live, event)
 
-    async def _deliver(self, live: LiveSession, event: DomainEvent) -> None:
+    async def _record(self, entry: AuditEntry) -> None:
+        await self._store().append_audit(entry)
+
+    async def _deliver(
+        self, live: LiveSession, event: DomainEvent, skip: str | None = None
+    ) -> None:
+        payload = event.payload()
         for pid in controls.recipients(live.session, event.audience):
             sid = live.sids.get(pid)
-            if sid is not None:
-                await self.sio.emit(event.name, event.payload(), to=sid)
+            if sid is not None and pid != skip:
+                await self.sio.emit(event.name, payload, to=sid)
 
     async def _apply_media_effect(self, live: LiveSession, event: DomainEvent) -> None:
+        """What a domain event means for media, sockets and the store, done at once."""
+        session = live.session
         if isinstance(event, controls.AudioForcedOff):
             live.router.set_paused(event.target, "audio", True)
             live.speaker.remove(event.target)
         elif isinstance(event, controls.VideoForcedOff):
             live.router.set_paused(event.target, "video", True)
-        elif isinstance(event, controls.RemovedNotice):
+        elif isinstance(event, controls.ParticipantAdmitted):
+            pid = str(event.participant["id"])
+            await self._enter(live, pid)
+            sid = live.sids.get(pid)
+            if sid is not None:
+                await self.sio.emit("admitted", self._state_for(live, pid), to=sid)
+        elif isinstance(event, controls.RoleChanged):
+            sid = live.sids.get(event.participant_id)
+            if sid is not None:  # a new leader sees the waiting room and help requests
+                await self.sio.emit("snapshot", self._state_for(live, event.participant_id), to=sid)
+        elif isinstance(event, controls.RoomChanged):
+            if event.target in live.router.participants:
+                live.router.move(event.target, event.room_id)
+        elif isinstance(event, controls.ParticipantRemoved) and event.blocked:
+            for invite_token_id in session.blocked_invites:
+                await self._store().block_invite(session.id, invite_token_id)
+        elif isinstance(event, controls.RemovedNotice | controls.ParticipantDenied):
             await self._disconnect_removed(live, event.target)
-        elif isinstance(event, controls.SessionEnded):
+        elif isinstance(event, controls.SessionEnded) and isinstance(
+            event.audience, controls.Everyone
+        ):
+            await self._store().end_session(session.id, event.at)
             for pid in list(live.sids):
                 await self._disconnect_removed(live, pid)
             await live.router.close()
-            self.sessions.pop(live.session.id, None)
+            self.sessions.pop(session.id, None)
 
     async def _disconnect_removed(self, live: LiveSession, pid: str) -> None:
         """The domain has already taken them out of the session; take their media and socket."""
@@ -425,6 +514,15 @@ class Signalling:
             live = self.sessions.pop(session_id)
             await live.router.close()
         self._background.cancel_all()
+
+
+def _cookie(environ: dict[str, Any], name: str) -> str | None:
+    try:
+        jar = SimpleCookie(environ.get("HTTP_COOKIE", ""))
+    except CookieError:
+        return None
+    morsel = jar.get(name)
+    return morsel.value if morsel is not None else None
 
 
 def _ice_server_json(url: str) -> dict[str, str]:

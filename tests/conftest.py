@@ -53,12 +53,13 @@ class RunningServer:
     def stats(self) -> ForwardingStats:
         return self.app[STATS]
 
-    async def create_session(self, title: str = "Test group") -> dict[str, Any]:
+    async def create_session(self, title: str = "Test group", **fields: Any) -> dict[str, Any]:
+        """A session made with the API key; no waiting room unless asked (media tests)."""
         async with (
             aiohttp.ClientSession() as http,
             http.post(
                 f"{self.base_url}/api/sessions",
-                json={"title": title},
+                json={"title": title, "waiting_room": False, **fields},
                 headers={"Authorization": f"Bearer {API_KEY}"},
             ) as response,
         ):

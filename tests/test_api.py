@@ -48,7 +48,10 @@ async def test_create_session_returns_role_links_with_expiring_tokens(
 async def test_refusals_name_the_problem(circle_server: RunningServer) -> None:
     assert (await post(circle_server, {"title": "x"}, key=None))[:2] == (
         401,
-        {"error": "unauthorized", "message": "a valid API key is required (Authorization: Bearer)"},
+        {
+            "error": "unauthorized",
+            "message": "sign in, or send the API key (Authorization: Bearer)",
+        },
     )
     assert (await post(circle_server, {"title": "x"}, key="wrong"))[0] == 401
     cases = [

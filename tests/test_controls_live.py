@@ -78,3 +78,49 @@ async def test_mute_stops_forwarding_and_roles_are_enforced(
     finally:
         for bot in bots:
             await bot.close()
+
+
+async def test_help_reaches_only_leaders_and_a_private_room_moves_only_media(
+    circle_server: RunningServer, small_media: EncodedMedia
+) -> None:
+    session = await circle_server.create_session()
+    lead = Bot(session["facilitator_url"], "Lead", small_media)
+    blair = Bot(session["invite_url"], "Blair", small_media)
+    casey = Bot(session["invite_url"], "Casey", small_media)
+    bots = [lead, blair, casey]
+    heard: dict[str, list[str]] = {bot.name: [] for bot in bots}
+    for bot in bots:
+        bot.sio.on("*", lambda event, data, name=bot.name: heard[name].append(event))
+    try:
+        for bot in bots:
+            await bot.start()
+        for bot in bots:
+            await bot.wait_connected()
+        await until(lambda: casey.received("audio", blair.participant_id) > 10, 10, "audio")
+        publish_pcs = [bot.publish_pc for bot in bots]
+
+        await blair.request("control", {"action": "help"})
+        await until(lambda: "help_requested" in heard["Lead"], 2, "the lead is alerted")
+        await lead.request("control", {"action": "private_room", "target": blair.participant_id})
+        await until(lambda: "room_changed" in heard["Blair"], 2, "Blair is told where she is")
+        await asyncio.sleep(0.5)  # packets in flight and the slot switch
+        from_blair = casey.received("audio", blair.participant_id)
+        from_lead = casey.received("audio", lead.participant_id)
+        lead_to_blair = blair.received("audio", lead.participant_id)
+        casey_to_blair = blair.received("audio", casey.participant_id)
+        await asyncio.sleep(1.0)
+        assert casey.received("audio", blair.participant_id) == from_blair
+        assert casey.received("audio", lead.participant_id) == from_lead
+        assert blair.received("audio", casey.participant_id) == casey_to_blair
+        assert blair.received("audio", lead.participant_id) > lead_to_blair + 20
+
+        await lead.request("control", {"action": "return_to_main", "target": blair.participant_id})
+        await until(
+            lambda: casey.received("audio", blair.participant_id) > from_blair + 20, 3, "back"
+        )
+        assert [bot.publish_pc for bot in bots] == publish_pcs  # no new peer connection
+        assert "help_requested" not in heard["Casey"] and "help_requested" not in heard["Blair"]
+        assert "room_changed" not in heard["Casey"]
+    finally:
+        for bot in bots:
+            await bot.close()

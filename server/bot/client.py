@@ -145,6 +145,7 @@ class Bot:
         *,
         publish: bool = True,
         subscribe: bool = True,
+        admit_timeout_s: float = 300.0,
     ) -> None:
         self.origin, self._token = parse_invite(invite_url)
         self.name = name
@@ -166,7 +167,10 @@ class Bot:
         self._counts: dict[tuple[str, str | None], int] = {}
         self._sequences: dict[tuple[str, int], SequenceTracker] = {}
         self._closed = False
+        self.admit_timeout_s = admit_timeout_s  # a person must admit a bot from the waiting room
+        self.admitted = asyncio.Event()
         self.sio = socketio.AsyncClient(serializer="msgpack", reconnection=False)
+        self.sio.on("admitted", self._on_admitted)
         self.sio.on("slots", self._on_slots)
         self.sio.on("participant_joined", self._on_participant)
         self.sio.on("participant_updated", self._on_participant)
@@ -190,6 +194,15 @@ class Bot:
     async def _on_participant_left(self, data: dict[str, Any]) -> None:
         self.participants.pop(data.get("participant_id", ""), None)
 
+    async def _on_admitted(self, data: dict[str, Any]) -> None:
+        self._take_state(data)
+        self.admitted.set()
+
+    def _take_state(self, state: dict[str, Any]) -> None:
+        self.active_speaker = state.get("active_speaker")
+        for p in state.get("participants", []):
+            self.participants[p["id"]] = p
+
     async def _on_active_speaker(self, data: dict[str, Any]) -> None:
         self.active_speaker = data.get("participant_id")
 
@@ -211,6 +224,11 @@ class Bot:
     async def start(self) -> None:
         await self.connect()
         await self.join()
+        try:
+            async with asyncio.timeout(self.admit_timeout_s):
+                await self.admitted.wait()
+        except TimeoutError:
+            raise BotError(f"{self.name}: not admitted from the waiting room in time") from None
         if self._publish:
             await self.publish()
         if self._subscribe:
@@ -232,9 +250,11 @@ class Bot:
         reply = await self.request("join", {"name": self.name})
         self.participant_id = reply["participant_id"]
         self.role = reply.get("role")
-        self.active_speaker = reply.get("active_speaker")
-        for p in reply.get("participants", []):
-            self.participants[p["id"]] = p
+        if reply.get("admitted", True):
+            self._take_state(reply)
+            self.admitted.set()
+        else:
+            log.info("%s: waiting to be admitted", self.name)
 
     async def publish(self) -> None:
         assert self.media is not None

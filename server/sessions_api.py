@@ -1,0 +1,296 @@
+"""REST API for sessions, personal invites and the audit log.
+
+A session is created by a signed-in facilitator (cookie) or by the server's API key. Links are
+minted on demand from the stored record, so the console can show them again later; tokens
+carry the role, the facilitator account (leader links) and the personal invite (invite links).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from rooms.model import Role
+from server import tokens
+from server.config import Settings
+from server.console_api import (
+    CLOCK,
+    STORE,
+    BodyError,
+    error,
+    parse_body,
+    signed_in,
+)
+from server.store import Facilitator, Group, Invite, SessionRecord, Store
+
+SETTINGS = web.AppKey("sessions_settings", Settings)
+AUDIT_LIMIT_MAX = 1000
+
+
+class CreateSessionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    title: str = Field(min_length=1, max_length=200)
+    group_id: str | None = Field(default=None, min_length=1, max_length=64)
+    waiting_room: bool = True
+    scheduled_start: str | None = Field(default=None, max_length=64)
+
+    @field_validator("title")
+    @classmethod
+    def _tidy_title(cls, title: str) -> str:
+        title = " ".join(title.split())
+        if not title:
+            raise ValueError("the title is empty")
+        return title
+
+    @field_validator("scheduled_start")
+    @classmethod
+    def _iso_with_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("use an ISO 8601 time, e.g. 2026-12-01T18:00:00-05:00") from None
+        if when.tzinfo is None:
+            raise ValueError("the time needs a zone, e.g. 2026-12-01T18:00:00-05:00 or ...Z")
+        return when.isoformat()
+
+
+class InviteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    label: str = Field(min_length=1, max_length=80)
+
+
+def api_key_ok(request: web.Request) -> bool:
+    expected = request.app[SETTINGS].api_key
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    return (
+        bool(expected)
+        and scheme.lower() == "bearer"
+        and secrets.compare_digest(key.strip(), expected)
+    )
+
+
+class Caller:
+    """Who is asking: the API key (may do anything) or a signed-in facilitator."""
+
+    def __init__(self, facilitator: Facilitator | None) -> None:
+        self.facilitator = facilitator
+
+    async def leads_group(self, store: Store, group: Group | None) -> bool:
+        if group is None:
+            return False
+        return self.facilitator is None or self.facilitator.id in group.facilitator_ids
+
+    async def leads_session(self, store: Store, record: SessionRecord) -> bool:
+        if self.facilitator is None or record.created_by == self.facilitator.id:
+            return True
+        if record.group_id is None:
+            return False
+        return await self.leads_group(store, await store.get_group(record.group_id))
+
+
+Handler = Callable[[web.Request, Caller], Awaitable[web.StreamResponse]]
+
+
+def key_or_facilitator(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def run(request: web.Request) -> web.StreamResponse:
+        if api_key_ok(request):
+            caller = Caller(None)
+        else:
+            facilitator = await signed_in(request)
+            if facilitator is None:
+                return error(
+                    401, "unauthorized", "sign in, or send the API key (Authorization: Bearer)"
+                )
+            caller = Caller(facilitator)
+        try:
+            return await handler(request, caller)
+        except BodyError as exc:
+            return exc.response
+
+    return run
+
+
+def _expiry(request: web.Request, record: SessionRecord) -> int:
+    """Links work from now until token_ttl_hours after the later of now and the start time."""
+    start = request.app[CLOCK]()
+    if record.scheduled_start is not None:
+        start = max(start, datetime.fromisoformat(record.scheduled_start).timestamp())
+    return int(start + request.app[SETTINGS].token_ttl_hours * 3600)
+
+
+def _link(request: web.Request, record: SessionRecord, grant: tokens.SessionGrant) -> str:
+    settings = request.app[SETTINGS]
+    base = (settings.public_url or str(request.url.origin())).rstrip("/")
+    return f"{base}/s/{record.id}#t={tokens.issue(settings.secret, grant)}"
+
+
+async def session_json(
+    request: web.Request, record: SessionRecord, caller: Caller
+) -> dict[str, Any]:
+    """The record with its links; the facilitator link names the caller's account."""
+    expires = _expiry(request, record)
+
+    def grant(role: Role, **claims: str | None) -> tokens.SessionGrant:
+        return tokens.SessionGrant(record.id, record.title, role, expires, **claims)
+
+    me = caller.facilitator.id if caller.facilitator else record.created_by
+    data: dict[str, Any] = asdict(record)
+    data["session_id"] = data.pop("id")
+    data["expires_at"] = datetime.fromtimestamp(expires, UTC).isoformat()
+    data["facilitator_url"] = _link(request, record, grant(Role.FACILITATOR, facilitator_id=me))
+    data["cofacilitator_url"] = _link(request, record, grant(Role.COFACILITATOR))
+    data["invite_url"] = _link(request, record, grant(Role.PARTICIPANT))
+    invites = []
+    if record.group_id is not None:
+        for invite in await request.app[STORE].invites_of_group(record.group_id):
+            if not invite.revoked:
+                personal = grant(Role.PARTICIPANT, invite_token_id=invite.token_id)
+                invites.append(
+                    {
+                        "invite_id": invite.id,
+                        "label": invite.label,
+                        "url": _link(request, record, personal),
+                    }
+                )
+    data["personal_invites"] = invites
+    return data
+
+
+@key_or_facilitator
+async def create_session(request: web.Request, caller: Caller) -> web.StreamResponse:
+    body = await parse_body(request, CreateSessionRequest)
+    store = request.app[STORE]
+    if body.group_id is not None:
+        group = await store.get_group(body.group_id)
+        if not await caller.leads_group(store, group):
+            # the same answer for a missing group and someone else's: nothing to probe
+            return error(404, "not_found", "group_id: no such group of yours")
+    record = SessionRecord(
+        id="s_" + secrets.token_urlsafe(8),
+        title=body.title,
+        group_id=body.group_id,
+        created_by=caller.facilitator.id if caller.facilitator else None,
+        waiting_room=body.waiting_room,
+        scheduled_start=body.scheduled_start,
+        created_at=request.app[CLOCK](),
+    )
+    await store.add_session(record)
+    return web.json_response(await session_json(request, record, caller), status=201)
+
+
+@key_or_facilitator
+async def list_sessions(request: web.Request, caller: Caller) -> web.StreamResponse:
+    """A facilitator's sessions: those they made and those of the groups they lead."""
+    if caller.facilitator is None:
+        return error(400, "invalid", "listing sessions needs a signed-in facilitator")
+    store = request.app[STORE]
+    records = {r.id: r for r in await store.sessions_created_by(caller.facilitator.id)}
+    for group in await store.groups_of(caller.facilitator.id):
+        records.update((r.id, r) for r in await store.sessions_of_group(group.id))
+    ordered = sorted(records.values(), key=lambda r: (r.created_at, r.id), reverse=True)
+    return web.json_response(
+        {"sessions": [await session_json(request, r, caller) for r in ordered]}
+    )
+
+
+async def _led_session(request: web.Request, caller: Caller) -> SessionRecord | None:
+    store = request.app[STORE]
+    record = await store.get_session(request.match_info["session_id"])
+    if record is None or not await caller.leads_session(store, record):
+        return None
+    return record
+
+
+@key_or_facilitator
+async def get_session(request: web.Request, caller: Caller) -> web.StreamResponse:
+    record = await _led_session(request, caller)
+    if record is None:
+        return error(404, "not_found", "no such session of yours")
+    return web.json_response(await session_json(request, record, caller))
+
+
+@key_or_facilitator
+async def session_audit(request: web.Request, caller: Caller) -> web.StreamResponse:
+    record = await _led_session(request, caller)
+    if record is None:
+        return error(404, "not_found", "no such session of yours")
+    try:
+        limit = int(request.query.get("limit", "100"))
+    except ValueError:
+        limit = -1
+    if not 1 <= limit <= AUDIT_LIMIT_MAX:
+        return error(400, "invalid", f"limit: a whole number from 1 to {AUDIT_LIMIT_MAX}")
+    entries = await request.app[STORE].audit_of_session(record.id, limit)
+    return web.json_response({"entries": [asdict(e) for e in entries]})
+
+
+async def _led_group(request: web.Request, caller: Caller) -> Group | None:
+    store = request.app[STORE]
+    group = await store.get_group(request.match_info["group_id"])
+    return group if await caller.leads_group(store, group) else None
+
+
+def invite_json(invite: Invite) -> dict[str, Any]:
+    return {
+        "id": invite.id,
+        "group_id": invite.group_id,
+        "label": invite.label,
+        "created_at": invite.created_at,
+        "revoked": invite.revoked,
+    }
+
+
+@key_or_facilitator
+async def list_invites(request: web.Request, caller: Caller) -> web.StreamResponse:
+    group = await _led_group(request, caller)
+    if group is None:
+        return error(404, "not_found", "no such group of yours")
+    invites = await request.app[STORE].invites_of_group(group.id)
+    return web.json_response({"invites": [invite_json(i) for i in invites]})
+
+
+@key_or_facilitator
+async def create_invite(request: web.Request, caller: Caller) -> web.StreamResponse:
+    group = await _led_group(request, caller)
+    if group is None:
+        return error(404, "not_found", "no such group of yours")
+    body = await parse_body(request, InviteRequest)
+    invite = Invite(
+        id="i_" + secrets.token_urlsafe(8),
+        group_id=group.id,
+        label=" ".join(body.label.split()),
+        token_id="it_" + secrets.token_urlsafe(12),
+        created_at=request.app[CLOCK](),
+    )
+    await request.app[STORE].add_invite(invite)
+    return web.json_response(invite_json(invite), status=201)
+
+
+@key_or_facilitator
+async def revoke_invite(request: web.Request, caller: Caller) -> web.StreamResponse:
+    group = await _led_group(request, caller)
+    store = request.app[STORE]
+    invite = await store.get_invite(request.match_info["invite_id"])
+    if group is None or invite is None or invite.group_id != group.id:
+        return error(404, "not_found", "no such invite in a group of yours")
+    revoked = await store.revoke_invite(invite.id)
+    return web.json_response(invite_json(revoked or invite))
+
+
+def add_routes(app: web.Application, settings: Settings) -> None:
+    app[SETTINGS] = settings
+    app.router.add_post("/api/sessions", create_session)
+    app.router.add_get("/api/sessions", list_sessions)
+    app.router.add_get("/api/sessions/{session_id}", get_session)
+    app.router.add_get("/api/sessions/{session_id}/audit", session_audit)
+    app.router.add_get("/api/groups/{group_id}/invites", list_invites)
+    app.router.add_post("/api/groups/{group_id}/invites", create_invite)
+    app.router.add_delete("/api/groups/{group_id}/invites/{invite_id}", revoke_invite)

@@ -1,0 +1,177 @@
+"""The waiting room, lock, block, end and leaders' identities through the real server, with
+socket.io clients: who hears what, and what the store keeps."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from server import accounts
+from server.console_api import STORE
+from server.store import Facilitator, Group, Invite
+from tests.conftest import RunningServer, until
+from tests.test_sessions_api import call, signed_in
+from tests.test_signalling import Client, token_of
+
+
+async def connected(server: RunningServer, url: str, **auth: Any) -> Client:
+    client = Client()
+    await client.connect(server, {"token": token_of(url), **auth})
+    return client
+
+
+def names(client: Client) -> list[str]:
+    return [name for name, _ in client.events]
+
+
+def payloads(client: Client, event: str) -> list[Any]:
+    return [data for name, data in client.events if name == event]
+
+
+async def test_knock_admit_and_deny(circle_server: RunningServer) -> None:
+    session = await circle_server.create_session(waiting_room=True)
+    lead = await connected(circle_server, session["facilitator_url"])
+    member = await connected(circle_server, session["invite_url"])
+    knock = await connected(circle_server, session["invite_url"])
+    denied = await connected(circle_server, session["invite_url"])
+    try:
+        assert (await lead.call("join", {"name": "Lee"}))["admitted"] is True
+        assert (await member.call("join", {"name": "Mo"}))["admitted"] is False
+        assert (await lead.call("control", {"action": "admit_all"}))["ok"]
+        await until(lambda: "admitted" in names(member), 3, "Mo admitted")
+
+        reply = await knock.call("join", {"name": "Kit"})
+        assert reply["admitted"] is False and "participants" not in reply
+        kit = reply["participant_id"]
+        await until(lambda: "participant_waiting" in names(lead), 3, "the knock reaches the lead")
+        assert payloads(lead, "participant_waiting")[-1]["id"] == kit
+        # someone waiting may not send media or act
+        assert (await knock.call("publish", {"sdp": "v=0\r\n" * 3}))["error"] == "waiting"
+        assert (await knock.call("control", {"action": "raise_hand"}))["error"] == "forbidden"
+
+        assert (await lead.call("control", {"action": "admit", "target": kit}))["ok"]
+        await until(lambda: "admitted" in names(knock), 3, "Kit hears they are in")
+        [state] = payloads(knock, "admitted")
+        assert {p["name"] for p in state["participants"]} == {"Lee", "Mo", "Kit"}
+        assert "waiting" not in state  # only leaders see the waiting room
+        await until(lambda: "participant_admitted" in names(member), 3, "Mo sees Kit arrive")
+
+        dee = (await denied.call("join", {"name": "Dee"}))["participant_id"]
+        await until(lambda: len(payloads(lead, "participant_waiting")) == 3, 3, "third knock")
+        await lead.call("control", {"action": "deny", "target": dee, "message": "Not today"})
+        await until(lambda: not denied.sio.connected, 5, "the denied socket is closed")
+        assert payloads(denied, "participant_denied") == [{"message": "Not today"}]
+        # the group never heard about the waiting room
+        for client in (member, knock):
+            assert "participant_waiting" not in names(client)
+            assert all(d.get("participant_id") != dee for d in payloads(client, "participant_left"))
+        live = circle_server.signalling.sessions[session["session_id"]]
+        assert sorted(p.display_name for p in live.session.participants.values()) == [
+            "Kit",
+            "Lee",
+            "Mo",
+        ]
+        audit = await circle_server.app[STORE].audit_of_session(session["session_id"])
+        assert [(e.action, e.outcome) for e in audit] == [
+            ("admit_all", "ok"),
+            ("raise_hand", "forbidden"),
+            ("admit", "ok"),
+            ("deny", "ok"),
+        ]
+    finally:
+        for client in (lead, member, knock, denied):
+            await client.sio.disconnect()
+
+
+async def test_block_lock_and_end_persist(circle_server: RunningServer) -> None:
+    store = circle_server.app[STORE]
+    now = time.time()
+    await store.add_group(Group("g_1", "Tuesday IOP", "f_x", ("f_x",), now))
+    await store.add_invite(Invite("i_1", "g_1", "Robin", "it_robin", now))
+    session = await circle_server.create_session(group_id="g_1")
+    sid = session["session_id"]
+    [personal] = session["personal_invites"]
+    lead = await connected(circle_server, session["facilitator_url"])
+    robin = await connected(circle_server, personal["url"])
+    try:
+        await lead.call("join", {"name": "Lee"})
+        robin_id = (await robin.call("join", {"name": "Robin"}))["participant_id"]
+        live = circle_server.signalling.sessions[sid]
+        assert live.session.participants[robin_id].invite_id == "it_robin"
+        await lead.call("control", {"action": "remove", "target": robin_id, "block": True})
+        await until(lambda: not robin.sio.connected, 5, "removed")
+        assert payloads(robin, "removed") == [{"blocked": True}]
+        assert await store.is_invite_blocked(sid, "it_robin")
+
+        again = await connected(circle_server, personal["url"])
+        assert (await again.call("join", {"name": "Robin"}))["error"] == "blocked"
+        await again.sio.disconnect()
+
+        await lead.call("control", {"action": "lock"})
+        late = await connected(circle_server, session["invite_url"])
+        assert (await late.call("join", {"name": "Late"}))["error"] == "locked"
+        await lead.call("control", {"action": "unlock"})
+        assert (await late.call("join", {"name": "Late"}))["ok"]
+
+        # a flood of control events is cut off with a clear error; the session goes on
+        replies = await asyncio.gather(
+            *(late.call("control", {"action": "react", "emoji": "👏"}) for _ in range(60))
+        )
+        codes = [r.get("error", "ok") for r in replies]
+        assert codes.count("rate_limited") >= 20 and "ok" in codes
+        assert (await lead.call("control", {"action": "raise_hand"}))["ok"]
+
+        assert (await lead.call("control", {"action": "end"}))["ok"]
+        await until(lambda: not late.sio.connected, 5, "everyone is sent away")
+        assert len(payloads(late, "session_ended")) == 1
+        record = await store.get_session(sid)
+        assert record is not None and record.ended_at is not None
+        after = await connected(circle_server, session["invite_url"])
+        assert (await after.call("join", {"name": "After"}))["error"] == "ended"
+        await after.sio.disconnect()
+        assert sid not in circle_server.signalling.sessions
+    finally:
+        await lead.sio.disconnect()
+        await robin.sio.disconnect()
+
+
+async def test_leaders_are_shown_with_their_credentials(circle_server: RunningServer) -> None:
+    await circle_server.app[STORE].add_facilitator(
+        Facilitator("f_mo", "mo@x.org", accounts.hash_password("x" * 12), "Dr. Mo", "MD", 0.0)
+    )
+    # a facilitator link names its account; a cofacilitator link takes the signed-in account
+    dana = await signed_in(circle_server, "f_dana", "dana@x.org")
+    try:
+        status, session = await call(
+            dana,
+            "POST",
+            f"{circle_server.base_url}/api/sessions",
+            {"title": "Week 1", "waiting_room": False},
+        )
+        assert status == 201
+    finally:
+        await dana.close()
+    cookie = accounts.issue_cookie(circle_server.settings.secret, "f_mo", time.time())
+    lead = await connected(circle_server, session["facilitator_url"])
+    psych = Client()
+    await psych.sio.connect(
+        circle_server.base_url,
+        auth={"token": token_of(session["cofacilitator_url"])},
+        headers={"Cookie": f"{accounts.COOKIE_NAME}={cookie}"},
+        transports=["websocket"],
+    )
+    member = await connected(circle_server, session["invite_url"])
+    try:
+        assert (await lead.call("join", {"name": "typed"}))["me"]["name"] == "F_Dana"
+        joined = await psych.call("join", {"name": "typed"})
+        assert (joined["me"]["name"], joined["me"]["credentials"]) == ("Dr. Mo", "MD")
+        assert joined["role"] == "cofacilitator"
+        # a participant's link never takes an account's identity
+        member_joined = await member.call("join", {"name": "Sam"})
+        assert member_joined["me"]["credentials"] == ""
+        shown = {p["name"]: p["credentials"] for p in member_joined["participants"]}
+        assert shown == {"F_Dana": "PhD", "Dr. Mo": "MD", "Sam": ""}
+    finally:
+        for client in (lead, psych, member):
+            await client.sio.disconnect()
