@@ -40,6 +40,18 @@ const app = {
   generation: 0, // bumps on every (re)join so stale async work can stop
   soundBlocked: false,
   previewPromise: null,
+  // Session state from the server (snapshot + events); see docs/api.md.
+  waiting: new Map(), // leaders only: id -> Participant in the waiting room
+  handQueue: [],
+  spotlight: null,
+  locked: false,
+  mayUnmute: true,
+  privateChatAllowed: true,
+  helpRequests: new Map(), // leaders only: participant id -> unix seconds
+  myHelpPending: false,
+  chat: [], // {from, to, text, at}
+  chatUnread: 0,
+  panelTab: null, // null (closed) | 'people' | 'chat'
 };
 
 window.circle = {
@@ -51,14 +63,23 @@ window.circle = {
   get slots() { return app.slots; },
   get participants() { return [...app.participants.values()]; },
   get activeSpeaker() { return app.activeSpeaker; },
+  get room() { return app.room; },
+  get waiting() { return [...app.waiting.values()]; },
+  get handQueue() { return app.handQueue; },
+  get spotlight() { return app.spotlight; },
+  get helpRequests() { return [...app.helpRequests.keys()]; },
+  get chat() { return app.chat; },
 };
+
+const REACTIONS = ['👍', '👏', '❤️', '😂', '😮', '🙏'];
+const leads = (role) => role === 'facilitator' || role === 'cofacilitator';
 
 // ---------------------------------------------------------------- small UI helpers
 
 function show(id, visible = true) { $(id).hidden = !visible; }
 
 function showScreen(id) {
-  for (const s of ['fatal', 'prejoin', 'insession', 'left']) show(s, s === id);
+  for (const s of ['fatal', 'prejoin', 'waiting', 'insession', 'left']) show(s, s === id);
 }
 
 function setStatus(text) { $('conn-status').textContent = text || ''; }
@@ -348,6 +369,16 @@ function tileFor(id) {
   return $('grid').querySelector(`.tile[data-participant-id="${CSS.escape(id)}"]`);
 }
 
+/** A name with a leader's credentials, e.g. "Dana Kim, LCSW". */
+function displayName(p) {
+  return p.credentials ? `${p.name}, ${p.credentials}` : p.name || '';
+}
+
+function nameOf(id) {
+  const p = app.participants.get(id) || app.waiting.get(id);
+  return p ? p.name : 'Someone';
+}
+
 function initials(name) {
   return (name || '?').trim().split(/\s+/).slice(0, 2).map((w) => w[0]).join('').toUpperCase();
 }
@@ -369,20 +400,25 @@ function updateTile(p) {
   const self = p.id === app.participantId;
   const audioOn = self ? app.micOn && Boolean(app.audioTrack) : p.audio !== false;
   const videoOn = self ? app.camOn && Boolean(app.videoTrack) : p.video !== false;
-  tile.querySelector('.tile-name').textContent = self ? `${p.name} (you)` : p.name;
+  const shown = displayName(p);
+  tile.querySelector('.tile-name').textContent = self ? `${shown} (you)` : shown;
+  tile.querySelector('.hand-badge').hidden = !p.hand;
+  tile.querySelector('.spotlight-badge').hidden = app.spotlight !== p.id;
+  tile.classList.toggle('spotlit', app.spotlight === p.id);
   tile.querySelector('.avatar').textContent = initials(p.name);
   const badge = tile.querySelector('.role-badge');
-  const leads = p.role === 'facilitator' || p.role === 'cofacilitator';
-  badge.hidden = !leads;
-  badge.textContent = leads ? roleLabel(p.role) : '';
+  const leading = leads(p.role);
+  badge.hidden = !leading;
+  badge.textContent = leading ? roleLabel(p.role) : '';
   tile.querySelector('.mic-state').hidden = audioOn;
   tile.querySelector('.cam-state').hidden = videoOn;
   tile.classList.toggle('video-off', !videoOn);
   tile.classList.toggle('muted', !audioOn);
   tile.setAttribute(
     'aria-label',
-    [p.name, self ? '(you)' : '', leads ? roleLabel(p.role) : '', audioOn ? '' : 'muted',
-      videoOn ? '' : 'camera off'].filter(Boolean).join(', '),
+    [shown, self ? '(you)' : '', leading ? roleLabel(p.role) : '', audioOn ? '' : 'muted',
+      videoOn ? '' : 'camera off', p.hand ? 'hand raised' : '',
+      app.spotlight === p.id ? 'spotlight' : ''].filter(Boolean).join(', '),
   );
   const speaking = app.activeSpeaker === p.id;
   tile.classList.toggle('speaking', speaking);
@@ -400,9 +436,10 @@ function renderTiles() {
   for (const tile of $('grid').querySelectorAll('.tile')) {
     if (!keep.has(tile.dataset.participantId)) tile.remove();
   }
-  // Self first, then facilitators, then by join order.
+  // Spotlight first, then self, then facilitators, then by join order.
   const order = visibleParticipants().sort((a, b) => {
-    const rank = (p) => (p.id === app.participantId ? 0 : p.role === 'participant' ? 2 : 1);
+    const rank = (p) => (p.id === app.spotlight ? -1 : p.id === app.participantId ? 0
+      : p.role === 'participant' ? 2 : 1);
     return rank(a) - rank(b);
   });
   for (const p of order) updateTile(p);
@@ -510,6 +547,19 @@ function renderControls() {
   mic.classList.toggle('off', micOff);
   cam.classList.toggle('off', camOff);
   const me = app.participants.get(app.participantId);
+  // Muted by a facilitator with unmuting turned off: the server would refuse, so say why.
+  const micLocked = Boolean(me && me.audio_locked && micOff && app.audioTrack);
+  if (micLocked) mic.querySelector('.label').textContent = 'Muted by facilitator';
+  mic.title = micLocked ? 'A facilitator has muted everyone. Raise your hand to ask to speak.' : '';
+  mic.classList.toggle('locked', micLocked);
+  const hand = $('hand-button');
+  const raised = Boolean(me && me.hand);
+  hand.setAttribute('aria-pressed', String(raised));
+  hand.textContent = raised ? 'Lower hand' : 'Raise hand';
+  const help = $('help-button');
+  help.hidden = leads(app.role);
+  help.setAttribute('aria-pressed', String(app.myHelpPending));
+  help.textContent = app.myHelpPending ? 'Help requested' : 'I need help';
   if (me) updateTile(me);
 }
 
@@ -519,11 +569,37 @@ function sendMediaState() {
     audio: Boolean(app.audioTrack) && app.micOn,
     video: Boolean(app.videoTrack) && app.camOn,
   };
-  request('media_state', body).catch((err) => notice(`Could not update your status: ${err.message}`, 'warn'));
+  request('media_state', body).catch((err) => {
+    if (err.code === 'forbidden' && body.audio) setMic(false); // the server keeps us muted
+    notice(err.code === 'forbidden' ? err.message : `Could not update your status: ${err.message}`,
+      'warn');
+  });
+}
+
+/** Turns our microphone on or off locally (the server is told by sendMediaState). */
+function setMic(on) {
+  app.micOn = on;
+  if (app.audioTrack) app.audioTrack.enabled = on;
+  const me = app.participants.get(app.participantId);
+  if (me) me.audio = on && Boolean(app.audioTrack);
+  renderControls();
+}
+
+function setCam(on) {
+  app.camOn = on;
+  if (app.videoTrack) app.videoTrack.enabled = on;
+  const me = app.participants.get(app.participantId);
+  if (me) me.video = on && Boolean(app.videoTrack);
+  renderControls();
 }
 
 function toggleMic() {
   if (!app.audioTrack) return;
+  const me = app.participants.get(app.participantId);
+  if (!app.micOn && me && me.audio_locked) {
+    notice('A facilitator has muted everyone for now. Raise your hand to ask to speak.', 'info');
+    return;
+  }
   app.micOn = !app.micOn;
   app.audioTrack.enabled = app.micOn;
   renderControls();
@@ -581,7 +657,19 @@ async function joinFlow() {
     app.state = 'prejoin';
     setStatus('');
     showScreen('prejoin');
+    const final = {
+      ended: ['This session has ended', 'Thank you for being part of the group today.'],
+      blocked: ['You cannot rejoin this session',
+        'A facilitator removed you from this session. Please contact your facilitator.'],
+      not_found: ['This session no longer exists', 'Please ask your facilitator for a new link.'],
+    }[err.code];
+    if (final) {
+      fatal(final[0], final[1]);
+      return;
+    }
     const text = {
+      locked: 'The facilitator has locked this session, so nobody else can join right now. ' +
+        'Please contact your facilitator.',
       full: 'This session is full right now. Please contact your facilitator.',
       invalid: `Please check your name: ${err.message}`,
       rate_limited: 'Too many attempts. Please wait a moment and try again.',
@@ -595,28 +683,51 @@ async function joinFlow() {
   app.participantId = res.participant_id;
   app.role = res.role;
   app.iceServers = Array.isArray(res.ice_servers) ? res.ice_servers : [];
-  app.participants.clear();
-  for (const p of res.participants || []) applyParticipant(p);
-  if (!app.participants.has(app.participantId)) {
-    applyParticipant({
-      id: app.participantId, name: app.name, role: res.role, room: null,
-      audio: Boolean(app.audioTrack) && app.micOn, video: Boolean(app.videoTrack) && app.camOn,
-    });
-  }
-  app.room = app.participants.get(app.participantId).room ?? null;
-  app.activeSpeaker = res.active_speaker ?? null;
   if (res.session && res.session.title) {
     $('session-title').textContent = res.session.title;
     document.title = `${res.session.title} – Circle`;
   }
-  const roleText = roleLabel(res.role);
-  $('my-role').textContent = roleText ? `You are the ${roleText.toLowerCase()}` : '';
-  if (res.role === 'participant') $('my-role').textContent = 'You are a participant';
-  show('my-role', Boolean(roleText));
+  renderRole();
+  if (!res.admitted) {
+    app.state = 'waiting';
+    showScreen('waiting');
+    setStatus('In the waiting room');
+    return;
+  }
+  await enterSession(res, gen);
+}
+
+/** Takes the server's view of the session: the join reply, `admitted` and `snapshot`. */
+function applyState(state) {
+  app.participants.clear();
+  for (const p of state.participants || []) applyParticipant(p);
+  if (state.me) applyParticipant(state.me);
+  if (!app.participants.has(app.participantId)) {
+    applyParticipant({
+      id: app.participantId, name: app.name, role: app.role, room: null,
+      audio: Boolean(app.audioTrack) && app.micOn, video: Boolean(app.videoTrack) && app.camOn,
+    });
+  }
+  app.room = app.participants.get(app.participantId).room ?? null;
+  app.activeSpeaker = state.active_speaker ?? null;
+  app.handQueue = state.hand_queue || [];
+  app.spotlight = state.spotlight ?? null;
+  app.locked = Boolean(state.locked);
+  app.mayUnmute = state.participants_may_unmute !== false;
+  app.privateChatAllowed = state.private_chat_allowed !== false;
+  app.waiting.clear();
+  for (const p of state.waiting || []) app.waiting.set(p.id, p);
+  app.helpRequests.clear();
+  for (const h of state.help_requests || []) app.helpRequests.set(h.participant_id, h.at);
+  const me = app.participants.get(app.participantId);
+  if (me && me.audio === false && app.micOn) setMic(false); // joined during a locked mute
+}
+
+async function enterSession(state, gen) {
+  applyState(state);
   app.state = 'joined';
   showScreen('insession');
-  renderTiles();
-  renderControls();
+  renderAll();
   setStatus('Connecting video and sound…');
   try {
     await publish(gen);
@@ -632,6 +743,21 @@ async function joinFlow() {
     notice(`Video and sound could not be set up: ${err.message}. Try leaving and joining again.`,
       'error', 0);
   }
+}
+
+function renderRole() {
+  const text = app.role === 'participant' ? 'You are a participant'
+    : app.role ? `You are the ${roleLabel(app.role).toLowerCase()}` : '';
+  $('my-role').textContent = text;
+  show('my-role', Boolean(text));
+}
+
+function renderAll() {
+  renderTiles();
+  renderControls();
+  renderHeader();
+  renderPanel();
+  renderHelpAlerts();
 }
 
 function connect() {
@@ -710,8 +836,10 @@ function connect() {
     const id = msg && msg.participant_id;
     const p = app.participants.get(id);
     app.participants.delete(id);
+    app.waiting.delete(id);
+    app.helpRequests.delete(id);
     if (app.activeSpeaker === id) app.activeSpeaker = null;
-    renderTiles();
+    renderAll();
     if (p && id !== app.participantId) notice(`${p.name} left`, 'info', 4000);
   });
 
@@ -724,13 +852,22 @@ function connect() {
       p = { ...prev, ...p, audio: prev.audio ?? p.audio, video: prev.video ?? p.video };
       if (p.role && p.role !== app.role) {
         app.role = p.role;
-        $('my-role').textContent = p.role === 'participant'
-          ? 'You are a participant' : `You are the ${roleLabel(p.role).toLowerCase()}`;
+        renderRole();
       }
     }
     applyParticipant(p);
     renderTiles();
+    renderControls();
+    renderHeader();
+    renderPanel();
   });
+
+  for (const [event, handler] of Object.entries(SESSION_EVENTS)) {
+    socket.on(event, (msg) => {
+      if (app.state === 'left' || app.state === 'error') return;
+      handler(msg || {});
+    });
+  }
 
   socket.on('slots', (msg) => {
     // A map without mids can't be matched to transceivers (the server sends one if the slots
@@ -747,6 +884,426 @@ function connect() {
     const text = (msg && msg.message) || (msg && msg.error) || 'Something went wrong.';
     notice(text, 'warn');
   });
+}
+
+// ---------------------------------------------------------------- session events
+
+/** Server events about the session (docs/api.md); each updates state, then the page. */
+const SESSION_EVENTS = {
+  admitted: (state) => {
+    if (app.state !== 'waiting') return;
+    notice('You are in. Welcome to the group.', 'info', 5000);
+    enterSession(state, app.generation);
+  },
+  snapshot: (state) => { // after a promotion: leaders also see the waiting room and help
+    applyState(state);
+    renderAll();
+  },
+  participant_waiting: (p) => {
+    app.waiting.set(p.id, p);
+    notice(`${p.name} is waiting to be let in`, 'info', 8000);
+    chime();
+    renderPanel();
+  },
+  participant_admitted: (p) => {
+    app.waiting.delete(p.id);
+    if (p.id !== app.participantId) {
+      applyParticipant(p);
+      notice(`${p.name} joined`, 'info', 4000);
+    }
+    renderAll();
+  },
+  participant_denied: (msg) => {
+    fatal('The facilitator did not let you in',
+      msg.message || 'Please contact your facilitator if you think this is a mistake.');
+  },
+  removed: (msg) => {
+    fatal('You were removed from the session',
+      msg.blocked ? 'A facilitator removed you, and this link can no longer join this session.'
+        : 'A facilitator removed you from the session. Please contact your facilitator.');
+  },
+  participant_removed: (msg) => {
+    const name = nameOf(msg.participant_id);
+    app.participants.delete(msg.participant_id);
+    app.helpRequests.delete(msg.participant_id);
+    renderAll();
+    if (leads(app.role)) notice(`${name} was removed${msg.blocked ? ' and blocked' : ''}`, 'info');
+  },
+  session_ended: () => {
+    fatal('The session has ended', 'Thank you for being part of the group today.');
+  },
+  audio_forced_off: () => {
+    setMic(false);
+    notice('A facilitator muted your microphone.', 'warn', 8000);
+  },
+  video_forced_off: () => {
+    setCam(false);
+    notice('A facilitator turned off your camera. You can turn it back on.', 'warn', 8000);
+  },
+  unmute_requested: (msg) => {
+    const el = notice(`${nameOf(msg.by)} asks you to unmute. It is your choice.`, 'info', 0);
+    const btn = document.createElement('button');
+    btn.type = 'button';
+    btn.className = 'btn small';
+    btn.textContent = 'Unmute';
+    btn.addEventListener('click', () => {
+      el.remove();
+      if (!app.micOn) toggleMic();
+    });
+    el.insertBefore(btn, el.lastChild);
+  },
+  session_lock_changed: (msg) => {
+    app.locked = Boolean(msg.locked);
+    notice(app.locked ? 'The session is locked: nobody else can join.' : 'The session is open again.',
+      'info', 5000);
+    renderHeader();
+    renderPanel();
+  },
+  spotlight_changed: (msg) => {
+    app.spotlight = msg.participant_id ?? null;
+    renderTiles();
+    renderPanel();
+  },
+  hand_queue_changed: (msg) => {
+    app.handQueue = Array.isArray(msg.queue) ? msg.queue : [];
+    renderPanel();
+  },
+  reaction: (msg) => showReaction(msg.participant_id, msg.emoji),
+  chat_message: (msg) => addChat(msg),
+  help_requested: (msg) => {
+    const isNew = !app.helpRequests.has(msg.participant_id);
+    app.helpRequests.set(msg.participant_id, msg.at);
+    chime(isNew ? 3 : 2);
+    renderHelpAlerts();
+  },
+  help_resolved: (msg) => {
+    app.helpRequests.delete(msg.participant_id);
+    if (msg.participant_id === app.participantId) {
+      app.myHelpPending = false;
+      renderControls();
+    }
+    renderHelpAlerts();
+  },
+  role_changed: (msg) => {
+    if (msg.participant_id === app.participantId) {
+      app.role = msg.role;
+      renderRole();
+      notice(msg.role === 'participant' ? 'You are a participant again.'
+        : 'You are now a co-facilitator: you can admit, mute and help people.', 'info', 8000);
+    }
+    renderAll();
+  },
+  policy_changed: (msg) => {
+    const wasAllowed = app.mayUnmute;
+    app.mayUnmute = msg.participants_may_unmute !== false;
+    app.privateChatAllowed = msg.private_chat_allowed !== false;
+    if (!leads(app.role) && wasAllowed !== app.mayUnmute) {
+      notice(app.mayUnmute ? 'You can unmute yourself again.'
+        : 'A facilitator muted everyone. Raise your hand to ask to speak.', 'info', 8000);
+    }
+    renderPanel();
+    renderChatTargets();
+  },
+  room_changed: (msg) => {
+    app.room = msg.room;
+    const me = app.participants.get(app.participantId);
+    if (me) me.room = msg.room;
+    const others = (msg.with || []).map(nameOf).join(', ');
+    notice(msg.room === 'main' ? 'You are back with the group.'
+      : `You are in a private conversation with ${others || 'a facilitator'}. The group cannot see or hear you.`,
+    'info', 8000);
+    renderAll();
+  },
+};
+
+// ---------------------------------------------------------------- controls for everyone
+
+async function control(body, done) {
+  try {
+    await request('control', body);
+    if (done) notice(done, 'info', 4000);
+    return true;
+  } catch (err) {
+    notice(err.message, 'warn');
+    return false;
+  }
+}
+
+function toggleHand() {
+  const me = app.participants.get(app.participantId);
+  control({ action: me && me.hand ? 'lower_hand' : 'raise_hand' });
+}
+
+async function askForHelp() {
+  if (await control({ action: 'help' })) {
+    app.myHelpPending = true;
+    renderControls();
+    notice('A facilitator has been told privately. They will reach out to you soon.', 'info', 10000);
+  }
+}
+
+function showReaction(pid, emoji) {
+  const tile = tileFor(pid);
+  if (!tile || !REACTIONS.includes(emoji)) return;
+  const bubble = tile.querySelector('.reaction');
+  bubble.textContent = emoji;
+  bubble.classList.remove('show');
+  void bubble.offsetWidth; // restart the animation
+  bubble.classList.add('show');
+  clearTimeout(bubble.timer);
+  bubble.timer = setTimeout(() => bubble.classList.remove('show'), 4000);
+}
+
+/** A short, soft chime (Web Audio: no file to fetch) for knocks and help requests. */
+function chime(notes = 2) {
+  try {
+    const ctx = chime.ctx || (chime.ctx = new AudioContext());
+    for (let i = 0; i < notes; i += 1) {
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      const start = ctx.currentTime + i * 0.18;
+      osc.frequency.value = i % 2 ? 660 : 880;
+      gain.gain.setValueAtTime(0.0001, start);
+      gain.gain.exponentialRampToValueAtTime(0.15, start + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.16);
+      osc.connect(gain).connect(ctx.destination);
+      osc.start(start);
+      osc.stop(start + 0.17);
+    }
+    chime.played = (chime.played || 0) + 1;
+  } catch { /* no audio output: the banner still shows */ }
+}
+
+// ---------------------------------------------------------------- chat
+
+function addChat(msg) {
+  app.chat.push(msg);
+  const li = document.createElement('li');
+  li.className = msg.to ? 'private' : '';
+  const who = document.createElement('strong');
+  const from = msg.from === app.participantId ? 'You' : nameOf(msg.from);
+  const to = msg.to ? ` to ${msg.to === app.participantId ? 'you' : nameOf(msg.to)} (private)` : '';
+  who.textContent = `${from}${to}`;
+  const when = document.createElement('time');
+  when.textContent = new Date(msg.at * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const text = document.createElement('p');
+  text.textContent = msg.text;
+  li.append(who, ' ', when, text);
+  $('chat-log').append(li);
+  li.scrollIntoView({ block: 'nearest' });
+  if (app.panelTab !== 'chat' && msg.from !== app.participantId) {
+    app.chatUnread += 1;
+    const badge = $('chat-unread');
+    badge.textContent = String(app.chatUnread);
+    badge.hidden = false;
+    $('chat-button').textContent = `Chat (${app.chatUnread} new)`;
+  }
+}
+
+function renderChatTargets(preferred) {
+  const select = $('chat-to');
+  const keep = preferred || select.value;
+  const options = [['', 'Everyone']];
+  for (const p of app.participants.values()) {
+    if (p.id === app.participantId) continue;
+    if (leads(app.role) || leads(p.role) || app.privateChatAllowed) {
+      options.push([p.id, `${displayName(p)} (private)`]);
+    }
+  }
+  select.replaceChildren(...options.map(([value, label]) => new Option(label, value)));
+  select.value = options.some(([v]) => v === keep) ? keep : '';
+}
+
+async function sendChat(event) {
+  event.preventDefault();
+  const text = $('chat-text').value.trim();
+  if (!text) return;
+  const to = $('chat-to').value || null;
+  if (await control(to ? { action: 'chat', text, to } : { action: 'chat', text })) {
+    $('chat-text').value = '';
+  }
+}
+
+// ---------------------------------------------------------------- panel: people, waiting, hands
+
+function openPanel(tab) {
+  app.panelTab = app.panelTab === tab ? null : tab;
+  show('panel', app.panelTab !== null);
+  for (const name of ['people', 'chat']) {
+    const on = app.panelTab === name;
+    show(name, on);
+    $(`tab-${name}`).setAttribute('aria-selected', String(on));
+    $(`${name}-button`).setAttribute('aria-expanded', String(on));
+  }
+  if (app.panelTab === 'chat') {
+    app.chatUnread = 0;
+    show('chat-unread', false);
+    $('chat-button').textContent = 'Chat';
+    renderChatTargets();
+    $('chat-text').focus();
+  }
+  fitGrid();
+}
+
+function actionButton(label, body, { confirmText = null, danger = false, done = null } = {}) {
+  const btn = document.createElement('button');
+  btn.type = 'button';
+  btn.className = `btn small${danger ? ' danger' : ''}`;
+  btn.textContent = label;
+  btn.addEventListener('click', () => {
+    if (confirmText && !window.confirm(confirmText)) return;
+    control(body, done);
+  });
+  return btn;
+}
+
+/** The leader's actions on one participant; the server checks every one of them again. */
+function actionsFor(p) {
+  const name = p.name;
+  const iAmFacilitator = app.role === 'facilitator';
+  const out = [];
+  if (p.id === app.participantId || p.role === 'facilitator') return out;
+  out.push(p.audio !== false
+    ? actionButton('Mute', { action: 'mute', target: p.id })
+    : actionButton('Ask to unmute', { action: 'ask_unmute', target: p.id }, { done: `Asked ${name} to unmute` }));
+  if (p.video !== false) out.push(actionButton('Stop video', { action: 'stop_video', target: p.id }));
+  out.push(app.spotlight === p.id
+    ? actionButton('Remove spotlight', { action: 'spotlight', target: null })
+    : actionButton('Spotlight for everyone', { action: 'spotlight', target: p.id }));
+  if (p.hand) out.push(actionButton('Lower hand', { action: 'lower_hand', target: p.id }));
+  if (p.role === 'participant') {
+    out.push((p.room || 'main').startsWith('private-')
+      ? actionButton('Return to the group', { action: 'return_to_main', target: p.id })
+      : actionButton('Talk privately', { action: 'private_room', target: p.id }));
+  }
+  const message = document.createElement('button');
+  message.type = 'button';
+  message.className = 'btn small';
+  message.textContent = 'Message privately';
+  message.addEventListener('click', () => {
+    if (app.panelTab !== 'chat') openPanel('chat');
+    renderChatTargets(p.id);
+  });
+  out.push(message);
+  if (iAmFacilitator && p.role === 'participant') {
+    out.push(actionButton('Make co-facilitator', { action: 'promote', target: p.id }));
+  }
+  if (iAmFacilitator && p.role === 'cofacilitator') {
+    out.push(actionButton('Make participant', { action: 'demote', target: p.id }));
+  }
+  out.push(actionButton('Remove', { action: 'remove', target: p.id },
+    { danger: true, confirmText: `Remove ${name} from the session?` }));
+  out.push(actionButton('Remove and block', { action: 'remove', target: p.id, block: true },
+    { danger: true, confirmText: `Remove ${name} and stop this invite from rejoining?` }));
+  return out;
+}
+
+function personRow(p, actions) {
+  const li = document.createElement('li');
+  li.className = 'person';
+  li.dataset.participantId = p.id;
+  const label = document.createElement('span');
+  label.className = 'person-name';
+  const states = [
+    p.id === app.participantId ? 'you' : '',
+    leads(p.role) ? roleLabel(p.role).toLowerCase() : '',
+    p.audio === false ? 'muted' : '',
+    p.video === false ? 'camera off' : '',
+    p.hand ? 'hand raised' : '',
+    (p.room || 'main').startsWith('private-') ? 'in a private room' : '',
+  ].filter(Boolean);
+  label.textContent = displayName(p) + (states.length ? ` — ${states.join(', ')}` : '');
+  li.append(label);
+  if (actions.length) {
+    const menu = document.createElement('details');
+    menu.className = 'menu';
+    const summary = document.createElement('summary');
+    summary.textContent = 'Actions';
+    summary.setAttribute('aria-label', `Actions for ${p.name}`);
+    const box = document.createElement('div');
+    box.className = 'menu-items';
+    box.append(...actions);
+    menu.append(summary, box);
+    li.append(menu);
+  }
+  return li;
+}
+
+function renderPanel() {
+  if (app.state !== 'joined') return;
+  const leading = leads(app.role);
+  show('lead-tools', leading);
+  const people = [...app.participants.values()];
+  $('people-count').textContent = `(${people.length})`;
+  // Keep an open action menu open across re-renders.
+  const open = $('people-list').querySelector('details[open]');
+  const openId = open ? open.closest('li').dataset.participantId : null;
+  $('people-list').replaceChildren(...people.map((p) => personRow(p, leading ? actionsFor(p) : [])));
+  if (openId) {
+    const again = $('people-list').querySelector(`li[data-participant-id="${CSS.escape(openId)}"] details`);
+    if (again) again.open = true;
+  }
+  $('hand-queue').replaceChildren(...app.handQueue.map((id) => {
+    const li = document.createElement('li');
+    li.textContent = nameOf(id);
+    return li;
+  }));
+  show('hands-empty', app.handQueue.length === 0);
+  if (leading) {
+    const waiting = [...app.waiting.values()];
+    $('waiting-count').textContent = String(waiting.length);
+    show('waiting-empty', waiting.length === 0);
+    show('admit-all', waiting.length > 1);
+    $('waiting-list').replaceChildren(...waiting.map((p) => {
+      const li = personRow(p, []);
+      li.append(
+        actionButton('Admit', { action: 'admit', target: p.id }),
+        actionButton('Deny', { action: 'deny', target: p.id }, {
+          danger: true, confirmText: `Do not let ${p.name} in?`,
+        }),
+      );
+      return li;
+    }));
+    $('lock-toggle').textContent = app.locked ? 'Unlock session' : 'Lock session';
+    $('lock-toggle').setAttribute('aria-pressed', String(app.locked));
+    show('allow-unmute', !app.mayUnmute);
+    $('private-chat-toggle').checked = app.privateChatAllowed;
+    show('end-session', app.role === 'facilitator');
+  }
+  const badge = $('people-badge');
+  badge.hidden = !(leading && app.waiting.size);
+  badge.textContent = leading && app.waiting.size ? `${app.waiting.size} waiting` : '';
+  renderChatTargets();
+}
+
+function renderHeader() {
+  const leaders = [...app.participants.values()].filter((p) => leads(p.role));
+  $('leaders').textContent = leaders.length ? `Led by ${leaders.map(displayName).join('; ')}` : '';
+  show('leaders', leaders.length > 0);
+  show('lock-state', app.locked);
+}
+
+/** Leaders only: one banner per open help request, with the ways to answer it. */
+function renderHelpAlerts() {
+  const box = $('help-alerts');
+  if (!leads(app.role)) {
+    box.replaceChildren();
+    return;
+  }
+  box.replaceChildren(...[...app.helpRequests.entries()].map(([pid, at]) => {
+    const div = document.createElement('div');
+    div.className = 'help-alert';
+    div.dataset.participantId = pid;
+    const when = new Date(at * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    const text = document.createElement('p');
+    text.textContent = `${nameOf(pid)} asked for help privately (${when}). Only facilitators see this.`;
+    div.append(
+      text,
+      actionButton('Talk privately now', { action: 'private_room', target: pid }),
+      actionButton('Mark as handled', { action: 'help_resolved', target: pid }),
+    );
+    return div;
+  }));
 }
 
 // ---------------------------------------------------------------- page wiring
@@ -780,6 +1337,47 @@ function init() {
   $('mic-button').addEventListener('click', toggleMic);
   $('cam-button').addEventListener('click', toggleCam);
   $('leave-button').addEventListener('click', leave);
+  $('waiting-leave').addEventListener('click', leave);
+  $('hand-button').addEventListener('click', toggleHand);
+  $('help-button').addEventListener('click', askForHelp);
+  $('people-button').addEventListener('click', () => openPanel('people'));
+  $('chat-button').addEventListener('click', () => openPanel('chat'));
+  $('tab-people').addEventListener('click', () => openPanel('people'));
+  $('tab-chat').addEventListener('click', () => openPanel('chat'));
+  $('panel-close').addEventListener('click', () => openPanel(app.panelTab));
+  $('chat-form').addEventListener('submit', sendChat);
+  $('chat-text').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey) sendChat(e);
+  });
+  $('react-button').addEventListener('click', () => {
+    const menu = $('react-menu');
+    menu.hidden = !menu.hidden;
+    $('react-button').setAttribute('aria-expanded', String(!menu.hidden));
+  });
+  $('react-menu').append(...REACTIONS.map((emoji) => {
+    const btn = document.createElement('button');
+    btn.type = 'button';
+    btn.className = 'btn small';
+    btn.textContent = emoji;
+    btn.setAttribute('aria-label', `React ${emoji}`);
+    btn.addEventListener('click', () => {
+      $('react-menu').hidden = true;
+      $('react-button').setAttribute('aria-expanded', 'false');
+      control({ action: 'react', emoji });
+    });
+    return btn;
+  }));
+  $('mute-all').addEventListener('click', () => control(
+    { action: 'mute_all', lock: $('mute-all-lock').checked }, 'Everyone is muted'));
+  $('allow-unmute').addEventListener('click', () => control({ action: 'allow_unmute' }));
+  $('lock-toggle').addEventListener('click', () => control({ action: app.locked ? 'unlock' : 'lock' }));
+  $('lower-all').addEventListener('click', () => control({ action: 'lower_all_hands' }));
+  $('admit-all').addEventListener('click', () => control({ action: 'admit_all' }));
+  $('private-chat-toggle').addEventListener('change', (e) => control(
+    { action: 'set_private_chat', allowed: e.target.checked }));
+  $('end-session').addEventListener('click', () => {
+    if (window.confirm('End the session for everyone?')) control({ action: 'end' });
+  });
   $('rejoin-button').addEventListener('click', () => location.reload());
   $('sound-button').addEventListener('click', () => {
     for (const v of $('grid').querySelectorAll('video')) v.play().catch(() => {});
