@@ -12,7 +12,7 @@ from server.console_api import STORE
 from server.store import Facilitator, Group, Invite
 from tests.conftest import RunningServer, until
 from tests.test_sessions_api import call, signed_in
-from tests.test_signalling import Client, token_of
+from tests.test_signalling import Client, refused_connect, token_of
 
 
 async def connected(server: RunningServer, url: str, **auth: Any) -> Client:
@@ -174,4 +174,38 @@ async def test_leaders_are_shown_with_their_credentials(circle_server: RunningSe
         assert shown == {"F_Dana": "PhD", "Dr. Mo": "MD", "Sam": ""}
     finally:
         for client in (lead, psych, member):
+            await client.sio.disconnect()
+
+
+async def test_a_token_of_another_session_reaches_nothing_here(
+    circle_server: RunningServer,
+) -> None:
+    ours = await circle_server.create_session("Ours")
+    theirs = await circle_server.create_session("Theirs")
+    lead = await connected(circle_server, ours["facilitator_url"])
+    member = await connected(circle_server, ours["invite_url"])
+    other_lead = await connected(circle_server, theirs["facilitator_url"])
+    try:
+        await lead.call("join", {"name": "Lee"})
+        target = (await member.call("join", {"name": "Mo"}))["participant_id"]
+        await other_lead.call("join", {"name": "Other"})
+        live = circle_server.signalling.sessions[ours["session_id"]]
+        before = {pid: p.public() for pid, p in live.session.participants.items()}
+        for body in (
+            {"action": "mute", "target": target},
+            {"action": "remove", "target": target, "block": True},
+            {"action": "private_room", "target": target},
+        ):
+            reply = await other_lead.call("control", body)
+            assert reply["error"] == "not_found", (body, reply)
+        assert {pid: p.public() for pid, p in live.session.participants.items()} == before
+        assert member.sio.connected and "audio_forced_off" not in names(member)
+        # and the token names its own session only: it cannot be pointed at ours
+        refusal = await refused_connect(
+            circle_server,
+            {"token": token_of(theirs["facilitator_url"]), "session_id": ours["session_id"]},
+        )
+        assert refusal["data"]["error"] == "invalid_token"
+    finally:
+        for client in (lead, member, other_lead):
             await client.sio.disconnect()
