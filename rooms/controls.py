@@ -548,19 +548,21 @@ def _handles(kind: type[C]) -> Callable[[_Handler[C]], _Handler[C]]:
     return register
 
 
-def _admit(target: Participant) -> DomainEvent:
+def _admit(session: Session, target: Participant) -> DomainEvent:
     target.admitted = True
+    if target.rejoin_key is not None:
+        session.readmit_keys.add(target.rejoin_key)
     return ParticipantAdmitted(target.public())
 
 
 @_handles(Admit)
 def _on_admit(session: Session, actor: Participant, cmd: Admit, now: float) -> Events:
-    return [_admit(_target(session, cmd.target, admitted=False))]
+    return [_admit(session, _target(session, cmd.target, admitted=False))]
 
 
 @_handles(AdmitAll)
 def _on_admit_all(session: Session, actor: Participant, cmd: AdmitAll, now: float) -> Events:
-    return [_admit(p) for p in session.waiting()]
+    return [_admit(session, p) for p in session.waiting()]
 
 
 @_handles(Deny)
@@ -671,6 +673,7 @@ def _on_remove(session: Session, actor: Participant, cmd: Remove, now: float) ->
     spotlight, queue = session.spotlight, session.hand_queue()
     session.leave(target.id, now)
     session.removed.add(target.id)
+    session.readmit_keys.discard(target.rejoin_key or "")  # back only through the waiting room
     blocked = cmd.block and target.invite_id is not None
     if blocked:
         assert target.invite_id is not None

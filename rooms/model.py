@@ -70,6 +70,9 @@ class Participant:
     admitted: bool = True  # False while in the waiting room
     invite_id: str | None = None  # the personal invite they joined with, if any
     credentials: str = ""  # a leader's professional credentials, e.g. "LCSW", from their profile
+    # A secret the participant's page keeps for this session: once admitted, a page that drops
+    # and reconnects with it comes straight back in instead of knocking again.
+    rejoin_key: str | None = None
     hand_raised_at: float | None = None
     help_requested_at: float | None = None
     # May not unmute themselves. Kept by Session from its policy (`participants_may_unmute`),
@@ -166,6 +169,7 @@ class Session:
     private_chat_allowed: bool = True  # participant-to-participant; leaders are always reachable
     blocked_invites: set[str] = field(default_factory=set)
     removed: set[str] = field(default_factory=set)  # ids removed or denied by a leader
+    readmit_keys: set[str] = field(default_factory=set)  # rejoin keys of people admitted
     ended_at: float | None = None
 
     def join(
@@ -177,6 +181,7 @@ class Session:
         *,
         invite_id: str | None = None,
         credentials: str = "",
+        rejoin_key: str | None = None,
     ) -> ParticipantJoined:
         if pid in self.participants:
             raise SessionError("invalid", "already joined")
@@ -198,10 +203,13 @@ class Session:
             name,
             role,
             joined_at=now,
-            admitted=role.leads or not self.waiting_room,
+            admitted=role.leads or not self.waiting_room or rejoin_key in self.readmit_keys,
             invite_id=invite_id,
             credentials=" ".join(credentials.split()),
+            rejoin_key=rejoin_key,
         )
+        if participant.admitted and rejoin_key is not None:
+            self.readmit_keys.add(rejoin_key)
         self.sync_audio_lock(participant)
         if participant.audio_locked:
             participant.audio_on = False  # joining during a locked mute: come in muted

@@ -41,6 +41,8 @@ class _Request(BaseModel):
 
 class JoinRequest(_Request):
     name: str = Field(min_length=1, max_length=60)
+    # The page's own random secret for this session: back in without knocking after a drop.
+    rejoin_key: str | None = Field(default=None, min_length=16, max_length=64)
 
 
 class SdpRequest(_Request):
@@ -299,6 +301,7 @@ class Signalling:
             self.clock(),
             invite_id=grant.invite_token_id,
             credentials=credentials,
+            rejoin_key=request.rejoin_key,
         )
         conn.participant_id = pid
         live.sids[pid] = sid

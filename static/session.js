@@ -650,7 +650,7 @@ async function joinFlow() {
   closePeerConnections();
   let res;
   try {
-    res = await request('join', { name: app.name });
+    res = await request('join', { name: app.name, rejoin_key: rejoinKey() });
   } catch (err) {
     if (gen !== app.generation) return;
     app.socket.disconnect();
@@ -695,6 +695,19 @@ async function joinFlow() {
     return;
   }
   await enterSession(res, gen);
+}
+
+/** This tab's secret for this session: once admitted, a reconnect skips the waiting room. */
+function rejoinKey() {
+  const slot = `circle-rejoin-${app.sessionId}`;
+  let key = null;
+  try { key = sessionStorage.getItem(slot); } catch { /* storage blocked */ }
+  if (!key) {
+    const bytes = crypto.getRandomValues(new Uint8Array(18));
+    key = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_');
+    try { sessionStorage.setItem(slot, key); } catch { /* a reconnect will knock again */ }
+  }
+  return key;
 }
 
 /** Takes the server's view of the session: the join reply, `admitted` and `snapshot`. */

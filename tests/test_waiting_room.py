@@ -209,3 +209,30 @@ async def test_a_token_of_another_session_reaches_nothing_here(
     finally:
         for client in (lead, member, other_lead):
             await client.sio.disconnect()
+
+
+async def test_an_admitted_page_reconnecting_comes_straight_back(
+    circle_server: RunningServer,
+) -> None:
+    session = await circle_server.create_session(waiting_room=True)
+    lead = await connected(circle_server, session["facilitator_url"])
+    key = "k" * 24
+    first = await connected(circle_server, session["invite_url"])
+    try:
+        await lead.call("join", {"name": "Lee"})
+        pid = (await first.call("join", {"name": "Pat", "rejoin_key": key}))["participant_id"]
+        await lead.call("control", {"action": "admit", "target": pid})
+        await until(lambda: "admitted" in names(first), 3, "admitted")
+        await first.sio.disconnect()  # a dropped connection
+        again = await connected(circle_server, session["invite_url"])
+        assert (await again.call("join", {"name": "Pat", "rejoin_key": key}))["admitted"] is True
+        await again.sio.disconnect()
+        stranger = await connected(circle_server, session["invite_url"])
+        short = await stranger.call("join", {"name": "X", "rejoin_key": "short"})
+        assert short["error"] == "invalid" and short["message"].startswith("rejoin_key")
+        assert (await stranger.call("join", {"name": "X", "rejoin_key": "z" * 24}))[
+            "admitted"
+        ] is False
+        await stranger.sio.disconnect()
+    finally:
+        await lead.sio.disconnect()
