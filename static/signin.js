@@ -1,5 +1,23 @@
-// Facilitator sign-in: the server sets an HttpOnly cookie; this page only shows who is signed in.
+// Facilitator sign-in: the server sets an HttpOnly cookie; this page only shows who is signed in
+// and, after signing in, goes on to `?next=` (a path on this site) or to the console.
 const problem = document.getElementById("signin-error");
+
+// Where to go after signing in: `next` only when it stays on this origin ("/console", never
+// "//elsewhere.example" or "/\elsewhere.example", which browsers treat as another host).
+function nextPage() {
+  const next = new URLSearchParams(location.search).get("next");
+  if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) {
+    return "/console";
+  }
+  let url;
+  try {
+    url = new URL(next, location.origin);
+  } catch {
+    return "/console";
+  }
+  if (url.origin !== location.origin) return "/console";
+  return url.pathname + url.search + url.hash;
+}
 
 function showSignedIn(me) {
   const credentials = me.credentials ? `, ${me.credentials}` : "";
@@ -25,12 +43,18 @@ document.getElementById("signin").addEventListener("submit", async (event) => {
     problem.textContent = "The server cannot be reached. Check your connection and try again.";
     return;
   }
-  const body = await response.json();
+  let body = {};
+  try {
+    body = await response.json();
+  } catch {
+    body = {};
+  }
   if (!response.ok) {
     problem.textContent = body.message || "Sign-in failed.";
     return;
   }
   showSignedIn(body);
+  location.assign(nextPage());
 });
 
 document.getElementById("signout").addEventListener("click", async () => {
