@@ -239,13 +239,10 @@ async def _led_group(request: web.Request, caller: Caller) -> Group | None:
 
 
 def invite_json(invite: Invite) -> dict[str, Any]:
-    return {
-        "id": invite.id,
-        "group_id": invite.group_id,
-        "label": invite.label,
-        "created_at": invite.created_at,
-        "revoked": invite.revoked,
-    }
+    """Everything but the token id, which only ever travels inside signed links."""
+    data = asdict(invite)
+    del data["token_id"]
+    return data
 
 
 @key_or_facilitator

@@ -576,22 +576,18 @@ function sendMediaState() {
   });
 }
 
-/** Turns our microphone on or off locally (the server is told by sendMediaState). */
-function setMic(on) {
-  app.micOn = on;
-  if (app.audioTrack) app.audioTrack.enabled = on;
+/** Turns our microphone or camera on or off locally (the server is told by sendMediaState). */
+function setDevice(kind, on) {
+  const track = kind === 'audio' ? app.audioTrack : app.videoTrack;
+  if (kind === 'audio') app.micOn = on; else app.camOn = on;
+  if (track) track.enabled = on;
   const me = app.participants.get(app.participantId);
-  if (me) me.audio = on && Boolean(app.audioTrack);
+  if (me) me[kind] = on && Boolean(track);
   renderControls();
 }
 
-function setCam(on) {
-  app.camOn = on;
-  if (app.videoTrack) app.videoTrack.enabled = on;
-  const me = app.participants.get(app.participantId);
-  if (me) me.video = on && Boolean(app.videoTrack);
-  renderControls();
-}
+const setMic = (on) => setDevice('audio', on);
+const setCam = (on) => setDevice('video', on);
 
 function toggleMic() {
   if (!app.audioTrack) return;
@@ -600,17 +596,13 @@ function toggleMic() {
     notice('A facilitator has muted everyone for now. Raise your hand to ask to speak.', 'info');
     return;
   }
-  app.micOn = !app.micOn;
-  app.audioTrack.enabled = app.micOn;
-  renderControls();
+  setMic(!app.micOn);
   sendMediaState();
 }
 
 function toggleCam() {
   if (!app.videoTrack) return;
-  app.camOn = !app.camOn;
-  app.videoTrack.enabled = app.camOn;
-  renderControls();
+  setCam(!app.camOn);
   sendMediaState();
 }
 

@@ -4,6 +4,8 @@ forwarding path, a participant cannot act above their role, removal takes media 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -15,27 +17,40 @@ from tests.conftest import RunningServer, until
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 
-async def test_mute_stops_forwarding_and_roles_are_enforced(
-    circle_server: RunningServer, small_media: EncodedMedia
-) -> None:
-    session = await circle_server.create_session()
-    lead = Bot(session["facilitator_url"], "Lead", small_media)
-    blair = Bot(session["invite_url"], "Blair", small_media)
-    casey = Bot(session["invite_url"], "Casey", small_media)
-    bots = [lead, blair, casey]
+@contextlib.asynccontextmanager
+async def lead_and_two(
+    server: RunningServer, media: EncodedMedia
+) -> AsyncIterator[tuple[str, Bot, Bot, Bot]]:
+    """A session id, and its facilitator and two participants, all sending and receiving."""
+    session = await server.create_session()
+    bots = [
+        Bot(session["facilitator_url"], "Lead", media),
+        Bot(session["invite_url"], "Blair", media),
+        Bot(session["invite_url"], "Casey", media),
+    ]
     try:
         for bot in bots:
             await bot.start()
         for bot in bots:
             await bot.wait_connected()
+        blair, casey = bots[1], bots[2]
         await until(lambda: casey.received("audio", blair.participant_id) > 10, 10, "audio")
+        yield session["session_id"], bots[0], blair, casey
+    finally:
+        for bot in bots:
+            await bot.close()
 
+
+async def test_mute_stops_forwarding_and_roles_are_enforced(
+    circle_server: RunningServer, small_media: EncodedMedia
+) -> None:
+    async with lead_and_two(circle_server, small_media) as (session_id, lead, blair, casey):
         # a participant trying a facilitator action: refused, nothing changes
         with pytest.raises(BotError, match="forbidden"):
             await casey.request("control", {"action": "mute", "target": lead.participant_id})
         with pytest.raises(BotError, match="invalid"):
             await lead.request("control", {"action": "mute"})
-        live = circle_server.signalling.sessions[session["session_id"]]
+        live = circle_server.signalling.sessions[session_id]
         assert live.session.participants[lead.participant_id].audio_on
 
         await lead.request("control", {"action": "mute", "target": blair.participant_id})
@@ -67,7 +82,7 @@ async def test_mute_stops_forwarding_and_roles_are_enforced(
         assert casey.participant_id not in live.session.participants
 
         store = circle_server.app[STORE]
-        audit = await store.audit_of_session(session["session_id"])
+        audit = await store.audit_of_session(session_id)
         assert [(e.actor_id, e.action, e.target_id, e.outcome) for e in audit] == [
             (casey.participant_id, "mute", lead.participant_id, "forbidden"),
             (lead.participant_id, "mute", None, "invalid"),
@@ -75,28 +90,16 @@ async def test_mute_stops_forwarding_and_roles_are_enforced(
             (lead.participant_id, "remove", casey.participant_id, "ok"),
         ]
         assert audit[0].actor_role == "participant" and audit[2].actor_role == "facilitator"
-    finally:
-        for bot in bots:
-            await bot.close()
 
 
 async def test_help_reaches_only_leaders_and_a_private_room_moves_only_media(
     circle_server: RunningServer, small_media: EncodedMedia
 ) -> None:
-    session = await circle_server.create_session()
-    lead = Bot(session["facilitator_url"], "Lead", small_media)
-    blair = Bot(session["invite_url"], "Blair", small_media)
-    casey = Bot(session["invite_url"], "Casey", small_media)
-    bots = [lead, blair, casey]
-    heard: dict[str, list[str]] = {bot.name: [] for bot in bots}
-    for bot in bots:
-        bot.sio.on("*", lambda event, data, name=bot.name: heard[name].append(event))
-    try:
+    async with lead_and_two(circle_server, small_media) as (_, lead, blair, casey):
+        bots = [lead, blair, casey]
+        heard: dict[str, list[str]] = {bot.name: [] for bot in bots}
         for bot in bots:
-            await bot.start()
-        for bot in bots:
-            await bot.wait_connected()
-        await until(lambda: casey.received("audio", blair.participant_id) > 10, 10, "audio")
+            bot.sio.on("*", lambda event, data, name=bot.name: heard[name].append(event))
         publish_pcs = [bot.publish_pc for bot in bots]
 
         await blair.request("control", {"action": "help"})
@@ -121,6 +124,3 @@ async def test_help_reaches_only_leaders_and_a_private_room_moves_only_media(
         assert [bot.publish_pc for bot in bots] == publish_pcs  # no new peer connection
         assert "help_requested" not in heard["Casey"] and "help_requested" not in heard["Blair"]
         assert "room_changed" not in heard["Casey"]
-    finally:
-        for bot in bots:
-            await bot.close()
