@@ -9,4 +9,5 @@ def describe(exc: ValidationError, skip_loc: int = 0) -> str:
     """`<field>: <problem>` for the first error (`body` when the whole value is wrong)."""
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"][skip_loc:]) or "body"
-    return f"{where}: {first['msg']}"
+    # our own validators' messages are for people: drop pydantic's "Value error, " prefix
+    return f"{where}: {first['msg'].removeprefix('Value error, ')}"

@@ -7,10 +7,10 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from rooms.validation import describe
 from server import accounts
@@ -25,6 +25,17 @@ SIGNIN_PER_MINUTE = 10  # per client address: slows password guessing without lo
 M = TypeVar("M", bound=BaseModel)
 
 
+def _tidy(text: str) -> str:
+    """Runs of whitespace become one space; a value of only whitespace is refused."""
+    tidy = " ".join(text.split())
+    if not tidy:
+        raise ValueError("must not be blank")
+    return tidy
+
+
+TidyText = Annotated[str, AfterValidator(_tidy)]
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -35,12 +46,12 @@ class SignInRequest(_Body):
 
 
 class ProfileRequest(_Body):
-    display_name: str | None = Field(default=None, min_length=1, max_length=80)
+    display_name: TidyText | None = Field(default=None, min_length=1, max_length=80)
     credentials: str | None = Field(default=None, max_length=80)
 
 
 class GroupRequest(_Body):
-    name: str = Field(min_length=1, max_length=120)
+    name: TidyText = Field(min_length=1, max_length=120)
 
 
 def error(status: int, code: str, message: str) -> web.Response:
@@ -189,7 +200,7 @@ async def create_group(request: web.Request, me: Facilitator) -> web.StreamRespo
     body = await parse_body(request, GroupRequest)
     group = Group(
         id="g_" + secrets.token_urlsafe(8),
-        name=" ".join(body.name.split()),
+        name=body.name,
         owner_id=me.id,
         facilitator_ids=(me.id,),
         created_at=request.app[CLOCK](),

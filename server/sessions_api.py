@@ -23,6 +23,7 @@ from server.console_api import (
     CLOCK,
     STORE,
     BodyError,
+    TidyText,
     error,
     parse_body,
     signed_in,
@@ -35,18 +36,10 @@ AUDIT_LIMIT_MAX = 1000
 
 class CreateSessionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
-    title: str = Field(min_length=1, max_length=200)
+    title: TidyText = Field(min_length=1, max_length=200)
     group_id: str | None = Field(default=None, min_length=1, max_length=64)
     waiting_room: bool = True
     scheduled_start: str | None = Field(default=None, max_length=64)
-
-    @field_validator("title")
-    @classmethod
-    def _tidy_title(cls, title: str) -> str:
-        title = " ".join(title.split())
-        if not title:
-            raise ValueError("the title is empty")
-        return title
 
     @field_validator("scheduled_start")
     @classmethod
@@ -64,7 +57,7 @@ class CreateSessionRequest(BaseModel):
 
 class InviteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
-    label: str = Field(min_length=1, max_length=80)
+    label: TidyText = Field(min_length=1, max_length=80)
 
 
 def api_key_ok(request: web.Request) -> bool:
@@ -263,7 +256,7 @@ async def create_invite(request: web.Request, caller: Caller) -> web.StreamRespo
     invite = Invite(
         id="i_" + secrets.token_urlsafe(8),
         group_id=group.id,
-        label=" ".join(body.label.split()),
+        label=body.label,
         token_id="it_" + secrets.token_urlsafe(12),
         created_at=request.app[CLOCK](),
     )

@@ -138,6 +138,13 @@ async def test_bad_session_bodies_and_expired_cookies(circle_server: RunningServ
             dana, "POST", f"{base}/api/sessions", {"title": "x", "group_id": "g_nope"}
         )
         assert status == 404
+        status, reply = await call(dana, "POST", f"{base}/api/groups", {"name": " \t "})
+        assert (status, reply["message"]) == (400, "name: must not be blank")
+        _, group = await call(dana, "POST", f"{base}/api/groups", {"name": "IOP"})
+        invites = f"{base}/api/groups/{group['id']}/invites"
+        status, reply = await call(dana, "POST", invites, {"label": "   "})
+        assert status == 400 and reply["message"].startswith("label")
+        assert (await call(dana, "GET", invites))[1] == {"invites": []}
         status, reply = await call(dana, "GET", f"{base}/api/sessions/s_x/audit?limit=0")
         assert status == 404  # unknown session first: nothing to learn about ids
         assert await circle_server.app[STORE].sessions_created_by("f_dana") == []
