@@ -7,6 +7,7 @@ Chromium must be installed at /usr/bin/chromium; without it these tests fail (th
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 
@@ -18,6 +19,8 @@ from tests.conftest import RunningServer
 from tests.test_browser_session import INBOUND_JS, WAIT_S, browser, join, open_page, wait_for
 
 __all__ = ["browser"]  # the fixture
+# Set to a file path to save the facilitator's page with the People panel and a help banner.
+SCREENSHOT = os.environ.get("CIRCLE_CONTROLS_SCREENSHOT")
 
 
 async def audio_packets_from(page: Page, pid: str) -> int | None:
@@ -120,6 +123,8 @@ async def test_knock_admit_mute_help_and_remove_with_block(
     await sam.get_by_role("button", name="I need help").click()
     banner = lead.locator(".help-alert", has_text="Sam asked for help privately")
     await banner.wait_for(timeout=WAIT_S * 1000)
+    if SCREENSHOT:
+        await lead.screenshot(path=SCREENSHOT)
     await banner.get_by_role("button", name="Talk privately now").click()
     await sam.get_by_text("You are in a private conversation with Dana").wait_for(timeout=5000)
     await wait_for(
