@@ -21,8 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import Field, TypeAdapter, ValidationError, field_validator
 
+from rooms import breakouts
+from rooms.command import Command as BaseCommand
+from rooms.command import ControlError
 from rooms.model import (
     MAIN_ROOM,
     PRIVATE_ROOM_PREFIX,
@@ -60,18 +63,10 @@ REACTIONS = ("👍", "👏", "❤️", "😂", "😮", "🙏")
 ParticipantId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
-class ControlError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 # -- commands -------------------------------------------------------------------------------
 
 
-class _Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+_Command = BaseCommand
 
 
 class Admit(_Command):
@@ -230,7 +225,22 @@ Command = Annotated[
     | ReturnToMain
     | End
     | Promote
-    | Demote,
+    | Demote
+    | breakouts.BreakoutCreate
+    | breakouts.BreakoutAssign
+    | breakouts.BreakoutAutoAssign
+    | breakouts.BreakoutKeepApart
+    | breakouts.BreakoutReusePrevious
+    | breakouts.BreakoutSetChoose
+    | breakouts.BreakoutChoose
+    | breakouts.BreakoutOpen
+    | breakouts.BreakoutExtend
+    | breakouts.BreakoutBroadcast
+    | breakouts.BreakoutVisit
+    | breakouts.BreakoutMove
+    | breakouts.BreakoutCloseRoom
+    | breakouts.BreakoutCloseAll
+    | breakouts.BreakoutHelp,
     Field(discriminator="action"),
 ]
 _COMMAND: TypeAdapter[Command] = TypeAdapter(Command)
@@ -436,19 +446,6 @@ class HelpResolvedEvent:
 
 
 @dataclass(frozen=True)
-class RoomChanged(_ToTarget):
-    """Tells the moved participant where they are now and who else is there."""
-
-    target: str
-    room_id: str
-    with_ids: tuple[str, ...]
-    name: ClassVar[str] = "room_changed"
-
-    def payload(self) -> dict[str, object]:
-        return {"room": self.room_id, "with": list(self.with_ids)}
-
-
-@dataclass(frozen=True)
 class SessionEnded:
     """To Everyone, and to each waiting participant by Only (they are not in Everyone)."""
 
@@ -489,7 +486,8 @@ class PolicyChanged:
 
 # -- authorization --------------------------------------------------------------------------
 
-_PARTICIPANT_ACTIONS = (RaiseHand, LowerHand, React, Chat, Help)  # what anyone admitted may do
+# what anyone admitted may do
+_PARTICIPANT_ACTIONS = (RaiseHand, LowerHand, React, Chat, Help, *breakouts.PARTICIPANT_COMMANDS)
 _FACILITATOR_ACTIONS = (Promote, Demote, End)
 
 
@@ -546,6 +544,9 @@ def _handles(kind: type[C]) -> Callable[[_Handler[C]], _Handler[C]]:
         return handler
 
     return register
+
+
+_HANDLERS.update(breakouts.HANDLERS)
 
 
 def _admit(session: Session, target: Participant) -> DomainEvent:
@@ -804,16 +805,6 @@ def _on_help_resolved(
     return events
 
 
-def _move(session: Session, people: list[Participant], room_id: str) -> Events:
-    for p in people:
-        p.room_id = room_id
-    together = tuple(p.id for p in session.admitted() if p.room_id == room_id)
-    return [
-        *(ParticipantUpdated(p) for p in people),
-        *(RoomChanged(p.id, room_id, tuple(i for i in together if i != p.id)) for p in people),
-    ]
-
-
 @_handles(PrivateRoom)
 def _on_private_room(session: Session, actor: Participant, cmd: PrivateRoom, now: float) -> Events:
     target = _target(session, cmd.target)
@@ -823,7 +814,7 @@ def _on_private_room(session: Session, actor: Participant, cmd: PrivateRoom, now
         raise ControlError("invalid", "you are already in a private room with them")
     if target.role.leads:
         raise ControlError("invalid", "private rooms are for participants")
-    events = _move(session, [target, actor], room_id)
+    events = session.move([target, actor], room_id)
     if target.help_requested_at is not None:  # answering the call resolves it
         target.help_requested_at = None
         events += [
@@ -841,7 +832,7 @@ def _on_return_to_main(
     inside = [p for p in session.admitted() if p.room_id == room_id]
     if not inside:
         raise ControlError("invalid", "that participant is not in a private room")
-    return _move(session, inside, MAIN_ROOM)
+    return session.move(inside, MAIN_ROOM)
 
 
 @_handles(End)
@@ -906,8 +897,8 @@ def leave(session: Session, participant_id: str, now: float) -> Events:
         return []
     events: Events = [left, *_departure_effects(session, spotlight, queue)]
     if leaving.room_id.startswith(PRIVATE_ROOM_PREFIX):  # nobody stays behind in a 1:1 room
-        events += _move(
-            session, [p for p in session.admitted() if p.room_id == leaving.room_id], MAIN_ROOM
+        events += session.move(
+            [p for p in session.admitted() if p.room_id == leaving.room_id], MAIN_ROOM
         )
     return events
 
@@ -922,9 +913,9 @@ def recipients(session: Session, audience: Audience) -> list[str]:
     return [p.id for p in admitted]
 
 
-def snapshot(session: Session, viewer_id: str) -> dict[str, object]:
+def snapshot(session: Session, viewer_id: str, now: float) -> dict[str, object]:
     """The session as one participant may see it: for the join reply, on admission and on
-    promotion. Leaders also see the waiting room and open help requests."""
+    promotion. Leaders also see the waiting room, open help requests and the breakout plan."""
     viewer = session.participants.get(viewer_id)
     state: dict[str, object] = {
         "session": {"id": session.id, "title": session.title},
@@ -935,6 +926,7 @@ def snapshot(session: Session, viewer_id: str) -> dict[str, object]:
         "participants_may_unmute": session.participants_may_unmute,
         "private_chat_allowed": session.private_chat_allowed,
         "ended": session.ended_at is not None,
+        "breakouts": breakouts.public_view(session.breakouts, now),
     }
     if viewer is not None and viewer.role.leads:
         state["waiting"] = [p.public() for p in session.waiting()]
@@ -943,4 +935,5 @@ def snapshot(session: Session, viewer_id: str) -> dict[str, object]:
             for p in session.participants.values()
             if p.help_requested_at is not None
         ]
+        state["breakout_plan"] = breakouts.plan_view(session, now)
     return state

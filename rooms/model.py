@@ -143,7 +143,52 @@ class ParticipantUpdated:
         return self.participant.public()
 
 
-Event = ParticipantJoined | ParticipantLeft | ParticipantUpdated
+@dataclass(frozen=True)
+class RoomChanged:
+    """Tells the moved participant where they are now and who else is there."""
+
+    target: str
+    room_id: str
+    with_ids: tuple[str, ...]
+    name: ClassVar[str] = "room_changed"
+
+    @property
+    def audience(self) -> Audience:
+        return Only(self.target)
+
+    def payload(self) -> dict[str, object]:
+        return {"room": self.room_id, "with": list(self.with_ids)}
+
+
+Event = ParticipantJoined | ParticipantLeft | ParticipantUpdated | RoomChanged
+
+
+@dataclass
+class BreakoutRoom:
+    id: str
+    name: str
+
+
+@dataclass
+class Breakouts:
+    """The breakout plan and, while open, its timer (logic: rooms.breakouts)."""
+
+    rooms: list[BreakoutRoom] = field(default_factory=list)
+    assignment: dict[str, str] = field(default_factory=dict)  # participant id -> room id
+    previous: dict[str, str] = field(default_factory=dict)  # the last opened assignment
+    keep_apart: set[frozenset[str]] = field(default_factory=set)  # pairs of participant ids
+    participants_choose: bool = False
+    opened_at: float | None = None
+    ends_at: float | None = None  # None: no time limit
+    closes_at: float | None = None  # set: the return countdown runs until then
+    return_countdown_s: float = 60.0
+
+    @property
+    def is_open(self) -> bool:
+        return self.opened_at is not None
+
+    def room(self, room_id: str) -> BreakoutRoom | None:
+        return next((r for r in self.rooms if r.id == room_id), None)
 
 
 class SessionError(Exception):
@@ -170,6 +215,7 @@ class Session:
     blocked_invites: set[str] = field(default_factory=set)
     removed: set[str] = field(default_factory=set)  # ids removed or denied by a leader
     readmit_keys: set[str] = field(default_factory=set)  # rejoin keys of people admitted
+    breakouts: Breakouts = field(default_factory=Breakouts)
     ended_at: float | None = None
 
     def join(
@@ -237,6 +283,16 @@ class Session:
         if video is not None:
             participant.video_on = video
         return ParticipantUpdated(participant)
+
+    def move(self, people: list[Participant], room_id: str) -> list[DomainEvent]:
+        """Put people in a room; each is told where they are and with whom (media follows)."""
+        for p in people:
+            p.room_id = room_id
+        together = tuple(p.id for p in self.admitted() if p.room_id == room_id)
+        return [
+            *(ParticipantUpdated(p) for p in people),
+            *(RoomChanged(p.id, room_id, tuple(i for i in together if i != p.id)) for p in people),
+        ]
 
     # -- queries and invariants used by rooms.controls --------------------------------------
 
