@@ -124,7 +124,7 @@ def create_app(
     )
     app.cleanup_ctx.append(_store)
     app.on_startup.append(_freeze_startup_heap)
-    app.cleanup_ctx.append(_speaker_worker)
+    app.cleanup_ctx.append(_workers)
     app.cleanup_ctx.append(_close_sessions)
     return app
 
@@ -153,12 +153,19 @@ async def _freeze_startup_heap(app: web.Application) -> None:
     gc.freeze()
 
 
-async def _speaker_worker(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(app[SIGNALLING].announce_speakers())
+async def _workers(app: web.Application) -> AsyncIterator[None]:
+    """The periodic workers: active speakers and breakout timers."""
+    signalling = app[SIGNALLING]
+    tasks = [
+        asyncio.create_task(signalling.announce_speakers()),
+        asyncio.create_task(signalling.run_breakout_timers()),
+    ]
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _close_sessions(app: web.Application) -> AsyncIterator[None]:

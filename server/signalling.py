@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 import socketio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from rooms import controls
-from rooms.model import MAIN_ROOM, DomainEvent, Session, SessionError
+from rooms import breakouts, controls
+from rooms.model import MAIN_ROOM, DomainEvent, RoomChanged, Session, SessionError
 from rooms.speaker import ActiveSpeaker
 from rooms.validation import describe
 from server import accounts
@@ -31,6 +31,7 @@ from server.tokens import SessionGrant, TokenError, verify
 log = logging.getLogger(__name__)
 
 SPEAKER_INTERVAL_S = 0.2
+BREAKOUT_TICK_S = 0.25
 RATE_PER_S = 10.0  # sustained client events per second per connection
 RATE_BURST = 30.0
 
@@ -97,9 +98,13 @@ class TokenBucket:
 class LiveSession:
     session: Session
     router: MediaRouter
-    speaker: ActiveSpeaker = field(default_factory=ActiveSpeaker)
+    speakers: dict[str, ActiveSpeaker] = field(default_factory=dict)  # per room
     sids: dict[str, str] = field(default_factory=dict)  # participant id -> socket id
-    announced_speaker: str | None = None
+    announced_speakers: dict[str, str | None] = field(default_factory=dict)  # per room
+
+    def forget_speaker(self, pid: str) -> None:
+        for speaker in self.speakers.values():
+            speaker.remove(pid)
 
     def room(self, room_id: str = MAIN_ROOM) -> str:
         return f"{self.session.id}/{room_id}"
@@ -255,7 +260,7 @@ class Signalling:
             return
         events = controls.leave(live.session, pid, self.clock())
         sid = live.sids.pop(pid, None)
-        live.speaker.remove(pid)
+        live.forget_speaker(pid)
         await live.router.remove(pid)
         log.info("participant %s left session %s", pid, session_id)
         await self._publish_events(live, events)
@@ -332,9 +337,9 @@ class Signalling:
 
     def _state_for(self, live: LiveSession, pid: str) -> dict[str, Any]:
         return {
-            **controls.snapshot(live.session, pid),
+            **controls.snapshot(live.session, pid, self.clock()),
             "me": live.session.participants[pid].public(),
-            "active_speaker": live.announced_speaker,
+            "active_speaker": live.announced_speakers.get(live.session.participants[pid].room_id),
         }
 
     async def _enter(self, live: LiveSession, pid: str) -> None:
@@ -372,7 +377,7 @@ class Signalling:
             if on is not None and conn.participant_id in live.router.participants:
                 live.router.set_paused(conn.participant_id, kind, not on)
         if request.audio is False:
-            live.speaker.remove(conn.participant_id)
+            live.forget_speaker(conn.participant_id)
         await self._deliver(live, updated)
         return {"ok": True}
 
@@ -433,7 +438,7 @@ class Signalling:
         session = live.session
         if isinstance(event, controls.AudioForcedOff):
             live.router.set_paused(event.target, "audio", True)
-            live.speaker.remove(event.target)
+            live.forget_speaker(event.target)
         elif isinstance(event, controls.VideoForcedOff):
             live.router.set_paused(event.target, "video", True)
         elif isinstance(event, controls.ParticipantAdmitted):
@@ -446,7 +451,8 @@ class Signalling:
             sid = live.sids.get(event.participant_id)
             if sid is not None:  # a new leader sees the waiting room and help requests
                 await self.sio.emit("snapshot", self._state_for(live, event.participant_id), to=sid)
-        elif isinstance(event, controls.RoomChanged):
+        elif isinstance(event, RoomChanged):
+            live.forget_speaker(event.target)
             if event.target in live.router.participants:
                 live.router.move(event.target, event.room_id)
         elif isinstance(event, controls.ParticipantRemoved) and event.blocked:
@@ -466,7 +472,7 @@ class Signalling:
     async def _disconnect_removed(self, live: LiveSession, pid: str) -> None:
         """The domain has already taken them out of the session; take their media and socket."""
         sid = live.sids.pop(pid, None)
-        live.speaker.remove(pid)
+        live.forget_speaker(pid)
         await live.router.remove(pid)
         if sid is not None:
             conn = self._connections.get(sid)
@@ -497,20 +503,37 @@ class Signalling:
         participant = live.session.participants.get(level.participant_id)
         if participant is None or not participant.audio_on:
             return  # muted time never counts as speaking
-        live.speaker.add(level.participant_id, level.level, level.voice, level.at)
+        speaker = live.speakers.setdefault(participant.room_id, ActiveSpeaker())
+        speaker.add(level.participant_id, level.level, level.voice, level.at)
 
     async def announce_speakers(self) -> None:
-        """Periodic worker: send `active_speaker` only when it changes."""
+        """Periodic worker: send each room's `active_speaker` when it changes, to that room and
+        to the leaders (their overview of the breakout rooms)."""
         while True:
             await asyncio.sleep(SPEAKER_INTERVAL_S)
             now = time.monotonic()
             for live in list(self.sessions.values()):
-                current = live.speaker.current(now)
-                if current != live.announced_speaker:
-                    live.announced_speaker = current
-                    await self.sio.emit(
-                        "active_speaker", {"participant_id": current}, room=live.room()
-                    )
+                for room, speaker in list(live.speakers.items()):
+                    current = speaker.current(now)
+                    if current == live.announced_speakers.get(room):
+                        continue
+                    live.announced_speakers[room] = current
+                    admitted = live.session.admitted()
+                    audience = {p.id for p in admitted if p.room_id == room or p.role.leads}
+                    message = {"participant_id": current, "room": room}
+                    for pid in audience:
+                        sid = live.sids.get(pid)
+                        if sid is not None:
+                            await self.sio.emit("active_speaker", message, to=sid)
+
+    async def run_breakout_timers(self) -> None:
+        """Periodic worker: breakout timers and return countdowns (rooms.breakouts.tick)."""
+        while True:
+            await asyncio.sleep(BREAKOUT_TICK_S)
+            for live in list(self.sessions.values()):
+                events = breakouts.tick(live.session, self.clock())
+                if events:
+                    await self._publish_events(live, events)
 
     async def close(self) -> None:
         for session_id in list(self.sessions):
