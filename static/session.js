@@ -51,7 +51,12 @@ const app = {
   myHelpPending: false,
   chat: [], // {from, to, text, at}
   chatUnread: 0,
-  panelTab: null, // null (closed) | 'people' | 'chat'
+  panelTab: null, // null (closed) | 'people' | 'chat' | 'rooms'
+  breakouts: { rooms: [], open: false }, // the public view (timer, rooms)
+  breakoutsAt: 0, // performance.now() when `breakouts` arrived (countdowns run locally)
+  plan: null, // leaders: assignment, keep-apart pairs, members of each room
+  roomSpeakers: {}, // leaders: room id -> the active speaker there
+  roomHelp: new Map(), // leaders: participant id -> a breakout room's call for help
 };
 
 window.circle = {
@@ -722,6 +727,9 @@ function applyState(state) {
   app.privateChatAllowed = state.private_chat_allowed !== false;
   app.waiting.clear();
   for (const p of state.waiting || []) app.waiting.set(p.id, p);
+  app.breakouts = state.breakouts || { rooms: [], open: false };
+  app.breakoutsAt = performance.now();
+  app.plan = state.breakout_plan || null;
   app.helpRequests.clear();
   for (const h of state.help_requests || []) app.helpRequests.set(h.participant_id, h.at);
   const me = app.participants.get(app.participantId);
@@ -758,6 +766,8 @@ function renderRole() {
 }
 
 function renderAll() {
+  renderBreakoutBar();
+  renderRooms();
   renderTiles();
   renderControls();
   renderHeader();
@@ -883,7 +893,13 @@ function connect() {
     }
   });
 
-  socket.on('active_speaker', (msg) => setActiveSpeaker(msg ? msg.participant_id : null));
+  socket.on('active_speaker', (msg) => {
+    const room = (msg && msg.room) || 'main';
+    const id = msg ? msg.participant_id : null;
+    app.roomSpeakers[room] = id;
+    if (room === (app.room || 'main')) setActiveSpeaker(id);
+    if (leads(app.role) && app.breakouts.open) renderRooms();
+  });
 
   socket.on('error', (msg) => {
     const text = (msg && msg.message) || (msg && msg.error) || 'Something went wrong.';
@@ -1134,12 +1150,13 @@ async function sendChat(event) {
 function openPanel(tab) {
   app.panelTab = app.panelTab === tab ? null : tab;
   show('panel', app.panelTab !== null);
-  for (const name of ['people', 'chat']) {
+  for (const name of ['people', 'chat', 'rooms']) {
     const on = app.panelTab === name;
     show(name, on);
     $(`tab-${name}`).setAttribute('aria-selected', String(on));
-    $(`${name}-button`).setAttribute('aria-expanded', String(on));
+    if ($(`${name}-button`)) $(`${name}-button`).setAttribute('aria-expanded', String(on));
   }
+  if (app.panelTab === 'rooms') renderRooms();
   if (app.panelTab === 'chat') {
     app.chatUnread = 0;
     show('chat-unread', false);
@@ -1238,6 +1255,7 @@ function renderPanel() {
   if (app.state !== 'joined') return;
   const leading = leads(app.role);
   show('lead-tools', leading);
+  show('tab-rooms', leading);
   const people = [...app.participants.values()];
   $('people-count').textContent = `(${people.length})`;
   // Keep an open action menu open across re-renders.
@@ -1308,7 +1326,209 @@ function renderHelpAlerts() {
       actionButton('Mark as handled', { action: 'help_resolved', target: pid }),
     );
     return div;
+  }), ...[...app.roomHelp.values()].map((call) => {
+    const div = document.createElement('div');
+    div.className = 'help-alert room-help';
+    const text = document.createElement('p');
+    text.textContent = `${nameOf(call.participant_id)} in ${call.room_name} asks you to join the room.`;
+    const join = actionButton(`Join ${call.room_name}`, { action: 'breakout_visit', room: call.room });
+    const dismiss = document.createElement('button');
+    dismiss.type = 'button';
+    dismiss.className = 'btn small';
+    dismiss.textContent = 'Dismiss';
+    for (const btn of [join, dismiss]) {
+      btn.addEventListener('click', () => {
+        app.roomHelp.delete(call.participant_id);
+        renderHelpAlerts();
+      });
+    }
+    div.append(text, join, dismiss);
+    return div;
   }));
+}
+
+// ---------------------------------------------------------------- breakout rooms
+
+const BREAKOUT_EVENTS = {
+  breakouts: (view) => {
+    if (!view.open) app.roomHelp.clear();
+    app.breakouts = view;
+    app.breakoutsAt = performance.now();
+    renderBreakoutBar();
+    renderRooms();
+  },
+  breakout_plan: (plan) => {
+    app.plan = plan;
+    renderRooms();
+  },
+  breakout_broadcast: (msg) => {
+    notice(`Message to all rooms from ${nameOf(msg.from)}: ${msg.text}`, 'info', 20000);
+  },
+  breakout_help_requested: (msg) => {
+    app.roomHelp.set(msg.participant_id, msg);
+    chime(3);
+    renderHelpAlerts();
+  },
+};
+
+function roomName(roomId) {
+  if (!roomId || roomId === 'main') return 'the main room';
+  if (roomId.startsWith('private-')) return 'a private conversation';
+  const room = (app.breakouts.rooms || []).find((r) => r.id === roomId);
+  return room ? room.name : roomId;
+}
+
+function clock(seconds) {
+  const s = Math.max(0, Math.ceil(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** Seconds left on a countdown the server sent, counted down locally since it arrived. */
+function left(serverSeconds) {
+  if (serverSeconds == null) return null;
+  return serverSeconds - (performance.now() - app.breakoutsAt) / 1000;
+}
+
+/** Everyone: the countdown, the room chooser, and "ask the facilitator to join". */
+function renderBreakoutBar() {
+  const b = app.breakouts;
+  const inBreakout = (b.rooms || []).some((r) => r.id === app.room);
+  const choosing = b.participants_choose && app.role === 'participant' && (b.rooms || []).length > 0;
+  show('breakout-bar', app.state === 'joined' && (b.open || choosing));
+  let text = '';
+  const closing = left(b.closing_in_s);
+  const remaining = left(b.remaining_s);
+  if (b.open && closing != null) {
+    text = `Breakout rooms close in ${clock(closing)}; everyone returns to the main room.`;
+  } else if (b.open) {
+    const where = inBreakout ? roomName(app.room) : 'Breakout rooms are open';
+    text = remaining != null ? `${where} · ${clock(remaining)} left` : where;
+  } else if (choosing) {
+    text = 'Choose a breakout room:';
+  }
+  $('breakout-status').textContent = text;
+  show('breakout-help', b.open && inBreakout && app.role === 'participant');
+  const chooser = $('breakout-choose');
+  show('breakout-choose', choosing);
+  if (choosing && chooser.dataset.rooms !== JSON.stringify([b.rooms, app.room])) {
+    chooser.dataset.rooms = JSON.stringify([b.rooms, app.room]);
+    chooser.replaceChildren(...b.rooms.map((r) => {
+      const here = r.id === app.room;
+      const btn = actionButton(here ? `In ${r.name}` : `Join ${r.name}`,
+        { action: 'breakout_choose', room: r.id });
+      btn.disabled = here;
+      return btn;
+    }));
+  }
+}
+
+function optionsFor(select, entries, value) {
+  select.replaceChildren(...entries.map(([v, label]) => new Option(label, v)));
+  if (value != null) select.value = value;
+}
+
+/** Leaders: prepare the plan, then run the rooms (the overview shows who is where and who
+ *  is speaking in each room). */
+function renderRooms() {
+  if (!leads(app.role) || app.state !== 'joined') return;
+  const b = app.breakouts;
+  const plan = app.plan || { assignment: {}, members: {}, keep_apart: [] };
+  show('rooms-prepare', !b.open);
+  show('rooms-running', Boolean(b.open));
+  show('rooms-back', Boolean(b.open) && app.room !== 'main');
+  $('rooms-choose').checked = Boolean(b.participants_choose);
+  $('rooms-reuse').disabled = !plan.has_previous;
+  const participants = [...app.participants.values()].filter((p) => p.role === 'participant');
+  const people = participants.map((p) => [p.id, p.name]);
+  for (const id of ['apart-a', 'apart-b']) optionsFor($(id), people, $(id).value || null);
+  $('apart-list').replaceChildren(...(plan.keep_apart || []).map(([a, c]) => {
+    const li = document.createElement('li');
+    li.className = 'person';
+    li.append(`${nameOf(a)} and ${nameOf(c)} kept apart `,
+      actionButton('Remove', { action: 'breakout_keep_apart', a, b: c, apart: false }));
+    return li;
+  }));
+  const targets = [['main', 'Main room'], ...(b.rooms || []).map((r) => [r.id, r.name])];
+  const where = (p) => (b.open ? p.room || 'main' : plan.assignment[p.id] || 'main');
+  const groups = [['main', 'Main room'], ...(b.rooms || []).map((r) => [r.id, r.name])];
+  const sections = groups.map(([roomId, label]) => {
+    const section = document.createElement('section');
+    section.className = 'room-card';
+    section.dataset.room = roomId;
+    const h = document.createElement('h4');
+    const members = (roomId === 'main' ? [...app.participants.values()] : participants)
+      .filter((p) => where(p) === roomId && (roomId !== 'main' || p.role === 'participant' || b.open));
+    h.textContent = `${label} (${members.length})`;
+    section.append(h);
+    if (b.open && roomId !== 'main') {
+      section.append(
+        actionButton(app.room === roomId ? 'You are here' : 'Join', { action: 'breakout_visit', room: roomId }),
+        actionButton('Close room', { action: 'breakout_close_room', room: roomId }),
+      );
+    }
+    const list = document.createElement('ul');
+    list.className = 'people-list';
+    for (const p of members) {
+      const li = document.createElement('li');
+      li.className = 'person';
+      li.dataset.participantId = p.id;
+      const speaking = b.open && app.roomSpeakers[roomId] === p.id;
+      li.append(`${displayName(p)}${speaking ? ' — speaking' : ''}`);
+      if (speaking) li.classList.add('speaking');
+      if (p.role === 'participant') {
+        const select = document.createElement('select');
+        select.setAttribute('aria-label', `Room for ${p.name}`);
+        optionsFor(select, targets, roomId);
+        select.addEventListener('change', () => control(b.open
+          ? { action: 'breakout_move', target: p.id, room: select.value }
+          : { action: 'breakout_assign', target: p.id, room: select.value === 'main' ? null : select.value }));
+        li.append(select);
+      }
+      list.append(li);
+    }
+    section.append(list);
+    return section;
+  });
+  $('rooms-list').replaceChildren(...((b.rooms || []).length ? sections : []));
+}
+
+function wireRooms() {
+  for (const [event, handler] of Object.entries(BREAKOUT_EVENTS)) SESSION_EVENTS[event] = handler;
+  $('rooms-create').addEventListener('submit', (e) => {
+    e.preventDefault();
+    control({ action: 'breakout_create', count: Number($('rooms-count').value) });
+  });
+  $('rooms-auto').addEventListener('click', () => control({ action: 'breakout_auto_assign' }));
+  $('rooms-reuse').addEventListener('click', () => control({ action: 'breakout_reuse_previous' }));
+  $('rooms-choose').addEventListener('change', (e) => control(
+    { action: 'breakout_set_choose', allowed: e.target.checked }));
+  $('rooms-apart').addEventListener('submit', (e) => {
+    e.preventDefault();
+    control({ action: 'breakout_keep_apart', a: $('apart-a').value, b: $('apart-b').value });
+  });
+  $('rooms-open').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const minutes = $('rooms-minutes').value.trim();
+    const body = { action: 'breakout_open', return_countdown_s: Number($('rooms-return').value || 0) };
+    if (minutes) body.duration_s = Math.round(Number(minutes) * 60);
+    control(body);
+  });
+  for (const btn of document.querySelectorAll('[data-extend]')) {
+    btn.addEventListener('click', () => control(
+      { action: 'breakout_extend', seconds: Number(btn.dataset.extend) }));
+  }
+  $('rooms-close-all').addEventListener('click', () => control({ action: 'breakout_close_all' }));
+  $('rooms-back').addEventListener('click', () => control({ action: 'breakout_visit', room: 'main' }));
+  $('rooms-broadcast').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const text = $('broadcast-text').value.trim();
+    if (text && await control({ action: 'breakout_broadcast', text }, 'Sent to all rooms')) {
+      $('broadcast-text').value = '';
+    }
+  });
+  $('breakout-help').addEventListener('click', () => control(
+    { action: 'breakout_help' }, 'The facilitator has been asked to join your room.'));
+  setInterval(renderBreakoutBar, 1000);
 }
 
 // ---------------------------------------------------------------- page wiring
@@ -1349,6 +1569,8 @@ function init() {
   $('chat-button').addEventListener('click', () => openPanel('chat'));
   $('tab-people').addEventListener('click', () => openPanel('people'));
   $('tab-chat').addEventListener('click', () => openPanel('chat'));
+  $('tab-rooms').addEventListener('click', () => openPanel('rooms'));
+  wireRooms();
   $('panel-close').addEventListener('click', () => openPanel(app.panelTab));
   $('chat-form').addEventListener('submit', sendChat);
   $('chat-text').addEventListener('keydown', (e) => {

@@ -1,0 +1,103 @@
+"""Breakout rooms in real headless Chromium: a facilitator and four participants, two rooms,
+a visible countdown, a room asking the facilitator to join, and everyone brought back.
+
+Chromium must be installed at /usr/bin/chromium; without it these tests fail (they never skip).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from playwright.async_api import Browser, Page
+
+from tests.conftest import RunningServer
+from tests.test_browser_controls import joined
+from tests.test_browser_session import WAIT_S, browser, join, open_page, wait_for
+
+__all__ = ["browser"]  # the fixture
+
+# Set to a file path to save the facilitator's page with the rooms overview and a call for help.
+SCREENSHOT = os.environ.get("CIRCLE_BREAKOUTS_SCREENSHOT")
+TILES_JS = "document.querySelectorAll('.tile[data-participant-id]').length"
+
+
+async def tiles(page: Page, count: int, what: str) -> None:
+    await wait_for(page, f"{TILES_JS} === {count}", what)
+
+
+async def test_two_rooms_countdown_help_and_return(
+    circle_server: RunningServer, browser: Browser
+) -> None:
+    created = await circle_server.create_session("Tuesday IOP")
+    lead = await open_page(browser, created["facilitator_url"])
+    names = ["Ana", "Ben", "Cy", "Di"]
+    people = [await open_page(browser, created["invite_url"]) for _ in names]
+    await join(lead, "Dana")
+    for page, name in zip(people, names, strict=True):
+        await join(page, name)
+    for page, name in zip([lead, *people], ["Dana", *names], strict=True):
+        await joined(page, 5, name)
+
+    await lead.get_by_role("button", name="People").first.click()
+    await lead.get_by_role("tab", name="Rooms").click()
+    await lead.get_by_label("Number of rooms").fill("2")
+    await lead.get_by_role("button", name="Create rooms").click()
+    await wait_for(lead, "document.querySelectorAll('.room-card').length === 3", "two rooms")
+    await lead.get_by_role("button", name="Assign automatically").click()
+    await wait_for(
+        lead,
+        "document.querySelectorAll('.room-card[data-room=\"b1\"] li').length === 2",
+        "two people assigned to Room 1",
+    )
+    await lead.get_by_label("Minutes (blank: no limit)").fill("10")
+    await lead.get_by_label("Return countdown (s)").fill("3")
+    await lead.get_by_role("button", name="Open rooms").click()
+
+    # Everyone in a room sees its name and the countdown, and only their room-mate.
+    for page, name in zip(people, names, strict=True):
+        status = page.locator("#breakout-status")
+        await status.wait_for(timeout=WAIT_S * 1000)
+        await wait_for(
+            page,
+            "/^Room [12] · (9|10):\\d\\d left$/"
+            ".test(document.querySelector('#breakout-status').textContent)",
+            f"{name}'s countdown",
+        )
+        await tiles(page, 2, f"{name} sees only the room-mate")
+    assert re.match(
+        r"Breakout rooms are open · (9|10):\d\d left",
+        await lead.locator("#breakout-status").inner_text(),
+    )
+    await tiles(lead, 1, "the facilitator alone in the main room")
+
+    # A room asks for the facilitator: the banner reaches the facilitator; one click joins.
+    asker = people[0]
+    asker_room = await asker.evaluate("window.circle.room")
+    await asker.get_by_role("button", name="Ask the facilitator to join").click()
+    banner = lead.locator(".room-help", has_text="Ana in Room")
+    await banner.wait_for(timeout=WAIT_S * 1000)
+    if SCREENSHOT:
+        await lead.screenshot(path=SCREENSHOT)
+    for page in people[1:]:
+        assert await page.locator(".help-alert").count() == 0
+    await banner.get_by_role("button", name=re.compile(r"^Join Room")).click()
+    await wait_for(lead, f"window.circle.room === '{asker_room}'", "the facilitator in Ana's room")
+    await tiles(lead, 3, "the facilitator sees Ana's room")
+    await tiles(asker, 3, "Ana sees the facilitator arrive")
+
+    # Close all: the return countdown shows everywhere, then everyone is back together.
+    await lead.get_by_role("button", name="Close all rooms").click()
+    for page, name in zip(people, names, strict=True):
+        await wait_for(
+            page,
+            "document.querySelector('#breakout-status').textContent.startsWith("
+            "'Breakout rooms close in')",
+            f"{name} sees the return countdown",
+        )
+    for page, name in zip([lead, *people], ["Dana", *names], strict=True):
+        await tiles(page, 5, f"{name} back in the main room with everyone")
+        assert await page.locator("#breakout-bar").is_hidden()
+        assert page.circle_exceptions == []  # type: ignore[attr-defined]
+    for page in [lead, *people]:
+        await page.context.close()
