@@ -21,7 +21,7 @@ async def test_six_bots_in_three_rooms_and_back(
     circle_server: RunningServer, small_media: EncodedMedia
 ) -> None:
     session = await circle_server.create_session()
-    lead = Bot(session["facilitator_url"], "Lead", publish=False, subscribe=False)
+    lead = Bot(session["facilitator_url"], "Lead", small_media, subscribe=False)
     await lead.start()
     bots = await start_bots(session["invite_url"], small_media, [f"B{i}" for i in range(6)])
     heard: dict[str, list[tuple[str, Any]]] = {bot.name: [] for bot in bots}
@@ -58,6 +58,16 @@ async def test_six_bots_in_three_rooms_and_back(
                     key = (kind, other.participant_id or "")
                     grew = after[bot.name][key] > before[bot.name][key]
                     assert grew == key_room_mate, (bot.name, other.name, kind, before, after)
+
+        # A visiting facilitator is heard only in the room visited.
+        await lead.request("control", {"action": "breakout_visit", "room": "b1"})
+        await asyncio.sleep(1.0)
+        from_lead = {b.name: b.received("audio", lead.participant_id) for b in bots}
+        await asyncio.sleep(1.0)
+        for bot in bots:
+            grew = bot.received("audio", lead.participant_id) > from_lead[bot.name]
+            assert grew == (room_of[bot.participant_id] == "b1"), bot.name
+        await lead.request("control", {"action": "breakout_visit", "room": "main"})
 
         await lead.request("control", {"action": "breakout_broadcast", "text": "Two minutes"})
         sent = {"from": lead.participant_id, "text": "Two minutes"}
