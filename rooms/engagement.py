@@ -1,0 +1,476 @@
+"""Engagement signals: who speaks, for how long, in turn with whom; who has gone silent; who
+takes part in other ways; who is present. Pure: fed RFC 6464 audio levels and domain events
+with their times, asked for metrics at a time. No audio is ever decoded: a level is all it gets.
+
+Definitions of every metric and threshold: docs/engagement.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from rooms import controls
+from rooms.model import (
+    MAIN_ROOM,
+    DomainEvent,
+    Everyone,
+    Only,
+    ParticipantJoined,
+    ParticipantLeft,
+    ParticipantUpdated,
+    RoomChanged,
+)
+
+
+@dataclass(frozen=True)
+class EngagementConfig:
+    """Every threshold, with its unit in its name."""
+
+    voice_level_max_dbov: int = 50  # a packet at -50 dBov or louder is voice (level <= 50)
+    packet_ms: int = 20  # audio carried by one packet
+    attack_ms: int = 60  # this much voice within attack_window_ms starts speech
+    attack_window_ms: int = 200
+    hangover_ms: int = 500  # pauses shorter than this inside speech are still speaking
+    min_turn_ms: int = 200  # shorter bursts (a cough, a click) are not turns
+    interruption_takeover_ms: int = 2000  # the interrupted speaker stops within this
+    recent_window_ms: int = 600_000  # "the last 10 minutes"
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Per session; a facilitator can tune or turn them off."""
+
+    enabled: bool = True
+    dominance_share_pct: float = 40.0  # of the talk in the recent window
+    dominance_min_talk_ms: int = 120_000  # ...once the group has talked this much in it
+    silence_min: float = 15.0  # minutes without speaking while present
+
+
+@dataclass(frozen=True)
+class Utterance:
+    start: float
+    end: float
+    room: str
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+class Intervals:
+    """On/off over time: total on-time up to `now`."""
+
+    def __init__(self) -> None:
+        self.spans: list[list[float]] = []  # [start, end]; end == inf while on
+
+    @property
+    def on(self) -> bool:
+        return bool(self.spans) and math.isinf(self.spans[-1][1])
+
+    def set(self, on: bool, at: float) -> None:
+        if on and not self.on:
+            self.spans.append([at, math.inf])
+        elif not on and self.on:
+            self.spans[-1][1] = at
+
+    def total(self, now: float) -> float:
+        return sum(max(0.0, min(end, now) - start) for start, end in self.spans)
+
+    def since(self) -> float | None:
+        return self.spans[-1][0] if self.on else None
+
+
+@dataclass
+class _Voice:
+    """Voice activity of one person: attack, then speech until a pause reaches the hangover."""
+
+    speaking: bool = False
+    start: float = 0.0
+    last_voice_end: float = -math.inf
+    recent: deque[float] = field(default_factory=deque)  # voiced packet times, before onset
+
+
+@dataclass
+class _Person:
+    name: str
+    role: str
+    room: str = MAIN_ROOM
+    audio_on: bool = True
+    hand: bool = False
+    opted_out: bool = False
+    present: Intervals = field(default_factory=Intervals)
+    video: Intervals = field(default_factory=Intervals)
+    muted: Intervals = field(default_factory=Intervals)
+    first_joined: float | None = None
+    last_left: float | None = None
+    utterances: list[Utterance] = field(default_factory=list)
+    voice: _Voice = field(default_factory=_Voice)
+    hands: int = 0
+    chats: int = 0
+    reactions: int = 0
+    help_requests: int = 0
+
+
+class Engagement:
+    """One session's engagement engine."""
+
+    def __init__(self, config: EngagementConfig | None = None) -> None:
+        self.config = config or EngagementConfig()
+        self.alert_settings = AlertSettings()
+        self.measuring = True  # the facilitator may turn measurement off for the session
+        self.people: dict[str, _Person] = {}
+
+    # -- inputs ---------------------------------------------------------------------------
+
+    def join(self, pid: str, public: dict[str, Any], at: float, *, opted_out: bool = False) -> None:
+        person = self.people.get(pid)
+        if person is None:
+            person = self.people[pid] = _Person(str(public["name"]), str(public["role"]))
+            person.first_joined = at
+        person.opted_out = opted_out
+        person.present.set(True, at)
+        self._update(pid, public, at)
+
+    def leave(self, pid: str, at: float) -> None:
+        person = self.people.get(pid)
+        if person is None or not person.present.on:
+            return
+        self._stop_speaking(person, at)
+        person.present.set(False, at)
+        person.video.set(False, at)
+        person.muted.set(False, at)
+        person.last_left = at
+
+    def opt_out(self, pid: str, opted_out: bool, at: float) -> None:
+        """A participant's choice: their speech is neither measured nor kept."""
+        person = self.people.get(pid)
+        if person is None:
+            return
+        person.opted_out = opted_out
+        if opted_out:
+            person.voice = _Voice()
+            person.utterances.clear()
+
+    def set_measuring(self, measuring: bool, at: float) -> None:
+        if not measuring:
+            for person in self.people.values():
+                self._stop_speaking(person, at)
+        self.measuring = measuring
+
+    def level(self, pid: str, level: int, at: float) -> None:
+        """One audio packet's RFC 6464 level (0 loudest .. 127 silence) arriving at `at`.
+        Absent packets (Opus DTX) are silence, like quiet ones."""
+        person = self.people.get(pid)
+        if person is None or not self._measured(person) or not person.audio_on:
+            return
+        if not person.present.on:
+            return
+        config = self.config
+        voice = person.voice
+        packet_s = config.packet_ms / 1000
+        if voice.speaking and at - voice.last_voice_end > config.hangover_ms / 1000:
+            self._stop_speaking(person, at)
+        if level > config.voice_level_max_dbov:
+            return
+        if voice.speaking:
+            voice.last_voice_end = at + packet_s
+            return
+        voice.recent.append(at)
+        while voice.recent and at - voice.recent[0] > config.attack_window_ms / 1000:
+            voice.recent.popleft()
+        if len(voice.recent) * config.packet_ms >= config.attack_ms:
+            voice.speaking = True
+            voice.start = voice.recent[0]
+            voice.last_voice_end = at + packet_s
+            voice.recent.clear()
+
+    def tick(self, now: float) -> None:
+        """End speech whose pause has reached the hangover (no packet needs to arrive)."""
+        hangover = self.config.hangover_ms / 1000
+        for person in self.people.values():
+            if person.voice.speaking and now - person.voice.last_voice_end >= hangover:
+                self._stop_speaking(person, now)
+
+    def observe(self, event: DomainEvent, at: float) -> None:
+        """Take what matters from a domain event (rooms.model / rooms.controls)."""
+        if isinstance(event, ParticipantJoined):
+            self.join(event.participant.id, event.participant.public(), at)
+        elif isinstance(event, controls.ParticipantAdmitted):
+            self.join(str(event.participant["id"]), event.participant, at)
+        elif isinstance(event, ParticipantLeft) and event.admitted:
+            self.leave(event.participant_id, at)
+        elif isinstance(event, controls.ParticipantRemoved):
+            self.leave(event.target, at)
+        elif isinstance(event, ParticipantUpdated) and event.participant.admitted:
+            self._update(event.participant.id, event.participant.public(), at)
+        elif isinstance(event, RoomChanged):
+            person = self.people.get(event.target)
+            if person is not None and person.room != event.room_id:
+                self._stop_speaking(person, at)  # an utterance belongs to one room
+                person.room = event.room_id
+        elif isinstance(event, controls.Reaction):
+            self._count(event.participant_id, "reactions")
+        elif isinstance(event, controls.ChatMessage):
+            # a private message is two events (sender's and recipient's copy): count one
+            if isinstance(event.audience, Everyone) or event.audience == Only(event.sender):
+                self._count(event.sender, "chats")
+        elif isinstance(event, controls.HelpRequested):
+            self._count(event.participant_id, "help_requests")
+
+    def _count(self, pid: str, what: str) -> None:
+        person = self.people.get(pid)
+        if person is not None:
+            setattr(person, what, getattr(person, what) + 1)
+
+    def _update(self, pid: str, public: dict[str, Any], at: float) -> None:
+        person = self.people.get(pid)
+        if person is None:
+            return
+        audio_on, hand = bool(public.get("audio", True)), bool(public.get("hand", False))
+        if person.audio_on and not audio_on:
+            self._stop_speaking(person, at)  # muted time never counts as speaking
+        person.audio_on = audio_on
+        person.muted.set(person.present.on and not audio_on, at)
+        person.video.set(person.present.on and bool(public.get("video", True)), at)
+        if hand and not person.hand:
+            person.hands += 1
+        person.hand = hand
+        person.role = str(public.get("role", person.role))
+        person.name = str(public.get("name", person.name))
+
+    def _measured(self, person: _Person) -> bool:
+        return self.measuring and not person.opted_out
+
+    def _stop_speaking(self, person: _Person, at: float) -> None:
+        voice = person.voice
+        voice.recent.clear()
+        if not voice.speaking:
+            return
+        voice.speaking = False
+        end = min(voice.last_voice_end, at)
+        if (end - voice.start) * 1000 >= self.config.min_turn_ms:
+            person.utterances.append(Utterance(voice.start, end, person.room))
+
+    # -- outputs --------------------------------------------------------------------------
+
+    def speaking_now(self) -> set[str]:
+        return {pid for pid, p in self.people.items() if p.voice.speaking}
+
+    def _utterances(self, person: _Person) -> list[Utterance]:
+        """Finished utterances and the one in progress (up to its last voice)."""
+        voice = person.voice
+        if not voice.speaking:
+            return person.utterances
+        return [*person.utterances, Utterance(voice.start, voice.last_voice_end, person.room)]
+
+    def metrics(self, now: float) -> dict[str, Any]:
+        """Per participant, per room and for the session, at `now` (plain JSON values)."""
+        recent_from = now - self.config.recent_window_ms / 1000
+        speech = {pid: self._utterances(p) for pid, p in self.people.items()}
+        measured = {pid for pid, p in self.people.items() if self._measured(p)}
+        totals = {pid: sum(u.duration for u in speech[pid]) for pid in measured}
+        recent = {pid: _clipped_total(speech[pid], recent_from, now) for pid in measured}
+        all_talk, recent_talk = sum(totals.values()), sum(recent.values())
+        floor = _floor_dynamics(speech, self.config)
+        participants: dict[str, Any] = {}
+        for pid, person in self.people.items():
+            entry: dict[str, Any] = {
+                "name": person.name,
+                "role": person.role,
+                "room": person.room,
+                "present": person.present.on,
+                "measured": pid in measured,
+                "joined_at": person.first_joined,
+                "left_at": None if person.present.on else person.last_left,
+                "present_s": _s(person.present.total(now)),
+                "camera_on_s": _s(person.video.total(now)),
+                "muted_s": _s(person.muted.total(now)),
+                "hand_raises": person.hands,
+                "chat_messages": person.chats,
+                "reactions": person.reactions,
+                "help_requests": person.help_requests,
+            }
+            if pid in measured:
+                turns = speech[pid]
+                entry.update(
+                    speaking=person.voice.speaking,
+                    speaking_s=_s(totals[pid]),
+                    share_pct=_pct(totals[pid], all_talk),
+                    recent_share_pct=_pct(recent[pid], recent_talk),
+                    turns=len(turns),
+                    mean_turn_s=_s(totals[pid] / len(turns)) if turns else None,
+                    longest_turn_s=_s(max((u.duration for u in turns), default=0.0)),
+                    overlap_s=_s(floor.overlap_s.get(pid, 0.0)),
+                    overlaps=floor.overlaps.get(pid, 0),
+                    interruptions=floor.interruptions.get(pid, 0),
+                    interrupted=floor.interrupted.get(pid, 0),
+                    current_silence_s=_s(self._current_silence(person, now)),
+                    longest_silence_s=_s(self._longest_silence(person, now)),
+                )
+            participants[pid] = entry
+        present_measured = [pid for pid in measured if self.people[pid].present.on]
+        return {
+            "measuring": self.measuring,
+            "participants": participants,
+            "rooms": self._rooms(speech, measured),
+            "session": {
+                "speaking_s": _s(all_talk),
+                "balance_index": balance_index([totals[pid] for pid in present_measured]),
+                "recent_balance_index": balance_index([recent[pid] for pid in present_measured]),
+                "follows": floor.follows,
+            },
+        }
+
+    def _rooms(self, speech: dict[str, list[Utterance]], measured: set[str]) -> dict[str, Any]:
+        talk: dict[str, dict[str, float]] = {}
+        turns: dict[str, int] = {}
+        for pid in measured:
+            for u in speech[pid]:
+                talk.setdefault(u.room, {}).setdefault(pid, 0.0)
+                talk[u.room][pid] += u.duration
+                turns[u.room] = turns.get(u.room, 0) + 1
+        return {
+            room: {
+                "speaking_s": _s(sum(by_person.values())),
+                "turns": turns[room],
+                "balance_index": balance_index(list(by_person.values())),
+            }
+            for room, by_person in talk.items()
+        }
+
+    def _current_silence(self, person: _Person, now: float) -> float:
+        since = person.present.since()
+        if since is None or person.voice.speaking:
+            return 0.0
+        last_end = max((u.end for u in person.utterances), default=-math.inf)
+        return now - max(since, last_end)
+
+    def _longest_silence(self, person: _Person, now: float) -> float:
+        """The longest stretch present without speaking (from arrival, between turns, to now)."""
+        longest = 0.0
+        turns = self._utterances(person)
+        for start, end in person.present.spans:
+            end = min(end, now)
+            cursor = start
+            for u in turns:
+                if u.end <= start or u.start >= end:
+                    continue
+                longest = max(longest, u.start - cursor)
+                cursor = max(cursor, u.end)
+            longest = max(longest, end - cursor)
+        return longest
+
+    def alerts(self, now: float) -> dict[tuple[str, str], dict[str, Any]]:
+        """The alert conditions that hold now, keyed (kind, participant id)."""
+        settings = self.alert_settings
+        if not settings.enabled or not self.measuring:
+            return {}
+        recent_from = now - self.config.recent_window_ms / 1000
+        measured = {
+            pid: p
+            for pid, p in self.people.items()
+            if self._measured(p) and p.present.on and p.role == "participant"
+        }
+        recent = {
+            pid: _clipped_total(self._utterances(p), recent_from, now)
+            for pid, p in measured.items()
+        }
+        group_recent = sum(
+            _clipped_total(self._utterances(p), recent_from, now)
+            for p in self.people.values()
+            if self._measured(p)
+        )
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for pid, person in measured.items():
+            share = _pct(recent[pid], group_recent)
+            if (
+                group_recent * 1000 >= settings.dominance_min_talk_ms
+                and share is not None
+                and share > settings.dominance_share_pct
+            ):
+                found[("dominating", pid)] = {"name": person.name, "share_pct": share}
+            silence = self._current_silence(person, now)
+            if silence >= settings.silence_min * 60:
+                found[("silent", pid)] = {"name": person.name, "silent_s": _s(silence)}
+        return found
+
+    def configure_alerts(self, **changes: Any) -> AlertSettings:
+        self.alert_settings = replace(self.alert_settings, **changes)
+        return self.alert_settings
+
+
+# -- floor dynamics: overlaps, interruptions, who follows whom ------------------------------
+
+
+@dataclass
+class _Floor:
+    overlap_s: dict[str, float] = field(default_factory=dict)
+    overlaps: dict[str, int] = field(default_factory=dict)  # own turns that overlapped someone
+    interruptions: dict[str, int] = field(default_factory=dict)
+    interrupted: dict[str, int] = field(default_factory=dict)
+    follows: dict[str, dict[str, int]] = field(default_factory=dict)  # from -> to -> count
+
+
+def _floor_dynamics(speech: dict[str, list[Utterance]], config: EngagementConfig) -> _Floor:
+    floor = _Floor()
+    by_room: dict[str, list[tuple[Utterance, str]]] = {}
+    for pid, turns in speech.items():
+        for u in turns:
+            by_room.setdefault(u.room, []).append((u, pid))
+    takeover = config.interruption_takeover_ms / 1000
+    for room_turns in by_room.values():
+        room_turns.sort(key=lambda t: (t[0].start, t[1]))
+        previous: str | None = None
+        active: list[int] = []  # earlier turns still running at the current start
+        overlapped: set[int] = set()
+        for i, (u, pid) in enumerate(room_turns):
+            active = [j for j in active if room_turns[j][0].end > u.start]
+            for j in active:
+                v, other = room_turns[j]
+                if other == pid:
+                    continue
+                shared = min(u.end, v.end) - u.start
+                floor.overlap_s[pid] = floor.overlap_s.get(pid, 0.0) + shared
+                floor.overlap_s[other] = floor.overlap_s.get(other, 0.0) + shared
+                overlapped.update((i, j))
+                # started while the other spoke, and took the floor: they stopped soon after
+                if v.start < u.start and v.end - u.start <= takeover and u.end > v.end:
+                    floor.interruptions[pid] = floor.interruptions.get(pid, 0) + 1
+                    floor.interrupted[other] = floor.interrupted.get(other, 0) + 1
+            active.append(i)
+            if previous is not None and previous != pid:
+                row = floor.follows.setdefault(previous, {})
+                row[pid] = row.get(pid, 0) + 1
+            previous = pid
+        for i in overlapped:
+            pid = room_turns[i][1]
+            floor.overlaps[pid] = floor.overlaps.get(pid, 0) + 1
+    return floor
+
+
+# -- small helpers --------------------------------------------------------------------------
+
+
+def balance_index(talk: list[float]) -> float | None:
+    """Normalised Shannon entropy of talk shares: 1.0 when everyone present talks equally,
+    towards 0 when one person does all the talking. None under two people or no talk."""
+    total = sum(talk)
+    if len(talk) < 2 or total <= 0:
+        return None
+    entropy = -sum((t / total) * math.log(t / total) for t in talk if t > 0)
+    return round(entropy / math.log(len(talk)), 3)
+
+
+def _clipped_total(turns: list[Utterance], start: float, end: float) -> float:
+    return sum(max(0.0, min(u.end, end) - max(u.start, start)) for u in turns)
+
+
+def _s(seconds: float) -> float:
+    return round(seconds, 3)
+
+
+def _pct(part: float, whole: float) -> float | None:
+    return round(100 * part / whole, 1) if whole > 0 else None
