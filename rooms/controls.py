@@ -186,6 +186,23 @@ class ReturnToMain(_Command):
     target: ParticipantId
 
 
+class EngagementSettings(_Command):
+    """Leaders tune engagement measurement for this session (unset fields stay as they are)."""
+
+    action: Literal["engagement_settings"]
+    measuring: bool | None = None
+    alerts_enabled: bool | None = None
+    dominance_share_pct: float | None = Field(default=None, ge=10, le=100)
+    silence_min: float | None = Field(default=None, ge=1, le=240)
+
+
+class EngagementOptOut(_Command):
+    """A participant's own choice: their speaking is not measured (or is again)."""
+
+    action: Literal["engagement_opt_out"]
+    opted_out: bool
+
+
 class End(_Command):
     action: Literal["end"]
 
@@ -223,6 +240,8 @@ Command = Annotated[
     | HelpResolved
     | PrivateRoom
     | ReturnToMain
+    | EngagementSettings
+    | EngagementOptOut
     | End
     | Promote
     | Demote
@@ -446,6 +465,29 @@ class HelpResolvedEvent:
 
 
 @dataclass(frozen=True)
+class EngagementSettingsChanged:
+    """Only the fields that were set; the engagement engine applies them."""
+
+    changes: dict[str, float | bool]
+    by: str
+    name: ClassVar[str] = "engagement_settings_changed"
+    audience: ClassVar[Audience] = Leaders()
+
+    def payload(self) -> dict[str, object]:
+        return {**self.changes, "by": self.by}
+
+
+@dataclass(frozen=True)
+class EngagementOptOutChanged(_ToTarget):
+    target: str
+    opted_out: bool
+    name: ClassVar[str] = "engagement_opt_out_changed"
+
+    def payload(self) -> dict[str, object]:
+        return {"opted_out": self.opted_out}
+
+
+@dataclass(frozen=True)
 class SessionEnded:
     """To Everyone, and to each waiting participant by Only (they are not in Everyone)."""
 
@@ -487,7 +529,15 @@ class PolicyChanged:
 # -- authorization --------------------------------------------------------------------------
 
 # what anyone admitted may do
-_PARTICIPANT_ACTIONS = (RaiseHand, LowerHand, React, Chat, Help, *breakouts.PARTICIPANT_COMMANDS)
+_PARTICIPANT_ACTIONS = (
+    RaiseHand,
+    LowerHand,
+    React,
+    Chat,
+    Help,
+    EngagementOptOut,
+    *breakouts.PARTICIPANT_COMMANDS,
+)
 _FACILITATOR_ACTIONS = (Promote, Demote, End)
 
 
@@ -833,6 +883,23 @@ def _on_return_to_main(
     if not inside:
         raise ControlError("invalid", "that participant is not in a private room")
     return session.move(inside, MAIN_ROOM)
+
+
+@_handles(EngagementSettings)
+def _on_engagement_settings(
+    session: Session, actor: Participant, cmd: EngagementSettings, now: float
+) -> Events:
+    changes = cmd.model_dump(exclude={"action"}, exclude_none=True)
+    if not changes:
+        raise ControlError("invalid", "nothing to change")
+    return [EngagementSettingsChanged(changes, actor.id)]
+
+
+@_handles(EngagementOptOut)
+def _on_engagement_opt_out(
+    session: Session, actor: Participant, cmd: EngagementOptOut, now: float
+) -> Events:
+    return [EngagementOptOutChanged(actor.id, cmd.opted_out)]
 
 
 @_handles(End)

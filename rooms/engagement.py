@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from rooms import controls
@@ -122,15 +122,16 @@ class Engagement:
         self.alert_settings = AlertSettings()
         self.measuring = True  # the facilitator may turn measurement off for the session
         self.people: dict[str, _Person] = {}
+        self.opted_out: set[str] = set()  # kept from before admission too
 
     # -- inputs ---------------------------------------------------------------------------
 
-    def join(self, pid: str, public: dict[str, Any], at: float, *, opted_out: bool = False) -> None:
+    def join(self, pid: str, public: dict[str, Any], at: float) -> None:
         person = self.people.get(pid)
         if person is None:
             person = self.people[pid] = _Person(str(public["name"]), str(public["role"]))
             person.first_joined = at
-        person.opted_out = opted_out
+        person.opted_out = pid in self.opted_out
         person.present.set(True, at)
         self._update(pid, public, at)
 
@@ -146,6 +147,10 @@ class Engagement:
 
     def opt_out(self, pid: str, opted_out: bool, at: float) -> None:
         """A participant's choice: their speech is neither measured nor kept."""
+        if opted_out:
+            self.opted_out.add(pid)
+        else:
+            self.opted_out.discard(pid)
         person = self.people.get(pid)
         if person is None:
             return
@@ -219,6 +224,23 @@ class Engagement:
                 self._count(event.sender, "chats")
         elif isinstance(event, controls.HelpRequested):
             self._count(event.participant_id, "help_requests")
+        elif isinstance(event, controls.EngagementOptOutChanged):
+            self.opt_out(event.target, event.opted_out, at)
+        elif isinstance(event, controls.EngagementSettingsChanged):
+            self._apply_settings(event.changes, at)
+
+    def _apply_settings(self, changes: dict[str, float | bool], at: float) -> None:
+        if "measuring" in changes:
+            self.set_measuring(bool(changes["measuring"]), at)
+        tuned = {
+            "enabled": changes.get("alerts_enabled"),
+            "dominance_share_pct": changes.get("dominance_share_pct"),
+            "silence_min": changes.get("silence_min"),
+        }
+        self.configure_alerts(**{k: v for k, v in tuned.items() if v is not None})
+
+    def settings(self) -> dict[str, Any]:
+        return {"measuring": self.measuring, **asdict(self.alert_settings)}
 
     def _count(self, pid: str, what: str) -> None:
         person = self.people.get(pid)

@@ -17,7 +17,7 @@ from server.config import Settings
 from server.media import aiortc_hooks
 from server.media.router import MediaRouter
 from server.media.stats import ForwardingStats
-from server.signalling import Signalling
+from server.signalling import Signalling, engagement_report
 from server.store import open_store
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,19 @@ async def forwarding_stats(request: web.Request) -> web.Response:
             },
         }
     )
+
+
+@sessions_api.key_or_facilitator
+async def session_engagement(request: web.Request, caller: sessions_api.Caller) -> web.Response:
+    """The live engagement metrics of a session its caller leads (docs/api.md)."""
+    record = await sessions_api.led_session(request, caller)
+    if record is None:
+        return error(404, "not_found", "no such session of yours")
+    live = request.app[SIGNALLING].sessions.get(record.id)
+    if live is None:
+        return web.json_response({"session_id": record.id, "live": False, "participants": {}})
+    report = engagement_report(live, request.app[SIGNALLING].clock())
+    return web.json_response({**report, "live": True})
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -114,6 +127,7 @@ def create_app(
     app.router.add_get("/signin", _page("signin.html"))
     app.router.add_get("/console", _page("console.html"))
     app.router.add_get("/api/stats", forwarding_stats)
+    app.router.add_get("/api/sessions/{session_id}/engagement", session_engagement)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", _page("index.html"))
     app.router.add_get("/s/{session_id}", _page("session.html"))
@@ -154,11 +168,12 @@ async def _freeze_startup_heap(app: web.Application) -> None:
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
-    """The periodic workers: active speakers and breakout timers."""
+    """The periodic workers: active speakers, breakout timers, engagement reports."""
     signalling = app[SIGNALLING]
     tasks = [
         asyncio.create_task(signalling.announce_speakers()),
         asyncio.create_task(signalling.run_breakout_timers()),
+        asyncio.create_task(signalling.report_engagement()),
     ]
     yield
     for task in tasks:

@@ -194,7 +194,7 @@ async def list_sessions(request: web.Request, caller: Caller) -> web.StreamRespo
     )
 
 
-async def _led_session(request: web.Request, caller: Caller) -> SessionRecord | None:
+async def led_session(request: web.Request, caller: Caller) -> SessionRecord | None:
     store = request.app[STORE]
     record = await store.get_session(request.match_info["session_id"])
     if record is None or not await caller.leads_session(store, record):
@@ -204,7 +204,7 @@ async def _led_session(request: web.Request, caller: Caller) -> SessionRecord | 
 
 @key_or_facilitator
 async def get_session(request: web.Request, caller: Caller) -> web.StreamResponse:
-    record = await _led_session(request, caller)
+    record = await led_session(request, caller)
     if record is None:
         return error(404, "not_found", "no such session of yours")
     return web.json_response(await session_json(request, record, caller))
@@ -212,7 +212,7 @@ async def get_session(request: web.Request, caller: Caller) -> web.StreamRespons
 
 @key_or_facilitator
 async def session_audit(request: web.Request, caller: Caller) -> web.StreamResponse:
-    record = await _led_session(request, caller)
+    record = await led_session(request, caller)
     if record is None:
         return error(404, "not_found", "no such session of yours")
     try:

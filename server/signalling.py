@@ -16,6 +16,7 @@ import socketio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rooms import breakouts, controls
+from rooms.engagement import Engagement
 from rooms.model import MAIN_ROOM, DomainEvent, RoomChanged, Session, SessionError
 from rooms.speaker import ActiveSpeaker
 from rooms.validation import describe
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 
 SPEAKER_INTERVAL_S = 0.2
 BREAKOUT_TICK_S = 0.25
+ENGAGEMENT_SPEAKING_S = 0.1  # the speaking indicator reacts within about this
+ENGAGEMENT_METRICS_S = 1.0
 RATE_PER_S = 10.0  # sustained client events per second per connection
 RATE_BURST = 30.0
 
@@ -42,6 +45,8 @@ class _Request(BaseModel):
 
 class JoinRequest(_Request):
     name: str = Field(min_length=1, max_length=60)
+    # The pre-join screen's choice: False means "do not measure my speaking time".
+    measure: bool = True
     # The page's own random secret for this session: back in without knocking after a drop.
     rejoin_key: str | None = Field(default=None, min_length=16, max_length=64)
 
@@ -101,6 +106,8 @@ class LiveSession:
     speakers: dict[str, ActiveSpeaker] = field(default_factory=dict)  # per room
     sids: dict[str, str] = field(default_factory=dict)  # participant id -> socket id
     announced_speakers: dict[str, str | None] = field(default_factory=dict)  # per room
+    engagement: Engagement = field(default_factory=Engagement)
+    announced_speaking: frozenset[str] = frozenset()  # who the leaders were last told speaks
 
     def forget_speaker(self, pid: str) -> None:
         for speaker in self.speakers.values():
@@ -310,10 +317,13 @@ class Signalling:
         )
         conn.participant_id = pid
         live.sids[pid] = sid
+        if not request.measure:
+            live.engagement.opt_out(pid, True, self.clock())
         admitted = joined.participant.admitted
         if admitted:
             await self._enter(live, pid)
         for event in controls.events_for_join(live.session, joined):
+            live.engagement.observe(event, self.clock())
             await self._deliver(live, event, skip=pid)
         log.info(
             "participant %s joined session %s as %s%s",
@@ -378,6 +388,7 @@ class Signalling:
                 live.router.set_paused(conn.participant_id, kind, not on)
         if request.audio is False:
             live.forget_speaker(conn.participant_id)
+        live.engagement.observe(updated, self.clock())
         await self._deliver(live, updated)
         return {"ok": True}
 
@@ -416,7 +427,9 @@ class Signalling:
 
     async def _publish_events(self, live: LiveSession, events: list[DomainEvent]) -> None:
         """Tell everyone first, then act: a removed person hears why before being cut off."""
+        now = self.clock()
         for event in events:
+            live.engagement.observe(event, now)
             await self._deliver(live, event)
         for event in events:
             await self._apply_media_effect(live, event)
@@ -505,6 +518,7 @@ class Signalling:
             return  # muted time never counts as speaking
         speaker = live.speakers.setdefault(participant.room_id, ActiveSpeaker())
         speaker.add(level.participant_id, level.level, level.voice, level.at)
+        live.engagement.level(level.participant_id, level.level, self.clock())
 
     async def announce_speakers(self) -> None:
         """Periodic worker: send each room's `active_speaker` when it changes, to that room and
@@ -526,6 +540,30 @@ class Signalling:
                         if sid is not None:
                             await self.sio.emit("active_speaker", message, to=sid)
 
+    async def report_engagement(self) -> None:
+        """Periodic worker: who is speaking, to the leaders, as soon as it changes (checked
+        every ENGAGEMENT_SPEAKING_S); the whole engagement picture every ENGAGEMENT_METRICS_S."""
+        ticks_per_report = round(ENGAGEMENT_METRICS_S / ENGAGEMENT_SPEAKING_S)
+        tick = 0
+        while True:
+            await asyncio.sleep(ENGAGEMENT_SPEAKING_S)
+            tick += 1
+            now = self.clock()
+            for live in list(self.sessions.values()):
+                live.engagement.tick(now)
+                speaking = frozenset(live.engagement.speaking_now())
+                if speaking != live.announced_speaking:
+                    live.announced_speaking = speaking
+                    await self._to_leaders(live, "speaking", {"participant_ids": sorted(speaking)})
+                if tick % ticks_per_report == 0:
+                    await self._to_leaders(live, "engagement", engagement_report(live, now))
+
+    async def _to_leaders(self, live: LiveSession, event: str, payload: dict[str, Any]) -> None:
+        for pid in controls.recipients(live.session, controls.Leaders()):
+            sid = live.sids.get(pid)
+            if sid is not None:
+                await self.sio.emit(event, payload, to=sid)
+
     async def run_breakout_timers(self) -> None:
         """Periodic worker: breakout timers and return countdowns (rooms.breakouts.tick)."""
         while True:
@@ -540,6 +578,22 @@ class Signalling:
             live = self.sessions.pop(session_id)
             await live.router.close()
         self._background.cancel_all()
+
+
+def engagement_report(live: LiveSession, now: float) -> dict[str, Any]:
+    """The engagement picture for leaders and the REST API: metrics keyed by participant id
+    (with display names), rooms, session, settings and the alerts that hold now."""
+    engine = live.engagement
+    return {
+        "session_id": live.session.id,
+        "at": now,
+        **engine.metrics(now),
+        "settings": engine.settings(),
+        "alerts": [
+            {"kind": kind, "participant_id": pid, **detail}
+            for (kind, pid), detail in sorted(engine.alerts(now).items())
+        ],
+    }
 
 
 def _cookie(environ: dict[str, Any], name: str) -> str | None:

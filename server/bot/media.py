@@ -83,9 +83,9 @@ def _video_frames(seconds: float, width: int, height: int, fps: int) -> list[Any
     return _pull_all(sink)
 
 
-def _audio_frames(seconds: float) -> list[Any]:
+def _audio_frames(seconds: float, expr: str = SPEECH_EXPR) -> list[Any]:
     graph = av.filter.Graph()
-    src = graph.add("aevalsrc", f"exprs='{SPEECH_EXPR}':s={AUDIO_CLOCK}:d={seconds}:n=960")
+    src = graph.add("aevalsrc", f"exprs='{expr}':s={AUDIO_CLOCK}:d={seconds}:n=960")
     fmt = graph.add("aformat", f"sample_fmts=s16:channel_layouts=mono:sample_rates={AUDIO_CLOCK}")
     sink = graph.add("abuffersink")
     src.link_to(fmt)
@@ -106,6 +106,7 @@ def generate_clip(
     video: bool = True,
     video_bitrate: int = 500_000,
     audio_bitrate: int = 32_000,
+    audio_expr: str = SPEECH_EXPR,
 ) -> Path:
     """Write a WebM (VP8 and/or Opus) test clip to `path` unless it already exists.
 
@@ -142,7 +143,7 @@ def generate_clip(
                 astream.bit_rate = audio_bitrate
                 astream.options = {"frame_duration": "20", "application": "voip", "dtx": "1"}
             vframes = _video_frames(seconds, width, height, fps) if video else []
-            aframes = _audio_frames(seconds) if audio else []
+            aframes = _audio_frames(seconds, audio_expr) if audio else []
             ai = 0
             for index, frame in enumerate(vframes):
                 frame.pts = index
@@ -162,6 +163,20 @@ def generate_clip(
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def scripted_speech_expr(
+    spans: list[tuple[float, float]], amplitude: float = 0.19, noise_floor: float = 0.0005
+) -> str:
+    """An aevalsrc expression: speech-like sound (a voiced-like tone with syllable modulation)
+    exactly inside `spans` (seconds), a faint noise floor everywhere else. For checking
+    speaking-time measurement against a known truth."""
+    inside = "+".join(f"between(t,{start:.3f},{end:.3f})" for start, end in spans) or "0"
+    voice = (
+        f"{amplitude}*({inside})*(0.6+0.4*sin(2*PI*4*t))"
+        "*(sin(2*PI*150*t)+0.5*sin(2*PI*300*t)+0.25*sin(2*PI*450*t))"
+    )
+    return f"{voice}+{noise_floor}*(2*random(0)-1)"
 
 
 def default_clip(cache_dir: Path | None = None) -> Path:

@@ -126,6 +126,9 @@ MATRIX: list[tuple[dict[str, Any], str, str, str]] = [
     ({"action": "help_resolved", "target": HAND}, OK, OK, FORBIDDEN),
     ({"action": "private_room", "target": HAND}, OK, OK, FORBIDDEN),
     ({"action": "return_to_main", "target": HAND}, INVALID, INVALID, FORBIDDEN),  # not in one
+    ({"action": "engagement_settings", "measuring": False}, OK, OK, FORBIDDEN),
+    ({"action": "engagement_settings"}, INVALID, INVALID, FORBIDDEN),  # nothing to change
+    ({"action": "engagement_opt_out", "opted_out": True}, OK, OK, OK),
     ({"action": "end"}, OK, FORBIDDEN, FORBIDDEN),
     ({"action": "promote", "target": TGT}, OK, FORBIDDEN, FORBIDDEN),
     ({"action": "demote", "target": COF}, OK, FORBIDDEN, FORBIDDEN),

@@ -215,3 +215,20 @@ def test_alerts_for_dominance_and_long_silence() -> None:
     assert ("silent", "c") in e.alerts(15 * 60 + 1.0)  # c never spoke in 15 minutes
     e.configure_alerts(enabled=False)
     assert e.alerts(15 * 60 + 1.0) == {}
+
+
+def test_settings_and_opt_out_arrive_as_control_events() -> None:
+    session = Session("s", "G", 0.0)
+    e = Engagement()
+    e.opt_out("w", True, 0.0)  # chose on the pre-join screen, before being admitted
+    for pid, role in (("f", Role.FACILITATOR), ("w", Role.PARTICIPANT)):
+        e.observe(session.join(pid, pid.upper(), role, 0.0), 0.0)
+    assert metrics(e, 1.0)["w"]["measured"] is False
+    body = {"action": "engagement_settings", "silence_min": 5, "alerts_enabled": False}
+    for event in controls.apply(session, "f", controls.parse_command(body), 2.0):
+        e.observe(event, 2.0)
+    assert e.settings()["silence_min"] == 5 and e.settings()["enabled"] is False
+    body = {"action": "engagement_opt_out", "opted_out": False}
+    for event in controls.apply(session, "w", controls.parse_command(body), 3.0):
+        e.observe(event, 3.0)
+    assert metrics(e, 4.0)["w"]["measured"] is True
