@@ -333,7 +333,12 @@ class Engagement:
                     longest_silence_s=_s(self._longest_silence(person, now)),
                 )
             participants[pid] = entry
-        present_measured = [pid for pid in measured if self.people[pid].present.on]
+        # Balance is the group's: participants present now (leaders' talk is their own job).
+        present_measured = [
+            pid
+            for pid in measured
+            if self.people[pid].present.on and self.people[pid].role == "participant"
+        ]
         return {
             "measuring": self.measuring,
             "participants": participants,

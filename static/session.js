@@ -57,6 +57,8 @@ const app = {
   plan: null, // leaders: assignment, keep-apart pairs, members of each room
   roomSpeakers: {}, // leaders: room id -> the active speaker there
   roomHelp: new Map(), // leaders: participant id -> a breakout room's call for help
+  engagement: null, // leaders: the last engagement report (every second)
+  speakingNow: new Set(), // leaders: who is speaking now (on change)
 };
 
 window.circle = {
@@ -647,7 +649,9 @@ async function joinFlow() {
   closePeerConnections();
   let res;
   try {
-    res = await request('join', { name: app.name, rejoin_key: rejoinKey() });
+    res = await request('join', {
+      name: app.name, rejoin_key: rejoinKey(), measure: !$('measure-opt-out').checked,
+    });
   } catch (err) {
     if (gen !== app.generation) return;
     app.socket.disconnect();
@@ -739,6 +743,7 @@ function applyState(state) {
 async function enterSession(state, gen) {
   applyState(state);
   app.state = 'joined';
+  $('measure-me').checked = !$('measure-opt-out').checked;
   showScreen('insession');
   renderAll();
   setStatus('Connecting video and sound…');
@@ -1150,13 +1155,14 @@ async function sendChat(event) {
 function openPanel(tab) {
   app.panelTab = app.panelTab === tab ? null : tab;
   show('panel', app.panelTab !== null);
-  for (const name of ['people', 'chat', 'rooms']) {
+  for (const name of ['people', 'chat', 'rooms', 'engagement']) {
     const on = app.panelTab === name;
     show(name, on);
     $(`tab-${name}`).setAttribute('aria-selected', String(on));
     if ($(`${name}-button`)) $(`${name}-button`).setAttribute('aria-expanded', String(on));
   }
   if (app.panelTab === 'rooms') renderRooms();
+  if (app.panelTab === 'engagement') renderEngagement();
   if (app.panelTab === 'chat') {
     app.chatUnread = 0;
     show('chat-unread', false);
@@ -1256,6 +1262,7 @@ function renderPanel() {
   const leading = leads(app.role);
   show('lead-tools', leading);
   show('tab-rooms', leading);
+  show('tab-engagement', leading);
   const people = [...app.participants.values()];
   $('people-count').textContent = `(${people.length})`;
   // Keep an open action menu open across re-renders.
@@ -1531,6 +1538,132 @@ function wireRooms() {
   setInterval(renderBreakoutBar, 1000);
 }
 
+// ---------------------------------------------------------------- engagement (leaders)
+
+const ENGAGEMENT_EVENTS = {
+  speaking: (msg) => {
+    app.speakingNow = new Set(msg.participant_ids || []);
+    renderSpeakingMarks();
+  },
+  engagement: (report) => {
+    const before = new Set(app.engagement ? app.engagement.alerts.map(alertKey) : []);
+    app.engagement = report;
+    for (const alert of report.alerts || []) {
+      if (!before.has(alertKey(alert))) {
+        notice(alertText(alert), 'warn', 15000);
+        chime(2);
+      }
+    }
+    renderEngagement();
+  },
+  engagement_opt_out_changed: (msg) => {
+    $('measure-me').checked = !msg.opted_out;
+  },
+};
+
+const alertKey = (alert) => `${alert.kind}:${alert.participant_id}`;
+
+function alertText(alert) {
+  const name = alert.name || nameOf(alert.participant_id);
+  if (alert.kind === 'dominating') {
+    return `${name} has spoken for ${Math.round(alert.share_pct)}% of the last 10 minutes.`;
+  }
+  if (alert.kind === 'silent') {
+    return `${name} has not spoken for ${Math.floor(alert.silent_s / 60)} minutes.`;
+  }
+  return `${name}: ${alert.kind}`;
+}
+
+function duration(seconds) {
+  if (seconds == null) return '–';
+  if (seconds < 10) return `${seconds.toFixed(1)} s`;
+  const s = Math.floor(seconds);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
+/** The speaking marks react at once to `speaking` events (the table refreshes every second). */
+function renderSpeakingMarks() {
+  for (const row of $('engagement-rows').querySelectorAll('tr[data-participant-id]')) {
+    const speaking = app.speakingNow.has(row.dataset.participantId);
+    row.dataset.speaking = String(speaking);
+    row.querySelector('.speaking-mark').textContent = speaking ? 'Speaking' : '';
+  }
+}
+
+function renderEngagement() {
+  const report = app.engagement;
+  if (!leads(app.role) || !report) return;
+  const session = report.session || {};
+  const balance = session.balance_index;
+  $('balance').textContent = !report.measuring ? 'Speaking time is not being measured in this session.'
+    : balance == null ? 'Balance of the conversation: not enough talk yet.'
+      : `Balance of the conversation: ${Math.round(balance * 100)} of 100 (100 = everyone equally).`;
+  $('alerts-list').replaceChildren(...(report.alerts || []).map((alert) => {
+    const li = document.createElement('li');
+    li.textContent = alertText(alert);
+    return li;
+  }));
+  const rows = Object.entries(report.participants || {})
+    .filter(([, m]) => m.present)
+    .sort(([, a], [, b]) => (b.speaking_s || 0) - (a.speaking_s || 0))
+    .map(([pid, m]) => {
+      const tr = document.createElement('tr');
+      tr.dataset.participantId = pid;
+      const who = document.createElement('th');
+      who.scope = 'row';
+      const mark = document.createElement('span');
+      mark.className = 'speaking-mark';
+      who.append(`${m.name} `, mark);
+      const share = document.createElement('td');
+      const turns = document.createElement('td');
+      const silent = document.createElement('td');
+      if (!m.measured) {
+        share.textContent = 'not measured';
+        share.colSpan = 3;
+        tr.append(who, share);
+        return tr;
+      }
+      const pct = m.share_pct ?? 0;
+      const bar = document.createElement('span');
+      bar.className = 'share-bar';
+      bar.style.setProperty('--share', `${pct}%`);
+      bar.setAttribute('aria-hidden', 'true');
+      share.append(bar, ` ${Math.round(pct)}% (${duration(m.speaking_s)}; last 10 min ${Math.round(m.recent_share_pct ?? 0)}%)`);
+      turns.textContent = String(m.turns);
+      silent.textContent = m.speaking ? '–' : duration(m.current_silence_s);
+      tr.append(who, share, turns, silent);
+      return tr;
+    });
+  $('engagement-rows').replaceChildren(...rows);
+  renderSpeakingMarks();
+  const settings = report.settings || {};
+  $('set-measuring').checked = settings.measuring !== false;
+  $('set-alerts').checked = settings.enabled !== false;
+  for (const [id, key] of [['set-dominance', 'dominance_share_pct'], ['set-silence', 'silence_min']]) {
+    if (document.activeElement !== $(id) && settings[key] != null) $(id).value = settings[key];
+  }
+}
+
+function wireEngagement() {
+  for (const [event, handler] of Object.entries(ENGAGEMENT_EVENTS)) SESSION_EVENTS[event] = handler;
+  $('tab-engagement').addEventListener('click', () => openPanel('engagement'));
+  $('measure-me').addEventListener('change', (e) => control(
+    { action: 'engagement_opt_out', opted_out: !e.target.checked },
+    e.target.checked ? 'Your speaking time is measured again.' : 'Your speaking time is no longer measured.'));
+  $('set-measuring').addEventListener('change', (e) => control(
+    { action: 'engagement_settings', measuring: e.target.checked }));
+  $('set-alerts').addEventListener('change', (e) => control(
+    { action: 'engagement_settings', alerts_enabled: e.target.checked }));
+  $('alert-settings').addEventListener('submit', (e) => {
+    e.preventDefault();
+    control({
+      action: 'engagement_settings',
+      dominance_share_pct: Number($('set-dominance').value),
+      silence_min: Number($('set-silence').value),
+    }, 'Alert settings saved');
+  });
+}
+
 // ---------------------------------------------------------------- page wiring
 
 async function onJoinSubmit(event) {
@@ -1571,6 +1704,7 @@ function init() {
   $('tab-chat').addEventListener('click', () => openPanel('chat'));
   $('tab-rooms').addEventListener('click', () => openPanel('rooms'));
   wireRooms();
+  wireEngagement();
   $('panel-close').addEventListener('click', () => openPanel(app.panelTab));
   $('chat-form').addEventListener('submit', sendChat);
   $('chat-text').addEventListener('keydown', (e) => {
