@@ -168,12 +168,13 @@ async def _freeze_startup_heap(app: web.Application) -> None:
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
-    """The periodic workers: active speakers, breakout timers, engagement reports."""
+    """The periodic workers: active speakers, breakout timers, engagement, quality."""
     signalling = app[SIGNALLING]
     tasks = [
         asyncio.create_task(signalling.announce_speakers()),
         asyncio.create_task(signalling.run_breakout_timers()),
         asyncio.create_task(signalling.report_engagement()),
+        asyncio.create_task(signalling.monitor_quality()),
     ]
     yield
     for task in tasks:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rooms import breakouts, controls
 from rooms.engagement import Engagement
 from rooms.model import MAIN_ROOM, DomainEvent, RoomChanged, Session, SessionError
+from rooms.quality import Level, QualityMonitor
 from rooms.speaker import ActiveSpeaker
 from rooms.validation import describe
 from server import accounts
@@ -35,6 +36,11 @@ SPEAKER_INTERVAL_S = 0.2
 BREAKOUT_TICK_S = 0.25
 ENGAGEMENT_SPEAKING_S = 0.1  # the speaking indicator reacts within about this
 ENGAGEMENT_METRICS_S = 1.0
+QUALITY_INTERVAL_S = 2.0
+CAPPED_VIDEO = {
+    "max_bitrate_kbps": 250,
+    "max_fps": 10,
+}  # asked of a publisher whose upstream is poor
 RATE_PER_S = 10.0  # sustained client events per second per connection
 RATE_BURST = 30.0
 
@@ -57,6 +63,21 @@ class SdpRequest(_Request):
 
 class EmptyRequest(_Request):
     pass
+
+
+class ClientStats(_Request):
+    """What a page measures itself (getStats), every few seconds. Shown to leaders only as
+    the participant's own view; never used for a score or a decision."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    frames_decoded: int | None = Field(default=None, ge=0, le=10**9)
+    freezes: int | None = Field(default=None, ge=0, le=10**6)
+    frame_width: int | None = Field(default=None, ge=0, le=8192)
+    frame_height: int | None = Field(default=None, ge=0, le=8192)
+    rtt_ms: float | None = Field(default=None, ge=0, le=60_000)
+    available_outgoing_kbps: float | None = Field(default=None, ge=0, le=1_000_000)
+    packets_lost: int | None = Field(default=None, ge=0, le=10**9)
+    jitter_ms: float | None = Field(default=None, ge=0, le=60_000)
 
 
 class MediaStateRequest(_Request):
@@ -107,6 +128,11 @@ class LiveSession:
     sids: dict[str, str] = field(default_factory=dict)  # participant id -> socket id
     announced_speakers: dict[str, str | None] = field(default_factory=dict)  # per room
     engagement: Engagement = field(default_factory=Engagement)
+    quality: QualityMonitor = field(default_factory=QualityMonitor)
+    told_quality: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    capped: set[str] = field(default_factory=set)  # publishers asked to send less
+    held_video: dict[str, frozenset[str]] = field(default_factory=dict)  # subscriber -> kept
+    announced_quality_alerts: frozenset[tuple[str, str]] = frozenset()
     announced_speaking: frozenset[str] = frozenset()  # who the leaders were last told speaks
 
     def forget_speaker(self, pid: str) -> None:
@@ -156,6 +182,7 @@ class Signalling:
             "media_state": self._media_state,
             "leave": self._leave,
             "control": self._control,
+            "client_stats": self._client_stats,
         }.items():
             sio.on(event, self._guarded(event, handler))
 
@@ -266,6 +293,7 @@ class Signalling:
         if live is None or pid not in live.session.participants:
             return
         events = controls.leave(live.session, pid, self.clock())
+        live.quality.forget(pid)
         sid = live.sids.pop(pid, None)
         live.forget_speaker(pid)
         await live.router.remove(pid)
@@ -434,6 +462,14 @@ class Signalling:
         for event in events:
             await self._apply_media_effect(live, event)
 
+    async def _client_stats(self, sid: str, conn: Connection, data: Any) -> Reply:
+        report = _parse(ClientStats, data)
+        live, pid = self._admitted_live(conn)
+        live.quality.client_report(
+            pid, {"at": self.clock(), **report.model_dump(exclude_none=True)}
+        )
+        return {"ok": True}
+
     async def _record(self, entry: AuditEntry) -> None:
         await self._store().append_audit(entry)
 
@@ -564,6 +600,65 @@ class Signalling:
             if sid is not None:
                 await self.sio.emit(event, payload, to=sid)
 
+    async def monitor_quality(self) -> None:
+        """Periodic worker: sample every link, score it, and act: each participant hears of
+        their own level, leaders get everyone's, poor downstreams keep only the video that
+        matters, poor upstreams are asked to send less, long trouble raises an alert."""
+        while True:
+            await asyncio.sleep(QUALITY_INTERVAL_S)
+            for live in list(self.sessions.values()):
+                now = self.clock()
+                for pid in list(live.router.participants):
+                    up, down = await live.router.link_samples(pid, now)
+                    live.quality.add(pid, up, down)
+                await self._act_on_quality(live, now)
+
+    async def _act_on_quality(self, live: LiveSession, now: float) -> None:
+        session, quality = live.session, live.quality
+        for pid in list(live.router.participants):
+            up, down = quality.level(pid, "up"), quality.level(pid, "down")
+            told = (up.value if up else None, down.value if down else None)
+            if live.told_quality.get(pid) != told:
+                live.told_quality[pid] = told
+                await self._to(live, pid, "my_quality", {"up": told[0], "down": told[1]})
+            poor_up = up in (Level.POOR, Level.LOST)
+            if poor_up != (pid in live.capped):
+                live.capped.symmetric_difference_update({pid})
+                advice = {"cap": poor_up, **(CAPPED_VIDEO if poor_up else {})}
+                await self._to(live, pid, "quality_advice", advice)
+            participant = session.participants.get(pid)
+            if down is Level.POOR and participant is not None:
+                speaker = live.announced_speakers.get(participant.room_id)
+                keep = frozenset(p for p in (session.spotlight, speaker) if p is not None)
+                if live.held_video.get(pid) != keep:
+                    live.held_video[pid] = keep
+                    live.router.hold_video(pid, set(keep))
+            elif pid in live.held_video:
+                del live.held_video[pid]
+                live.router.hold_video(pid, None)
+        names = {pid: p.display_name for pid, p in session.participants.items()}
+        view = quality.view(now)
+        await self._to_leaders(
+            live,
+            "quality",
+            {"participants": {pid: {"name": names.get(pid), **v} for pid, v in view.items()}},
+        )
+        alerts = quality.alerts(now)
+        for kind, pid in sorted(set(alerts) - live.announced_quality_alerts):
+            detail = {
+                "kind": kind,
+                "participant_id": pid,
+                "name": names.get(pid),
+                **alerts[(kind, pid)],
+            }
+            await self._to_leaders(live, "quality_alert", detail)
+        live.announced_quality_alerts = frozenset(alerts)
+
+    async def _to(self, live: LiveSession, pid: str, event: str, payload: dict[str, Any]) -> None:
+        sid = live.sids.get(pid)
+        if sid is not None:
+            await self.sio.emit(event, payload, to=sid)
+
     async def run_breakout_timers(self) -> None:
         """Periodic worker: breakout timers and return countdowns (rooms.breakouts.tick)."""
         while True:
@@ -590,10 +685,17 @@ def engagement_report(live: LiveSession, now: float) -> dict[str, Any]:
         **engine.metrics(now),
         "settings": engine.settings(),
         "alerts": [
-            {"kind": kind, "participant_id": pid, **detail}
+            {"kind": _with_connection(live, kind, pid), "participant_id": pid, **detail}
             for (kind, pid), detail in sorted(engine.alerts(now).items())
         ],
     }
+
+
+def _with_connection(live: LiveSession, kind: str, pid: str) -> str:
+    """Silence means something else when the connection is failing: say so."""
+    if kind == "silent" and live.quality.level(pid, "up") in (Level.POOR, Level.LOST):
+        return "silent_poor_connection"
+    return kind
 
 
 def _cookie(environ: dict[str, Any], name: str) -> str | None:

@@ -36,6 +36,7 @@ class Consumer(MediaStreamTrack):
         self.mid: str | None = None
         self.source: Producer | None = None
         self.active = False  # set once the subscriber's transport is connected
+        self.held = False  # video held back from a subscriber whose downstream is poor
         self._queue: asyncio.Queue[ForwardedFrame] = asyncio.Queue(QUEUE_FRAMES[kind])
         self._rebaser = TimestampRebaser(SWITCH_GAP_TICKS[kind])
         self._waiting_keyframe = kind == "video"
@@ -70,8 +71,17 @@ class Consumer(MediaStreamTrack):
         self.active = True
         self.wait_for_keyframe()
 
+    def hold(self, held: bool) -> None:
+        """Stop or restart sending (graceful degradation); video restarts at a keyframe."""
+        if held == self.held:
+            return
+        self.held = held
+        self._flush()
+        if not held:
+            self.wait_for_keyframe()
+
     def deliver(self, frame: ForwardedFrame) -> None:
-        if not self.active:
+        if not self.active or self.held:
             return
         if self._waiting_keyframe:
             if not frame.keyframe:

@@ -44,6 +44,8 @@ class Producer:
         self.consumers: set[Consumer] = set()
         self.paused = False
         self.packets = 0
+        self.bytes = 0
+        self.frames = 0
         self.last_packet_at: float | None = None
         self._send_keyframe_request = send_keyframe_request
         self._stats = stats
@@ -57,6 +59,7 @@ class Producer:
     def on_packet(self, packet: RtpPacket) -> None:
         now = self._clock()
         self.packets += 1
+        self.bytes += len(packet.payload)
         self.last_packet_at = now
         self._ssrc = packet.ssrc
         self._stats.packets_in += 1
@@ -85,6 +88,7 @@ class Producer:
             self._send_request(now)
 
     def _fan_out(self, frame: ForwardedFrame) -> None:
+        self.frames += 1
         self._stats.frames_in += 1
         if self.paused:
             return
