@@ -8,6 +8,7 @@ E-model R factor; formula and thresholds: docs/quality.md.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -31,6 +32,7 @@ class QualityConfig:
     jitter_buffer_factor: float = 2.0  # a receiver's jitter buffer holds about 2x jitter
     loss_robustness_bpl: float = 10.0  # E-model Bpl for Opus with in-band FEC
     poor_alert_ms: int = 10_000  # alert leaders after this long poor
+    loss_window_ms: int = 10_000  # the loss shown is measured over this much time
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,9 @@ class LinkQuality:
 
     config: QualityConfig = field(default_factory=QualityConfig)
     last: LinkSample | None = None
-    loss_pct: float | None = None  # smoothed, per interval
+    window: deque[LinkSample] = field(default_factory=deque)  # for loss over loss_window_ms
+    loss_pct: float | None = None  # over the last loss_window_ms: what is shown
+    smoothed_loss_pct: float | None = None  # per interval, averaged: what is scored
     jitter_ms: float | None = None  # smoothed
     rtt_ms: float | None = None
     bitrate_kbps: float | None = None
@@ -84,7 +88,8 @@ class LinkQuality:
             received = max(0, sample.packets_received - previous.packets_received)
             lost = max(0, sample.packets_lost - previous.packets_lost)
             if received + lost > 0:
-                self.loss_pct = self._smooth(self.loss_pct, 100.0 * lost / (received + lost))
+                interval_loss = 100.0 * lost / (received + lost)
+                self.smoothed_loss_pct = self._smooth(self.smoothed_loss_pct, interval_loss)
             span = sample.at - previous.at
             if sample.bytes is not None and previous.bytes is not None:
                 self.bitrate_kbps = round(
@@ -92,11 +97,22 @@ class LinkQuality:
                 )
             if sample.frames is not None and previous.frames is not None:
                 self.fps = round(max(0, sample.frames - previous.frames) / span, 1)
+        self._window_loss(sample)
         if sample.jitter_ms is not None:
             self.jitter_ms = self._smooth(self.jitter_ms, sample.jitter_ms)
         if sample.rtt_ms is not None:
             self.rtt_ms = sample.rtt_ms
         return self._judge(sample.at, sample)
+
+    def _window_loss(self, sample: LinkSample) -> None:
+        self.window.append(sample)
+        while sample.at - self.window[0].at > self.config.loss_window_ms / 1000:
+            self.window.popleft()
+        first = self.window[0]
+        received = max(0, sample.packets_received - first.packets_received)
+        lost = max(0, sample.packets_lost - first.packets_lost)
+        if received + lost > 0:
+            self.loss_pct = 100.0 * lost / (received + lost)
 
     def _smooth(self, average: float | None, value: float) -> float:
         if average is None:
@@ -110,11 +126,11 @@ class LinkQuality:
             self.score = 0.0
             self._set_level(Level.LOST, now, at_once=True)
             return self.level
-        if self.loss_pct is None and self.jitter_ms is None:
+        if self.smoothed_loss_pct is None and self.jitter_ms is None:
             return self.level
         one_way = (self.rtt_ms or 0.0) / 2 + config.codec_delay_ms
         one_way += config.jitter_buffer_factor * (self.jitter_ms or 0.0)
-        self.score = round(r_factor(self.loss_pct or 0.0, one_way, config), 1)
+        self.score = round(r_factor(self.smoothed_loss_pct or 0.0, one_way, config), 1)
         if self.score >= config.excellent_min_score:
             judged = Level.EXCELLENT
         elif self.score >= config.good_min_score:

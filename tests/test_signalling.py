@@ -170,3 +170,33 @@ async def test_oversized_message_closes_only_its_own_connection(
     finally:
         await good.sio.disconnect()
         await bad.sio.disconnect()
+
+
+async def test_client_stats_are_validated_and_never_change_a_score(
+    circle_server: RunningServer,
+) -> None:
+    session = await circle_server.create_session()
+    client = Client()
+    await client.connect(circle_server, {"token": token_of(session["invite_url"])})
+    try:
+        assert (await client.call("client_stats", {"rtt_ms": 20.0}))["error"] == "not_joined"
+        pid = (await client.call("join", {"name": "Casey"}))["participant_id"]
+        live = circle_server.signalling.sessions[session["session_id"]]
+        assert (await client.call("client_stats", {"rtt_ms": 20.5, "frames_decoded": 10}))["ok"]
+        before = live.quality.view(0.0)
+        for bad in (
+            {"rtt_ms": float("nan")},
+            {"rtt_ms": float("inf")},
+            {"rtt_ms": -1.0},
+            {"frames_decoded": -5},
+            {"frame_width": 100_000},
+            {"jitter_ms": "10"},
+            {"bogus": 1},
+        ):
+            reply = await client.call("client_stats", bad)
+            assert reply["error"] == "invalid", (bad, reply)
+        assert live.quality.view(0.0) == before
+        assert before[pid]["client"]["rtt_ms"] == 20.5
+        assert before[pid]["up"]["score"] is None  # display only: never scored
+    finally:
+        await client.sio.disconnect()

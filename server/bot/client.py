@@ -287,7 +287,9 @@ class Bot:
             mid = transceiver.mid
             assert mid is not None
             self._mid_kind.setdefault(mid, transceiver.kind)
-            aiortc_hooks.count_received_packets(transceiver.receiver, self._sink(mid))
+            aiortc_hooks.count_received_packets(
+                transceiver.receiver, self._sink(mid), transceiver.kind
+            )
         await pc.setLocalDescription(await pc.createAnswer())
         await self.request("subscribe_answer", {"sdp": pc.localDescription.sdp})
 

@@ -15,10 +15,13 @@ from typing import Any, Protocol
 import aioice.ice
 from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import RtpPacket
 
 _RECEIVER_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 _RECEIVER_HANDLE_RTP = "_handle_rtp_packet"
+_RECEIVER_REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"
+_CLOCK_RATES = {"audio": 48_000, "video": 90_000}
 _RECEIVER_SEND_PLI = "_send_rtcp_pli"
 _SENDER_ENCODER = "_RTCRtpSender__encoder"
 _SENDER_KEYFRAME = "_send_keyframe"
@@ -68,12 +71,21 @@ def divert_received_packets(receiver: RTCRtpReceiver, sink: PacketSink) -> None:
     setattr(receiver, _RECEIVER_JITTER_BUFFER, _SinkBuffer(sink))
 
 
-def count_received_packets(receiver: RTCRtpReceiver, sink: PacketSink) -> None:
+def count_received_packets(receiver: RTCRtpReceiver, sink: PacketSink, kind: str) -> None:
     """Cheapest receive path for load bots: every RTP packet goes to `sink` right after SRTP
-    decryption; no statistics, NACKs or frame assembly."""
+    decryption; no NACKs or frame assembly. Reception statistics are still kept, so the bot's
+    receiver reports carry loss, jitter and the timing a sender needs for round-trip time, as a
+    browser's do."""
     _require(receiver, _RECEIVER_HANDLE_RTP)
+    _require(receiver, _RECEIVER_REMOTE_STREAMS)
+    streams: dict[int, StreamStatistics] = getattr(receiver, _RECEIVER_REMOTE_STREAMS)
+    clock_rate = _CLOCK_RATES[kind]
 
     async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:
+        stream = streams.get(packet.ssrc)
+        if stream is None:
+            stream = streams[packet.ssrc] = StreamStatistics(clock_rate)
+        stream.add(packet)
         sink(packet)
 
     setattr(receiver, _RECEIVER_HANDLE_RTP, handle)

@@ -43,7 +43,7 @@ def test_hooks_refuse_objects_without_the_internals() -> None:
     with pytest.raises(aiortc_hooks.HookError):
         aiortc_hooks.on_keyframe_request(Bare(), lambda: None)  # type: ignore[arg-type]
     with pytest.raises(aiortc_hooks.HookError):
-        aiortc_hooks.count_received_packets(Bare(), lambda p: None)  # type: ignore[arg-type]
+        aiortc_hooks.count_received_packets(Bare(), lambda p: None, "audio")  # type: ignore[arg-type]
 
 
 def test_restrict_host_addresses_includes_loopback(loopback_ice: None) -> None:
@@ -94,7 +94,9 @@ async def test_count_received_packets_sees_packets_before_any_assembly(
     aiortc_hooks.install_packer(transceiver.sender, Packer())
     counted: list[int] = []
     recv_transceiver = receiver_pc.addTransceiver("audio", direction="recvonly")
-    aiortc_hooks.count_received_packets(recv_transceiver.receiver, lambda p: counted.append(1))
+    aiortc_hooks.count_received_packets(
+        recv_transceiver.receiver, lambda p: counted.append(1), "audio"
+    )
     await negotiate(sender_pc, receiver_pc)
     try:
         async with asyncio.timeout(10):
@@ -104,6 +106,10 @@ async def test_count_received_packets_sees_packets_before_any_assembly(
                 track.queue.put_nowait(ForwardedFrame([b"\xf8\x00"], i * 960, True, 0.0))
             while len(counted) < 3:
                 await asyncio.sleep(0.02)
+        # reception statistics are kept, so receiver reports carry loss and timing
+        stats = await recv_transceiver.receiver.getStats()
+        inbound = [s for s in stats.values() if s.type == "inbound-rtp"]
+        assert [s.packetsReceived for s in inbound] == [3]
     finally:
         await sender_pc.close()
         await receiver_pc.close()

@@ -1,0 +1,137 @@
+"""A test host in its own network namespace, joined to this one by an impaired link.
+
+The kernels of these machines have no `sch_netem` ("Specified qdisc kind is unknown"), so the
+link is a userspace wire instead of a veth pair with `tc netem`: two TUN devices, one here and
+one moved into the namespace, and this process carrying every IP packet between them, dropping
+and delaying what leaves the namespace as netem would. Both kernels see real interfaces and real
+UDP/ICE/RTP traffic; only the wire in between is simulated.
+
+Needs root (CI runs as root) and iproute2. Traffic only ever flows between the two addresses
+of the link; the namespace and both devices are removed on close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import random
+import secrets
+import struct
+import subprocess
+from dataclasses import dataclass, field
+
+TUNSETIFF = 0x400454CA
+IFF_TUN = 0x0001
+IFF_NO_PI = 0x1000
+MTU = 1500
+
+
+def _tun(name: str) -> int:
+    fd = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK)
+    fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TUN | IFF_NO_PI))
+    return fd
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True)
+
+
+@dataclass
+class Impairment:
+    loss_pct: float = 0.0
+    delay_ms: float = 0.0
+
+
+@dataclass
+class ImpairedLink:
+    """`namespace` holds `far_ip`; this namespace holds `near_ip`. Set `upstream` (what the far
+    host sends) to impair it, like netem on the far host's interface."""
+
+    namespace: str
+    near_ip: str
+    far_ip: str
+    subnet: str
+    upstream: Impairment = field(default_factory=Impairment)
+    packets: dict[str, int] = field(default_factory=lambda: {"up": 0, "up_dropped": 0, "down": 0})
+    _near_fd: int = -1
+    _far_fd: int = -1
+    _near_dev: str = ""
+    _rng: random.Random = field(default_factory=lambda: random.Random(7))
+
+    @classmethod
+    def create(cls) -> ImpairedLink:
+        if os.geteuid() != 0:
+            raise PermissionError("a network namespace needs root (CI runs as root)")
+        tag = secrets.token_hex(3)
+        octet = int(tag[:2], 16) % 200 + 20
+        link = cls(f"circle-q-{tag}", f"10.{octet}.77.1", f"10.{octet}.77.2", f"10.{octet}.77.0/24")
+        link._near_dev, far_dev = f"cqh{tag}", f"cqb{tag}"
+        _ip("netns", "add", link.namespace)
+        try:
+            link._near_fd, link._far_fd = _tun(link._near_dev), _tun(far_dev)
+            _ip("link", "set", far_dev, "netns", link.namespace)
+            _ip("addr", "add", f"{link.near_ip}/24", "dev", link._near_dev)
+            _ip("link", "set", link._near_dev, "mtu", str(MTU), "up")
+            link.run("ip", "addr", "add", f"{link.far_ip}/24", "dev", far_dev)
+            link.run("ip", "link", "set", far_dev, "mtu", str(MTU), "up")
+            link.run("ip", "link", "set", "lo", "up")
+        except BaseException:
+            link.close()
+            raise
+        return link
+
+    def run(self, *args: str) -> None:
+        subprocess.run(["ip", "netns", "exec", self.namespace, *args], check=True)
+
+    def exec_prefix(self) -> list[str]:
+        return ["ip", "netns", "exec", self.namespace]
+
+    def start(self) -> None:
+        """Carry packets in the running event loop (both directions)."""
+        loop = asyncio.get_running_loop()
+        loop.add_reader(self._far_fd, self._pump_up, loop)
+        loop.add_reader(self._near_fd, self._pump_down)
+
+    def _pump_up(self, loop: asyncio.AbstractEventLoop) -> None:
+        while (packet := _read(self._far_fd)) is not None:
+            self.packets["up"] += 1
+            if self._rng.random() * 100 < self.upstream.loss_pct:
+                self.packets["up_dropped"] += 1
+                continue
+            if self.upstream.delay_ms > 0:
+                loop.call_later(self.upstream.delay_ms / 1000, _write, self._near_fd, packet)
+            else:
+                _write(self._near_fd, packet)
+
+    def _pump_down(self) -> None:
+        while (packet := _read(self._near_fd)) is not None:
+            self.packets["down"] += 1
+            _write(self._far_fd, packet)
+
+    def close(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        for fd in (self._near_fd, self._far_fd):
+            if fd >= 0:
+                if loop is not None:
+                    loop.remove_reader(fd)
+                os.close(fd)
+        self._near_fd = self._far_fd = -1
+        subprocess.run(["ip", "netns", "del", self.namespace], check=False)
+
+
+def _read(fd: int) -> bytes | None:
+    try:
+        return os.read(fd, MTU + 64)
+    except (BlockingIOError, OSError):
+        return None
+
+
+def _write(fd: int, packet: bytes) -> None:
+    try:
+        os.write(fd, packet)
+    except OSError:
+        pass  # the device went away (closing) or is full: a lost packet, like on a wire

@@ -1,0 +1,168 @@
+"""Connection quality over a real lossy link: the test makes a network namespace joined to this
+one by an impaired link (tests/impaired_link.py: netem-like loss and delay, since these kernels
+have no sch_netem), runs a bot inside it, and checks what the server reports: upstream loss near
+the injected loss, round-trip time near the injected delay, the level going poor and coming
+back. Traffic stays on the link the test made; the namespace is removed at the end.
+
+Needs root and iproute2; CI runs as root and `scripts/setup.sh --test` installs iproute2.
+Without them this test fails, it does not skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from rooms.quality import Level
+from server.app import SIGNALLING, create_app
+from server.bot.client import Bot
+from server.bot.media import EncodedMedia, generate_clip
+from server.media import aiortc_hooks
+from server.media.router import MediaConfig
+from server.signalling import LiveSession
+from tests.conftest import make_settings, until
+from tests.impaired_link import ImpairedLink, Impairment
+
+BOT_DELAY_MS = 100
+
+
+@pytest.fixture
+async def link() -> AsyncIterator[ImpairedLink]:
+    try:
+        made = ImpairedLink.create()
+    except PermissionError as exc:
+        pytest.fail(str(exc))
+    made.start()
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.fixture
+async def server_on_link(link: ImpairedLink, tmp_path: Path) -> AsyncIterator[Any]:
+    settings = make_settings(
+        tmp_path,
+        host=link.near_ip,
+        ice_host_addresses=(link.near_ip,),
+        media=MediaConfig(slots_per_kind=15, remote_networks=(link.subnet,)),
+    )
+    app = create_app(settings)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    try:
+        yield app, f"http://{settings.host}:{settings.port}", settings
+    finally:
+        await runner.cleanup()
+        aiortc_hooks.restrict_host_addresses(None)
+
+
+def up_link(live: LiveSession, pid: str) -> Any:
+    return live.quality.people[pid].up
+
+
+def down_link(live: LiveSession, pid: str) -> Any:
+    return live.quality.people[pid].down
+
+
+async def average_while(seconds: float, read: Any) -> float:
+    values = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        await asyncio.sleep(2.0)
+        value = read()
+        if value is not None:
+            values.append(value)
+    assert values, "nothing was reported"
+    return sum(values) / len(values)
+
+
+async def test_loss_and_delay_are_measured_and_the_level_follows(
+    link: ImpairedLink, server_on_link: Any, tmp_path: Path
+) -> None:
+    app, base_url, settings = server_on_link
+    import aiohttp
+
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{base_url}/api/sessions",
+            json={"title": "Lossy", "waiting_room": False},
+            headers={"Authorization": f"Bearer {settings.api_key}"},
+        ) as response,
+    ):
+        session = await response.json()
+    clip = generate_clip(tmp_path / "speech.webm", seconds=8, video=False)
+    # A participant on this side publishes, so the far bot has media to receive and report on.
+    near = Bot(session["invite_url"], "Near", EncodedMedia.load(clip, None), subscribe=False)
+    aiortc_hooks.restrict_host_addresses([link.near_ip])
+    await near.start()
+    far = await asyncio.create_subprocess_exec(
+        *link.exec_prefix(),
+        sys.executable,
+        "-m",
+        "server",
+        "bot",
+        "--invite-url",
+        session["invite_url"],
+        "--duration",
+        "150",
+        "--audio",
+        str(clip),
+        env={**os.environ, "CIRCLE_ICE_ADDRESSES": link.far_ip},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        signalling = app[SIGNALLING]
+        live = signalling.sessions[session["session_id"]]
+
+        def far_pid() -> str | None:
+            return next((p for p in live.router.participants if p != near.participant_id), None)
+
+        await until(far_pid, 30, "the bot in the namespace joins")
+        pid = far_pid()
+        assert pid is not None
+        await until(lambda: live.quality.level(pid, "up") is not None, 20, "a first judgement")
+        await until(
+            lambda: live.quality.level(pid, "up") is Level.EXCELLENT,
+            20,
+            "a clean link is excellent",
+        )
+
+        link.upstream = Impairment(loss_pct=5.0, delay_ms=BOT_DELAY_MS)
+        await asyncio.sleep(10)  # the 10 s loss window fills with impaired traffic
+        loss = await average_while(20, lambda: up_link(live, pid).loss_pct)
+        assert abs(loss - 5.0) <= 2.0, f"upstream loss {loss:.1f}% for 5% injected"
+        rtt = down_link(live, pid).rtt_ms
+        assert rtt is not None and abs(rtt - BOT_DELAY_MS) <= 0.2 * BOT_DELAY_MS, rtt
+
+        link.upstream = Impairment(loss_pct=15.0, delay_ms=BOT_DELAY_MS)
+        await asyncio.sleep(10)
+        loss = await average_while(16, lambda: up_link(live, pid).loss_pct)
+        assert abs(loss - 15.0) <= 2.0, f"upstream loss {loss:.1f}% for 15% injected"
+        assert live.quality.level(pid, "up") is Level.POOR
+
+        link.upstream = Impairment()
+        await until(
+            lambda: live.quality.level(pid, "up") in (Level.GOOD, Level.EXCELLENT),
+            20,
+            "the level recovers once the impairment is gone",
+        )
+    finally:
+        far.terminate()
+        try:
+            await asyncio.wait_for(far.wait(), 10)
+        except TimeoutError:
+            far.kill()
+        await near.close()
