@@ -1486,7 +1486,9 @@ function renderRooms() {
       li.className = 'person';
       li.dataset.participantId = p.id;
       const speaking = b.open && app.roomSpeakers[roomId] === p.id;
-      li.append(`${displayName(p)}${speaking ? ' — speaking' : ''}`);
+      const q = app.quality[p.id];
+      const weak = q && ['poor', 'lost'].find((l) => l === q.up.level || l === q.down.level);
+      li.append(`${displayName(p)}${speaking ? ' — speaking' : ''}${weak ? ` — ${weak} connection` : ''}`);
       if (speaking) li.classList.add('speaking');
       if (p.role === 'participant') {
         const select = document.createElement('select');
@@ -1680,6 +1682,7 @@ const QUALITY_EVENTS = {
     app.quality = msg.participants || {};
     renderQualityBadges();
     if (app.panelTab === 'people') renderQualityRows();
+    if (app.panelTab === 'rooms' && app.breakouts.open) renderRooms();
   },
   my_quality: (msg) => {
     app.myQuality = msg;
