@@ -107,6 +107,7 @@ class _Person:
     first_joined: float | None = None
     last_left: float | None = None
     utterances: list[Utterance] = field(default_factory=list)
+    room_spans: list[list[Any]] = field(default_factory=list)  # [room, start, end or inf]
     voice: _Voice = field(default_factory=_Voice)
     hands: int = 0
     chats: int = 0
@@ -133,6 +134,7 @@ class Engagement:
             person.first_joined = at
         person.opted_out = pid in self.opted_out
         person.present.set(True, at)
+        _enter_room(person, person.room, at)
         self._update(pid, public, at)
 
     def leave(self, pid: str, at: float) -> None:
@@ -141,6 +143,7 @@ class Engagement:
             return
         self._stop_speaking(person, at)
         person.present.set(False, at)
+        _leave_room(person, at)
         person.video.set(False, at)
         person.muted.set(False, at)
         person.last_left = at
@@ -216,6 +219,9 @@ class Engagement:
             if person is not None and person.room != event.room_id:
                 self._stop_speaking(person, at)  # an utterance belongs to one room
                 person.room = event.room_id
+                if person.present.on:
+                    _leave_room(person, at)
+                    _enter_room(person, event.room_id, at)
         elif isinstance(event, controls.Reaction):
             self._count(event.participant_id, "reactions")
         elif isinstance(event, controls.ChatMessage):
@@ -390,6 +396,26 @@ class Engagement:
             longest = max(longest, end - cursor)
         return longest
 
+    def utterances(self, pid: str) -> list[Utterance]:
+        """A measured participant's turns so far (the one in progress included)."""
+        person = self.people.get(pid)
+        if person is None or not self._measured(person):
+            return []
+        return self._utterances(person)
+
+    def attendance(self, pid: str, now: float) -> dict[str, Any]:
+        """When they were present, and how long in each room (for the summary)."""
+        person = self.people[pid]
+        rooms: dict[str, float] = {}
+        for room, start, end in person.room_spans:
+            rooms[room] = rooms.get(room, 0.0) + max(0.0, min(end, now) - start)
+        return {
+            "spans": [
+                [start, None if math.isinf(end) else end] for start, end in person.present.spans
+            ],
+            "rooms": {room: _s(seconds) for room, seconds in rooms.items()},
+        }
+
     def alerts(self, now: float) -> dict[tuple[str, str], dict[str, Any]]:
         """The alert conditions that hold now, keyed (kind, participant id)."""
         settings = self.alert_settings
@@ -479,6 +505,15 @@ def _floor_dynamics(speech: dict[str, list[Utterance]], config: EngagementConfig
 
 
 # -- small helpers --------------------------------------------------------------------------
+
+
+def _enter_room(person: _Person, room: str, at: float) -> None:
+    person.room_spans.append([room, at, math.inf])
+
+
+def _leave_room(person: _Person, at: float) -> None:
+    if person.room_spans and math.isinf(person.room_spans[-1][2]):
+        person.room_spans[-1][2] = at
 
 
 def balance_index(talk: list[float]) -> float | None:

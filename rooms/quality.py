@@ -80,6 +80,7 @@ class LinkQuality:
     level_since: float | None = None
     seconds_in: dict[str, float] = field(default_factory=dict)  # history: time at each level
     worst: list[tuple[float, float]] = field(default_factory=list)  # (score, at), lowest first
+    changes: list[tuple[float, str]] = field(default_factory=list)  # (at, level): over time
 
     def add(self, sample: LinkSample) -> Level | None:
         """Take a sample; returns the level (None until there is something to judge)."""
@@ -154,6 +155,7 @@ class LinkQuality:
         if at_once or self.candidate_count >= self.config.hold_samples:
             self._account(now)
             self.level, self.level_since = judged, now
+            self.changes.append((now, judged.value))
             self.candidate, self.candidate_count = None, 0
 
     def _account(self, now: float) -> None:

@@ -1,0 +1,159 @@
+"""Session summaries from a recorded trace (golden file, numbers checked by hand), the CSV
+export's columns, and group trends across sessions matched by personal invite."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rooms import controls
+from rooms.engagement import Engagement
+from rooms.model import Role, RoomChanged, Session
+from rooms.quality import LinkSample, QualityMonitor
+from rooms.summary import (
+    CSV_COLUMNS,
+    SCHEMA,
+    SessionFacts,
+    build_summary,
+    group_trends,
+    summary_csv,
+)
+
+GOLDEN = Path(__file__).parent / "golden" / "summary_trace.json"
+UPDATE = os.environ.get("CIRCLE_UPDATE_GOLDEN") == "1"  # rewrite the golden file, then review it
+
+
+def speak(e: Engagement, pid: str, start: float, end: float) -> None:
+    at = start
+    while at < end - 1e-9:
+        e.level(pid, 30, round(at, 3))
+        at += 0.02
+    e.tick(end + 1.0)
+
+
+def recorded_session(session_id: str = "s_1", b_speaks: float = 10.0) -> dict[str, Any]:
+    session = Session(session_id, "Week 3", 0.0)
+    e = Engagement()
+    q = QualityMonitor()
+    for pid, role in (("f", Role.FACILITATOR), ("a", Role.PARTICIPANT), ("b", Role.PARTICIPANT)):
+        e.observe(session.join(pid, pid.upper(), role, 0.0), 0.0)
+
+    def act(actor: str, at: float, **body: object) -> None:
+        for event in controls.apply(session, actor, controls.parse_command(body), at):
+            e.observe(event, at)
+
+    speak(e, "a", 10.0, 40.0)
+    speak(e, "b", 45.0, 45.0 + b_speaks)
+    speak(e, "a", 52.0, 60.0)
+    act("a", 70.0, action="raise_hand")
+    act("a", 80.0, action="chat", text="thank you")  # counted, never kept
+    e.observe(RoomChanged("b", "b1", ()), 100.0)
+    e.observe(RoomChanged("b", "main", ()), 160.0)
+    for event in controls.leave(session, "b", 200.0):
+        e.observe(event, 200.0)
+    # a's upload: clean, then 20% loss from 110 s to 130 s, then clean again
+    received = lost = 0
+    for i in range(31):
+        at = 100.0 + 2 * i
+        bad = 110.0 <= at < 130.0
+        received += 90 if bad else 100
+        lost += 10 if bad else 0  # lost counts are cumulative
+        q.add("a", LinkSample(at, received, lost, 5.0, 40.0, None, None, at), None)
+    facts = SessionFacts(
+        session_id,
+        "Week 3",
+        "g_1",
+        0.0,
+        300.0,
+        [{"name": "F", "credentials": "LCSW"}],
+        room_names={"b1": "Coping skills"},
+        invite_ids={"a": "i_a", "b": "i_b"},
+    )
+    alerts = [{"kind": "dominating", "participant_id": "a", "at": 65.0}]
+    return build_summary(facts, e, q, alerts, 300.0, final=True)
+
+
+def by_id(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p["id"]: p for p in summary["participants"]}
+
+
+def test_summary_of_a_recorded_trace_matches_the_golden_file() -> None:
+    summary = recorded_session()
+    if UPDATE:
+        GOLDEN.write_text(json.dumps(summary, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+    assert summary == json.loads(GOLDEN.read_text())
+
+
+def test_the_numbers_checked_by_hand() -> None:
+    s = recorded_session()
+    assert s["schema"] == SCHEMA and s["in_progress"] is False
+    assert s["session"]["duration_s"] == 300.0
+    a, b, f = (by_id(s)[pid] for pid in ("a", "b", "f"))
+    sa, sb = a["speaking"], b["speaking"]
+    # a: 10-40 and 52-60; b: 45-55 (3 s of overlap, b stops 3 s after a starts: no takeover)
+    assert (sa["speaking_s"], sa["turns"], sa["longest_turn_s"]) == pytest.approx(
+        (38.0, 2, 30.0), abs=0.03
+    )
+    assert sa["mean_turn_s"] == pytest.approx(19.0, abs=0.03)
+    assert (sb["speaking_s"], sb["turns"]) == pytest.approx((10.0, 1), abs=0.03)
+    assert sa["share_pct"] == pytest.approx(79.2, abs=0.1)  # 38 / 48
+    assert sa["overlap_s"] == pytest.approx(3.0, abs=0.03) == sb["overlap_s"]
+    assert sa["interruptions"] == sb["interruptions"] == 0
+    assert sa["longest_silence_s"] == pytest.approx(240.0, abs=0.03)  # 60 s to the end
+    assert sb["longest_silence_s"] == pytest.approx(145.0, abs=0.03)  # 55 s until leaving
+    assert b["attendance"]["present_s"] == 200.0 and b["attendance"]["left_at"] == 200.0
+    assert {r["room"]: r["seconds"] for r in b["rooms"]} == {"main": 140.0, "b1": 60.0}
+    assert [r["name"] for r in b["rooms"]] == [
+        "the main room" if False else "main",
+        "Coping skills",
+    ]
+    assert (a["participation"]["hand_raises"], a["participation"]["chat_messages"]) == (1, 1)
+    assert f["speaking"]["speaking_s"] == 0.0
+    assert a["quality"]["up"]["poor_s"] > 0 and [lvl for _, lvl in a["quality"]["up"]["timeline"]][
+        :2
+    ] == ["excellent", "poor"]
+    assert a["alert_count"] == 1 and b["alert_count"] == 0
+    assert s["follows"] == {"a": {"b": 1}, "b": {"a": 1}}
+    assert s["balance_index"] == pytest.approx(0.738, abs=0.001)  # shares 38/48 and 10/48
+    assert [(t["participant_id"], t["start"]) for t in s["timeline"]] == [
+        ("a", 10.0),
+        ("b", 45.0),
+        ("a", 52.0),
+    ]
+    assert "thank you" not in json.dumps(s)  # counts only, never content
+
+
+def test_csv_has_one_row_per_participant_and_the_documented_columns() -> None:
+    summary = recorded_session()
+    summary["participants"][1]["name"] = "=HYPERLINK(1)"  # a hostile display name
+    rows = list(csv.reader(io.StringIO(summary_csv(summary))))
+    assert rows[0] == [header for header, _ in CSV_COLUMNS]
+    assert len(rows) == 1 + len(summary["participants"])
+    table = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+    assert table["a"]["speaking_s"] == "38.0" and table["a"]["invite_id"] == "i_a"
+    assert table["f"]["invite_id"] == "" and table["b"]["left_at"] == "200.0"
+    assert table["a"]["name"] == "'=HYPERLINK(1)"  # never a formula in a spreadsheet
+
+
+def test_group_trends_follow_people_by_invite_not_name() -> None:
+    first = recorded_session("s_1", b_speaks=10.0)
+    second = recorded_session("s_2", b_speaks=30.0)
+    second["session"]["created_at"] = 10_000.0
+    second["participants"] = [p for p in second["participants"] if p["id"] != "a"]  # a was away
+    for p in second["participants"]:
+        if p["id"] == "b":
+            p["name"] = "Bea"  # a new display name, the same person
+    trends = group_trends([second, first])
+    assert [s["session_id"] for s in trends["sessions"]] == ["s_1", "s_2"]
+    people = {p["invite_id"]: p for p in trends["participants"]}
+    assert set(people) == {"i_a", "i_b"}  # the facilitator has no invite: not a trend
+    assert people["i_b"]["name"] == "Bea"
+    assert [pt["attended"] for pt in people["i_a"]["sessions"]] == [True, False]
+    shares = [pt["share_pct"] for pt in people["i_b"]["sessions"]]
+    assert shares[1] > shares[0]
