@@ -18,6 +18,7 @@ from server.store.base import (
     DEFAULT_AUDIT_LIMIT,
     AuditEntry,
     AuditOutcome,
+    DeletionEntry,
     DetailValue,
     Facilitator,
     Group,
@@ -26,6 +27,7 @@ from server.store.base import (
     Store,
     StoreConflict,
     StoreError,
+    SummaryRecord,
     normalize_email,
 )
 from server.store.redis import RedisStore
@@ -39,6 +41,7 @@ __all__ = [
     "SQLITE_FILE_NAME",
     "AuditEntry",
     "AuditOutcome",
+    "DeletionEntry",
     "DetailValue",
     "Facilitator",
     "Group",
@@ -50,6 +53,7 @@ __all__ = [
     "StoreConflict",
     "StoreError",
     "StoreSettings",
+    "SummaryRecord",
     "normalize_email",
     "open_store",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 AuditOutcome = Literal["ok", "forbidden", "invalid", "not_found"]
 AUDIT_OUTCOMES: tuple[AuditOutcome, ...] = ("ok", "forbidden", "invalid", "not_found")
@@ -108,6 +108,53 @@ class AuditEntry:
     at: float
     outcome: AuditOutcome
     id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRecord:
+    """A session's engagement summary (built by rooms/summary.py): plain JSON values only."""
+
+    session_id: str
+    group_id: str | None
+    data: dict[str, Any] = field(hash=False)
+    updated_at: float  # unix seconds of the last write; retention counts from it
+    final: bool  # False while the session runs ("in progress")
+
+
+DeletionReason = Literal["deleted", "retention"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeletionEntry:
+    """A session's data was deleted: kept apart, so the record of it outlives the data."""
+
+    session_id: str
+    group_id: str | None
+    by: str  # a facilitator id, "api-key" or "retention"
+    reason: DeletionReason
+    at: float
+
+
+def check_json(value: Any, where: str = "summary") -> None:
+    """Reject what JSON (and msgpack) could not carry faithfully: non-finite numbers, keys that
+    are not strings, objects that are not plain values."""
+    if value is None or isinstance(value, str | bool | int):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where}: numbers must be finite")
+        return
+    if isinstance(value, list | tuple):
+        for item in value:
+            check_json(item, where)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"{where}: keys must be strings")
+            check_json(item, where)
+        return
+    raise ValueError(f"{where}: {type(value).__name__} is not a JSON value")
 
 
 def normalize_email(email: str) -> str:
@@ -215,6 +262,33 @@ class Store(Protocol):
         self, session_id: str, limit: int = DEFAULT_AUDIT_LIMIT
     ) -> list[AuditEntry]:
         """The session's latest `limit` entries, oldest first."""
+        ...
+
+    async def put_summary(self, summary: SummaryRecord) -> None:
+        """Insert or replace a session's summary; a final one is never replaced by one still
+        in progress. Data that is not plain JSON is refused (ValueError) before any write."""
+        ...
+
+    async def get_summary(self, session_id: str) -> SummaryRecord | None: ...
+
+    async def summaries_of_group(self, group_id: str) -> list[SummaryRecord]:
+        """Oldest first by last write (ties by session id)."""
+        ...
+
+    async def delete_session_data(self, session_id: str) -> bool:
+        """Delete the session's summary, audit log, invite blocks and record; True if any
+        existed."""
+        ...
+
+    async def purge_summaries(self, older_than: float) -> list[str]:
+        """Retention: delete the data (as delete_session_data) of every session whose summary
+        was last written before `older_than`; their ids, oldest first."""
+        ...
+
+    async def append_deletion(self, entry: DeletionEntry) -> None: ...
+
+    async def deletions(self, limit: int = DEFAULT_AUDIT_LIMIT) -> list[DeletionEntry]:
+        """The latest `limit` deletions, oldest first."""
         ...
 
     async def close(self) -> None: ...

@@ -20,32 +20,50 @@ from redis.exceptions import WatchError
 from server.store.base import (
     DEFAULT_AUDIT_LIMIT,
     AuditEntry,
+    DeletionEntry,
     Facilitator,
     Group,
     Invite,
     SessionRecord,
     StoreConflict,
     StoreError,
+    SummaryRecord,
     check_audit_entry,
+    check_json,
     normalize_email,
     normalized_facilitator,
     normalized_group,
 )
 
 T = TypeVar("T")
-R = TypeVar("R", Facilitator, Group, SessionRecord, Invite, AuditEntry)
+R = TypeVar(
+    "R", Facilitator, Group, SessionRecord, Invite, AuditEntry, SummaryRecord, DeletionEntry
+)
 
 DEFAULT_PREFIX = "circle:"
 MAX_TRANSACTION_ATTEMPTS = 50  # a key this contended means something is looping; say so
 
 
-def _pack(record: Facilitator | Group | SessionRecord | Invite | AuditEntry) -> bytes:
+def _pack(
+    record: Facilitator
+    | Group
+    | SessionRecord
+    | Invite
+    | AuditEntry
+    | SummaryRecord
+    | DeletionEntry,
+) -> bytes:
     return cast(bytes, msgpack.packb(asdict(record), use_bin_type=True))
 
 
 def _unpack(kind: type[R], raw: bytes | str) -> R:
     # use_list=False: arrays come back as tuples, which is what Group.facilitator_ids is
     return kind(**msgpack.unpackb(raw, raw=False, use_list=False))
+
+
+def _unpack_summary(raw: bytes | str) -> SummaryRecord:
+    # a summary's data is JSON: arrays must come back as lists, as SQLite's json.loads gives
+    return SummaryRecord(**msgpack.unpackb(raw, raw=False))
 
 
 def _text(raw: bytes | str) -> str:
@@ -301,6 +319,78 @@ class RedisStore:
             return []
         raws: list[Any] = await self._redis.zrange(self._key("audit", session_id), -limit, -1)
         return [_unpack(AuditEntry, raw) for raw in raws]
+
+    # summaries and deletions
+
+    async def put_summary(self, summary: SummaryRecord) -> None:
+        check_json(summary.data)
+        key = self._key("summary", summary.session_id)
+        packed = _pack(summary)
+
+        async def body(pipe: Pipeline) -> None:
+            raw = await pipe.get(key)
+            if raw is not None and not summary.final and _unpack(SummaryRecord, raw).final:
+                return  # a final summary stands
+            _begin_writes(pipe)
+            pipe.set(key, packed)
+            pipe.zadd(self._prefix + "summaries_by_time", {summary.session_id: summary.updated_at})
+            if summary.group_id is not None:
+                pipe.zadd(
+                    self._key("group_summaries", summary.group_id),
+                    {summary.session_id: summary.updated_at},
+                )
+
+        await self._transact([key], body)
+
+    async def get_summary(self, session_id: str) -> SummaryRecord | None:
+        raw = await self._redis.get(self._key("summary", session_id))
+        return None if raw is None else _unpack_summary(raw)
+
+    async def summaries_of_group(self, group_id: str) -> list[SummaryRecord]:
+        ids = await self._ids(self._key("group_summaries", group_id))
+        if not ids:
+            return []
+        raws: list[Any] = await self._redis.mget([self._key("summary", i) for i in ids])
+        return [_unpack_summary(raw) for raw in raws if raw is not None]
+
+    async def delete_session_data(self, session_id: str) -> bool:
+        summary = await self.get_summary(session_id)
+        session = await self.get_session(session_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(
+                self._key("summary", session_id),
+                self._key("audit", session_id),
+                self._key("blocked_invites", session_id),
+                self._key("session", session_id),
+            )
+            pipe.zrem(self._prefix + "summaries_by_time", session_id)
+            for group_id in {
+                g for g in (summary and summary.group_id, session and session.group_id) if g
+            }:
+                pipe.zrem(self._key("group_summaries", group_id), session_id)
+                pipe.zrem(self._key("group_sessions", group_id), session_id)
+            if session is not None and session.created_by is not None:
+                pipe.zrem(self._key("facilitator_sessions", session.created_by), session_id)
+            deleted = (await pipe.execute())[0]
+        return int(deleted) > 0
+
+    async def purge_summaries(self, older_than: float) -> list[str]:
+        raws: list[Any] = await self._redis.zrangebyscore(
+            self._prefix + "summaries_by_time", "-inf", f"({older_than!r}"
+        )
+        ids = [_text(raw) for raw in raws]
+        for session_id in ids:
+            await self.delete_session_data(session_id)
+        return ids
+
+    async def append_deletion(self, entry: DeletionEntry) -> None:
+        await self._redis.rpush(self._prefix + "deletions", _pack(entry))
+
+    async def deletions(self, limit: int = DEFAULT_AUDIT_LIMIT) -> list[DeletionEntry]:
+        if limit <= 0:
+            return []
+        raws: list[Any] = await self._redis.lrange(self._prefix + "deletions", -limit, -1)
+        return [_unpack(DeletionEntry, raw) for raw in raws]
 
     async def close(self) -> None:
         await self._redis.aclose()

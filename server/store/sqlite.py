@@ -19,13 +19,17 @@ from server.store.base import (
     DEFAULT_AUDIT_LIMIT,
     AuditEntry,
     AuditOutcome,
+    DeletionEntry,
+    DeletionReason,
     DetailValue,
     Facilitator,
     Group,
     Invite,
     SessionRecord,
     StoreConflict,
+    SummaryRecord,
     check_audit_entry,
+    check_json,
     normalize_email,
     normalized_facilitator,
     normalized_group,
@@ -97,6 +101,25 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX audit_by_session ON audit (session_id, id)",
     ),
+    (
+        """CREATE TABLE summaries (
+            session_id TEXT PRIMARY KEY,
+            group_id TEXT,
+            data TEXT NOT NULL,
+            updated_at REAL NOT NULL,
+            final INTEGER NOT NULL
+        )""",
+        "CREATE INDEX summaries_by_group ON summaries (group_id, updated_at, session_id)",
+        "CREATE INDEX summaries_by_time ON summaries (updated_at, session_id)",
+        """CREATE TABLE deletions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id TEXT NOT NULL,
+            group_id TEXT,
+            by TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            at REAL NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -105,6 +128,7 @@ _SESSION_COLUMNS = (
     "id, title, group_id, created_by, waiting_room, scheduled_start, created_at, ended_at"
 )
 _INVITE_COLUMNS = "id, group_id, label, token_id, created_at, revoked"
+_SUMMARY_COLUMNS = "session_id, group_id, data, updated_at, final"
 _AUDIT_COLUMNS = "id, session_id, actor_id, actor_role, action, target_id, detail, at, outcome"
 
 
@@ -502,8 +526,97 @@ class SQLiteStore:
         )
         return [_audit(row) for row in reversed(rows)]
 
+    # summaries and deletions
+
+    async def put_summary(self, summary: SummaryRecord) -> None:
+        check_json(summary.data)
+        text = json.dumps(summary.data, allow_nan=False)
+
+        def upsert(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO summaries (session_id, group_id, data, updated_at, final)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET"
+                " group_id = excluded.group_id, data = excluded.data,"
+                " updated_at = excluded.updated_at, final = excluded.final"
+                " WHERE excluded.final = 1 OR summaries.final = 0",
+                (summary.session_id, summary.group_id, text, summary.updated_at, summary.final),
+            )
+
+        await self._write(upsert)
+
+    async def get_summary(self, session_id: str) -> SummaryRecord | None:
+        row = await self._one(
+            f"SELECT {_SUMMARY_COLUMNS} FROM summaries WHERE session_id = ?", (session_id,)
+        )
+        return None if row is None else _summary(row)
+
+    async def summaries_of_group(self, group_id: str) -> list[SummaryRecord]:
+        rows = await self._all(
+            f"SELECT {_SUMMARY_COLUMNS} FROM summaries WHERE group_id = ?"
+            " ORDER BY updated_at, session_id",
+            (group_id,),
+        )
+        return [_summary(row) for row in rows]
+
+    async def delete_session_data(self, session_id: str) -> bool:
+        return await self._write(lambda conn: _delete_session(conn, session_id))
+
+    async def purge_summaries(self, older_than: float) -> list[str]:
+        def purge(conn: sqlite3.Connection) -> list[str]:
+            ids = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT session_id FROM summaries WHERE updated_at < ?"
+                    " ORDER BY updated_at, session_id",
+                    (older_than,),
+                )
+            ]
+            for session_id in ids:
+                _delete_session(conn, session_id)
+            return ids
+
+        return await self._write(purge)
+
+    async def append_deletion(self, entry: DeletionEntry) -> None:
+        def insert(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO deletions (session_id, group_id, by, reason, at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (entry.session_id, entry.group_id, entry.by, entry.reason, entry.at),
+            )
+
+        await self._write(insert)
+
+    async def deletions(self, limit: int = DEFAULT_AUDIT_LIMIT) -> list[DeletionEntry]:
+        if limit <= 0:
+            return []
+        rows = await self._all(
+            "SELECT session_id, group_id, by, reason, at FROM deletions ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            DeletionEntry(row[0], row[1], row[2], cast(DeletionReason, row[3]), row[4])
+            for row in reversed(rows)
+        ]
+
     async def close(self) -> None:
         await self._run(lambda conn: conn.close())
+
+
+def _delete_session(conn: sqlite3.Connection, session_id: str) -> bool:
+    found = False
+    for table, column in (
+        ("summaries", "session_id"),
+        ("audit", "session_id"),
+        ("blocked_invites", "session_id"),
+        ("sessions", "id"),
+    ):
+        found |= conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (session_id,)).rowcount > 0
+    return found
+
+
+def _summary(row: tuple[Any, ...]) -> SummaryRecord:
+    return SummaryRecord(row[0], row[1], json.loads(row[2]), row[3], bool(row[4]))
 
 
 def _exists(conn: sqlite3.Connection, sql: str, value: str) -> bool:

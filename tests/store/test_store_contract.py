@@ -10,6 +10,7 @@ import asyncio
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import msgpack
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from server.store import (
     SQLITE_FILE_NAME,
     AuditEntry,
+    DeletionEntry,
     Facilitator,
     Group,
     Invite,
@@ -25,6 +27,7 @@ from server.store import (
     SQLiteStore,
     Store,
     StoreConflict,
+    SummaryRecord,
     open_store,
 )
 from server.store.sqlite import SCHEMA_VERSION
@@ -354,6 +357,94 @@ async def test_missing_ids_read_as_none_or_empty(store: Store) -> None:
     assert await store.audit_of_session("x") == []
 
 
+# summaries, deletion, retention
+
+SUMMARY_DATA = {
+    "schema": "circle.summary/1",
+    "participants": [
+        {"name": "Zoë", "speaking": {"speaking_s": 12.5, "turns": 3}, "spans": [[0.0, None]]}
+    ],
+    "follows": {"a": {"b": 1}},
+    "in_progress": True,
+}
+
+
+def summary(
+    session_id: str, at: float, *, final: bool = False, group_id: str | None = "g-1"
+) -> SummaryRecord:
+    return SummaryRecord(session_id, group_id, {**SUMMARY_DATA, "at": at}, at, final)
+
+
+async def test_summary_round_trip_replace_and_final_stands(store: Store) -> None:
+    await store.put_summary(summary("s-1", 10.0))
+    assert await store.get_summary("s-1") == summary("s-1", 10.0)
+    await store.put_summary(summary("s-1", 15.0))
+    assert (await store.get_summary("s-1")) == summary("s-1", 15.0)  # lists stay lists
+    await store.put_summary(summary("s-1", 20.0, final=True))
+    await store.put_summary(summary("s-1", 25.0))  # a late in-progress write loses
+    assert await store.get_summary("s-1") == summary("s-1", 20.0, final=True)
+    await store.put_summary(summary("s-1", 30.0, final=True))
+    assert (await store.get_summary("s-1")) == summary("s-1", 30.0, final=True)
+
+
+async def test_summaries_of_a_group_oldest_first_and_only_theirs(store: Store) -> None:
+    await store.put_summary(summary("s-b", 20.0))
+    await store.put_summary(summary("s-a", 10.0))
+    await store.put_summary(summary("s-x", 5.0, group_id="g-2"))
+    await store.put_summary(summary("s-none", 1.0, group_id=None))
+    assert [s.session_id for s in await store.summaries_of_group("g-1")] == ["s-a", "s-b"]
+    assert await store.summaries_of_group("g-9") == []
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"x": float("nan")}, {"x": [float("inf")]}, {1: "int key"}, {"x": {1, 2}}, {"x": object()}],
+)
+async def test_summary_rejects_what_json_cannot_carry(store: Store, bad: dict[Any, Any]) -> None:
+    with pytest.raises(ValueError):
+        await store.put_summary(SummaryRecord("s-1", None, bad, 1.0, False))
+    assert await store.get_summary("s-1") is None
+
+
+async def test_deleting_a_sessions_data_takes_everything_of_it(store: Store) -> None:
+    await store.add_session(session("s-1"))
+    await store.add_session(session("s-2"))
+    await store.put_summary(summary("s-1", 10.0))
+    await store.append_audit(audit("s-1", "a-1"))
+    await store.append_audit(audit("s-2", "a-2"))
+    await store.block_invite("s-1", "tok")
+    assert await store.delete_session_data("s-1") is True
+    assert await store.get_summary("s-1") is None and await store.get_session("s-1") is None
+    assert await store.audit_of_session("s-1") == [] and not await store.is_invite_blocked(
+        "s-1", "tok"
+    )
+    assert [s.id for s in await store.sessions_of_group("g-1")] == ["s-2"]
+    assert await store.summaries_of_group("g-1") == []
+    assert len(await store.audit_of_session("s-2")) == 1  # others untouched
+    assert await store.delete_session_data("s-1") is False
+
+
+async def test_retention_purges_only_what_is_older(store: Store) -> None:
+    for sid, at in (("s-old", 1000.0), ("s-older", 500.0), ("s-new", 2000.0)):
+        await store.add_session(session(sid))
+        await store.put_summary(summary(sid, at))
+        await store.append_audit(audit(sid, "x"))
+    assert await store.purge_summaries(1500.0) == ["s-older", "s-old"]
+    assert await store.get_summary("s-old") is None and await store.get_session("s-older") is None
+    assert await store.audit_of_session("s-old") == []
+    assert await store.get_summary("s-new") is not None
+    assert await store.purge_summaries(1500.0) == []
+
+
+async def test_deletions_are_logged_oldest_first(store: Store) -> None:
+    entries = [DeletionEntry(f"s-{n}", "g-1", "fac-1", "deleted", float(n)) for n in range(5)]
+    for entry in entries:
+        await store.append_deletion(entry)
+    assert await store.deletions() == entries
+    assert await store.deletions(limit=2) == entries[-2:]
+    assert await store.deletions(limit=0) == []
+
+
 # restart
 
 
@@ -369,6 +460,8 @@ async def test_data_survives_a_restart(durable_backend: Backend) -> None:
     await store.revoke_invite("i-1")
     await store.block_invite("s-1", "tok-aaa")
     last = [await store.append_audit(audit("s-1", f"a-{n}")) for n in range(3)][-1]
+    await store.put_summary(summary("s-1", 10.0, final=True))
+    await store.append_deletion(DeletionEntry("s-9", None, "retention", "retention", 1.0))
     before = (
         await store.get_facilitator("fac-1"),
         await store.groups_of("fac-2"),
@@ -393,6 +486,8 @@ async def test_data_survives_a_restart(durable_backend: Backend) -> None:
         assert before[0] is not None and before[0].display_name == "Dana Lee"
         assert (await store.get_invite_by_token_id("tok-aaa")) == before[3][0]
         assert await store.is_invite_blocked("s-1", "tok-aaa")
+        assert await store.get_summary("s-1") == summary("s-1", 10.0, final=True)
+        assert [d.session_id for d in await store.deletions()] == ["s-9"]
         with pytest.raises(StoreConflict):
             await store.add_facilitator(replace(facilitator(2), email=account.email.upper()))
         assert (await store.append_audit(audit("s-1", "after-restart"))).id > last.id
