@@ -8,16 +8,17 @@ import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import socketio
 from aiohttp import web
 
-from server import console_api, sessions_api
+from server import console_api, sessions_api, summaries_api
 from server.config import Settings
 from server.media import aiortc_hooks
 from server.media.router import MediaRouter
 from server.media.stats import ForwardingStats
-from server.signalling import Signalling, engagement_report
+from server.signalling import Signalling, engagement_report, summary_of
 from server.store import open_store
 
 log = logging.getLogger(__name__)
@@ -124,20 +125,31 @@ def create_app(
     app[console_api.CLOCK] = clock
     console_api.add_routes(app)
     sessions_api.add_routes(app, settings)
+
+    def live_summary(session_id: str) -> dict[str, Any] | None:
+        live = app[SIGNALLING].sessions.get(session_id)
+        return summary_of(live, clock(), final=False) if live else None
+
+    app[summaries_api.LIVE_SUMMARY] = live_summary
     app.router.add_get("/signin", _page("signin.html"))
     app.router.add_get("/console", _page("console.html"))
     app.router.add_get("/api/stats", forwarding_stats)
     app.router.add_get("/api/sessions/{session_id}/engagement", session_engagement)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", _page("index.html"))
+    app.router.add_get("/sessions/{session_id}/summary", _page("summary.html"))
+    app.router.add_get("/groups/{group_id}", _page("group.html"))
     app.router.add_get("/s/{session_id}", _page("session.html"))
     app.router.add_static("/static/", settings.static_dir)
     app.router.add_get(
         "/vendor/socket.io.msgpack.min.js",
         _vendor("socket.io-client/dist/socket.io.msgpack.min.js"),
     )
+    app.router.add_get("/vendor/chart.umd.min.js", _vendor("chart.js/dist/chart.umd.min.js"))
     app.cleanup_ctx.append(_store)
+    summaries_api.add_routes(app)  # its retention worker needs the store open
     app.on_startup.append(_freeze_startup_heap)
+    app.on_shutdown.append(_stopping)
     app.cleanup_ctx.append(_workers)
     app.cleanup_ctx.append(_close_sessions)
     return app
@@ -159,6 +171,10 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
     await app[console_api.STORE].close()
 
 
+async def _stopping(app: web.Application) -> None:
+    app[SIGNALLING].stopping = True
+
+
 async def _freeze_startup_heap(app: web.Application) -> None:
     """Move everything allocated so far (aiortc, PyAV, ...) out of the garbage collector's
     view. Without it, full collections walk that heap mid-session: measured here, single GC
@@ -168,13 +184,15 @@ async def _freeze_startup_heap(app: web.Application) -> None:
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
-    """The periodic workers: active speakers, breakout timers, engagement, quality."""
+    """The periodic workers: active speakers, breakout timers, engagement, quality,
+    summaries."""
     signalling = app[SIGNALLING]
     tasks = [
         asyncio.create_task(signalling.announce_speakers()),
         asyncio.create_task(signalling.run_breakout_timers()),
         asyncio.create_task(signalling.report_engagement()),
         asyncio.create_task(signalling.monitor_quality()),
+        asyncio.create_task(signalling.flush_summaries()),
     ]
     yield
     for task in tasks:

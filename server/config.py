@@ -21,6 +21,7 @@ class Settings:
     redis_url: str | None = None  # set: accounts, groups, sessions and audit live in Redis
     public_url: str | None = None  # base of the links; default: the request's own origin
     token_ttl_hours: float = 24.0
+    retention_days: float = 90.0  # session summaries (and their audit log) are purged after this
     max_participants: int = 16
     ice_host_addresses: tuple[str, ...] = ()  # empty: every interface (aioice's default)
     media: MediaConfig = field(default_factory=MediaConfig)
@@ -73,6 +74,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--token-ttl-hours", type=float, default=float(env("CIRCLE_TOKEN_TTL_HOURS", "24"))
     )
+    parser.add_argument(
+        "--retention-days",
+        type=float,
+        default=float(env("CIRCLE_RETENTION_DAYS", "90")),
+        help="keep session summaries and audit logs this long",
+    )
 
 
 def _load_secret(data_dir: Path) -> str:
@@ -100,6 +107,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         redis_url=args.redis_url or None,
         public_url=args.public_url,
         token_ttl_hours=args.token_ttl_hours,
+        retention_days=args.retention_days,
         max_participants=args.max_participants,
         ice_host_addresses=tuple(args.ice_address),
         media=MediaConfig(

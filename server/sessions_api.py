@@ -225,7 +225,7 @@ async def session_audit(request: web.Request, caller: Caller) -> web.StreamRespo
     return web.json_response({"entries": [asdict(e) for e in entries]})
 
 
-async def _led_group(request: web.Request, caller: Caller) -> Group | None:
+async def led_group(request: web.Request, caller: Caller) -> Group | None:
     store = request.app[STORE]
     group = await store.get_group(request.match_info["group_id"])
     return group if await caller.leads_group(store, group) else None
@@ -240,7 +240,7 @@ def invite_json(invite: Invite) -> dict[str, Any]:
 
 @key_or_facilitator
 async def list_invites(request: web.Request, caller: Caller) -> web.StreamResponse:
-    group = await _led_group(request, caller)
+    group = await led_group(request, caller)
     if group is None:
         return error(404, "not_found", "no such group of yours")
     invites = await request.app[STORE].invites_of_group(group.id)
@@ -249,7 +249,7 @@ async def list_invites(request: web.Request, caller: Caller) -> web.StreamRespon
 
 @key_or_facilitator
 async def create_invite(request: web.Request, caller: Caller) -> web.StreamResponse:
-    group = await _led_group(request, caller)
+    group = await led_group(request, caller)
     if group is None:
         return error(404, "not_found", "no such group of yours")
     body = await parse_body(request, InviteRequest)
@@ -266,7 +266,7 @@ async def create_invite(request: web.Request, caller: Caller) -> web.StreamRespo
 
 @key_or_facilitator
 async def revoke_invite(request: web.Request, caller: Caller) -> web.StreamResponse:
-    group = await _led_group(request, caller)
+    group = await led_group(request, caller)
     store = request.app[STORE]
     invite = await store.get_invite(request.match_info["invite_id"])
     if group is None or invite is None or invite.group_id != group.id:

@@ -20,6 +20,7 @@ from rooms.engagement import Engagement
 from rooms.model import MAIN_ROOM, DomainEvent, RoomChanged, Session, SessionError
 from rooms.quality import Level, QualityMonitor
 from rooms.speaker import ActiveSpeaker
+from rooms.summary import SessionFacts, build_summary
 from rooms.validation import describe
 from server import accounts
 from server.background import BackgroundTasks
@@ -27,7 +28,7 @@ from server.config import Settings
 from server.media.producer import AudioLevel
 from server.media.router import MediaError, MediaRouter, Slot, ice_server
 from server.media.stats import ForwardingStats
-from server.store import AuditEntry, AuditOutcome, SessionRecord, Store
+from server.store import AuditEntry, AuditOutcome, SessionRecord, Store, SummaryRecord
 from server.tokens import SessionGrant, TokenError, verify
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,10 @@ BREAKOUT_TICK_S = 0.25
 ENGAGEMENT_SPEAKING_S = 0.1  # the speaking indicator reacts within about this
 ENGAGEMENT_METRICS_S = 1.0
 QUALITY_INTERVAL_S = 2.0
+SUMMARY_FLUSH_S = 5.0
+DISCONNECT_GRACE_S = 0.5
+ENGAGEMENT_ALERTS = frozenset({"dominating", "silent", "silent_poor_connection"})
+QUALITY_ALERTS = frozenset({"connection_poor", "connection_lost"})
 CAPPED_VIDEO = {
     "max_bitrate_kbps": 250,
     "max_fps": 10,
@@ -124,6 +129,7 @@ class TokenBucket:
 class LiveSession:
     session: Session
     router: MediaRouter
+    record: SessionRecord
     speakers: dict[str, ActiveSpeaker] = field(default_factory=dict)  # per room
     sids: dict[str, str] = field(default_factory=dict)  # participant id -> socket id
     announced_speakers: dict[str, str | None] = field(default_factory=dict)  # per room
@@ -134,6 +140,20 @@ class LiveSession:
     held_video: dict[str, frozenset[str]] = field(default_factory=dict)  # subscriber -> kept
     announced_quality_alerts: frozenset[tuple[str, str]] = frozenset()
     announced_speaking: frozenset[str] = frozenset()  # who the leaders were last told speaks
+    # For the summary: who came with which personal invite, who led (with credentials), and
+    # every alert raised (engagement and quality), with when.
+    invite_ids: dict[str, str] = field(default_factory=dict)
+    leaders: dict[str, dict[str, str]] = field(default_factory=dict)
+    alert_log: list[dict[str, Any]] = field(default_factory=list)
+    logged_alerts: set[tuple[str, str]] = field(default_factory=set)
+
+    def log_alerts(self, source: frozenset[str], holding: set[tuple[str, str]], at: float) -> None:
+        """Remember each alert once per time it starts to hold. `source` is every kind the
+        caller can raise, so its alerts that stopped holding are forgotten."""
+        for kind, pid in sorted(holding - self.logged_alerts):
+            self.alert_log.append({"kind": kind, "participant_id": pid, "at": at})
+        stopped = {key for key in self.logged_alerts if key[0] in source} - holding
+        self.logged_alerts = (self.logged_alerts - stopped) | holding
 
     def forget_speaker(self, pid: str) -> None:
         for speaker in self.speakers.values():
@@ -169,6 +189,7 @@ class Signalling:
         self.stats = stats
         self.clock = clock
         self.sessions: dict[str, LiveSession] = {}
+        self.stopping = False  # set at shutdown: dropped connections do not end summaries
         self._connections: dict[str, Connection] = {}
         self._background = BackgroundTasks()
         sio.on("connect", self._connect)
@@ -255,7 +276,7 @@ class Signalling:
                 on_audio_level=lambda level: self._on_audio_level(sid, level),
                 on_failed=lambda pid: self._background.spawn(self._drop(sid, pid)),
             )
-            live = LiveSession(session, router)
+            live = LiveSession(session, router, record)
             self.sessions[record.id] = live
         return live
 
@@ -305,6 +326,9 @@ class Signalling:
                 conn.participant_id = None
                 await self.sio.leave_room(sid, live.room())
         if not live.session.participants:
+            # Everyone has gone: the summary is complete (docs/summaries.md), unless they are
+            # gone because the server is stopping.
+            await self._save_summary(live, final=not self.stopping)
             await live.router.close()
             self.sessions.pop(session_id, None)
 
@@ -327,6 +351,9 @@ class Signalling:
                 raise RequestError("invalid_token", "This invite is no longer valid.")
             if await store.is_invite_blocked(record.id, grant.invite_token_id):
                 raise RequestError("blocked", "This invite can no longer join the session.")
+            invite_id: str | None = invite.id
+        else:
+            invite_id = None
         name, credentials = request.name, ""
         account = await store.get_facilitator(conn.facilitator_id) if conn.facilitator_id else None
         if account is not None and grant.role.leads:
@@ -345,6 +372,13 @@ class Signalling:
         )
         conn.participant_id = pid
         live.sids[pid] = sid
+        if invite_id is not None:
+            live.invite_ids[pid] = invite_id
+        if grant.role.leads:
+            live.leaders[pid] = {
+                "name": joined.participant.display_name,
+                "credentials": credentials,
+            }
         if not request.measure:
             live.engagement.opt_out(pid, True, self.clock())
         admitted = joined.participant.admitted
@@ -513,6 +547,8 @@ class Signalling:
             event.audience, controls.Everyone
         ):
             await self._store().end_session(session.id, event.at)
+            live.record = replace(live.record, ended_at=event.at)
+            await self._save_summary(live, final=True)
             for pid in list(live.sids):
                 await self._disconnect_removed(live, pid)
             await live.router.close()
@@ -527,14 +563,20 @@ class Signalling:
             conn = self._connections.get(sid)
             if conn is not None:
                 conn.participant_id = None
-            self._background.spawn(self.sio.disconnect(sid))
+            self._background.spawn(self._disconnect_after_grace(sid))
+
+    async def _disconnect_after_grace(self, sid: str) -> None:
+        """Close a socket the server is done with, a moment later: the events that say why,
+        and the answer to the request that caused it (say, their own "end"), arrive first."""
+        await asyncio.sleep(DISCONNECT_GRACE_S)
+        await self.sio.disconnect(sid)
 
     async def _leave(self, sid: str, conn: Connection, data: Any) -> Reply:
         _parse(EmptyRequest, data)
         live = self._live(conn)
         assert conn.participant_id is not None
         await self._drop(live.session.id, conn.participant_id)
-        self._background.spawn(self.sio.disconnect(sid))
+        self._background.spawn(self._disconnect_after_grace(sid))
         return {"ok": True}
 
     # -- media events -> messages ---------------------------------------------------------
@@ -592,7 +634,10 @@ class Signalling:
                     live.announced_speaking = speaking
                     await self._to_leaders(live, "speaking", {"participant_ids": sorted(speaking)})
                 if tick % ticks_per_report == 0:
-                    await self._to_leaders(live, "engagement", engagement_report(live, now))
+                    report = engagement_report(live, now)
+                    holding = {(a["kind"], a["participant_id"]) for a in report["alerts"]}
+                    live.log_alerts(ENGAGEMENT_ALERTS, holding, now)
+                    await self._to_leaders(live, "engagement", report)
 
     async def _to_leaders(self, live: LiveSession, event: str, payload: dict[str, Any]) -> None:
         for pid in controls.recipients(live.session, controls.Leaders()):
@@ -653,11 +698,32 @@ class Signalling:
             }
             await self._to_leaders(live, "quality_alert", detail)
         live.announced_quality_alerts = frozenset(alerts)
+        live.log_alerts(QUALITY_ALERTS, set(alerts), now)
 
     async def _to(self, live: LiveSession, pid: str, event: str, payload: dict[str, Any]) -> None:
         sid = live.sids.get(pid)
         if sid is not None:
             await self.sio.emit(event, payload, to=sid)
+
+    async def flush_summaries(self) -> None:
+        """Periodic worker: every running session's summary goes to the store, so nothing
+        measured is lost if the server stops mid-session."""
+        while True:
+            await asyncio.sleep(SUMMARY_FLUSH_S)
+            for live in list(self.sessions.values()):
+                await self._save_summary(live, final=False)
+
+    async def _save_summary(self, live: LiveSession, *, final: bool) -> None:
+        now = self.clock()
+        await self._store().put_summary(
+            SummaryRecord(
+                live.session.id,
+                live.record.group_id,
+                summary_of(live, now, final=final),
+                now,
+                final,
+            )
+        )
 
     async def run_breakout_timers(self) -> None:
         """Periodic worker: breakout timers and return countdowns (rooms.breakouts.tick)."""
@@ -671,6 +737,7 @@ class Signalling:
     async def close(self) -> None:
         for session_id in list(self.sessions):
             live = self.sessions.pop(session_id)
+            await self._save_summary(live, final=False)  # the server stops mid-session
             await live.router.close()
         self._background.cancel_all()
 
@@ -689,6 +756,22 @@ def engagement_report(live: LiveSession, now: float) -> dict[str, Any]:
             for (kind, pid), detail in sorted(engine.alerts(now).items())
         ],
     }
+
+
+def summary_of(live: LiveSession, now: float, *, final: bool) -> dict[str, Any]:
+    """The session's summary now (rooms.summary), from everything measured so far."""
+    record = live.record
+    facts = SessionFacts(
+        record.id,
+        record.title,
+        record.group_id,
+        record.created_at,
+        record.ended_at,
+        list(live.leaders.values()),
+        room_names={room.id: room.name for room in live.session.breakouts.rooms},
+        invite_ids=dict(live.invite_ids),
+    )
+    return build_summary(facts, live.engagement, live.quality, live.alert_log, now, final=final)
 
 
 def _with_connection(live: LiveSession, kind: str, pid: str) -> str:

@@ -228,7 +228,7 @@ async def test_bot_tracks_cross_a_real_connection_with_levels_and_no_encoder(
             aiortc_hooks.send_audio_levels(transceiver.sender, lambda: audio_packer.last_level)
     for kind in ("audio", "video"):
         recv = receiver_pc.addTransceiver(kind, direction="recvonly")
-        aiortc_hooks.count_received_packets(recv.receiver, received[kind].append)
+        aiortc_hooks.count_received_packets(recv.receiver, received[kind].append, kind)
     await negotiate(sender_pc, receiver_pc)
     try:
         async with asyncio.timeout(10):

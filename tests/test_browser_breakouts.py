@@ -51,7 +51,7 @@ async def test_two_rooms_countdown_help_and_return(
         "two people assigned to Room 1",
     )
     await lead.get_by_label("Minutes (blank: no limit)").fill("10")
-    await lead.get_by_label("Return countdown (s)").fill("3")
+    await lead.get_by_label("Return countdown (s)").fill("8")
     await lead.get_by_role("button", name="Open rooms").click()
 
     # Everyone in a room sees its name and the countdown, and only their room-mate.

@@ -48,7 +48,7 @@ async def person_action(page: Page, name: str, action: str) -> None:
     if not await page.locator("#panel").is_visible():
         await page.get_by_role("button", name="People").first.click()
     row = page.locator("#people-list li.person", has_text=name)
-    menu = row.locator("details")
+    menu = row.locator("details.menu")
     if await menu.get_attribute("open") is None:
         await row.get_by_label(f"Actions for {name}").click()
     await row.get_by_role("button", name=action, exact=True).click()
