@@ -282,6 +282,11 @@ function groupCard(group) {
     "article",
     { class: "group", "aria-labelledby": titleId, "data-group-id": group.id },
     el("h3", { id: titleId, text: group.name }),
+    el(
+      "p",
+      {},
+      el("a", { href: `/groups/${encodeURIComponent(group.id)}` }, "Trends across sessions", srOnly(` of ${group.name}`)),
+    ),
     el("h4", { text: "Personal invites" }),
     list,
     form,
@@ -642,7 +647,18 @@ function sessionItem(session) {
     { class: "session", "aria-labelledby": titleId, "data-session-id": session.session_id },
     el("h3", { id: titleId, text: session.title }),
     facts,
-    el("div", { class: "actions" }, linksButton, auditButton),
+    el(
+      "div",
+      { class: "actions" },
+      linksButton,
+      auditButton,
+      el(
+        "a",
+        { class: "btn small", href: `/sessions/${encodeURIComponent(session.session_id)}/summary` },
+        "Summary",
+        srOnly(` of ${session.title}`),
+      ),
+    ),
     linksPanel,
     auditPanel,
   );
