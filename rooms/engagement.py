@@ -29,7 +29,7 @@ from rooms.model import (
 class EngagementConfig:
     """Every threshold, with its unit in its name."""
 
-    voice_level_max_dbov: int = 50  # a packet at -50 dBov or louder is voice (level <= 50)
+    voice_level_max_dbov: int = 55  # a packet at -55 dBov or louder is voice (level <= 55)
     packet_ms: int = 20  # audio carried by one packet
     attack_ms: int = 60  # this much voice within attack_window_ms starts speech
     attack_window_ms: int = 200
