@@ -137,6 +137,12 @@ async def test_only_the_groups_leaders_read_and_delete(circle_server: RunningSer
     async with aiohttp.ClientSession() as anonymous:
         async with anonymous.get(f"{base}/api/sessions/{sid}/summary") as r:
             assert r.status == 401  # a participant's browser has no facilitator cookie
+        participant_token = session["invite_url"].split("#t=")[1]
+        async with anonymous.get(
+            f"{base}/api/sessions/{sid}/summary",
+            headers={"Authorization": f"Bearer {participant_token}"},
+        ) as r:
+            assert r.status == 401  # nor does their link's token open anything here
     jar = {"cookie_jar": aiohttp.CookieJar(unsafe=True)}
     async with aiohttp.ClientSession(cookies=cookie("f_sam"), **jar) as sam:
         async with sam.get(f"{base}/api/sessions/{sid}/summary") as r:
