@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from rooms.command import Command, ControlError
+from rooms.command import Command, ControlError, MessageText
 from rooms.model import (
     MAIN_ROOM,
     Audience,
@@ -114,14 +114,7 @@ class BreakoutExtend(Command):
 
 class BreakoutBroadcast(Command):
     action: Literal["breakout_broadcast"]
-    text: str = Field(min_length=1, max_length=500)
-
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("the message is empty")
-        return text
+    text: MessageText = Field(min_length=1, max_length=500)
 
 
 class BreakoutVisit(Command):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 
 class ControlError(Exception):
@@ -16,3 +18,12 @@ class ControlError(Exception):
 
 class Command(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("the message is empty")
+    return text
+
+
+MessageText = Annotated[str, AfterValidator(_not_blank)]  # a chat or broadcast message

@@ -21,11 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal, TypeVar
 
-from pydantic import Field, TypeAdapter, ValidationError, field_validator
+from pydantic import Field, TypeAdapter, ValidationError
 
 from rooms import breakouts
 from rooms.command import Command as BaseCommand
-from rooms.command import ControlError
+from rooms.command import ControlError, MessageText
 from rooms.model import (
     MAIN_ROOM,
     PRIVATE_ROOM_PREFIX,
@@ -147,15 +147,8 @@ class React(_Command):
 
 class Chat(_Command):
     action: Literal["chat"]
-    text: str = Field(min_length=1, max_length=1000)
+    text: MessageText = Field(min_length=1, max_length=1000)
     to: ParticipantId | None = None  # None: the whole group
-
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("the message is empty")
-        return text
 
 
 class SetPrivateChat(_Command):
