@@ -134,7 +134,8 @@ def run_room(
                     why = server.stderr.read() if server.stderr else ""
                     raise RuntimeError(f"server did not start: {why}") from None
                 time.sleep(0.2)
-        invite = http_json(base + "/api/sessions", key, {"title": f"bench {people}"})["invite_url"]
+        body = {"title": f"bench {people}", "waiting_room": False}
+        invite = http_json(base + "/api/sessions", key, body)["invite_url"]
         bots = subprocess.Popen(
             pinned(
                 1,
