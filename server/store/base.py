@@ -135,10 +135,24 @@ class DeletionEntry:
     at: float
 
 
-def check_json(value: Any, where: str = "summary") -> None:
-    """Reject what JSON (and msgpack) could not carry faithfully: non-finite numbers, keys that
-    are not strings, objects that are not plain values."""
-    if value is None or isinstance(value, str | bool | int):
+MAX_JSON_DEPTH = 64  # far deeper than any summary; msgpack itself gives up near 512
+MSGPACK_INT_RANGE = (-(2**63), 2**64 - 1)  # what msgpack can carry; JSON text has no limit
+
+
+def check_json(value: Any, where: str = "summary", depth: int = 0) -> None:
+    """Reject what JSON and msgpack could not both carry faithfully: non-finite numbers, integers
+    msgpack cannot hold, strings with lone surrogates (not UTF-8), keys that are not strings,
+    nesting deeper than MAX_JSON_DEPTH, objects that are not plain values."""
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"{where}: nested deeper than {MAX_JSON_DEPTH}")
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, str):
+        _check_text(value, where)
+        return
+    if isinstance(value, int):
+        if not MSGPACK_INT_RANGE[0] <= value <= MSGPACK_INT_RANGE[1]:
+            raise ValueError(f"{where}: integer out of the 64-bit range")
         return
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -146,15 +160,43 @@ def check_json(value: Any, where: str = "summary") -> None:
         return
     if isinstance(value, list | tuple):
         for item in value:
-            check_json(item, where)
+            check_json(item, where, depth + 1)
         return
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ValueError(f"{where}: keys must be strings")
-            check_json(item, where)
+            _check_text(key, where)
+            check_json(item, where, depth + 1)
         return
     raise ValueError(f"{where}: {type(value).__name__} is not a JSON value")
+
+
+def _check_text(text: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{where}: strings must be valid Unicode (no lone surrogates)") from None
+
+
+def check_summary(summary: SummaryRecord) -> None:
+    """Reject, before anything is written, a summary either backend could not round-trip."""
+    if not isinstance(summary.data, dict):
+        raise ValueError("summary data must be a JSON object")
+    check_json(summary.data)
+    if not math.isfinite(summary.updated_at):
+        raise ValueError("summary updated_at must be a finite number")
+
+
+DELETION_REASONS: tuple[DeletionReason, ...] = ("deleted", "retention")
+
+
+def check_deletion_entry(entry: DeletionEntry) -> None:
+    """Reject a deletion record the log could not be read back by (reason, time)."""
+    if entry.reason not in DELETION_REASONS:
+        raise ValueError(f"unknown deletion reason {entry.reason!r}")
+    if not math.isfinite(entry.at):
+        raise ValueError("deletion time must be a finite number")
 
 
 def normalize_email(email: str) -> str:
@@ -266,13 +308,16 @@ class Store(Protocol):
 
     async def put_summary(self, summary: SummaryRecord) -> None:
         """Insert or replace a session's summary; a final one is never replaced by one still
-        in progress. Data that is not plain JSON is refused (ValueError) before any write."""
+        in progress. Data that is not plain JSON (see `check_json`), or a non-finite
+        `updated_at`, is refused (ValueError) before any write."""
         ...
 
     async def get_summary(self, session_id: str) -> SummaryRecord | None: ...
 
     async def summaries_of_group(self, group_id: str) -> list[SummaryRecord]:
-        """Oldest first by last write (ties by session id)."""
+        """The summaries now filed under the group, oldest first by their session's
+        `created_at` (by the summary's `updated_at` when the session record is gone), ties by
+        session id."""
         ...
 
     async def delete_session_data(self, session_id: str) -> bool:
@@ -285,7 +330,10 @@ class Store(Protocol):
         was last written before `older_than`; their ids, oldest first."""
         ...
 
-    async def append_deletion(self, entry: DeletionEntry) -> None: ...
+    async def append_deletion(self, entry: DeletionEntry) -> None:
+        """Log a deletion apart from the data, so the log outlives it; an unknown `reason` is
+        refused (ValueError)."""
+        ...
 
     async def deletions(self, limit: int = DEFAULT_AUDIT_LIMIT) -> list[DeletionEntry]:
         """The latest `limit` deletions, oldest first."""

@@ -4,6 +4,9 @@ Each record is one msgpack value under `circle:<kind>:<id>`; lists are sorted se
 `created_at` (Redis orders equal scores by member, so ties fall back to the id, as in SQLite).
 Writes that must be all-or-nothing, or that check a unique value first, run as WATCH/MULTI
 transactions, retried when another process touched the same keys in between.
+
+Summaries are scored by `updated_at` instead (`summaries_by_time` is what retention purges by);
+`summaries_of_group` orders them by their session's start when it reads. Deletions are one list.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from server.store.base import (
     StoreError,
     SummaryRecord,
     check_audit_entry,
-    check_json,
+    check_deletion_entry,
+    check_summary,
     normalize_email,
     normalized_facilitator,
     normalized_group,
@@ -323,22 +327,23 @@ class RedisStore:
     # summaries and deletions
 
     async def put_summary(self, summary: SummaryRecord) -> None:
-        check_json(summary.data)
+        check_summary(summary)
         key = self._key("summary", summary.session_id)
         packed = _pack(summary)
+        score = {summary.session_id: summary.updated_at}
 
         async def body(pipe: Pipeline) -> None:
             raw = await pipe.get(key)
-            if raw is not None and not summary.final and _unpack(SummaryRecord, raw).final:
+            stored = None if raw is None else _unpack_summary(raw)
+            if stored is not None and stored.final and not summary.final:
                 return  # a final summary stands
             _begin_writes(pipe)
             pipe.set(key, packed)
-            pipe.zadd(self._prefix + "summaries_by_time", {summary.session_id: summary.updated_at})
+            pipe.zadd(self._prefix + "summaries_by_time", score)
+            if stored is not None and stored.group_id not in (None, summary.group_id):
+                pipe.zrem(self._key("group_summaries", stored.group_id), summary.session_id)
             if summary.group_id is not None:
-                pipe.zadd(
-                    self._key("group_summaries", summary.group_id),
-                    {summary.session_id: summary.updated_at},
-                )
+                pipe.zadd(self._key("group_summaries", summary.group_id), score)
 
         await self._transact([key], body)
 
@@ -350,40 +355,74 @@ class RedisStore:
         ids = await self._ids(self._key("group_summaries", group_id))
         if not ids:
             return []
-        raws: list[Any] = await self._redis.mget([self._key("summary", i) for i in ids])
-        return [_unpack_summary(raw) for raw in raws if raw is not None]
+        raws: list[Any] = await self._redis.mget(
+            [self._key("summary", i) for i in ids] + [self._key("session", i) for i in ids]
+        )
+        found: list[tuple[float, str, SummaryRecord]] = []
+        for raw, session_raw in zip(raws[: len(ids)], raws[len(ids) :], strict=True):
+            if raw is None:
+                continue
+            summary = _unpack_summary(raw)
+            if summary.group_id != group_id:
+                continue
+            at = summary.updated_at
+            if session_raw is not None:
+                at = _unpack(SessionRecord, session_raw).created_at
+            found.append((at, summary.session_id, summary))
+        found.sort(key=lambda item: (item[0], item[1]))
+        return [summary for _, _, summary in found]
 
     async def delete_session_data(self, session_id: str) -> bool:
-        summary = await self.get_summary(session_id)
-        session = await self.get_session(session_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(
-                self._key("summary", session_id),
-                self._key("audit", session_id),
-                self._key("blocked_invites", session_id),
-                self._key("session", session_id),
-            )
+        return await self._delete_session(session_id, None)
+
+    async def _delete_session(self, session_id: str, older_than: float | None) -> bool:
+        """Delete all of one session at once; with `older_than`, only while its summary is
+        still older than that (a write since the purge listed it keeps it)."""
+        summary_key = self._key("summary", session_id)
+        session_key = self._key("session", session_id)
+        keys = [
+            summary_key,
+            self._key("audit", session_id),
+            self._key("blocked_invites", session_id),
+            session_key,
+        ]
+
+        async def body(pipe: Pipeline) -> bool:
+            found = int(await pipe.exists(*keys)) > 0
+            raw = await pipe.get(summary_key)
+            summary = None if raw is None else _unpack_summary(raw)
+            if older_than is not None and summary is None:  # deleted since: drop what is left
+                _begin_writes(pipe)
+                pipe.zrem(self._prefix + "summaries_by_time", session_id)
+                return False
+            if older_than is not None and summary is not None and summary.updated_at >= older_than:
+                return False  # written again since the purge listed it
+            session_raw = await pipe.get(session_key)
+            session = None if session_raw is None else _unpack(SessionRecord, session_raw)
+            _begin_writes(pipe)
+            pipe.delete(*keys)
             pipe.zrem(self._prefix + "summaries_by_time", session_id)
-            for group_id in {
-                g for g in (summary and summary.group_id, session and session.group_id) if g
-            }:
-                pipe.zrem(self._key("group_summaries", group_id), session_id)
-                pipe.zrem(self._key("group_sessions", group_id), session_id)
+            if summary is not None and summary.group_id is not None:
+                pipe.zrem(self._key("group_summaries", summary.group_id), session_id)
+            if session is not None and session.group_id is not None:
+                pipe.zrem(self._key("group_sessions", session.group_id), session_id)
             if session is not None and session.created_by is not None:
                 pipe.zrem(self._key("facilitator_sessions", session.created_by), session_id)
-            deleted = (await pipe.execute())[0]
-        return int(deleted) > 0
+            return found
+
+        return await self._transact(keys, body)
 
     async def purge_summaries(self, older_than: float) -> list[str]:
-        raws: list[Any] = await self._redis.zrangebyscore(
-            self._prefix + "summaries_by_time", "-inf", f"({older_than!r}"
-        )
-        ids = [_text(raw) for raw in raws]
-        for session_id in ids:
-            await self.delete_session_data(session_id)
-        return ids
+        by_time = self._prefix + "summaries_by_time"
+        raws: list[Any] = await self._redis.zrangebyscore(by_time, "-inf", f"({older_than!r}")
+        purged = []
+        for session_id in (_text(raw) for raw in raws):
+            if await self._delete_session(session_id, older_than):
+                purged.append(session_id)
+        return purged
 
     async def append_deletion(self, entry: DeletionEntry) -> None:
+        check_deletion_entry(entry)
         await self._redis.rpush(self._prefix + "deletions", _pack(entry))
 
     async def deletions(self, limit: int = DEFAULT_AUDIT_LIMIT) -> list[DeletionEntry]:

@@ -29,7 +29,8 @@ from server.store.base import (
     StoreConflict,
     SummaryRecord,
     check_audit_entry,
-    check_json,
+    check_deletion_entry,
+    check_summary,
     normalize_email,
     normalized_facilitator,
     normalized_group,
@@ -529,7 +530,7 @@ class SQLiteStore:
     # summaries and deletions
 
     async def put_summary(self, summary: SummaryRecord) -> None:
-        check_json(summary.data)
+        check_summary(summary)
         text = json.dumps(summary.data, allow_nan=False)
 
         def upsert(conn: sqlite3.Connection) -> None:
@@ -552,8 +553,9 @@ class SQLiteStore:
 
     async def summaries_of_group(self, group_id: str) -> list[SummaryRecord]:
         rows = await self._all(
-            f"SELECT {_SUMMARY_COLUMNS} FROM summaries WHERE group_id = ?"
-            " ORDER BY updated_at, session_id",
+            "SELECT m.session_id, m.group_id, m.data, m.updated_at, m.final"
+            " FROM summaries m LEFT JOIN sessions s ON s.id = m.session_id"
+            " WHERE m.group_id = ? ORDER BY COALESCE(s.created_at, m.updated_at), m.session_id",
             (group_id,),
         )
         return [_summary(row) for row in rows]
@@ -578,6 +580,8 @@ class SQLiteStore:
         return await self._write(purge)
 
     async def append_deletion(self, entry: DeletionEntry) -> None:
+        check_deletion_entry(entry)
+
         def insert(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "INSERT INTO deletions (session_id, group_id, by, reason, at)"

@@ -10,7 +10,7 @@ import asyncio
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import msgpack
 import pytest
@@ -30,7 +30,7 @@ from server.store import (
     SummaryRecord,
     open_store,
 )
-from server.store.sqlite import SCHEMA_VERSION
+from server.store.sqlite import MIGRATIONS, SCHEMA_VERSION
 from tests.store.conftest import Backend, RedisServer, StoreConfig
 
 HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"  # shape only
@@ -362,9 +362,10 @@ async def test_missing_ids_read_as_none_or_empty(store: Store) -> None:
 SUMMARY_DATA = {
     "schema": "circle.summary/1",
     "participants": [
-        {"name": "Zoë", "speaking": {"speaking_s": 12.5, "turns": 3}, "spans": [[0.0, None]]}
+        {"name": "Zoë", "speaking": {"speaking_s": 12.5, "turns": 3}, "spans": [[0.0, None]]},
+        {"name": "李 🌿", "speaking": {"speaking_s": 0.0, "turns": 0}, "spans": []},
     ],
-    "follows": {"a": {"b": 1}},
+    "follows": {"a": {"b": 1, "ü": [True, False, None, -(2**63), 2**64 - 1, 1e-300]}},
     "in_progress": True,
 }
 
@@ -393,16 +394,70 @@ async def test_summaries_of_a_group_oldest_first_and_only_theirs(store: Store) -
     await store.put_summary(summary("s-x", 5.0, group_id="g-2"))
     await store.put_summary(summary("s-none", 1.0, group_id=None))
     assert [s.session_id for s in await store.summaries_of_group("g-1")] == ["s-a", "s-b"]
+    assert [s.session_id for s in await store.summaries_of_group("g-2")] == ["s-x"]
     assert await store.summaries_of_group("g-9") == []
+
+
+async def test_summaries_of_a_group_follow_their_sessions_start(store: Store) -> None:
+    # s-late started later but its summary was written first; s-gone has no session record
+    await store.add_session(session("s-late", at=300.0))
+    await store.add_session(session("s-early", at=100.0))
+    await store.put_summary(summary("s-late", 400.0))
+    await store.put_summary(summary("s-early", 500.0))
+    await store.put_summary(summary("s-gone", 200.0))
+    await store.put_summary(summary("s-tie", 300.0))  # ties with s-late: by id
+    order = [s.session_id for s in await store.summaries_of_group("g-1")]
+    assert order == ["s-early", "s-gone", "s-late", "s-tie"]
+
+
+async def test_a_summary_moved_to_another_group_leaves_the_first(store: Store) -> None:
+    await store.put_summary(summary("s-1", 10.0, group_id="g-1"))
+    await store.put_summary(summary("s-1", 15.0, group_id="g-2"))
+    assert await store.summaries_of_group("g-1") == []
+    assert await store.summaries_of_group("g-2") == [summary("s-1", 15.0, group_id="g-2")]
+    await store.put_summary(summary("s-1", 20.0, group_id=None))
+    assert await store.summaries_of_group("g-2") == []
+
+
+def _nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
 
 
 @pytest.mark.parametrize(
     "bad",
-    [{"x": float("nan")}, {"x": [float("inf")]}, {1: "int key"}, {"x": {1, 2}}, {"x": object()}],
+    [
+        {"x": float("nan")},
+        {"x": [float("inf")]},
+        {"x": {"y": -float("inf")}},
+        {1: "int key"},
+        {"x": {1, 2}},
+        {"x": object()},
+        {"x": b"bytes"},
+        {"x": 2**64},  # JSON text could hold it, msgpack cannot: refused on both
+        {"x": "\ud800"},  # a lone surrogate is not UTF-8
+        {"\udfff": 1},
+        {"x": _nested(100)},
+    ],
 )
 async def test_summary_rejects_what_json_cannot_carry(store: Store, bad: dict[Any, Any]) -> None:
     with pytest.raises(ValueError):
-        await store.put_summary(SummaryRecord("s-1", None, bad, 1.0, False))
+        await store.put_summary(SummaryRecord("s-new", "g-1", bad, 1.0, False))
+    await store.put_summary(summary("s-1", 10.0))
+    with pytest.raises(ValueError):
+        await store.put_summary(SummaryRecord("s-1", "g-1", bad, 20.0, True))
+    assert await store.get_summary("s-new") is None
+    assert await store.get_summary("s-1") == summary("s-1", 10.0)  # the stored one stands
+    assert [s.session_id for s in await store.summaries_of_group("g-1")] == ["s-1"]
+    assert await store.purge_summaries(15.0) == ["s-1"]  # not touched by the refused write
+
+
+@pytest.mark.parametrize("bad_at", [float("nan"), float("inf")])
+async def test_summary_time_must_be_finite(store: Store, bad_at: float) -> None:
+    with pytest.raises(ValueError):
+        await store.put_summary(replace(summary("s-1", 1.0), updated_at=bad_at))
     assert await store.get_summary("s-1") is None
 
 
@@ -422,6 +477,17 @@ async def test_deleting_a_sessions_data_takes_everything_of_it(store: Store) -> 
     assert await store.summaries_of_group("g-1") == []
     assert len(await store.audit_of_session("s-2")) == 1  # others untouched
     assert await store.delete_session_data("s-1") is False
+    assert await store.delete_session_data("never") is False
+
+
+async def test_deleting_a_session_with_only_an_audit_log_says_so(store: Store) -> None:
+    await store.append_audit(audit("s-1", "a-1"))
+    assert await store.delete_session_data("s-1") is True
+    assert await store.audit_of_session("s-1") == []
+    await store.add_session(session("s-2"))
+    await store.block_invite("s-2", "tok")
+    assert await store.delete_session_data("s-2") is True
+    assert await store.sessions_created_by("fac-1") == []
 
 
 async def test_retention_purges_only_what_is_older(store: Store) -> None:
@@ -433,7 +499,20 @@ async def test_retention_purges_only_what_is_older(store: Store) -> None:
     assert await store.get_summary("s-old") is None and await store.get_session("s-older") is None
     assert await store.audit_of_session("s-old") == []
     assert await store.get_summary("s-new") is not None
+    assert await store.get_session("s-new") is not None
+    assert len(await store.audit_of_session("s-new")) == 1
     assert await store.purge_summaries(1500.0) == []
+    assert await store.purge_summaries(2000.0) == []  # strictly older only
+
+
+async def test_retention_counts_from_the_last_write_final_or_not(store: Store) -> None:
+    await store.put_summary(summary("s-1", 1000.0))
+    await store.put_summary(summary("s-1", 1000.0, final=True))
+    await store.put_summary(summary("s-1", 3000.0))  # refused: the final one (1000) stands
+    await store.put_summary(summary("s-2", 1000.0))
+    await store.put_summary(summary("s-2", 3000.0))  # still running: written again
+    assert await store.purge_summaries(2000.0) == ["s-1"]
+    assert [s.session_id for s in await store.summaries_of_group("g-1")] == ["s-2"]
 
 
 async def test_deletions_are_logged_oldest_first(store: Store) -> None:
@@ -443,6 +522,19 @@ async def test_deletions_are_logged_oldest_first(store: Store) -> None:
     assert await store.deletions() == entries
     assert await store.deletions(limit=2) == entries[-2:]
     assert await store.deletions(limit=0) == []
+    assert await store.deletions(limit=99) == entries
+
+
+async def test_deletions_outlive_the_data_and_refuse_unknown_reasons(store: Store) -> None:
+    await store.add_session(session("s-1"))
+    await store.delete_session_data("s-1")
+    entry = DeletionEntry("s-1", "g-1", "api-key", "deleted", 7.0)
+    await store.append_deletion(entry)
+    await store.delete_session_data("s-1")
+    bad = cast(Any, "forgotten")
+    with pytest.raises(ValueError):
+        await store.append_deletion(DeletionEntry("s-2", None, "fac-1", bad, 8.0))
+    assert await store.deletions() == [entry]
 
 
 # restart
@@ -461,6 +553,7 @@ async def test_data_survives_a_restart(durable_backend: Backend) -> None:
     await store.block_invite("s-1", "tok-aaa")
     last = [await store.append_audit(audit("s-1", f"a-{n}")) for n in range(3)][-1]
     await store.put_summary(summary("s-1", 10.0, final=True))
+    await store.put_summary(summary("s-old", 5.0))
     await store.append_deletion(DeletionEntry("s-9", None, "retention", "retention", 1.0))
     before = (
         await store.get_facilitator("fac-1"),
@@ -488,6 +581,8 @@ async def test_data_survives_a_restart(durable_backend: Backend) -> None:
         assert await store.is_invite_blocked("s-1", "tok-aaa")
         assert await store.get_summary("s-1") == summary("s-1", 10.0, final=True)
         assert [d.session_id for d in await store.deletions()] == ["s-9"]
+        assert [s.session_id for s in await store.summaries_of_group("g-1")] == ["s-old", "s-1"]
+        assert await store.purge_summaries(7.0) == ["s-old"]  # the retention index came back too
         with pytest.raises(StoreConflict):
             await store.add_facilitator(replace(facilitator(2), email=account.email.upper()))
         assert (await store.append_audit(audit("s-1", "after-restart"))).id > last.id
@@ -508,6 +603,33 @@ async def test_sqlite_is_one_file_in_the_data_dir_with_a_schema_version(tmp_path
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+async def test_sqlite_migrates_a_version_1_file_keeping_its_data(tmp_path: Path) -> None:
+    path = tmp_path / SQLITE_FILE_NAME
+    with sqlite3.connect(path) as conn:  # the file as the first release left it
+        for statement in MIGRATIONS[0]:
+            conn.execute(statement)
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO schema_version (version) VALUES (1)")
+        conn.execute(
+            "INSERT INTO sessions VALUES"
+            " ('s-1', 'Session s-1', 'g-1', 'fac-1', 1, NULL, 3000, NULL)"
+        )
+    conn.close()
+
+    store = await asyncio.to_thread(SQLiteStore, path)
+    try:
+        assert SCHEMA_VERSION > 1
+        assert (await store.get_session("s-1")) == replace(session("s-1"), scheduled_start=None)
+        await store.put_summary(summary("s-1", 10.0, final=True))
+        await store.append_deletion(DeletionEntry("s-0", None, "fac-1", "deleted", 1.0))
+        assert await store.summaries_of_group("g-1") == [summary("s-1", 10.0, final=True)]
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    conn.close()
 
 
 async def test_redis_url_wins_and_keeps_msgpack_values_under_circle_keys(tmp_path: Path) -> None:
@@ -533,5 +655,7 @@ async def _fill_through_open_store(tmp_path: Path, redis_server: RedisServer) ->
         assert isinstance(store, RedisStore)
         await store.add_facilitator(facilitator(1))
         await store.add_group(group("g-1"))
+        await store.put_summary(summary("s-1", 10.0))
+        await store.append_deletion(DeletionEntry("s-0", None, "fac-1", "deleted", 1.0))
     finally:
         await store.close()
