@@ -1,15 +1,27 @@
-// A group's members across its sessions: sparklines with the latest values in words, so a
-// facilitator sees who is withdrawing or dominating over weeks (docs/summaries.md).
+// A group's members across its sessions: sparklines (Chart.js, global `Chart`) with the latest
+// values written out, so a facilitator sees who is withdrawing or dominating over weeks
+// (docs/summaries.md). The table's text carries the numbers; the lines show their shape.
 
 const $ = (id) => document.getElementById(id);
 const groupId = decodeURIComponent(location.pathname.split('/')[2] || '');
 
+const orNull = (value, f) => (value == null ? null : f(value));
+function duration(seconds) {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 && m < 10 ? `${m} min ${s % 60} s` : `${m} min`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+const inMinutes = (v) => duration(v * 60);
+// [column title, the value of one session's point (null: a gap), the text of a value]. Lines
+// are in minutes; a missed session is a zero for time present and a gap for the rest.
 const SERIES = [
-  ['Minutes present', (pt) => (pt.attended ? pt.present_s / 60 : 0), (v) => `${Math.round(v)} min`],
-  ['Share of talk %', (pt) => (pt.attended ? pt.share_pct : null), (v) => `${Math.round(v)}%`],
-  ['Turns', (pt) => (pt.attended ? pt.turns : null), (v) => `${Math.round(v)}`],
-  ['Longest silence (min)', (pt) => (pt.attended ? pt.longest_silence_s / 60 : null), (v) => `${Math.round(v)} min`],
-  ['Connection trouble (min)', (pt) => (pt.attended ? pt.poor_connection_s / 60 : null), (v) => `${v.toFixed(1)} min`],
+  ['Time present', (pt) => (pt.attended ? orNull(pt.present_s, (s) => s / 60) : 0), inMinutes],
+  ['Share of talk', (pt) => (pt.attended ? pt.share_pct ?? null : null), (v) => `${Math.round(v)}%`],
+  ['Turns', (pt) => (pt.attended ? pt.turns ?? null : null), (v) => `${Math.round(v)}`],
+  ['Longest silence', (pt) => (pt.attended ? orNull(pt.longest_silence_s, (s) => s / 60) : null), inMinutes],
+  ['Connection trouble', (pt) => (pt.attended ? orNull(pt.poor_connection_s, (s) => s / 60) : null), inMinutes],
 ];
 
 function el(tag, attrs = {}, ...children) {
@@ -26,28 +38,61 @@ function el(tag, attrs = {}, ...children) {
 const when = (unix) => (unix == null ? 'not started'
   : new Date(unix * 1000).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' }));
 
-function sparkline(name, title, values, format) {
+// Charts are drawn once their canvases are in the page (so they have a size).
+const drawLater = [];
+
+// A tiny line: no axes, no legend; one point per session, gaps where there is no value.
+function sparkline(name, title, points, values, format) {
   const canvas = el('canvas');
-  const shown = values.map((v) => (v == null ? 'missed' : format(v))).join(', ');
+  const say = (i) => (!points[i].attended ? 'missed' : values[i] == null ? 'not measured' : format(values[i]));
+  const said = points.map((pt, i) => `${pt.title}: ${say(i)}`);
   canvas.setAttribute('role', 'img');
-  canvas.setAttribute('aria-label', `${name}, ${title} by session: ${shown}`);
+  canvas.setAttribute('aria-label', `${name}, ${title.toLowerCase()} by session, oldest first: ${said.join('; ')}`);
   const box = el('div', { class: 'spark' }, canvas);
-  new Chart(canvas, {
+  drawLater.push(() => new Chart(canvas, {
     type: 'line',
-    data: { labels: values.map((_, i) => i + 1), datasets: [{ data: values, borderColor: '#2f6b5a', pointRadius: 2, spanGaps: false, borderWidth: 2 }] },
-    options: {
-      animation: false, maintainAspectRatio: false,
-      plugins: { legend: { display: false }, tooltip: { enabled: true } },
-      scales: { x: { display: false }, y: { display: false, beginAtZero: true } },
+    data: {
+      labels: points.map((pt) => `${pt.title} (${when(pt.started_at)})`),
+      datasets: [{
+        data: values,
+        borderColor: '#2f6b5a',
+        backgroundColor: '#2f6b5a',
+        pointBackgroundColor: points.map((pt) => (pt.attended ? '#2f6b5a' : '#fff')), // hollow: missed
+        pointBorderColor: '#2f6b5a',
+        borderWidth: 2,
+        pointRadius: values.length > 12 ? 0 : 2.5,
+        pointHoverRadius: 4,
+        spanGaps: false,
+        tension: 0,
+      }],
     },
-  });
-  const latest = [...values].reverse().find((v) => v != null);
-  return el('div', {}, box, el('p', { class: 'spark-value', text: latest == null ? 'no data' : `latest ${format(latest)}` }));
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      layout: { padding: 4 },
+      plugins: {
+        legend: { display: false },
+        tooltip: { callbacks: { label: (item) => say(item.dataIndex) } },
+      },
+      scales: { x: { display: false }, y: { display: false, beginAtZero: true, grace: '5%' } },
+    },
+  }));
+  // The words: the latest session they came to, and the one before (a zero for a missed
+  // session is on the line, not in the words; the row says when they missed the latest).
+  const known = values.map((v, i) => [v, points[i]]).filter(([v, pt]) => v != null && pt.attended);
+  let text = 'no data';
+  if (known.length) {
+    const [latest] = known[known.length - 1];
+    text = `latest ${format(latest)}`;
+    if (known.length > 1) text += ` (before: ${format(known[known.length - 2][0])})`;
+  }
+  return el('td', {}, box, el('p', { class: 'spark-value', text }));
 }
 
 async function load() {
-  const response = await fetch(`/api/groups/${encodeURIComponent(groupId)}/trends`, { credentials: 'same-origin' })
-    .catch(() => null);
+  const response = await fetch(`/api/groups/${encodeURIComponent(groupId)}/trends`, {
+    credentials: 'same-origin', cache: 'no-store',
+  }).catch(() => null);
   if (!response) {
     $('status').textContent = 'The server cannot be reached. Try again in a moment.';
     return;
@@ -63,22 +108,35 @@ async function load() {
   }
   document.title = `${data.group.name} – trends – Circle`;
   $('title').textContent = `${data.group.name}: trends across sessions`;
-  $('status').textContent = `${data.sessions.length} sessions, ${data.participants.length} members with a personal invite.`;
+  const n = data.sessions.length;
+  const m = data.participants.length;
+  $('status').textContent = `${n} session${n === 1 ? '' : 's'}; ${m} member${m === 1 ? '' : 's'} with a personal invite.`;
+
   $('sessions').replaceChildren(...data.sessions.map((s) => el('li', {},
     el('a', { href: `/sessions/${encodeURIComponent(s.session_id)}/summary`, text: s.title }),
-    ` · ${when(s.started_at)}${s.in_progress ? ' · in progress' : ''}`)));
-  const grid = $('trends');
-  grid.replaceChildren(el('div', { class: 'head', text: 'Member' }), ...SERIES.map(([title]) => el('div', { class: 'head', text: title })));
-  for (const person of data.participants) {
+    ` · ${when(s.started_at)}`,
+    ...(s.in_progress ? [' ', el('span', { class: 'badge-progress small', text: 'in progress' })] : []))));
+  if (!n) $('sessions').replaceChildren(el('li', { text: 'No session of this group has a summary yet.' }));
+
+  const table = $('trends');
+  table.tHead.replaceChildren(el('tr', {}, el('th', { scope: 'col', text: 'Member' }),
+    ...SERIES.map(([title]) => el('th', { scope: 'col', text: title }))));
+  table.tBodies[0].replaceChildren(...data.participants.map((person) => {
     const attended = person.sessions.filter((pt) => pt.attended).length;
-    grid.append(el('div', { 'data-invite-id': person.invite_id, class: 'member' },
-      el('strong', { text: person.name }), el('br'), `${attended} of ${person.sessions.length} sessions`));
+    const last = person.sessions[person.sessions.length - 1];
+    const row = el('tr', { class: 'member', 'data-invite-id': person.invite_id },
+      el('th', { scope: 'row' }, el('strong', { text: person.name }), el('br'),
+        el('span', { class: 'spark-value', text: `came to ${attended} of ${person.sessions.length}` }),
+        ...(last && !last.attended ? [el('br'), el('span', { class: 'flag', text: 'missed the latest' })] : [])));
     for (const [title, pick, format] of SERIES) {
-      grid.append(sparkline(person.name, title, person.sessions.map(pick), format));
+      row.append(sparkline(person.name, title, person.sessions, person.sessions.map(pick), format));
     }
-  }
-  if (!data.participants.length) grid.append(el('p', { text: 'No member with a personal invite has joined yet.' }));
+    return row;
+  }));
+  table.hidden = !m;
+  $('no-members').hidden = m > 0;
   $('report').hidden = false;
+  drawLater.splice(0).forEach((draw) => draw());
 }
 
 load();
