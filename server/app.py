@@ -23,7 +23,7 @@ from server.store import open_store
 
 log = logging.getLogger(__name__)
 
-SETTINGS = web.AppKey("settings", Settings)
+SETTINGS = console_api.SETTINGS
 SIGNALLING = web.AppKey("signalling", Signalling)
 STATS = web.AppKey("stats", ForwardingStats)
 
@@ -121,10 +121,9 @@ def create_app(
         sio, settings, stats, lambda: app[console_api.STORE], clock, router_class
     )
 
-    app[console_api.SECRET] = settings.secret
     app[console_api.CLOCK] = clock
     console_api.add_routes(app)
-    sessions_api.add_routes(app, settings)
+    sessions_api.add_routes(app)
 
     def live_summary(session_id: str) -> dict[str, Any] | None:
         live = app[SIGNALLING].sessions.get(session_id)

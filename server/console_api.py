@@ -14,10 +14,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from rooms.validation import describe
 from server import accounts
+from server.config import Settings
 from server.store import Facilitator, Group, Store
 
 STORE = web.AppKey("store", Store)
-SECRET = web.AppKey("secret", str)
+SETTINGS = web.AppKey("settings", Settings)
 CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 MAX_BODY_BYTES = 16 * 1024
 SIGNIN_PER_MINUTE = 10  # per client address: slows password guessing without locking anyone out
@@ -86,7 +87,9 @@ def _secure(request: web.Request) -> bool:
 
 async def signed_in(request: web.Request) -> Facilitator | None:
     fid = accounts.read_cookie(
-        request.app[SECRET], request.cookies.get(accounts.COOKIE_NAME), request.app[CLOCK]()
+        request.app[SETTINGS].secret,
+        request.cookies.get(accounts.COOKIE_NAME),
+        request.app[CLOCK](),
     )
     return await request.app[STORE].get_facilitator(fid) if fid else None
 
@@ -157,7 +160,7 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     response = web.json_response(profile(facilitator))
     response.set_cookie(
         accounts.COOKIE_NAME,
-        accounts.issue_cookie(request.app[SECRET], facilitator.id, now),
+        accounts.issue_cookie(request.app[SETTINGS].secret, facilitator.id, now),
         max_age=accounts.COOKIE_TTL_S,
         httponly=True,
         samesite="Strict",

@@ -18,9 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rooms.model import Role
 from server import tokens
-from server.config import Settings
 from server.console_api import (
     CLOCK,
+    SETTINGS,
     STORE,
     BodyError,
     TidyText,
@@ -30,7 +30,6 @@ from server.console_api import (
 )
 from server.store import Facilitator, Group, Invite, SessionRecord, Store
 
-SETTINGS = web.AppKey("sessions_settings", Settings)
 AUDIT_LIMIT_MAX = 1000
 
 
@@ -76,7 +75,7 @@ class Caller:
     def __init__(self, facilitator: Facilitator | None) -> None:
         self.facilitator = facilitator
 
-    async def leads_group(self, store: Store, group: Group | None) -> bool:
+    def leads_group(self, group: Group | None) -> bool:
         if group is None:
             return False
         return self.facilitator is None or self.facilitator.id in group.facilitator_ids
@@ -86,7 +85,7 @@ class Caller:
             return True
         if record.group_id is None:
             return False
-        return await self.leads_group(store, await store.get_group(record.group_id))
+        return self.leads_group(await store.get_group(record.group_id))
 
 
 Handler = Callable[[web.Request, Caller], Awaitable[web.StreamResponse]]
@@ -163,7 +162,7 @@ async def create_session(request: web.Request, caller: Caller) -> web.StreamResp
     store = request.app[STORE]
     if body.group_id is not None:
         group = await store.get_group(body.group_id)
-        if not await caller.leads_group(store, group):
+        if not caller.leads_group(group):
             # the same answer for a missing group and someone else's: nothing to probe
             return error(404, "not_found", "group_id: no such group of yours")
     record = SessionRecord(
@@ -228,7 +227,7 @@ async def session_audit(request: web.Request, caller: Caller) -> web.StreamRespo
 async def led_group(request: web.Request, caller: Caller) -> Group | None:
     store = request.app[STORE]
     group = await store.get_group(request.match_info["group_id"])
-    return group if await caller.leads_group(store, group) else None
+    return group if caller.leads_group(group) else None
 
 
 def invite_json(invite: Invite) -> dict[str, Any]:
@@ -275,8 +274,7 @@ async def revoke_invite(request: web.Request, caller: Caller) -> web.StreamRespo
     return web.json_response(invite_json(revoked or invite))
 
 
-def add_routes(app: web.Application, settings: Settings) -> None:
-    app[SETTINGS] = settings
+def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/sessions", create_session)
     app.router.add_get("/api/sessions", list_sessions)
     app.router.add_get("/api/sessions/{session_id}", get_session)

@@ -512,9 +512,8 @@ class Signalling:
     ) -> None:
         payload = event.payload()
         for pid in controls.recipients(live.session, event.audience):
-            sid = live.sids.get(pid)
-            if sid is not None and pid != skip:
-                await self.sio.emit(event.name, payload, to=sid)
+            if pid != skip:
+                await self._to(live, pid, event.name, payload)
 
     async def _apply_media_effect(self, live: LiveSession, event: DomainEvent) -> None:
         """What a domain event means for media, sockets and the store, done at once."""
@@ -527,13 +526,11 @@ class Signalling:
         elif isinstance(event, controls.ParticipantAdmitted):
             pid = str(event.participant["id"])
             await self._enter(live, pid)
-            sid = live.sids.get(pid)
-            if sid is not None:
-                await self.sio.emit("admitted", self._state_for(live, pid), to=sid)
+            await self._to(live, pid, "admitted", self._state_for(live, pid))
         elif isinstance(event, controls.RoleChanged):
-            sid = live.sids.get(event.participant_id)
-            if sid is not None:  # a new leader sees the waiting room and help requests
-                await self.sio.emit("snapshot", self._state_for(live, event.participant_id), to=sid)
+            # a new leader sees the waiting room and help requests
+            pid = event.participant_id
+            await self._to(live, pid, "snapshot", self._state_for(live, pid))
         elif isinstance(event, RoomChanged):
             live.forget_speaker(event.target)
             if event.target in live.router.participants:
@@ -583,9 +580,8 @@ class Signalling:
 
     async def _send_slots(self, session_id: str, pid: str, slots: list[Slot]) -> None:
         live = self.sessions.get(session_id)
-        sid = live.sids.get(pid) if live else None
-        if sid is not None:
-            await self.sio.emit("slots", {"slots": [_slot(s) for s in slots]}, to=sid)
+        if live is not None:
+            await self._to(live, pid, "slots", {"slots": [_slot(s) for s in slots]})
 
     def _on_audio_level(self, session_id: str, level: AudioLevel) -> None:
         live = self.sessions.get(session_id)
@@ -614,9 +610,7 @@ class Signalling:
                     audience = {p.id for p in admitted if p.room_id == room or p.role.leads}
                     message = {"participant_id": current, "room": room}
                     for pid in audience:
-                        sid = live.sids.get(pid)
-                        if sid is not None:
-                            await self.sio.emit("active_speaker", message, to=sid)
+                        await self._to(live, pid, "active_speaker", message)
 
     async def report_engagement(self) -> None:
         """Periodic worker: who is speaking, to the leaders, as soon as it changes (checked
@@ -641,9 +635,7 @@ class Signalling:
 
     async def _to_leaders(self, live: LiveSession, event: str, payload: dict[str, Any]) -> None:
         for pid in controls.recipients(live.session, controls.Leaders()):
-            sid = live.sids.get(pid)
-            if sid is not None:
-                await self.sio.emit(event, payload, to=sid)
+            await self._to(live, pid, event, payload)
 
     async def monitor_quality(self) -> None:
         """Periodic worker: sample every link, score it, and act: each participant hears of

@@ -13,8 +13,8 @@ from typing import Any
 from aiohttp import web
 
 from rooms.summary import group_trends, summary_csv
-from server.console_api import CLOCK, STORE, error
-from server.sessions_api import SETTINGS, Caller, key_or_facilitator, led_group, led_session
+from server.console_api import CLOCK, SETTINGS, STORE, error
+from server.sessions_api import Caller, key_or_facilitator, led_group, led_session
 from server.store import DeletionEntry
 
 log = logging.getLogger(__name__)

@@ -6,15 +6,12 @@ Chromium must be installed at /usr/bin/chromium; without it these tests fail (th
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import aiohttp
-import pytest
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -22,7 +19,6 @@ from playwright.async_api import (
     Locator,
     Page,
     Route,
-    async_playwright,
     expect,
 )
 
@@ -31,15 +27,10 @@ from server import accounts, tokens
 from server.console_api import STORE
 from server.store import AuditEntry, Facilitator
 from tests.conftest import API_KEY, RunningServer
+from tests.test_browser_session import browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+__all__ = ["browser"]  # the fixture, with the same Chromium and flags as every browser test
+
 PASSWORD = "a long enough passphrase"
 # The browser runs in India's zone: a half-hour offset and no summer time, so the expected
 # ISO 8601 start is the same on any date.
@@ -48,18 +39,6 @@ ZONE = timezone(timedelta(hours=5, minutes=30))
 # Set to a file path to save a screenshot of the console with a group, a session and its links.
 SCREENSHOT = os.environ.get("CIRCLE_CONSOLE_SCREENSHOT")
 WAIT_MS = 5000  # actions; Playwright's expect() waits 5 s too
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not await asyncio.to_thread(os.path.exists, CHROMIUM):
-        pytest.fail(f"Chromium is required for the browser tests and is missing: {CHROMIUM}")
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 class Watched:
