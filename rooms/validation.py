@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 
 def describe(exc: ValidationError, skip_loc: int = 0) -> str:
@@ -11,3 +13,20 @@ def describe(exc: ValidationError, skip_loc: int = 0) -> str:
     where = ".".join(str(part) for part in first["loc"][skip_loc:]) or "body"
     # our own validators' messages are for people: drop pydantic's "Value error, " prefix
     return f"{where}: {first['msg'].removeprefix('Value error, ')}"
+
+
+def _tidy(text: str) -> str:
+    """Runs of whitespace become one space; a value of only whitespace is refused."""
+    tidy = " ".join(text.split())
+    if not tidy:
+        raise ValueError("must not be blank")
+    return tidy
+
+
+TidyText = Annotated[str, AfterValidator(_tidy)]  # a name or title typed by a person
+
+
+class StrictModel(BaseModel):
+    """The base of every request body and event: unknown fields and loose types refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)

@@ -1,98 +1,30 @@
-"""The aiohttp application: REST API, pages, socket.io signalling, background workers."""
+"""The aiohttp application factory: wires the REST API, the pages, socket.io signalling, the
+live-session registry and its workers."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import gc
-import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 import socketio
 from aiohttp import web
 
-from server import console_api, sessions_api, summaries_api
+from server import console_api, ops_api, sessions_api, summaries_api
 from server.config import Settings
+from server.live.effects import Effects
+from server.live.fanout import Fanout
+from server.live.registry import LiveSessions
+from server.live.workers import Workers
 from server.media import aiortc_hooks
 from server.media.router import MediaRouter
 from server.media.stats import ForwardingStats
-from server.signalling import Signalling, engagement_report, summary_of
+from server.signalling import Signalling
 from server.store import open_store
+from server.web import CLOCK, LIVE, MAX_BODY_BYTES, SETTINGS, STORE, refusals
 
-log = logging.getLogger(__name__)
-
-SETTINGS = console_api.SETTINGS
-SIGNALLING = web.AppKey("signalling", Signalling)
-STATS = web.AppKey("stats", ForwardingStats)
-
+SESSIONS = web.AppKey("sessions", LiveSessions)
 SOCKET_MESSAGE_MAX_BYTES = 1_000_000  # larger messages close that one connection
-
-
-error = console_api.error
-
-
-async def forwarding_stats(request: web.Request) -> web.Response:
-    """Counters of the forwarding path since start (for operators and benchmarks)."""
-    if not sessions_api.api_key_ok(request):
-        return error(401, "unauthorized", "a valid API key is required (Authorization: Bearer)")
-    stats = request.app[STATS]
-    if request.query.get("reset_delays") == "1":
-        stats.reset_delays()
-    sessions = request.app[SIGNALLING].sessions
-    return web.json_response(
-        {
-            "sessions": len(sessions),
-            "participants": sum(len(s.session.participants) for s in sessions.values()),
-            "packets_in": stats.packets_in,
-            "packets_out": stats.packets_out,
-            "frames_in": stats.frames_in,
-            "frames_out": stats.frames_out,
-            "frames_dropped": stats.frames_dropped,
-            "keyframe_requests": stats.keyframe_requests,
-            "delay_ms": {
-                "p50": stats.delay_percentile_ms(50),
-                "p99": stats.delay_percentile_ms(99),
-                "samples": len(stats.delays_s),
-            },
-        }
-    )
-
-
-@sessions_api.key_or_facilitator
-async def session_engagement(request: web.Request, caller: sessions_api.Caller) -> web.Response:
-    """The live engagement metrics of a session its caller leads (docs/api.md)."""
-    record = await sessions_api.led_session(request, caller)
-    if record is None:
-        return error(404, "not_found", "no such session of yours")
-    live = request.app[SIGNALLING].sessions.get(record.id)
-    if live is None:
-        return web.json_response({"session_id": record.id, "live": False, "participants": {}})
-    report = engagement_report(live, request.app[SIGNALLING].clock())
-    return web.json_response({**report, "live": True})
-
-
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
-
-
-def _page(name: str) -> Callable[[web.Request], Awaitable[web.FileResponse]]:
-    async def handler(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(request.app[SETTINGS].static_dir / name)
-
-    return handler
-
-
-@web.middleware
-async def no_store(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    response = await handler(request)
-    if request.path.startswith(("/api/", "/s/")):
-        response.headers["Cache-Control"] = "no-store"
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    return response
 
 
 def create_app(
@@ -101,7 +33,7 @@ def create_app(
     router_class: type[MediaRouter] = MediaRouter,
 ) -> web.Application:
     aiortc_hooks.restrict_host_addresses(settings.ice_host_addresses or None)
-    app = web.Application(middlewares=[no_store], client_max_size=console_api.MAX_BODY_BYTES)
+    app = web.Application(middlewares=[no_store, refusals], client_max_size=MAX_BODY_BYTES)
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         serializer="msgpack",
@@ -114,27 +46,23 @@ def create_app(
     )
     sio.attach(app)
     stats = ForwardingStats()
+    fanout = Fanout(sio)
+    registry = LiveSessions(settings, stats, lambda: app[STORE], fanout, clock, router_class)
+    effects = Effects(registry, fanout)
+    registry.on_media_failed = effects.depart
+    sio.register_namespace(Signalling(registry, fanout, effects))
+    workers = Workers(registry, fanout, effects)
+
     app[SETTINGS] = settings
-    app[STATS] = stats
-
-    app[SIGNALLING] = Signalling(
-        sio, settings, stats, lambda: app[console_api.STORE], clock, router_class
-    )
-
-    app[console_api.CLOCK] = clock
+    app[CLOCK] = clock
+    app[ops_api.STATS] = stats
+    app[SESSIONS] = registry
+    app[LIVE] = registry
     console_api.add_routes(app)
     sessions_api.add_routes(app)
-
-    def live_summary(session_id: str) -> dict[str, Any] | None:
-        live = app[SIGNALLING].sessions.get(session_id)
-        return summary_of(live, clock(), final=False) if live else None
-
-    app[summaries_api.LIVE_SUMMARY] = live_summary
+    ops_api.add_routes(app)
     app.router.add_get("/signin", _page("signin.html"))
     app.router.add_get("/console", _page("console.html"))
-    app.router.add_get("/api/stats", forwarding_stats)
-    app.router.add_get("/api/sessions/{session_id}/engagement", session_engagement)
-    app.router.add_get("/healthz", healthz)
     app.router.add_get("/", _page("index.html"))
     app.router.add_get("/sessions/{session_id}/summary", _page("summary.html"))
     app.router.add_get("/groups/{group_id}", _page("group.html"))
@@ -149,9 +77,27 @@ def create_app(
     summaries_api.add_routes(app)  # its retention worker needs the store open
     app.on_startup.append(_freeze_startup_heap)
     app.on_shutdown.append(_stopping)
-    app.cleanup_ctx.append(_workers)
+    app.cleanup_ctx.append(lambda app: workers.run())
     app.cleanup_ctx.append(_close_sessions)
     return app
+
+
+@web.middleware
+async def no_store(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    response = await handler(request)
+    if request.path.startswith(("/api/", "/s/")):
+        response.headers["Cache-Control"] = "no-store"
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+def _page(name: str) -> Callable[[web.Request], Awaitable[web.FileResponse]]:
+    async def handler(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(request.app[SETTINGS].static_dir / name)
+
+    return handler
 
 
 def _vendor(relative: str) -> Callable[[web.Request], Awaitable[web.FileResponse]]:
@@ -165,13 +111,13 @@ def _vendor(relative: str) -> Callable[[web.Request], Awaitable[web.FileResponse
 
 
 async def _store(app: web.Application) -> AsyncIterator[None]:
-    app[console_api.STORE] = await open_store(app[SETTINGS])
+    app[STORE] = await open_store(app[SETTINGS])
     yield
-    await app[console_api.STORE].close()
+    await app[STORE].close()
 
 
 async def _stopping(app: web.Application) -> None:
-    app[SIGNALLING].stopping = True
+    app[SESSIONS].stopping = True
 
 
 async def _freeze_startup_heap(app: web.Application) -> None:
@@ -182,25 +128,8 @@ async def _freeze_startup_heap(app: web.Application) -> None:
     gc.freeze()
 
 
-async def _workers(app: web.Application) -> AsyncIterator[None]:
-    """The periodic workers: active speakers, breakout timers, engagement, quality,
-    summaries."""
-    signalling = app[SIGNALLING]
-    tasks = [
-        asyncio.create_task(signalling.announce_speakers()),
-        asyncio.create_task(signalling.run_breakout_timers()),
-        asyncio.create_task(signalling.report_engagement()),
-        asyncio.create_task(signalling.monitor_quality()),
-        asyncio.create_task(signalling.flush_summaries()),
-    ]
-    yield
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 async def _close_sessions(app: web.Application) -> AsyncIterator[None]:
     yield
-    await app[SIGNALLING].close()
+    registry = app[SESSIONS]
+    await registry.close()
+    registry.fanout.close()

@@ -1,113 +1,40 @@
-"""REST API for facilitators: sign-in, profile, groups, sessions. Cookie-authenticated; the
-server API key may create sessions too (see server/app.py)."""
+"""REST API for facilitators: sign-in, sign-out, profile and groups (cookie-authenticated)."""
 
 from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from typing import Annotated, Any, TypeVar
+from typing import Any
 
 from aiohttp import web
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from rooms.validation import describe
+from rooms.errors import Refusal
+from rooms.validation import StrictModel, TidyText
 from server import accounts
-from server.config import Settings
-from server.store import Facilitator, Group, Store
+from server.store import Facilitator, Group
+from server.web import CLOCK, SETTINGS, STORE, facilitator_only, parse_body
 
-STORE = web.AppKey("store", Store)
-SETTINGS = web.AppKey("settings", Settings)
-CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
-MAX_BODY_BYTES = 16 * 1024
 SIGNIN_PER_MINUTE = 10  # per client address: slows password guessing without locking anyone out
 
-M = TypeVar("M", bound=BaseModel)
 
-
-def _tidy(text: str) -> str:
-    """Runs of whitespace become one space; a value of only whitespace is refused."""
-    tidy = " ".join(text.split())
-    if not tidy:
-        raise ValueError("must not be blank")
-    return tidy
-
-
-TidyText = Annotated[str, AfterValidator(_tidy)]
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class SignInRequest(_Body):
+class SignInRequest(StrictModel):
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=1024)
 
 
-class ProfileRequest(_Body):
+class ProfileRequest(StrictModel):
     display_name: TidyText | None = Field(default=None, min_length=1, max_length=80)
     credentials: str | None = Field(default=None, max_length=80)
 
 
-class GroupRequest(_Body):
+class GroupRequest(StrictModel):
     name: TidyText = Field(min_length=1, max_length=120)
-
-
-def error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": code, "message": message}, status=status)
-
-
-class BodyError(Exception):
-    def __init__(self, response: web.Response) -> None:
-        super().__init__(response.text)
-        self.response = response
-
-
-async def parse_body(request: web.Request, model: type[M]) -> M:
-    """The validated JSON body, or a BodyError carrying the 400/413 answer naming the field."""
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise BodyError(error(413, "too_large", f"body over {MAX_BODY_BYTES} bytes"))
-    try:
-        body = await request.json()
-    except web.HTTPRequestEntityTooLarge:
-        raise BodyError(error(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")) from None
-    except ValueError:
-        raise BodyError(error(400, "invalid", "body must be JSON")) from None
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        raise BodyError(error(400, "invalid", describe(exc))) from None
 
 
 def _secure(request: web.Request) -> bool:
     return request.secure or request.headers.get("X-Forwarded-Proto") == "https"
-
-
-async def signed_in(request: web.Request) -> Facilitator | None:
-    fid = accounts.read_cookie(
-        request.app[SETTINGS].secret,
-        request.cookies.get(accounts.COOKIE_NAME),
-        request.app[CLOCK](),
-    )
-    return await request.app[STORE].get_facilitator(fid) if fid else None
-
-
-Handler = Callable[[web.Request, Facilitator], Awaitable[web.StreamResponse]]
-
-
-def facilitator_only(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    async def run(request: web.Request) -> web.StreamResponse:
-        facilitator = await signed_in(request)
-        if facilitator is None:
-            return error(401, "unauthorized", "sign in first")
-        try:
-            return await handler(request, facilitator)
-        except BodyError as exc:
-            return exc.response
-
-    return run
 
 
 def profile(f: Facilitator) -> dict[str, Any]:
@@ -145,18 +72,15 @@ SIGNIN_LIMITER = web.AppKey("signin_limiter", SignInLimiter)
 async def sign_in(request: web.Request) -> web.StreamResponse:
     now = request.app[CLOCK]()
     if not request.app[SIGNIN_LIMITER].allow(request.remote or "?", time.monotonic()):
-        return error(429, "rate_limited", "too many sign-in attempts; wait a minute")
-    try:
-        body = await parse_body(request, SignInRequest)
-    except BodyError as exc:
-        return exc.response
+        raise Refusal("rate_limited", "too many sign-in attempts; wait a minute")
+    body = await parse_body(request, SignInRequest)
     store = request.app[STORE]
     facilitator = await store.find_facilitator_by_email(body.email.strip().lower())
     # One answer for an unknown email and a wrong password: nothing to enumerate accounts with.
     if facilitator is None or not accounts.verify_password(
         facilitator.password_hash, body.password
     ):
-        return error(401, "unauthorized", "email or password is not right")
+        raise Refusal("unauthorized", "email or password is not right")
     response = web.json_response(profile(facilitator))
     response.set_cookie(
         accounts.COOKIE_NAME,

@@ -8,33 +8,33 @@ carry the role, the facilitator account (leader links) and the personal invite (
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from rooms.errors import Refusal
 from rooms.model import Role
+from rooms.validation import StrictModel, TidyText
 from server import tokens
-from server.console_api import (
+from server.store import Invite, SessionRecord
+from server.web import (
     CLOCK,
     SETTINGS,
     STORE,
-    BodyError,
-    TidyText,
-    error,
+    Caller,
+    key_or_facilitator,
+    led_group,
+    led_session,
     parse_body,
-    signed_in,
 )
-from server.store import Facilitator, Group, Invite, SessionRecord, Store
 
 AUDIT_LIMIT_MAX = 1000
 
 
-class CreateSessionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class CreateSessionRequest(StrictModel):
     title: TidyText = Field(min_length=1, max_length=200)
     group_id: str | None = Field(default=None, min_length=1, max_length=64)
     waiting_room: bool = True
@@ -54,60 +54,8 @@ class CreateSessionRequest(BaseModel):
         return when.isoformat()
 
 
-class InviteRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class InviteRequest(StrictModel):
     label: TidyText = Field(min_length=1, max_length=80)
-
-
-def api_key_ok(request: web.Request) -> bool:
-    expected = request.app[SETTINGS].api_key
-    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-    return (
-        bool(expected)
-        and scheme.lower() == "bearer"
-        and secrets.compare_digest(key.strip(), expected)
-    )
-
-
-class Caller:
-    """Who is asking: the API key (may do anything) or a signed-in facilitator."""
-
-    def __init__(self, facilitator: Facilitator | None) -> None:
-        self.facilitator = facilitator
-
-    def leads_group(self, group: Group | None) -> bool:
-        if group is None:
-            return False
-        return self.facilitator is None or self.facilitator.id in group.facilitator_ids
-
-    async def leads_session(self, store: Store, record: SessionRecord) -> bool:
-        if self.facilitator is None or record.created_by == self.facilitator.id:
-            return True
-        if record.group_id is None:
-            return False
-        return self.leads_group(await store.get_group(record.group_id))
-
-
-Handler = Callable[[web.Request, Caller], Awaitable[web.StreamResponse]]
-
-
-def key_or_facilitator(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    async def run(request: web.Request) -> web.StreamResponse:
-        if api_key_ok(request):
-            caller = Caller(None)
-        else:
-            facilitator = await signed_in(request)
-            if facilitator is None:
-                return error(
-                    401, "unauthorized", "sign in, or send the API key (Authorization: Bearer)"
-                )
-            caller = Caller(facilitator)
-        try:
-            return await handler(request, caller)
-        except BodyError as exc:
-            return exc.response
-
-    return run
 
 
 def _expiry(request: web.Request, record: SessionRecord) -> int:
@@ -164,7 +112,7 @@ async def create_session(request: web.Request, caller: Caller) -> web.StreamResp
         group = await store.get_group(body.group_id)
         if not caller.leads_group(group):
             # the same answer for a missing group and someone else's: nothing to probe
-            return error(404, "not_found", "group_id: no such group of yours")
+            raise Refusal("not_found", "group_id: no such group of yours")
     record = SessionRecord(
         id="s_" + secrets.token_urlsafe(8),
         title=body.title,
@@ -182,7 +130,7 @@ async def create_session(request: web.Request, caller: Caller) -> web.StreamResp
 async def list_sessions(request: web.Request, caller: Caller) -> web.StreamResponse:
     """A facilitator's sessions: those they made and those of the groups they lead."""
     if caller.facilitator is None:
-        return error(400, "invalid", "listing sessions needs a signed-in facilitator")
+        raise Refusal("invalid", "listing sessions needs a signed-in facilitator")
     store = request.app[STORE]
     records = {r.id: r for r in await store.sessions_created_by(caller.facilitator.id)}
     for group in await store.groups_of(caller.facilitator.id):
@@ -193,41 +141,23 @@ async def list_sessions(request: web.Request, caller: Caller) -> web.StreamRespo
     )
 
 
-async def led_session(request: web.Request, caller: Caller) -> SessionRecord | None:
-    store = request.app[STORE]
-    record = await store.get_session(request.match_info["session_id"])
-    if record is None or not await caller.leads_session(store, record):
-        return None
-    return record
-
-
 @key_or_facilitator
 async def get_session(request: web.Request, caller: Caller) -> web.StreamResponse:
     record = await led_session(request, caller)
-    if record is None:
-        return error(404, "not_found", "no such session of yours")
     return web.json_response(await session_json(request, record, caller))
 
 
 @key_or_facilitator
 async def session_audit(request: web.Request, caller: Caller) -> web.StreamResponse:
     record = await led_session(request, caller)
-    if record is None:
-        return error(404, "not_found", "no such session of yours")
     try:
         limit = int(request.query.get("limit", "100"))
     except ValueError:
         limit = -1
     if not 1 <= limit <= AUDIT_LIMIT_MAX:
-        return error(400, "invalid", f"limit: a whole number from 1 to {AUDIT_LIMIT_MAX}")
+        raise Refusal("invalid", f"limit: a whole number from 1 to {AUDIT_LIMIT_MAX}")
     entries = await request.app[STORE].audit_of_session(record.id, limit)
     return web.json_response({"entries": [asdict(e) for e in entries]})
-
-
-async def led_group(request: web.Request, caller: Caller) -> Group | None:
-    store = request.app[STORE]
-    group = await store.get_group(request.match_info["group_id"])
-    return group if caller.leads_group(group) else None
 
 
 def invite_json(invite: Invite) -> dict[str, Any]:
@@ -240,8 +170,6 @@ def invite_json(invite: Invite) -> dict[str, Any]:
 @key_or_facilitator
 async def list_invites(request: web.Request, caller: Caller) -> web.StreamResponse:
     group = await led_group(request, caller)
-    if group is None:
-        return error(404, "not_found", "no such group of yours")
     invites = await request.app[STORE].invites_of_group(group.id)
     return web.json_response({"invites": [invite_json(i) for i in invites]})
 
@@ -249,8 +177,6 @@ async def list_invites(request: web.Request, caller: Caller) -> web.StreamRespon
 @key_or_facilitator
 async def create_invite(request: web.Request, caller: Caller) -> web.StreamResponse:
     group = await led_group(request, caller)
-    if group is None:
-        return error(404, "not_found", "no such group of yours")
     body = await parse_body(request, InviteRequest)
     invite = Invite(
         id="i_" + secrets.token_urlsafe(8),
@@ -265,11 +191,16 @@ async def create_invite(request: web.Request, caller: Caller) -> web.StreamRespo
 
 @key_or_facilitator
 async def revoke_invite(request: web.Request, caller: Caller) -> web.StreamResponse:
-    group = await led_group(request, caller)
     store = request.app[STORE]
+    group = await store.get_group(request.match_info["group_id"])
     invite = await store.get_invite(request.match_info["invite_id"])
-    if group is None or invite is None or invite.group_id != group.id:
-        return error(404, "not_found", "no such invite in a group of yours")
+    if (
+        group is None
+        or not caller.leads_group(group)
+        or invite is None
+        or invite.group_id != group.id
+    ):
+        raise Refusal("not_found", "no such invite in a group of yours")
     revoked = await store.revoke_invite(invite.id)
     return web.json_response(invite_json(revoked or invite))
 

@@ -1,43 +1,54 @@
-"""REST API for engagement summaries: one session's (JSON or CSV), a group's trends across its
-sessions, deleting a session's data, and the retention purge. Only the leaders of the session's
-group (or its creator) and the API key may read or delete (docs/summaries.md)."""
+"""REST API for engagement: a running session's live metrics, one session's summary (JSON or
+CSV), a group's trends across its sessions, deleting a session's data, and the retention purge.
+Only the leaders of the session's group (or its creator) and the API key may read or delete
+(docs/summaries.md)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from rooms.errors import Refusal
 from rooms.summary import group_trends, summary_csv
-from server.console_api import CLOCK, SETTINGS, STORE, error
-from server.sessions_api import Caller, key_or_facilitator, led_group, led_session
 from server.store import DeletionEntry
+from server.web import (
+    CLOCK,
+    LIVE,
+    SETTINGS,
+    STORE,
+    Caller,
+    key_or_facilitator,
+    led_group,
+    led_session,
+)
 
 log = logging.getLogger(__name__)
 
-LiveSummary = Callable[[str], dict[str, Any] | None]
-LIVE_SUMMARY: web.AppKey[LiveSummary] = web.AppKey("live_summary")
 PURGE_INTERVAL_S = 3600.0
 
 
-def _who(caller: Caller) -> str:
-    return caller.facilitator.id if caller.facilitator else "api-key"
+@key_or_facilitator
+async def session_engagement(request: web.Request, caller: Caller) -> web.StreamResponse:
+    """The live engagement metrics of a session its caller leads (docs/api.md)."""
+    record = await led_session(request, caller)
+    report = request.app[LIVE].engagement(record.id)
+    if report is None:
+        return web.json_response({"session_id": record.id, "live": False, "participants": {}})
+    return web.json_response({**report, "live": True})
 
 
 @key_or_facilitator
 async def get_summary(request: web.Request, caller: Caller) -> web.StreamResponse:
     record = await led_session(request, caller)
-    if record is None:
-        return error(404, "not_found", "no such session of yours")
-    data = request.app[LIVE_SUMMARY](record.id)  # a running session: fresh, "in progress"
+    data = request.app[LIVE].summary(record.id)  # a running session: fresh, "in progress"
     if data is None:
         stored = await request.app[STORE].get_summary(record.id)
         if stored is None:
-            return error(404, "not_found", "this session has no summary (nobody joined yet)")
+            raise Refusal("not_found", "this session has no summary (nobody joined yet)")
         data = stored.data
     fmt = request.query.get("format", "json")
     if fmt == "csv":
@@ -47,31 +58,27 @@ async def get_summary(request: web.Request, caller: Caller) -> web.StreamRespons
             headers={"Content-Disposition": f'attachment; filename="circle-{record.id}.csv"'},
         )
     if fmt != "json":
-        return error(400, "invalid", "format: json or csv")
+        raise Refusal("invalid", "format: json or csv")
     return web.json_response(data)
 
 
 @key_or_facilitator
 async def delete_session_data(request: web.Request, caller: Caller) -> web.StreamResponse:
     record = await led_session(request, caller)
-    if record is None:
-        return error(404, "not_found", "no such session of yours")
-    if request.app[LIVE_SUMMARY](record.id) is not None:
-        return error(409, "live", "the session is running: end it first")
+    if request.app[LIVE].summary(record.id) is not None:
+        raise Refusal("live", "the session is running: end it first")
     store = request.app[STORE]
     await store.delete_session_data(record.id)
     await store.append_deletion(
-        DeletionEntry(record.id, record.group_id, _who(caller), "deleted", request.app[CLOCK]())
+        DeletionEntry(record.id, record.group_id, caller.who, "deleted", request.app[CLOCK]())
     )
-    log.info("session %s data deleted by %s", record.id, _who(caller))
+    log.info("session %s data deleted by %s", record.id, caller.who)
     return web.json_response({"ok": True, "session_id": record.id})
 
 
 @key_or_facilitator
 async def get_trends(request: web.Request, caller: Caller) -> web.StreamResponse:
     group = await led_group(request, caller)
-    if group is None:
-        return error(404, "not_found", "no such group of yours")
     summaries = await request.app[STORE].summaries_of_group(group.id)
     trends = group_trends([s.data for s in summaries])
     return web.json_response({"group": {"id": group.id, "name": group.name}, **trends})
@@ -103,6 +110,7 @@ async def _retention_worker(app: web.Application) -> AsyncIterator[None]:
 
 
 def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/sessions/{session_id}/engagement", session_engagement)
     app.router.add_get("/api/sessions/{session_id}/summary", get_summary)
     app.router.add_delete("/api/sessions/{session_id}", delete_session_data)
     app.router.add_get("/api/groups/{group_id}/trends", get_trends)

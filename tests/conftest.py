@@ -20,12 +20,13 @@ from aiortc import (
     rtcrtpsender,
 )
 
-from server.app import SIGNALLING, STATS, create_app
+from server.app import SESSIONS, create_app
 from server.config import Settings
+from server.live.registry import LiveSessions
 from server.media import aiortc_hooks
 from server.media.router import MediaConfig
 from server.media.stats import ForwardingStats
-from server.signalling import Signalling
+from server.ops_api import STATS
 
 API_KEY = "test-api-key"
 LOOPBACK_ONLY = MediaConfig(slots_per_kind=15, remote_networks=("127.0.0.0/8",))
@@ -46,8 +47,8 @@ class RunningServer:
     now: list[float] = field(default_factory=list)  # unused unless a test moves the clock
 
     @property
-    def signalling(self) -> Signalling:
-        return self.app[SIGNALLING]
+    def live(self) -> LiveSessions:
+        return self.app[SESSIONS]
 
     @property
     def stats(self) -> ForwardingStats:

@@ -70,4 +70,4 @@ async def test_refusals_name_the_problem(circle_server: RunningServer) -> None:
     assert (status, reply["error"]) == (400, "invalid")
     status, reply, _ = await post(circle_server, None, raw=b'{"title": "' + b"x" * 20_000 + b'"}')
     assert (status, reply["error"]) == (413, "too_large")
-    assert circle_server.signalling.sessions == {}
+    assert circle_server.live.sessions == {}

@@ -38,7 +38,7 @@ async def test_six_bots_in_three_rooms_and_back(
         await lead.request(
             "control", {"action": "breakout_open", "duration_s": 600, "return_countdown_s": 0}
         )
-        live = circle_server.signalling.sessions[session["session_id"]]
+        live = circle_server.live.sessions[session["session_id"]]
         room_of = {
             b.participant_id: live.session.participants[b.participant_id or ""].room_id
             for b in bots

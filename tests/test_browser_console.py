@@ -24,8 +24,8 @@ from playwright.async_api import (
 
 from rooms.model import Role
 from server import accounts, tokens
-from server.console_api import STORE
 from server.store import AuditEntry, Facilitator
+from server.web import STORE
 from tests.conftest import API_KEY, RunningServer
 from tests.test_browser_session import browser
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from playwright.async_api import Browser, Page
 
-from server.console_api import STORE
 from server.store import Group, Invite
+from server.web import STORE
 from tests.conftest import RunningServer
 from tests.test_browser_session import INBOUND_JS, WAIT_S, browser, join, open_page, wait_for
 

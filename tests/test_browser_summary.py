@@ -30,8 +30,8 @@ from playwright.async_api import Browser, BrowserContext, Dialog, Page, Route, e
 from server import accounts
 from server.bot.client import Bot
 from server.bot.media import EncodedMedia
-from server.console_api import STORE
 from server.store import Facilitator
+from server.web import STORE
 from tests.conftest import RunningServer, until
 from tests.test_browser_session import browser, wait_for
 
@@ -169,7 +169,7 @@ async def test_summary_and_group_pages_after_a_real_session(
 
             await asyncio.sleep(max(0.0, PUBLISH_S - (time.monotonic() - started)))
             await bots[0].request("control", {"action": "end"})
-            await until(lambda: sid not in circle_server.signalling.sessions, 5, "the end")
+            await until(lambda: sid not in circle_server.live.sessions, 5, "the end")
         finally:
             for bot in bots:
                 await bot.close()

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from server.cli import main
-from server.console_api import STORE
+from server.web import STORE
 from tests.conftest import RunningServer
 
 PASSWORD = "a long enough passphrase"

@@ -11,7 +11,7 @@ import pytest
 
 from server.bot.client import Bot, BotError
 from server.bot.media import EncodedMedia
-from server.console_api import STORE
+from server.web import STORE
 from tests.conftest import RunningServer, until
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
@@ -50,7 +50,7 @@ async def test_mute_stops_forwarding_and_roles_are_enforced(
             await casey.request("control", {"action": "mute", "target": lead.participant_id})
         with pytest.raises(BotError, match="invalid"):
             await lead.request("control", {"action": "mute"})
-        live = circle_server.signalling.sessions[session_id]
+        live = circle_server.live.sessions[session_id]
         assert live.session.participants[lead.participant_id].audio_on
 
         await lead.request("control", {"action": "mute", "target": blair.participant_id})

@@ -12,7 +12,7 @@ import pytest
 import socketio
 from aiohttp import web
 
-from server.app import SIGNALLING, create_app
+from server.app import SESSIONS, create_app
 from server.bot.client import Bot
 from server.bot.media import EncodedMedia
 from tests.conftest import RunningServer, make_settings, until
@@ -74,7 +74,7 @@ async def test_four_bots_leave_and_join(
                 3,
                 f"{bot.name} keeps receiving after A left",
             )
-        live = circle_server.signalling.sessions[session["session_id"]]
+        live = circle_server.live.sessions[session["session_id"]]
         assert bots[0].participant_id not in live.session.participants
         assert all(
             slot["participant_id"] != bots[0].participant_id for bot in rest for slot in bot.slots
@@ -118,7 +118,7 @@ async def test_bad_input_leaves_the_room_and_media_untouched(
             circle_server.base_url, auth={"token": token}, transports=["websocket"]
         )
         assert (await intruder.call("join", {"name": "Intruder"}))["ok"]
-        live = circle_server.signalling.sessions[session["session_id"]]
+        live = circle_server.live.sessions[session["session_id"]]
         members_before = sorted(live.session.participants)
         before = snapshot(bots)
         bad = [
@@ -165,7 +165,7 @@ async def test_closed_tab_is_removed_and_shutdown_closes_every_connection(
         await until(
             lambda: gone.participant_id not in bots[0].participants, 10, "the others see C leave"
         )
-        live = app[SIGNALLING].sessions[session["session_id"]]
+        live = app[SESSIONS].sessions[session["session_id"]]
         pcs = [
             pc
             for media_state in live.router.participants.values()
@@ -177,4 +177,4 @@ async def test_closed_tab_is_removed_and_shutdown_closes_every_connection(
         for bot in bots:
             await bot.close()
     assert all(pc is not None and pc.connectionState == "closed" for pc in pcs)
-    assert app[SIGNALLING].sessions == {}
+    assert app[SESSIONS].sessions == {}

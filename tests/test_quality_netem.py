@@ -22,12 +22,12 @@ import pytest
 from aiohttp import web
 
 from rooms.quality import Level
-from server.app import SIGNALLING, create_app
+from server.app import SESSIONS, create_app
 from server.bot.client import Bot
 from server.bot.media import EncodedMedia, generate_clip
+from server.live.session import LiveSession
 from server.media import aiortc_hooks
 from server.media.router import MediaConfig
-from server.signalling import LiveSession
 from tests.conftest import make_settings, until
 from tests.impaired_link import ImpairedLink, Impairment
 
@@ -124,8 +124,7 @@ async def test_loss_and_delay_are_measured_and_the_level_follows(
         stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        signalling = app[SIGNALLING]
-        live = signalling.sessions[session["session_id"]]
+        live = app[SESSIONS].sessions[session["session_id"]]
 
         def far_pid() -> str | None:
             return next((p for p in live.router.participants if p != near.participant_id), None)

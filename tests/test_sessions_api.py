@@ -9,8 +9,8 @@ from typing import Any
 import aiohttp
 
 from server import accounts, tokens
-from server.console_api import STORE
 from server.store import AuditEntry, Facilitator
+from server.web import STORE
 from tests.conftest import API_KEY, RunningServer
 
 PASSWORD = "a long enough passphrase"

@@ -75,7 +75,7 @@ async def test_bad_requests_get_errors_only_to_their_sender(
         assert (await good.call("join", {"name": "Facilitator"}))["ok"]
         joined = await bad.call("join", {"name": "Blair"})
         assert joined["ok"] and joined["role"] == "participant"
-        live = circle_server.signalling.sessions[session["session_id"]]
+        live = circle_server.live.sessions[session["session_id"]]
         before = {pid: p.public() for pid, p in live.session.participants.items()}
 
         cases = [
@@ -136,12 +136,12 @@ async def test_leaving_and_disconnecting_update_the_others(circle_server: Runnin
         names = [name for name, _ in b.events]
         assert ("participant_left", {"participant_id": pid_a}) in b.events
         assert "participant_updated" in names
-        live = circle_server.signalling.sessions[session["session_id"]]
+        live = circle_server.live.sessions[session["session_id"]]
         assert list(live.session.participants) == [pid_b]
     finally:
         await b.sio.disconnect()
     await asyncio.sleep(0.3)
-    assert session["session_id"] not in circle_server.signalling.sessions
+    assert session["session_id"] not in circle_server.live.sessions
 
 
 async def test_oversized_message_closes_only_its_own_connection(
@@ -160,7 +160,7 @@ async def test_oversized_message_closes_only_its_own_connection(
         async with asyncio.timeout(10):
             while bad.sio.connected:
                 await asyncio.sleep(0.05)
-        live = circle_server.signalling.sessions[session["session_id"]]
+        live = circle_server.live.sessions[session["session_id"]]
         async with asyncio.timeout(10):
             while len(live.session.participants) != 1:
                 await asyncio.sleep(0.05)
@@ -181,7 +181,7 @@ async def test_client_stats_are_validated_and_never_change_a_score(
     try:
         assert (await client.call("client_stats", {"rtt_ms": 20.0}))["error"] == "not_joined"
         pid = (await client.call("join", {"name": "Casey"}))["participant_id"]
-        live = circle_server.signalling.sessions[session["session_id"]]
+        live = circle_server.live.sessions[session["session_id"]]
         assert (await client.call("client_stats", {"rtt_ms": 20.5, "frames_decoded": 10}))["ok"]
         before = live.quality.view(0.0)
         for bad in (

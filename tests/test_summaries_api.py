@@ -18,9 +18,9 @@ from server import accounts
 from server.app import create_app
 from server.bot.client import Bot
 from server.bot.media import EncodedMedia
-from server.console_api import STORE
 from server.store import Facilitator, Group, Invite, SummaryRecord
 from server.summaries_api import purge_expired
+from server.web import STORE
 from tests.conftest import API_KEY, RunningServer, make_settings, until
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
@@ -59,7 +59,7 @@ async def test_flushed_while_running_final_at_the_end_and_exported(
         assert status == 200 and live["in_progress"] is True
 
         await lead.request("control", {"action": "end"})
-        await until(lambda: sid not in circle_server.signalling.sessions, 5, "the session closes")
+        await until(lambda: sid not in circle_server.live.sessions, 5, "the session closes")
     finally:
         for bot in (lead, ana, ben):
             await bot.close()

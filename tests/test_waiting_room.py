@@ -8,8 +8,8 @@ import time
 from typing import Any
 
 from server import accounts
-from server.console_api import STORE
 from server.store import Facilitator, Group, Invite
+from server.web import STORE
 from tests.conftest import RunningServer, until
 from tests.test_sessions_api import call, signed_in
 from tests.test_signalling import Client, refused_connect, token_of
@@ -66,7 +66,7 @@ async def test_knock_admit_and_deny(circle_server: RunningServer) -> None:
         for client in (member, knock):
             assert "participant_waiting" not in names(client)
             assert all(d.get("participant_id") != dee for d in payloads(client, "participant_left"))
-        live = circle_server.signalling.sessions[session["session_id"]]
+        live = circle_server.live.sessions[session["session_id"]]
         assert sorted(p.display_name for p in live.session.participants.values()) == [
             "Kit",
             "Lee",
@@ -97,7 +97,7 @@ async def test_block_lock_and_end_persist(circle_server: RunningServer) -> None:
     try:
         await lead.call("join", {"name": "Lee"})
         robin_id = (await robin.call("join", {"name": "Robin"}))["participant_id"]
-        live = circle_server.signalling.sessions[sid]
+        live = circle_server.live.sessions[sid]
         assert live.session.participants[robin_id].invite_id == "it_robin"
         await lead.call("control", {"action": "remove", "target": robin_id, "block": True})
         await until(lambda: not robin.sio.connected, 5, "removed")
@@ -130,7 +130,7 @@ async def test_block_lock_and_end_persist(circle_server: RunningServer) -> None:
         after = await connected(circle_server, session["invite_url"])
         assert (await after.call("join", {"name": "After"}))["error"] == "ended"
         await after.sio.disconnect()
-        assert sid not in circle_server.signalling.sessions
+        assert sid not in circle_server.live.sessions
     finally:
         await lead.sio.disconnect()
         await robin.sio.disconnect()
@@ -189,7 +189,7 @@ async def test_a_token_of_another_session_reaches_nothing_here(
         await lead.call("join", {"name": "Lee"})
         target = (await member.call("join", {"name": "Mo"}))["participant_id"]
         await other_lead.call("join", {"name": "Other"})
-        live = circle_server.signalling.sessions[ours["session_id"]]
+        live = circle_server.live.sessions[ours["session_id"]]
         before = {pid: p.public() for pid, p in live.session.participants.items()}
         for body in (
             {"action": "mute", "target": target},

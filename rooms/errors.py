@@ -1,0 +1,17 @@
+"""The one error type: a refusal with a code for programs and a message for people. Every
+layer raises it; the server turns it into the `{"error": code, "message": ...}` reply for the
+sender only (server/web.py for REST, server/signalling.py for socket acks)."""
+
+from __future__ import annotations
+
+
+class Refusal(Exception):
+    """A refused request: `code` is one of the documented error codes (docs/api.md)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def reply(self) -> dict[str, str]:
+        return {"error": self.code, "message": self.message}

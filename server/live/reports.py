@@ -1,0 +1,60 @@
+"""What is reported from a live session: a participant's view of it, the engagement picture
+for leaders and the REST API, and the summary for the store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rooms import controls
+from rooms.quality import Level
+from rooms.summary import SessionFacts, build_summary
+from server.live.session import LiveSession
+
+
+def state_for(live: LiveSession, pid: str, now: float) -> dict[str, Any]:
+    """Everything one admitted participant's page needs, as they may see it."""
+    me = live.session.participants[pid]
+    return {
+        **controls.snapshot(live.session, pid, now),
+        "me": me.public(),
+        "active_speaker": live.announced_speakers.get(me.room_id),
+    }
+
+
+def engagement_report(live: LiveSession, now: float) -> dict[str, Any]:
+    """The engagement picture for leaders and the REST API: metrics keyed by participant id
+    (with display names), rooms, session, settings and the alerts that hold now."""
+    engine = live.engagement
+    return {
+        "session_id": live.session.id,
+        "at": now,
+        **engine.metrics(now),
+        "settings": engine.settings(),
+        "alerts": [
+            {"kind": _with_connection(live, kind, pid), "participant_id": pid, **detail}
+            for (kind, pid), detail in sorted(engine.alerts(now).items())
+        ],
+    }
+
+
+def summary_of(live: LiveSession, now: float, *, final: bool) -> dict[str, Any]:
+    """The session's summary now (rooms.summary), from everything measured so far."""
+    record = live.record
+    facts = SessionFacts(
+        record.id,
+        record.title,
+        record.group_id,
+        record.created_at,
+        record.ended_at,
+        list(live.leaders.values()),
+        room_names={room.id: room.name for room in live.session.breakouts.rooms},
+        invite_ids=dict(live.invite_ids),
+    )
+    return build_summary(facts, live.engagement, live.quality, live.alert_log, now, final=final)
+
+
+def _with_connection(live: LiveSession, kind: str, pid: str) -> str:
+    """Silence means something else when the connection is failing: say so."""
+    if kind == "silent" and live.quality.level(pid, "up") in (Level.POOR, Level.LOST):
+        return "silent_poor_connection"
+    return kind

@@ -1,0 +1,45 @@
+"""Endpoints for operators and benchmarks: liveness and the forwarding path's counters."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server.media.stats import ForwardingStats
+from server.web import LIVE, require_api_key
+
+STATS = web.AppKey("stats", ForwardingStats)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def forwarding_stats(request: web.Request) -> web.Response:
+    """Counters of the forwarding path since start (API key only)."""
+    require_api_key(request)
+    stats = request.app[STATS]
+    if request.query.get("reset_delays") == "1":
+        stats.reset_delays()
+    sessions, participants = request.app[LIVE].counts()
+    return web.json_response(
+        {
+            "sessions": sessions,
+            "participants": participants,
+            "packets_in": stats.packets_in,
+            "packets_out": stats.packets_out,
+            "frames_in": stats.frames_in,
+            "frames_out": stats.frames_out,
+            "frames_dropped": stats.frames_dropped,
+            "keyframe_requests": stats.keyframe_requests,
+            "delay_ms": {
+                "p50": stats.delay_percentile_ms(50),
+                "p99": stats.delay_percentile_ms(99),
+                "samples": len(stats.delays_s),
+            },
+        }
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/api/stats", forwarding_stats)
