@@ -1,7 +1,14 @@
-"""Bots: browserless Circle participants for tests and load runs (`circle bot`)."""
+"""Bots: browserless Circle participants for tests and load runs (`circle bot`).
 
-from server.bot.client import Bot, BotError, BotReport, BotStats, cli_main, run_bots
+client.py (the participant: signalling and peer connections), stats.py (what it received),
+run.py (several bots, `circle bot`); media.py with clip.py, encoded.py, pacing.py and
+packers.py (what it sends).
+"""
+
+from server.bot.client import Bot, BotError
 from server.bot.media import EncodedMedia, EncodedTrack, default_clip, generate_clip
+from server.bot.run import cli_main, run_bots
+from server.bot.stats import BotReport, BotStats
 
 __all__ = [
     "Bot",

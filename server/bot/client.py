@@ -1,16 +1,14 @@
 """A Circle participant without a browser: joins over socket.io, publishes pre-encoded media,
-subscribes, and counts what it receives without decoding it (for tests and load runs)."""
+subscribes, and counts what it receives without decoding it (for tests and load runs).
+
+Counting is stats.py's; running several bots (and `circle bot`) is run.py's."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import os
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,22 +20,16 @@ from aiortc import (
     RTCRtpSender,
     RTCSessionDescription,
 )
-from aiortc.rtp import RtpPacket
 
-from server.bot.media import (
-    EncodedMedia,
-    EncodedTrack,
-    Kind,
-    OpusPacker,
-    Vp8Packer,
-    default_clip,
-)
+from server.bot.media import EncodedMedia, EncodedTrack, OpusPacker, Vp8Packer
+from server.bot.stats import KINDS, BotReport, BotStats, ReceiveCounter, SequenceTracker
 from server.media import aiortc_hooks
+
+# the names callers import from here; BotReport and SequenceTracker live in stats.py
+__all__ = ["Bot", "BotError", "BotReport", "BotStats", "SequenceTracker", "parse_invite"]
 
 log = logging.getLogger(__name__)
 
-KINDS: tuple[Kind, Kind] = ("audio", "video")
-ICE_ENV = "CIRCLE_ICE_ADDRESSES"
 REQUEST_TIMEOUT_S = 30.0
 _CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
 
@@ -53,75 +45,6 @@ def parse_invite(invite_url: str) -> tuple[str, str]:
     if not parts.scheme or not parts.netloc or not token:
         raise ValueError("an invite URL looks like http://host:port/s/<session>#t=<token>")
     return f"{parts.scheme}://{parts.netloc}", token
-
-
-def ice_addresses_from_env() -> list[str] | None:
-    value = os.environ.get(ICE_ENV, "").strip()
-    return [a.strip() for a in value.split(",") if a.strip()] or None
-
-
-class SequenceTracker:
-    """Loss estimate for one RTP stream from its sequence numbers (RFC 3550 A.3 style)."""
-
-    def __init__(self) -> None:
-        self.received = 0
-        self._first: int | None = None
-        self._max = 0
-
-    def add(self, seq: int) -> None:
-        self.received += 1
-        if self._first is None:
-            self._first = self._max = seq
-            return
-        delta = ((seq - (self._max & 0xFFFF) + 0x8000) & 0xFFFF) - 0x8000
-        extended = self._max + delta
-        if extended > self._max:
-            self._max = extended
-        elif extended < self._first:
-            self._first = extended
-
-    @property
-    def expected(self) -> int:
-        return 0 if self._first is None else self._max - self._first + 1
-
-    @property
-    def lost(self) -> int:
-        return max(0, self.expected - self.received)
-
-
-@dataclass
-class BotStats:
-    name: str
-    participant_id: str | None
-    received: dict[str, int]  # kind -> packets
-    lost: dict[str, int]  # kind -> estimated packets lost
-    sent: dict[str, int]  # kind -> RTP packets handed to aiortc
-    sources: dict[str, dict[str, int]]  # kind -> participant id -> packets
-
-    def loss_fraction(self, kind: str) -> float:
-        expected = self.received.get(kind, 0) + self.lost.get(kind, 0)
-        return self.lost.get(kind, 0) / expected if expected else 0.0
-
-
-@dataclass
-class BotReport:
-    bots: list[BotStats] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def table(self) -> str:
-        rows = [
-            f"{'bot':<14} {'participant':<12} {'sent a/v':>15} {'recv audio':>10} "
-            f"{'recv video':>10} {'loss a':>7} {'loss v':>7}"
-        ]
-        for b in self.bots:
-            rows.append(
-                f"{b.name[:14]:<14} {(b.participant_id or '-')[:12]:<12} "
-                f"{b.sent.get('audio', 0):>7}/{b.sent.get('video', 0):<7} "
-                f"{b.received.get('audio', 0):>10} {b.received.get('video', 0):>10} "
-                f"{100 * b.loss_fraction('audio'):>6.2f}% {100 * b.loss_fraction('video'):>6.2f}%"
-            )
-        rows.append(f"({self.seconds:.1f} s)")
-        return "\n".join(rows)
 
 
 def _codec_preferences(kind: str) -> list[Any]:
@@ -162,10 +85,7 @@ class Bot:
         self.publish_pc: RTCPeerConnection | None = None
         self.subscribe_pc: RTCPeerConnection | None = None
         self._packers: dict[str, Vp8Packer | OpusPacker] = {}
-        self._slot_owner: dict[str, str | None] = {}  # mid -> participant id
-        self._mid_kind: dict[str, str] = {}
-        self._counts: dict[tuple[str, str | None], int] = {}
-        self._sequences: dict[tuple[str, int], SequenceTracker] = {}
+        self._receive = ReceiveCounter()
         self._closed = False
         self.admit_timeout_s = admit_timeout_s  # a person must admit a bot from the waiting room
         self.admitted = asyncio.Event()
@@ -185,8 +105,7 @@ class Bot:
 
     def _apply_slots(self, slots: list[dict[str, Any]]) -> None:
         self.slots = list(slots)
-        self._slot_owner = {s["mid"]: s.get("participant_id") for s in slots}
-        self._mid_kind.update({s["mid"]: s["kind"] for s in slots})
+        self._receive.apply_slots(slots)
 
     async def _on_participant(self, data: dict[str, Any]) -> None:
         self.participants[data["id"]] = data
@@ -286,27 +205,12 @@ class Bot:
         for transceiver in pc.getTransceivers():
             mid = transceiver.mid
             assert mid is not None
-            self._mid_kind.setdefault(mid, transceiver.kind)
+            self._receive.add_mid(mid, transceiver.kind)
             aiortc_hooks.count_received_packets(
-                transceiver.receiver, self._sink(mid), transceiver.kind
+                transceiver.receiver, self._receive.sink(mid), transceiver.kind
             )
         await pc.setLocalDescription(await pc.createAnswer())
         await self.request("subscribe_answer", {"sdp": pc.localDescription.sdp})
-
-    def _sink(self, mid: str) -> Callable[[RtpPacket], None]:
-        kind = self._mid_kind.get(mid, "?")
-        counts = self._counts
-        sequences = self._sequences
-
-        def sink(packet: RtpPacket) -> None:
-            key = (kind, self._slot_owner.get(mid))
-            counts[key] = counts.get(key, 0) + 1
-            tracker = sequences.get((mid, packet.ssrc))
-            if tracker is None:
-                tracker = sequences[(mid, packet.ssrc)] = SequenceTracker()
-            tracker.add(packet.sequence_number)
-
-        return sink
 
     async def wait_connected(self, limit_s: float = 15.0) -> None:
         async with asyncio.timeout(limit_s):
@@ -339,106 +243,25 @@ class Bot:
 
     def received(self, kind: str, participant_id: str | None = None) -> int:
         """Packets of `kind` received from `participant_id` (all sources when None)."""
-        return sum(
-            n
-            for (k, pid), n in self._counts.items()
-            if k == kind and (participant_id is None or pid == participant_id)
-        )
+        return self._receive.received(kind, participant_id)
 
     def lost(self, kind: str) -> int:
-        return sum(
-            t.lost for (mid, _), t in self._sequences.items() if self._mid_kind.get(mid) == kind
-        )
+        return self._receive.lost(kind)
 
     def sent(self, kind: str) -> int:
         packer = self._packers.get(kind)
         return packer.payloads if packer is not None else 0
 
     def stats(self) -> BotStats:
-        sources: dict[str, dict[str, int]] = {k: {} for k in KINDS}
-        for (kind, pid), n in self._counts.items():
-            if kind in sources:
-                sources[kind][pid or "-"] = sources[kind].get(pid or "-", 0) + n
         return BotStats(
             self.name,
             self.participant_id,
             {k: self.received(k) for k in KINDS},
             {k: self.lost(k) for k in KINDS},
             {k: self.sent(k) for k in KINDS},
-            sources,
+            self._receive.sources(),
         )
 
 
 def _last_level(packer: OpusPacker) -> Callable[[], tuple[bool, int] | None]:
     return lambda: packer.last_level
-
-
-def load_media(audio: str | Path | None, video: str | Path | None) -> EncodedMedia:
-    """The files given, or the default generated clip (cached) when neither is."""
-    if audio is None and video is None:
-        clip = default_clip()
-        return EncodedMedia.load(clip, clip)
-    return EncodedMedia.load(audio, video)
-
-
-async def run_bots(
-    invite_url: str,
-    count: int,
-    duration: float | None,
-    audio: str | Path | None = None,
-    video: str | Path | None = None,
-    names: Sequence[str] | None = None,
-    *,
-    media: EncodedMedia | None = None,
-    stagger_s: float = 0.2,
-    report: BotReport | None = None,
-) -> BotReport:
-    """Run `count` bots for `duration` seconds (None: until cancelled) and report.
-
-    Bots start `stagger_s` apart, so their keyframes do not all fall on the same instant.
-    `report`, if given, is filled in even when the run is cancelled (Ctrl-C)."""
-    if media is None:
-        media = await asyncio.to_thread(load_media, audio, video)
-    bots = [
-        Bot(invite_url, names[i] if names and i < len(names) else f"Bot {i + 1}", media)
-        for i in range(count)
-    ]
-    report = report if report is not None else BotReport()
-    started_at = time.monotonic()
-
-    async def start(i: int, bot: Bot) -> None:
-        await asyncio.sleep(i * stagger_s)
-        await bot.start()
-
-    try:
-        await asyncio.gather(*(start(i, b) for i, b in enumerate(bots)))
-        started_at = time.monotonic()
-        if duration is None:
-            await asyncio.Event().wait()
-        else:
-            await asyncio.sleep(duration)
-    finally:
-        report.seconds = time.monotonic() - started_at
-        report.bots = [b.stats() for b in bots]
-        await asyncio.shield(asyncio.gather(*(b.leave() for b in bots), return_exceptions=True))
-    return report
-
-
-async def cli_main(
-    invite_url: str,
-    count: int,
-    duration: float | None,
-    audio: str | None,
-    video: str | None,
-    ice_addresses: Sequence[str] | None = None,
-) -> int:
-    """`circle bot`: run the bots, print a per-bot table at the end (and on Ctrl-C)."""
-    addresses = list(ice_addresses) if ice_addresses else ice_addresses_from_env()
-    if addresses:
-        aiortc_hooks.restrict_host_addresses(addresses)
-    report = BotReport()
-    try:
-        await run_bots(invite_url, count, duration, audio, video, report=report)
-    finally:
-        print(report.table(), flush=True)
-    return 0

@@ -1,228 +1,74 @@
-"""The `Store` protocol and the records it keeps.
+"""The `Store` protocol (and, re-exported, the records it keeps and the checks on them).
 
 Accounts, groups, sessions, invites and the audit log all go through this one interface so the
 server never knows whether it runs on the embedded SQLite file or on a shared Redis. Both
 implementations must pass tests/store/test_store_contract.py, which is the real specification;
 the docstrings here say what that suite checks.
 
-Records are frozen dataclasses: callers get values, never handles to mutable store state, so a
-change always goes through a store method (and into the persistent copy).
+The records live in server/store/records.py, the checks both backends apply before writing in
+server/store/validation.py; everything is importable from here as before.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol
+from typing import Protocol
 
-AuditOutcome = Literal["ok", "forbidden", "invalid", "not_found"]
-AUDIT_OUTCOMES: tuple[AuditOutcome, ...] = ("ok", "forbidden", "invalid", "not_found")
-DetailValue = str | int | float | bool | None
-DEFAULT_AUDIT_LIMIT = 100
+from server.store.records import (
+    AUDIT_OUTCOMES,
+    DEFAULT_AUDIT_LIMIT,
+    DELETION_REASONS,
+    AuditEntry,
+    AuditOutcome,
+    DeletionEntry,
+    DeletionReason,
+    DetailValue,
+    Facilitator,
+    Group,
+    Invite,
+    SessionRecord,
+    StoreConflict,
+    StoreError,
+    SummaryRecord,
+)
+from server.store.validation import (
+    MAX_JSON_DEPTH,
+    MSGPACK_INT_RANGE,
+    check_audit_entry,
+    check_deletion_entry,
+    check_json,
+    check_summary,
+    normalize_email,
+    normalized_facilitator,
+    normalized_group,
+)
 
-
-class StoreError(Exception):
-    """Base of the store's own errors (reads never raise for missing ids; they return None)."""
-
-
-class StoreConflict(StoreError):
-    """A unique value is already taken: an id, a facilitator's email or an invite's token id.
-
-    `field` names what collided so the API can say so (HTTP 409) without parsing the message.
-    """
-
-    def __init__(self, kind: str, field: str, value: str) -> None:
-        super().__init__(f"{kind} with this {field} already exists: {value!r}")
-        self.kind = kind
-        self.field = field
-        self.value = value
-
-
-@dataclass(frozen=True, slots=True)
-class Facilitator:
-    """A therapist account. The store keeps `password_hash` as given (argon2, hashed by caller)."""
-
-    id: str
-    email: str  # unique case-insensitively; the store keeps it lower-cased
-    password_hash: str
-    display_name: str
-    credentials: str  # shown next to the name, e.g. "LCSW"
-    created_at: float  # unix seconds
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    """A standing therapy group; `facilitator_ids` always starts with the owner (co-leads after)."""
-
-    id: str
-    name: str
-    owner_id: str
-    facilitator_ids: tuple[str, ...]
-    created_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRecord:
-    """One meeting. `created_by` is None when it was made with the API key, not by an account."""
-
-    id: str
-    title: str
-    group_id: str | None
-    created_by: str | None
-    waiting_room: bool
-    scheduled_start: str | None  # ISO 8601 with a zone, as the facilitator entered it
-    created_at: float
-    ended_at: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Invite:
-    """A participant's standing invitation to a group.
-
-    `token_id` is embedded in every token minted for this invite so the same person is
-    recognised across sessions (and can be blocked from rejoining one of them).
-    """
-
-    id: str
-    group_id: str
-    label: str  # how the facilitator knows this participant; never shown to other participants
-    token_id: str
-    created_at: float
-    revoked: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One action in a session, allowed or refused.
-
-    Build it with `id=0` (the default) and pass it to `Store.append_audit`, which returns a copy
-    with the store's id: ids start at 1 and only grow within a store, across restarts too.
-    """
-
-    session_id: str
-    actor_id: str
-    actor_role: str
-    action: str
-    target_id: str | None
-    detail: dict[str, DetailValue] = field(hash=False)
-    at: float
-    outcome: AuditOutcome
-    id: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class SummaryRecord:
-    """A session's engagement summary (built by rooms/summary.py): plain JSON values only."""
-
-    session_id: str
-    group_id: str | None
-    data: dict[str, Any] = field(hash=False)
-    updated_at: float  # unix seconds of the last write; retention counts from it
-    final: bool  # False while the session runs ("in progress")
-
-
-DeletionReason = Literal["deleted", "retention"]
-
-
-@dataclass(frozen=True, slots=True)
-class DeletionEntry:
-    """A session's data was deleted: kept apart, so the record of it outlives the data."""
-
-    session_id: str
-    group_id: str | None
-    by: str  # a facilitator id, "api-key" or "retention"
-    reason: DeletionReason
-    at: float
-
-
-MAX_JSON_DEPTH = 64  # far deeper than any summary; msgpack itself gives up near 512
-MSGPACK_INT_RANGE = (-(2**63), 2**64 - 1)  # what msgpack can carry; JSON text has no limit
-
-
-def check_json(value: Any, where: str = "summary", depth: int = 0) -> None:
-    """Reject what JSON and msgpack could not both carry faithfully: non-finite numbers, integers
-    msgpack cannot hold, strings with lone surrogates (not UTF-8), keys that are not strings,
-    nesting deeper than MAX_JSON_DEPTH, objects that are not plain values."""
-    if depth > MAX_JSON_DEPTH:
-        raise ValueError(f"{where}: nested deeper than {MAX_JSON_DEPTH}")
-    if value is None or isinstance(value, bool):
-        return
-    if isinstance(value, str):
-        _check_text(value, where)
-        return
-    if isinstance(value, int):
-        if not MSGPACK_INT_RANGE[0] <= value <= MSGPACK_INT_RANGE[1]:
-            raise ValueError(f"{where}: integer out of the 64-bit range")
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{where}: numbers must be finite")
-        return
-    if isinstance(value, list | tuple):
-        for item in value:
-            check_json(item, where, depth + 1)
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueError(f"{where}: keys must be strings")
-            _check_text(key, where)
-            check_json(item, where, depth + 1)
-        return
-    raise ValueError(f"{where}: {type(value).__name__} is not a JSON value")
-
-
-def _check_text(text: str, where: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError(f"{where}: strings must be valid Unicode (no lone surrogates)") from None
-
-
-def check_summary(summary: SummaryRecord) -> None:
-    """Reject, before anything is written, a summary either backend could not round-trip."""
-    if not isinstance(summary.data, dict):
-        raise ValueError("summary data must be a JSON object")
-    check_json(summary.data)
-    if not math.isfinite(summary.updated_at):
-        raise ValueError("summary updated_at must be a finite number")
-
-
-DELETION_REASONS: tuple[DeletionReason, ...] = ("deleted", "retention")
-
-
-def check_deletion_entry(entry: DeletionEntry) -> None:
-    """Reject a deletion record the log could not be read back by (reason, time)."""
-    if entry.reason not in DELETION_REASONS:
-        raise ValueError(f"unknown deletion reason {entry.reason!r}")
-    if not math.isfinite(entry.at):
-        raise ValueError("deletion time must be a finite number")
-
-
-def normalize_email(email: str) -> str:
-    """Emails compare case-insensitively, so the stored and looked-up forms are lower-cased."""
-    return email.strip().lower()
-
-
-def normalized_facilitator(facilitator: Facilitator) -> Facilitator:
-    return replace(facilitator, email=normalize_email(facilitator.email))
-
-
-def normalized_group(group: Group) -> Group:
-    """Owner first, then co-leads in the given order, each once: `groups_of` relies on it."""
-    ids = dict.fromkeys((group.owner_id, *group.facilitator_ids))
-    return replace(group, facilitator_ids=tuple(ids))
-
-
-def check_audit_entry(entry: AuditEntry) -> None:
-    """Reject what neither backend could round-trip faithfully, before anything is written."""
-    if entry.outcome not in AUDIT_OUTCOMES:
-        raise ValueError(f"unknown audit outcome {entry.outcome!r}")
-    for key, value in entry.detail.items():
-        if not isinstance(key, str) or not isinstance(value, str | int | float | bool | None):
-            raise ValueError(f"audit detail {key!r} must map str to str/int/float/bool/None")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"audit detail {key!r} must be a finite number")
+__all__ = [
+    "AUDIT_OUTCOMES",
+    "DEFAULT_AUDIT_LIMIT",
+    "DELETION_REASONS",
+    "MAX_JSON_DEPTH",
+    "MSGPACK_INT_RANGE",
+    "AuditEntry",
+    "AuditOutcome",
+    "DeletionEntry",
+    "DeletionReason",
+    "DetailValue",
+    "Facilitator",
+    "Group",
+    "Invite",
+    "SessionRecord",
+    "Store",
+    "StoreConflict",
+    "StoreError",
+    "SummaryRecord",
+    "check_audit_entry",
+    "check_deletion_entry",
+    "check_json",
+    "check_summary",
+    "normalize_email",
+    "normalized_facilitator",
+    "normalized_group",
+]
 
 
 class Store(Protocol):

@@ -1,0 +1,135 @@
+"""What a bot receives, counted without decoding: packets per kind and per source participant
+(by the server's slot assignments), loss per RTP stream from sequence numbers; and the
+per-bot stats and run report built from those counts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc.rtp import RtpPacket
+
+from server.bot.encoded import Kind
+
+KINDS: tuple[Kind, Kind] = ("audio", "video")
+
+
+class SequenceTracker:
+    """Loss estimate for one RTP stream from its sequence numbers (RFC 3550 A.3 style)."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        self._first: int | None = None
+        self._max = 0
+
+    def add(self, seq: int) -> None:
+        self.received += 1
+        if self._first is None:
+            self._first = self._max = seq
+            return
+        delta = ((seq - (self._max & 0xFFFF) + 0x8000) & 0xFFFF) - 0x8000
+        extended = self._max + delta
+        if extended > self._max:
+            self._max = extended
+        elif extended < self._first:
+            self._first = extended
+
+    @property
+    def expected(self) -> int:
+        return 0 if self._first is None else self._max - self._first + 1
+
+    @property
+    def lost(self) -> int:
+        return max(0, self.expected - self.received)
+
+
+@dataclass
+class BotStats:
+    name: str
+    participant_id: str | None
+    received: dict[str, int]  # kind -> packets
+    lost: dict[str, int]  # kind -> estimated packets lost
+    sent: dict[str, int]  # kind -> RTP packets handed to aiortc
+    sources: dict[str, dict[str, int]]  # kind -> participant id -> packets
+
+    def loss_fraction(self, kind: str) -> float:
+        expected = self.received.get(kind, 0) + self.lost.get(kind, 0)
+        return self.lost.get(kind, 0) / expected if expected else 0.0
+
+
+@dataclass
+class BotReport:
+    bots: list[BotStats] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def table(self) -> str:
+        rows = [
+            f"{'bot':<14} {'participant':<12} {'sent a/v':>15} {'recv audio':>10} "
+            f"{'recv video':>10} {'loss a':>7} {'loss v':>7}"
+        ]
+        for b in self.bots:
+            rows.append(
+                f"{b.name[:14]:<14} {(b.participant_id or '-')[:12]:<12} "
+                f"{b.sent.get('audio', 0):>7}/{b.sent.get('video', 0):<7} "
+                f"{b.received.get('audio', 0):>10} {b.received.get('video', 0):>10} "
+                f"{100 * b.loss_fraction('audio'):>6.2f}% {100 * b.loss_fraction('video'):>6.2f}%"
+            )
+        rows.append(f"({self.seconds:.1f} s)")
+        return "\n".join(rows)
+
+
+class ReceiveCounter:
+    """A subscriber's received packets, by (kind, participant owning the slot's mid when the
+    packet came) and by RTP stream (mid, ssrc) for loss."""
+
+    def __init__(self) -> None:
+        self._slot_owner: dict[str, str | None] = {}  # mid -> participant id
+        self._mid_kind: dict[str, str] = {}
+        self._counts: dict[tuple[str, str | None], int] = {}
+        self._sequences: dict[tuple[str, int], SequenceTracker] = {}
+
+    def apply_slots(self, slots: Sequence[dict[str, Any]]) -> None:
+        """Take the server's slot list: who is forwarded on each mid now, and its kind."""
+        self._slot_owner = {s["mid"]: s.get("participant_id") for s in slots}
+        self._mid_kind.update({s["mid"]: s["kind"] for s in slots})
+
+    def add_mid(self, mid: str, kind: str) -> None:
+        """A negotiated mid whose kind the slots may not have said yet."""
+        self._mid_kind.setdefault(mid, kind)
+
+    def sink(self, mid: str) -> Callable[[RtpPacket], None]:
+        kind = self._mid_kind.get(mid, "?")
+        counts = self._counts
+        sequences = self._sequences
+
+        def sink(packet: RtpPacket) -> None:
+            key = (kind, self._slot_owner.get(mid))
+            counts[key] = counts.get(key, 0) + 1
+            tracker = sequences.get((mid, packet.ssrc))
+            if tracker is None:
+                tracker = sequences[(mid, packet.ssrc)] = SequenceTracker()
+            tracker.add(packet.sequence_number)
+
+        return sink
+
+    def received(self, kind: str, participant_id: str | None = None) -> int:
+        """Packets of `kind` received from `participant_id` (all sources when None)."""
+        return sum(
+            n
+            for (k, pid), n in self._counts.items()
+            if k == kind and (participant_id is None or pid == participant_id)
+        )
+
+    def lost(self, kind: str) -> int:
+        return sum(
+            t.lost for (mid, _), t in self._sequences.items() if self._mid_kind.get(mid) == kind
+        )
+
+    def sources(self) -> dict[str, dict[str, int]]:
+        """kind -> participant id ("-" when the slot had none) -> packets."""
+        sources: dict[str, dict[str, int]] = {k: {} for k in KINDS}
+        for (kind, pid), n in self._counts.items():
+            if kind in sources:
+                sources[kind][pid or "-"] = sources[kind].get(pid or "-", 0) + n
+        return sources

@@ -1,0 +1,126 @@
+"""The SQLite schema: its migrations, and opening a file at the current version."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+# MIGRATIONS[n] moves the schema from version n to n + 1; never edit a released entry.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE facilitators (
+            id TEXT PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE,
+            password_hash TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            credentials TEXT NOT NULL,
+            created_at REAL NOT NULL
+        )""",
+        """CREATE TABLE groups (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            owner_id TEXT NOT NULL,
+            created_at REAL NOT NULL
+        )""",
+        """CREATE TABLE group_facilitators (
+            group_id TEXT NOT NULL,
+            facilitator_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (group_id, facilitator_id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX group_facilitators_by_facilitator ON group_facilitators (facilitator_id)",
+        """CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            group_id TEXT,
+            created_by TEXT,
+            waiting_room INTEGER NOT NULL,
+            scheduled_start TEXT,
+            created_at REAL NOT NULL,
+            ended_at REAL
+        )""",
+        "CREATE INDEX sessions_by_group ON sessions (group_id, created_at, id)",
+        "CREATE INDEX sessions_by_creator ON sessions (created_by, created_at, id)",
+        """CREATE TABLE invites (
+            id TEXT PRIMARY KEY,
+            group_id TEXT NOT NULL,
+            label TEXT NOT NULL,
+            token_id TEXT NOT NULL UNIQUE,
+            created_at REAL NOT NULL,
+            revoked INTEGER NOT NULL
+        )""",
+        "CREATE INDEX invites_by_group ON invites (group_id, created_at, id)",
+        """CREATE TABLE blocked_invites (
+            session_id TEXT NOT NULL,
+            token_id TEXT NOT NULL,
+            PRIMARY KEY (session_id, token_id)
+        ) WITHOUT ROWID""",
+        # AUTOINCREMENT: an id is never handed out twice, even after the newest rows go
+        """CREATE TABLE audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id TEXT NOT NULL,
+            actor_id TEXT NOT NULL,
+            actor_role TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target_id TEXT,
+            detail TEXT NOT NULL,
+            at REAL NOT NULL,
+            outcome TEXT NOT NULL
+        )""",
+        "CREATE INDEX audit_by_session ON audit (session_id, id)",
+    ),
+    (
+        """CREATE TABLE summaries (
+            session_id TEXT PRIMARY KEY,
+            group_id TEXT,
+            data TEXT NOT NULL,
+            updated_at REAL NOT NULL,
+            final INTEGER NOT NULL
+        )""",
+        "CREATE INDEX summaries_by_group ON summaries (group_id, updated_at, session_id)",
+        "CREATE INDEX summaries_by_time ON summaries (updated_at, session_id)",
+        """CREATE TABLE deletions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id TEXT NOT NULL,
+            group_id TEXT,
+            by TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            at REAL NOT NULL
+        )""",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating it, with its folder, if need be) and migrate the store's file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: no implicit transactions; writes say BEGIN IMMEDIATE (core.py)
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+    conn.execute("PRAGMA busy_timeout=5000")
+    migrate(conn)
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the file to SCHEMA_VERSION in one transaction; refuse a newer one."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = conn.execute("SELECT version FROM schema_version").fetchone()
+        version = 0 if row is None else int(row[0])
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"store schema {version} is newer than this Circle ({SCHEMA_VERSION})"
+            )
+        for statements in MIGRATIONS[version:]:
+            for statement in statements:
+                conn.execute(statement)
+        conn.execute("DELETE FROM schema_version")
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
