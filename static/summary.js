@@ -4,6 +4,7 @@
 
 import { $, el } from './lib/dom.js';
 import { dateTime, duration as durationWords, minSec } from './lib/format.js';
+import { chart, charts, fitLanes, levelSpans, timeAxis } from './summary/charts.js';
 
 const sessionId = decodeURIComponent(location.pathname.split('/')[2] || '');
 const API = `/api/sessions/${encodeURIComponent(sessionId)}`;
@@ -19,7 +20,6 @@ const LEVEL_STYLE = {
 const ROOM_COLOURS = ['#2f6b5a', '#1a5fd0', '#a34ca3', '#c45f00', '#3b7f9e', '#7a6a00', '#555c66'];
 const PRESENT_FILL = '#e4e1db';
 
-const charts = {};
 let summary = null;
 let refreshTimer = null;
 let deleted = false;
@@ -206,55 +206,6 @@ function renderTable() {
 
 // ---- charts ----
 
-// Writes each bar's text (dataset.barText: a string, or an array by bar) inside the bar when it
-// fits, so the charts read without colour and in print.
-const barText = {
-  id: 'circleBarText',
-  afterDatasetsDraw(chartInstance) {
-    const { ctx } = chartInstance;
-    ctx.save();
-    ctx.font = '600 12px system-ui, sans-serif';
-    ctx.textBaseline = 'middle';
-    chartInstance.data.datasets.forEach((dataset, i) => {
-      const meta = chartInstance.getDatasetMeta(i);
-      if (!dataset.barText || !chartInstance.isDatasetVisible(i)) return;
-      meta.data.forEach((bar, j) => {
-        const text = Array.isArray(dataset.barText) ? dataset.barText[j] : dataset.barText;
-        if (!text) return;
-        const { x, y, base } = bar.getProps(['x', 'y', 'base'], true);
-        const left = Math.min(x, base);
-        const width = Math.abs(x - base);
-        const textWidth = ctx.measureText(text).width;
-        if (textWidth + 8 <= width) {
-          ctx.fillStyle = dataset.barTextColour || '#fff';
-          ctx.fillText(text, left + 4, y);
-        } else if (dataset.barTextOutside) {
-          ctx.fillStyle = '#1f2328';
-          ctx.fillText(text, Math.max(x, base) + 4, y);
-        }
-      });
-    });
-    ctx.restore();
-  },
-};
-
-function chart(id, config, label) {
-  if (charts[id]) charts[id].destroy();
-  const canvas = $(id);
-  canvas.setAttribute('role', 'img');
-  canvas.setAttribute('aria-label', label);
-  canvas.textContent = label; // fallback content
-  charts[id] = new Chart(canvas, {
-    ...config,
-    plugins: [barText],
-    options: { animation: false, maintainAspectRatio: false, ...config.options },
-  });
-}
-
-function fitLanes(id, lanes) {
-  $(id).parentElement.style.height = `${Math.max(140, lanes * 30 + 90)}px`;
-}
-
 function renderShare() {
   const measured = summary.participants.filter((p) => p.speaking.measured);
   const label = measured.map((p) => `${p.name} ${num(p.speaking.share_pct, 1)}%`).join(', ');
@@ -285,27 +236,9 @@ function renderShare() {
   );
 }
 
-// The x axis of both timelines: seconds for a short session, else minutes, from its start.
-function timeAxis() {
-  const s = summary.session;
-  const span = s.duration_s || 0;
-  const unit = span < 180 ? { per: 1, name: 'seconds' } : { per: 60, name: 'minutes' };
-  const at = (unix) => Math.max(0, (unix - (s.started_at ?? unix)) / unit.per);
-  const end = s.started_at == null ? 0 : s.started_at + span;
-  return {
-    at,
-    end,
-    scale: {
-      min: 0,
-      max: Math.max(Math.ceil(at(end)), 1),
-      title: { display: true, text: `${unit.name} from the start` },
-    },
-  };
-}
-
 function renderTimeline() {
   const people = summary.participants;
-  const axis = timeAxis();
+  const axis = timeAxis(summary.session);
   const nameOf = Object.fromEntries(people.map((p) => [p.id, p.name]));
   const rooms = roomOrder(summary.timeline.map((t) => t.room));
   const several = rooms.length > 1;
@@ -352,17 +285,8 @@ function renderTimeline() {
   );
 }
 
-// [[at, level], ...] to spans, each lasting until the next change (or `end`).
-function levelSpans(timeline, end) {
-  return timeline.map(([at, level], i) => ({
-    level,
-    from: at,
-    to: i + 1 < timeline.length ? timeline[i + 1][0] : Math.max(at, end),
-  }));
-}
-
 function renderQuality() {
-  const axis = timeAxis();
+  const axis = timeAxis(summary.session);
   const lanes = [];
   const unmeasured = [];
   const bars = Object.fromEntries(LEVELS.map((l) => [l, []]));
