@@ -1,7 +1,7 @@
 // Facilitator console: profile, groups and personal invites, new sessions and their links,
 // the sessions list and each session's audit log. Plain DOM; every text from the server goes in
 // through textContent or a property, never as HTML.
-import { ApiError, api, report, showSignedOut, state } from './console/common.js';
+import { ApiError, api, invalid, report, showSignedOut, state } from './console/common.js';
 import { loadGroups, wireGroupForm } from './console/groups.js';
 import { loadSessions, wireSessionForm } from './console/sessions.js';
 import { $ } from './lib/dom.js';
@@ -38,9 +38,7 @@ $('profile-form').addEventListener('submit', async (event) => {
   name.removeAttribute('aria-invalid');
   const displayName = name.value.trim();
   if (!displayName) {
-    name.setAttribute('aria-invalid', 'true');
-    problem.textContent = 'Enter the name participants should see.';
-    name.focus();
+    invalid(name, problem, 'Enter the name participants should see.');
     return;
   }
   try {

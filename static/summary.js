@@ -344,9 +344,9 @@ function renderQuality() {
 
 // ---- small tables ----
 
-function renderRooms() {
-  const rooms = roomOrder(summary.participants.flatMap((p) => p.rooms.map((r) => r.room)));
-  const table = $('rooms');
+// A table with a header row and a header cell on each row: [row header, its cells] (keeps the caption).
+function crossTable(id, corner, columns, rows) {
+  const table = $(id);
   table.replaceChildren(
     table.caption,
     el(
@@ -355,60 +355,51 @@ function renderRooms() {
       el(
         'tr',
         {},
-        el('th', { scope: 'col', text: 'Person' }),
-        ...rooms.map((r) => el('th', { scope: 'col', class: 'num', text: roomName(r) })),
+        corner,
+        ...columns.map((text) => el('th', { scope: 'col', class: 'num', text })),
       ),
     ),
     el(
       'tbody',
       {},
-      ...summary.participants.map((p) =>
-        el(
-          'tr',
-          {},
-          el('th', { scope: 'row', text: p.name }),
-          ...rooms.map((r) =>
-            el('td', {
-              class: 'num',
-              text: duration(p.rooms.find((x) => x.room === r)?.seconds ?? null),
-            }),
-          ),
-        ),
+      ...rows.map(([head, cells]) =>
+        el('tr', {}, el('th', { scope: 'row', text: head }), ...cells),
       ),
     ),
   );
 }
 
+function renderRooms() {
+  const rooms = roomOrder(summary.participants.flatMap((p) => p.rooms.map((r) => r.room)));
+  crossTable(
+    'rooms',
+    el('th', { scope: 'col', text: 'Person' }),
+    rooms.map(roomName),
+    summary.participants.map((p) => [
+      p.name,
+      rooms.map((r) =>
+        el('td', {
+          class: 'num',
+          text: duration(p.rooms.find((x) => x.room === r)?.seconds ?? null),
+        }),
+      ),
+    ]),
+  );
+}
+
 function renderFollows() {
   const people = summary.participants;
-  const table = $('follows');
-  table.replaceChildren(
-    table.caption,
-    el(
-      'thead',
-      {},
-      el(
-        'tr',
-        {},
-        el('td', {}),
-        ...people.map((p) => el('th', { scope: 'col', class: 'num', text: `then ${p.name}` })),
-      ),
-    ),
-    el(
-      'tbody',
-      {},
-      ...people.map((from) =>
-        el(
-          'tr',
-          {},
-          el('th', { scope: 'row', text: `After ${from.name}` }),
-          ...people.map((to) => {
-            const n = summary.follows?.[from.id]?.[to.id] || 0;
-            return el('td', { class: n ? 'num strong' : 'num', text: String(n) });
-          }),
-        ),
-      ),
-    ),
+  crossTable(
+    'follows',
+    el('td', {}),
+    people.map((p) => `then ${p.name}`),
+    people.map((from) => [
+      `After ${from.name}`,
+      people.map((to) => {
+        const n = summary.follows?.[from.id]?.[to.id] || 0;
+        return el('td', { class: n ? 'num strong' : 'num', text: String(n) });
+      }),
+    ]),
   );
 }
 

@@ -58,6 +58,13 @@ export function showSignedOut() {
   $('page-status').textContent = 'You are signed out. Sign in again to continue.';
 }
 
+// Marks a form's field as wrong, says why next to the form, and puts the cursor there.
+export function invalid(input, problem, text) {
+  input.setAttribute('aria-invalid', 'true');
+  problem.textContent = text;
+  input.focus();
+}
+
 // Show a failed request next to the form (or list) that made it.
 export function report(error, where) {
   if (error instanceof ApiError && error.status === 401) {

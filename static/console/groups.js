@@ -2,7 +2,7 @@
 
 import { $, el } from '../lib/dom.js';
 import { fromUnix } from '../lib/format.js';
-import { api, nextId, report, srOnly, state, timeElement } from './common.js';
+import { api, invalid, nextId, report, srOnly, state, timeElement } from './common.js';
 import { loadSessions, renderCreated } from './sessions.js';
 
 // ------------------------------------------------------------------ groups and invites
@@ -69,9 +69,7 @@ function groupCard(group) {
     input.removeAttribute('aria-invalid');
     const label = input.value.trim();
     if (!label) {
-      input.setAttribute('aria-invalid', 'true');
-      problem.textContent = 'Enter a label, so you know whose invite it is.';
-      input.focus();
+      invalid(input, problem, 'Enter a label, so you know whose invite it is.');
       return;
     }
     try {
@@ -188,9 +186,7 @@ export function wireGroupForm() {
     input.removeAttribute('aria-invalid');
     const name = input.value.trim();
     if (!name) {
-      input.setAttribute('aria-invalid', 'true');
-      problem.textContent = 'Enter a name for the group.';
-      input.focus();
+      invalid(input, problem, 'Enter a name for the group.');
       return;
     }
     let group;

@@ -2,7 +2,7 @@
 
 import { $, el } from '../lib/dom.js';
 import { fromUnix, localInputToIso } from '../lib/format.js';
-import { api, groupName, nextId, report, srOnly, state, timeElement } from './common.js';
+import { api, groupName, invalid, nextId, report, srOnly, state, timeElement } from './common.js';
 import { linkList } from './links.js';
 
 const AUDIT_LIMIT = 200;
@@ -22,25 +22,23 @@ export function wireSessionForm() {
     start.removeAttribute('aria-invalid');
     const body = { title: title.value.trim(), waiting_room: $('session-waiting').checked };
     if (!body.title) {
-      title.setAttribute('aria-invalid', 'true');
-      problem.textContent = 'Enter a title for the session.';
-      title.focus();
+      invalid(title, problem, 'Enter a title for the session.');
       return;
     }
     if ($('session-group').value) body.group_id = $('session-group').value;
     if (start.value) {
       const iso = localInputToIso(start.value);
       if (!iso) {
-        start.setAttribute('aria-invalid', 'true');
-        problem.textContent = 'Enter the start as a date and a time.';
-        start.focus();
+        invalid(start, problem, 'Enter the start as a date and a time.');
         return;
       }
       body.scheduled_start = iso;
     } else if (start.validity.badInput) {
-      start.setAttribute('aria-invalid', 'true');
-      problem.textContent = 'The start is not complete: enter both a date and a time, or clear it.';
-      start.focus();
+      invalid(
+        start,
+        problem,
+        'The start is not complete: enter both a date and a time, or clear it.',
+      );
       return;
     }
     try {
