@@ -37,7 +37,9 @@ if [ ! -f "$stamp$extras" ] || [ pyproject.toml -nt "$stamp$extras" ]; then
   .venv/bin/pip install -q -e ".$extras"
   touch "$stamp$extras"
 fi
-if [ ! -d node_modules/socket.io-client ] || [ package.json -nt node_modules/.package-lock.json ]; then
+if [ ! -d node_modules/socket.io-client ] || [ ! -x node_modules/.bin/biome ] \
+  || [ package.json -nt node_modules/.package-lock.json ] \
+  || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm install --no-audit --no-fund --silent
 fi
 

@@ -1,46 +1,48 @@
 // Facilitator sign-in: the server sets an HttpOnly cookie; this page only shows who is signed in
 // and, after signing in, goes on to `?next=` (a path on this site) or to the console.
-const problem = document.getElementById("signin-error");
+import { $ } from './lib/dom.js';
+
+const problem = $('signin-error');
 
 // Where to go after signing in: `next` only when it stays on this origin ("/console", never
 // "//elsewhere.example" or "/\elsewhere.example", which browsers treat as another host).
 function nextPage() {
-  const next = new URLSearchParams(location.search).get("next");
-  if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) {
-    return "/console";
+  const next = new URLSearchParams(location.search).get('next');
+  if (!next?.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) {
+    return '/console';
   }
   let url;
   try {
     url = new URL(next, location.origin);
   } catch {
-    return "/console";
+    return '/console';
   }
-  if (url.origin !== location.origin) return "/console";
+  if (url.origin !== location.origin) return '/console';
   return url.pathname + url.search + url.hash;
 }
 
 function showSignedIn(me) {
-  const credentials = me.credentials ? `, ${me.credentials}` : "";
-  document.getElementById("who").textContent = `${me.display_name}${credentials}`;
-  document.getElementById("signin").hidden = true;
-  document.getElementById("signed-in").hidden = false;
+  const credentials = me.credentials ? `, ${me.credentials}` : '';
+  $('who').textContent = `${me.display_name}${credentials}`;
+  $('signin').hidden = true;
+  $('signed-in').hidden = false;
 }
 
-document.getElementById("signin").addEventListener("submit", async (event) => {
+$('signin').addEventListener('submit', async (event) => {
   event.preventDefault();
-  problem.textContent = "";
+  problem.textContent = '';
   let response;
   try {
-    response = await fetch("/api/auth/signin", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
+    response = await fetch('/api/auth/signin', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({
-        email: document.getElementById("email").value,
-        password: document.getElementById("password").value,
+        email: $('email').value,
+        password: $('password').value,
       }),
     });
   } catch {
-    problem.textContent = "The server cannot be reached. Check your connection and try again.";
+    problem.textContent = 'The server cannot be reached. Check your connection and try again.';
     return;
   }
   let body = {};
@@ -50,16 +52,16 @@ document.getElementById("signin").addEventListener("submit", async (event) => {
     body = {};
   }
   if (!response.ok) {
-    problem.textContent = body.message || "Sign-in failed.";
+    problem.textContent = body.message || 'Sign-in failed.';
     return;
   }
   showSignedIn(body);
   location.assign(nextPage());
 });
 
-document.getElementById("signout").addEventListener("click", async () => {
-  await fetch("/api/auth/signout", { method: "POST" });
+$('signout').addEventListener('click', async () => {
+  await fetch('/api/auth/signout', { method: 'POST' });
   location.reload();
 });
 
-fetch("/api/me").then((r) => (r.ok ? r.json().then(showSignedIn) : null));
+fetch('/api/me').then((r) => (r.ok ? r.json().then(showSignedIn) : null));

@@ -2,7 +2,10 @@
 // number; the charts (Chart.js, global `Chart`) show the same data, write their labels on the
 // bars where they fit (never colour alone) and are summarised for screen readers.
 
-const $ = (id) => document.getElementById(id);
+import { $, el } from './lib/dom.js';
+import { dateTime, duration as durationWords, minSec } from './lib/format.js';
+import { chart, charts, fitLanes, levelSpans, timeAxis } from './summary/charts.js';
+
 const sessionId = decodeURIComponent(location.pathname.split('/')[2] || '');
 const API = `/api/sessions/${encodeURIComponent(sessionId)}`;
 const REFRESH_MS = 10000;
@@ -17,44 +20,24 @@ const LEVEL_STYLE = {
 const ROOM_COLOURS = ['#2f6b5a', '#1a5fd0', '#a34ca3', '#c45f00', '#3b7f9e', '#7a6a00', '#555c66'];
 const PRESENT_FILL = '#e4e1db';
 
-const charts = {};
 let summary = null;
 let refreshTimer = null;
 let deleted = false;
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === 'text') node.textContent = value;
-    else if (key === 'class') node.className = value;
-    else node.setAttribute(key, value);
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined));
-  return node;
-}
-
 // Dates and times in the viewer's own zone, with the zone named.
-const when = (unix) => (unix == null ? '–' : new Date(unix * 1000).toLocaleString([], {
-  dateStyle: 'medium', timeStyle: 'short',
-}));
+const when = (unix) => dateTime(unix);
 const zoneName = () => {
-  const part = new Intl.DateTimeFormat([], { timeZoneName: 'short' }).formatToParts(new Date())
+  const part = new Intl.DateTimeFormat([], { timeZoneName: 'short' })
+    .formatToParts(new Date())
     .find((p) => p.type === 'timeZoneName');
   return part ? part.value : '';
 };
 
 // "12 min 30 s"; no-break spaces keep each number with its unit when a narrow column wraps.
-function duration(seconds) {
-  if (seconds == null) return '–';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}\u00a0s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return s % 60 ? `${m}\u00a0min ${s % 60}\u00a0s` : `${m}\u00a0min`;
-  return `${Math.floor(m / 60)}\u00a0h ${m % 60}\u00a0min`;
-}
+const duration = (seconds) => durationWords(seconds, { space: '\u00a0' });
 
 const num = (value, digits = 0) => (value == null ? '–' : Number(value).toFixed(digits));
-const roomName = (room) => (room === 'main' ? 'Main room' : (summary.room_names?.[room] || room));
+const roomName = (room) => (room === 'main' ? 'Main room' : summary.room_names?.[room] || room);
 // Rooms in a steady order: the main room, then breakouts as the session named them.
 function roomOrder(rooms) {
   const known = ['main', ...Object.keys(summary.room_names || {})];
@@ -84,8 +67,8 @@ async function load() {
   }
   const body = await response.json().catch(() => null);
   if (!response.ok) {
-    $('status').textContent = (body && body.message) || `The server answered ${response.status}.`;
-    if (summary && summary.in_progress && response.status >= 500) scheduleRefresh();
+    $('status').textContent = body?.message || `The server answered ${response.status}.`;
+    if (summary?.in_progress && response.status >= 500) scheduleRefresh();
     return;
   }
   summary = body;
@@ -98,14 +81,21 @@ function render() {
   document.title = `${s.title} – summary – Circle`;
   $('title').textContent = `${s.title}: session summary`;
   const leaders = (s.facilitators || [])
-    .map((f) => (f.credentials ? `${f.name}, ${f.credentials}` : f.name)).join('; ');
-  $('facts').replaceChildren(...[
-    s.started_at != null ? `Started ${when(s.started_at)} (${zoneName()})` : 'Nobody has joined yet',
-    `${summary.in_progress ? 'running for' : 'lasted'} ${duration(s.duration_s)}`,
-    summary.participants.length === 1 ? '1 person' : `${summary.participants.length} people`,
-    leaders ? `led by ${leaders}` : '',
-    summary.measuring === false ? 'speaking time was not measured' : '',
-  ].filter(Boolean).map((text, i) => el('span', { text: (i ? ' · ' : '') + text })));
+    .map((f) => (f.credentials ? `${f.name}, ${f.credentials}` : f.name))
+    .join('; ');
+  $('facts').replaceChildren(
+    ...[
+      s.started_at != null
+        ? `Started ${when(s.started_at)} (${zoneName()})`
+        : 'Nobody has joined yet',
+      `${summary.in_progress ? 'running for' : 'lasted'} ${duration(s.duration_s)}`,
+      summary.participants.length === 1 ? '1 person' : `${summary.participants.length} people`,
+      leaders ? `led by ${leaders}` : '',
+      summary.measuring === false ? 'speaking time was not measured' : '',
+    ]
+      .filter(Boolean)
+      .map((text, i) => el('span', { text: (i ? ' · ' : '') + text })),
+  );
   const group = $('group-link');
   group.hidden = !s.group_id;
   if (s.group_id) group.href = `/groups/${encodeURIComponent(s.group_id)}`;
@@ -150,7 +140,10 @@ const COLUMNS = [
 
 function troubleText(quality) {
   const parts = [];
-  for (const [direction, link] of [['sending', quality.up], ['receiving', quality.down]]) {
+  for (const [direction, link] of [
+    ['sending', quality.up],
+    ['receiving', quality.down],
+  ]) {
     const poor = link.poor_s || 0;
     const lost = link.lost_s || 0;
     if (poor + lost > 0) {
@@ -168,126 +161,84 @@ function alertsText(p) {
 
 // "12:05" into the session (minutes:seconds from its start).
 function clock(unix) {
-  const s = Math.max(0, Math.round(unix - (summary.session.started_at || unix)));
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+  return minSec(Math.max(0, Math.round(unix - (summary.session.started_at || unix))));
 }
 
 function renderTable() {
   const table = $('people');
-  table.tHead.replaceChildren(el('tr', {}, ...COLUMNS.map(([h, , numeric]) => el('th', {
-    scope: 'col', class: numeric ? 'num' : '', text: h,
-  }))));
-  table.tBodies[0].replaceChildren(...summary.participants.map((p) => {
-    const row = el('tr', { 'data-participant-id': p.id });
-    COLUMNS.forEach(([, value, numeric, speech], i) => {
-      if (i === 0) row.append(el('th', { scope: 'row', text: value(p) }));
-      else if (!speech || p.speaking.measured) row.append(el('td', { class: numeric ? 'num' : 'words', text: value(p) }));
-      else if (!COLUMNS[i - 1][3]) {
-        // one cell across the speaking columns
-        const span = COLUMNS.filter((c) => c[3]).length;
-        row.append(el('td', { class: 'unmeasured', colspan: String(span), text: 'Not measured' }));
-      }
-    });
-    return row;
-  }));
+  table.tHead.replaceChildren(
+    el(
+      'tr',
+      {},
+      ...COLUMNS.map(([h, , numeric]) =>
+        el('th', {
+          scope: 'col',
+          class: numeric ? 'num' : '',
+          text: h,
+        }),
+      ),
+    ),
+  );
+  table.tBodies[0].replaceChildren(
+    ...summary.participants.map((p) => {
+      const row = el('tr', { 'data-participant-id': p.id });
+      COLUMNS.forEach(([, value, numeric, speech], i) => {
+        if (i === 0) row.append(el('th', { scope: 'row', text: value(p) }));
+        else if (!speech || p.speaking.measured)
+          row.append(el('td', { class: numeric ? 'num' : 'words', text: value(p) }));
+        else if (!COLUMNS[i - 1][3]) {
+          // one cell across the speaking columns
+          const span = COLUMNS.filter((c) => c[3]).length;
+          row.append(
+            el('td', { class: 'unmeasured', colspan: String(span), text: 'Not measured' }),
+          );
+        }
+      });
+      return row;
+    }),
+  );
   const b = summary.balance_index;
-  $('balance').textContent = b == null
-    ? 'Balance of the conversation: not enough talk among participants to tell.'
-    : `Balance of the conversation among participants: ${Math.round(b * 100)} of 100 (100 = everyone spoke equally).`;
+  $('balance').textContent =
+    b == null
+      ? 'Balance of the conversation: not enough talk among participants to tell.'
+      : `Balance of the conversation among participants: ${Math.round(b * 100)} of 100 (100 = everyone spoke equally).`;
 }
 
 // ---- charts ----
-
-// Writes each bar's text (dataset.barText: a string, or an array by bar) inside the bar when it
-// fits, so the charts read without colour and in print.
-const barText = {
-  id: 'circleBarText',
-  afterDatasetsDraw(chartInstance) {
-    const { ctx } = chartInstance;
-    ctx.save();
-    ctx.font = '600 12px system-ui, sans-serif';
-    ctx.textBaseline = 'middle';
-    chartInstance.data.datasets.forEach((dataset, i) => {
-      const meta = chartInstance.getDatasetMeta(i);
-      if (!dataset.barText || !chartInstance.isDatasetVisible(i)) return;
-      meta.data.forEach((bar, j) => {
-        const text = Array.isArray(dataset.barText) ? dataset.barText[j] : dataset.barText;
-        if (!text) return;
-        const { x, y, base } = bar.getProps(['x', 'y', 'base'], true);
-        const left = Math.min(x, base);
-        const width = Math.abs(x - base);
-        const textWidth = ctx.measureText(text).width;
-        if (textWidth + 8 <= width) {
-          ctx.fillStyle = dataset.barTextColour || '#fff';
-          ctx.fillText(text, left + 4, y);
-        } else if (dataset.barTextOutside) {
-          ctx.fillStyle = '#1f2328';
-          ctx.fillText(text, Math.max(x, base) + 4, y);
-        }
-      });
-    });
-    ctx.restore();
-  },
-};
-
-function chart(id, config, label) {
-  if (charts[id]) charts[id].destroy();
-  const canvas = $(id);
-  canvas.setAttribute('role', 'img');
-  canvas.setAttribute('aria-label', label);
-  canvas.textContent = label; // fallback content
-  charts[id] = new Chart(canvas, {
-    ...config,
-    plugins: [barText],
-    options: { animation: false, maintainAspectRatio: false, ...config.options },
-  });
-}
-
-function fitLanes(id, lanes) {
-  $(id).parentElement.style.height = `${Math.max(140, lanes * 30 + 90)}px`;
-}
 
 function renderShare() {
   const measured = summary.participants.filter((p) => p.speaking.measured);
   const label = measured.map((p) => `${p.name} ${num(p.speaking.share_pct, 1)}%`).join(', ');
   fitLanes('share-chart', measured.length);
-  chart('share-chart', {
-    type: 'bar',
-    data: {
-      labels: measured.map((p) => p.name),
-      datasets: [{
-        label: 'Share of all talk (%)',
-        data: measured.map((p) => p.speaking.share_pct || 0),
-        backgroundColor: '#2f6b5a',
-        barText: measured.map((p) => `${num(p.speaking.share_pct, 1)}%`),
-        barTextOutside: true,
-      }],
+  chart(
+    'share-chart',
+    {
+      type: 'bar',
+      data: {
+        labels: measured.map((p) => p.name),
+        datasets: [
+          {
+            label: 'Share of all talk (%)',
+            data: measured.map((p) => p.speaking.share_pct || 0),
+            backgroundColor: '#2f6b5a',
+            barText: measured.map((p) => `${num(p.speaking.share_pct, 1)}%`),
+            barTextOutside: true,
+          },
+        ],
+      },
+      options: {
+        indexAxis: 'y',
+        scales: { x: { min: 0, max: 100, title: { display: true, text: '% of all talk' } } },
+        plugins: { legend: { display: false } },
+      },
     },
-    options: {
-      indexAxis: 'y',
-      scales: { x: { min: 0, max: 100, title: { display: true, text: '% of all talk' } } },
-      plugins: { legend: { display: false } },
-    },
-  }, `Share of talk: ${label || 'nobody was measured'}`);
-}
-
-// The x axis of both timelines: seconds for a short session, else minutes, from its start.
-function timeAxis() {
-  const s = summary.session;
-  const span = s.duration_s || 0;
-  const unit = span < 180 ? { per: 1, name: 'seconds' } : { per: 60, name: 'minutes' };
-  const at = (unix) => Math.max(0, (unix - (s.started_at ?? unix)) / unit.per);
-  const end = s.started_at == null ? 0 : s.started_at + span;
-  return {
-    at,
-    end,
-    scale: { min: 0, max: Math.max(Math.ceil(at(end)), 1), title: { display: true, text: `${unit.name} from the start` } },
-  };
+    `Share of talk: ${label || 'nobody was measured'}`,
+  );
 }
 
 function renderTimeline() {
   const people = summary.participants;
-  const axis = timeAxis();
+  const axis = timeAxis(summary.session);
   const nameOf = Object.fromEntries(people.map((p) => [p.id, p.name]));
   const rooms = roomOrder(summary.timeline.map((t) => t.room));
   const several = rooms.length > 1;
@@ -297,57 +248,65 @@ function renderTimeline() {
     barPercentage: 0.6,
     order: 0,
     barText: several ? roomName(room) : '',
-    data: summary.timeline.filter((t) => t.room === room).map((t) => ({
-      x: [axis.at(t.start), axis.at(t.end)], y: nameOf[t.participant_id] || t.participant_id,
-    })),
+    data: summary.timeline
+      .filter((t) => t.room === room)
+      .map((t) => ({
+        x: [axis.at(t.start), axis.at(t.end)],
+        y: nameOf[t.participant_id] || t.participant_id,
+      })),
   }));
   const present = {
     label: 'Present',
     backgroundColor: PRESENT_FILL,
     barPercentage: 0.95,
     order: 10, // drawn first: behind the turns
-    data: people.flatMap((p) => p.attendance.spans.map(([start, end]) => ({
-      x: [axis.at(start), axis.at(end ?? axis.end)], y: p.name,
-    }))),
+    data: people.flatMap((p) =>
+      p.attendance.spans.map(([start, end]) => ({
+        x: [axis.at(start), axis.at(end ?? axis.end)],
+        y: p.name,
+      })),
+    ),
   };
   fitLanes('timeline-chart', people.length);
   const talkers = people.filter((p) => p.speaking.measured && p.speaking.turns > 0);
-  chart('timeline-chart', {
-    type: 'bar',
-    data: { labels: people.map((p) => p.name), datasets: [...turns, present] },
-    options: {
-      indexAxis: 'y',
-      scales: { x: axis.scale, y: { stacked: true } },
-      plugins: { legend: { display: true } },
+  chart(
+    'timeline-chart',
+    {
+      type: 'bar',
+      data: { labels: people.map((p) => p.name), datasets: [...turns, present] },
+      options: {
+        indexAxis: 'y',
+        scales: { x: axis.scale, y: { stacked: true } },
+        plugins: { legend: { display: true } },
+      },
     },
-  }, `Who spoke when: ${plural(summary.timeline.length, 'turn')}; ${talkers.map((p) => `${p.name} ${plural(p.speaking.turns, 'turn')}`).join(', ') || 'nobody spoke'}`
-    + (several ? `; rooms: ${rooms.map(roomName).join(', ')}` : ''));
-}
-
-// [[at, level], ...] to spans, each lasting until the next change (or `end`).
-function levelSpans(timeline, end) {
-  return timeline.map(([at, level], i) => ({
-    level, from: at, to: i + 1 < timeline.length ? timeline[i + 1][0] : Math.max(at, end),
-  }));
+    `Who spoke when: ${plural(summary.timeline.length, 'turn')}; ${talkers.map((p) => `${p.name} ${plural(p.speaking.turns, 'turn')}`).join(', ') || 'nobody spoke'}` +
+      (several ? `; rooms: ${rooms.map(roomName).join(', ')}` : ''),
+  );
 }
 
 function renderQuality() {
-  const axis = timeAxis();
+  const axis = timeAxis(summary.session);
   const lanes = [];
   const unmeasured = [];
   const bars = Object.fromEntries(LEVELS.map((l) => [l, []]));
   for (const p of summary.participants) {
     const until = p.attendance.left_at ?? axis.end;
     const present = p.attendance.spans.length
-      ? p.attendance.spans.map(([from, to]) => [from, to ?? axis.end]) : [[-Infinity, Infinity]];
+      ? p.attendance.spans.map(([from, to]) => [from, to ?? axis.end])
+      : [[-Infinity, Infinity]];
     let any = false;
-    for (const [arrow, link] of [['sending', p.quality.up], ['receiving', p.quality.down]]) {
+    for (const [arrow, link] of [
+      ['sending', p.quality.up],
+      ['receiving', p.quality.down],
+    ]) {
       if (!link.timeline.length) continue;
       any = true;
       const lane = `${p.name} ${arrow}`;
       lanes.push(lane);
       for (const span of levelSpans(link.timeline, until)) {
-        for (const [from, to] of present) { // only while they were there
+        for (const [from, to] of present) {
+          // only while they were there
           const a = Math.max(span.from, from);
           const b = Math.min(span.to, to);
           if (b > a) bars[span.level]?.push({ x: [axis.at(a), axis.at(b)], y: lane });
@@ -357,59 +316,100 @@ function renderQuality() {
     if (!any) unmeasured.push(p.name);
   }
   $('quality-missing').textContent = unmeasured.length
-    ? `No connection measurements for ${unmeasured.join(', ')} (no media sent or received).` : '';
+    ? `No connection measurements for ${unmeasured.join(', ')} (no media sent or received).`
+    : '';
   $('quality-chart').parentElement.hidden = !lanes.length;
   fitLanes('quality-chart', lanes.length);
-  chart('quality-chart', {
-    type: 'bar',
-    data: {
-      labels: lanes,
-      datasets: LEVELS.map((level) => ({
-        label: level,
-        data: bars[level],
-        backgroundColor: LEVEL_STYLE[level].fill,
-        borderColor: '#1f2328',
-        borderWidth: level === 'lost' ? 1 : 0,
-        barText: level,
-        barTextColour: LEVEL_STYLE[level].text,
-      })),
+  chart(
+    'quality-chart',
+    {
+      type: 'bar',
+      data: {
+        labels: lanes,
+        datasets: LEVELS.map((level) => ({
+          label: level,
+          data: bars[level],
+          backgroundColor: LEVEL_STYLE[level].fill,
+          borderColor: '#1f2328',
+          borderWidth: level === 'lost' ? 1 : 0,
+          barText: level,
+          barTextColour: LEVEL_STYLE[level].text,
+        })),
+      },
+      options: { indexAxis: 'y', scales: { x: axis.scale, y: { stacked: true } } },
     },
-    options: { indexAxis: 'y', scales: { x: axis.scale, y: { stacked: true } } },
-  }, `Connection quality over time. Poor or lost: ${summary.participants.map((p) => `${p.name} ${troubleText(p.quality)}`).join('; ')}`);
+    `Connection quality over time. Poor or lost: ${summary.participants.map((p) => `${p.name} ${troubleText(p.quality)}`).join('; ')}`,
+  );
 }
 
 // ---- small tables ----
 
+// A table with a header row and a header cell on each row: [row header, its cells] (keeps the caption).
+function crossTable(id, corner, columns, rows) {
+  const table = $(id);
+  table.replaceChildren(
+    table.caption,
+    el(
+      'thead',
+      {},
+      el(
+        'tr',
+        {},
+        corner,
+        ...columns.map((text) => el('th', { scope: 'col', class: 'num', text })),
+      ),
+    ),
+    el(
+      'tbody',
+      {},
+      ...rows.map(([head, cells]) =>
+        el('tr', {}, el('th', { scope: 'row', text: head }), ...cells),
+      ),
+    ),
+  );
+}
+
 function renderRooms() {
   const rooms = roomOrder(summary.participants.flatMap((p) => p.rooms.map((r) => r.room)));
-  const table = $('rooms');
-  table.replaceChildren(table.caption,
-    el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: 'Person' }),
-      ...rooms.map((r) => el('th', { scope: 'col', class: 'num', text: roomName(r) })))),
-    el('tbody', {}, ...summary.participants.map((p) => el('tr', {},
-      el('th', { scope: 'row', text: p.name }),
-      ...rooms.map((r) => el('td', { class: 'num', text: duration(p.rooms.find((x) => x.room === r)?.seconds ?? null) }))))));
+  crossTable(
+    'rooms',
+    el('th', { scope: 'col', text: 'Person' }),
+    rooms.map(roomName),
+    summary.participants.map((p) => [
+      p.name,
+      rooms.map((r) =>
+        el('td', {
+          class: 'num',
+          text: duration(p.rooms.find((x) => x.room === r)?.seconds ?? null),
+        }),
+      ),
+    ]),
+  );
 }
 
 function renderFollows() {
   const people = summary.participants;
-  const table = $('follows');
-  table.replaceChildren(table.caption,
-    el('thead', {}, el('tr', {}, el('td', {}),
-      ...people.map((p) => el('th', { scope: 'col', class: 'num', text: `then ${p.name}` })))),
-    el('tbody', {}, ...people.map((from) => el('tr', {},
-      el('th', { scope: 'row', text: `After ${from.name}` }),
-      ...people.map((to) => {
+  crossTable(
+    'follows',
+    el('td', {}),
+    people.map((p) => `then ${p.name}`),
+    people.map((from) => [
+      `After ${from.name}`,
+      people.map((to) => {
         const n = summary.follows?.[from.id]?.[to.id] || 0;
         return el('td', { class: n ? 'num strong' : 'num', text: String(n) });
-      })))));
+      }),
+    ]),
+  );
 }
 
 // ---- buttons ----
 
 $('json').addEventListener('click', () => {
   if (!summary) return;
-  const url = URL.createObjectURL(new Blob([JSON.stringify(summary, null, 1)], { type: 'application/json' }));
+  const url = URL.createObjectURL(
+    new Blob([JSON.stringify(summary, null, 1)], { type: 'application/json' }),
+  );
   const link = el('a', { href: url, download: `circle-${sessionId}.json` });
   document.body.append(link);
   link.click();
@@ -418,7 +418,10 @@ $('json').addEventListener('click', () => {
 });
 $('print').addEventListener('click', () => window.print());
 $('delete').addEventListener('click', async () => {
-  if (!window.confirm('Delete this session\'s summary and audit log for good? This cannot be undone.')) return;
+  if (
+    !window.confirm("Delete this session's summary and audit log for good? This cannot be undone.")
+  )
+    return;
   let response;
   try {
     response = await fetch(API, { method: 'DELETE', credentials: 'same-origin' });
@@ -438,11 +441,13 @@ $('delete').addEventListener('click', async () => {
   $('report').hidden = true;
   $('progress').hidden = true;
   $('actions').hidden = true;
-  $('status').textContent = 'This session\'s data was deleted.';
+  $('status').textContent = "This session's data was deleted.";
 });
 
 // Charts follow the page's width when it is printed, and again afterwards.
-const resizeCharts = () => Object.values(charts).forEach((c) => c.resize());
+const resizeCharts = () => {
+  for (const c of Object.values(charts)) c.resize();
+};
 window.addEventListener('beforeprint', resizeCharts);
 window.addEventListener('afterprint', resizeCharts);
 

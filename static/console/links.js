@@ -1,0 +1,107 @@
+// A session's links (facilitator, co-facilitator, invite, personal), each with a copy button.
+
+import { el } from '../lib/dom.js';
+import { nextId, srOnly } from './common.js';
+
+const COPIED_SHOWN_MS = 5000;
+
+// ------------------------------------------------------------------ links
+
+export function linkList(session) {
+  const rows = [
+    {
+      label: 'Facilitator link (yours; keep it private)',
+      url: session.facilitator_url,
+      help: 'Opens the session as you, with your name and credentials.',
+      open: true,
+    },
+    {
+      label: 'Co-facilitator link',
+      url: session.cofacilitator_url,
+      help: 'For a colleague who leads with you.',
+    },
+    {
+      label: 'Invite link for participants',
+      url: session.invite_url,
+      help: session.waiting_room
+        ? 'Anyone with it can ask to join; the waiting room lets you admit each person.'
+        : 'Anyone with it can join straight away (no waiting room).',
+    },
+    ...session.personal_invites.map((p) => ({
+      label: `Personal invite link: ${p.label}`,
+      url: p.url,
+      personal: p.invite_id,
+    })),
+  ];
+  const box = el('div', { class: 'links' }, ...rows.map(linkRow));
+  if (session.group_id && session.personal_invites.length === 0) {
+    box.append(
+      el('p', {
+        class: 'help',
+        text: 'No personal invite links: this group has no personal invites yet (add them under Groups).',
+      }),
+    );
+  } else if (!session.group_id) {
+    box.append(
+      el('p', { class: 'help', text: 'Personal invite links come with sessions of a group.' }),
+    );
+  }
+  return box;
+}
+
+function linkRow(row) {
+  const inputId = nextId('link');
+  const helpId = row.help ? nextId('link-help') : null;
+  const input = el('input', {
+    id: inputId,
+    type: 'text',
+    readOnly: true,
+    value: row.url,
+    spellcheck: false,
+    'aria-describedby': helpId,
+  });
+  input.addEventListener('focus', () => input.select());
+  const feedback = el('span', { class: 'copy-feedback', 'aria-live': 'polite' });
+  const copy = el(
+    'button',
+    { class: 'btn small', type: 'button' },
+    'Copy',
+    srOnly(` ${row.label}`),
+  );
+  copy.addEventListener('click', () => copyLink(input, feedback));
+  const line = el('div', { class: 'link-line' }, input, copy);
+  if (row.open) {
+    line.append(
+      el('a', {
+        class: 'btn small link-btn',
+        href: row.url,
+        target: '_blank',
+        rel: 'noopener noreferrer',
+        text: 'Open as facilitator',
+      }),
+    );
+  }
+  line.append(feedback);
+  return el(
+    'div',
+    { class: 'link-row', 'data-invite-id': row.personal },
+    el('label', { for: inputId, text: row.label }),
+    line,
+    helpId ? el('p', { id: helpId, class: 'help', text: row.help }) : null,
+  );
+}
+
+async function copyLink(input, feedback) {
+  clearTimeout(feedback.timer);
+  try {
+    await navigator.clipboard.writeText(input.value);
+    feedback.textContent = 'Copied';
+  } catch {
+    input.focus();
+    input.select();
+    feedback.textContent = 'Could not copy: the link is selected, press Ctrl+C (⌘C on a Mac).';
+  }
+  feedback.timer = setTimeout(() => {
+    feedback.textContent = '';
+  }, COPIED_SHOWN_MS);
+}

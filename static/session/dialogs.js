@@ -1,0 +1,48 @@
+// The full-page messages that end the session view: link errors, no server, removed, ended.
+import { $ } from '../lib/dom.js';
+import { stopLocalMedia } from './media.js';
+import { app } from './state.js';
+import { setStatus, showScreen } from './ui.js';
+
+export function fatal(title, message, { retry = null } = {}) {
+  app.state = 'error';
+  $('fatal-title').textContent = title;
+  $('fatal-message').textContent = message;
+  const btn = $('fatal-retry');
+  btn.hidden = !retry;
+  btn.onclick = retry;
+  stopLocalMedia();
+  showScreen('fatal');
+  setStatus('');
+}
+
+const LINK_MESSAGES = {
+  missing_token: [
+    'This link is incomplete',
+    'The link you opened is missing its access code. Please open the full link from your ' +
+      'invitation again, or ask your facilitator to send you a new one.',
+  ],
+  invalid_token: [
+    'This link is not valid',
+    'We could not open the session with this link. It may have been copied only in part. ' +
+      'Please open the full link from your invitation again, or ask your facilitator for a new one.',
+  ],
+  expired_token: [
+    'This link has expired',
+    'The link you used is no longer active. Please ask your facilitator to send you a new link.',
+  ],
+};
+
+export function linkError(code) {
+  const [title, message] = LINK_MESSAGES[code] || LINK_MESSAGES.invalid_token;
+  fatal(title, message);
+}
+
+export function unreachable() {
+  fatal(
+    "We can't reach the session right now",
+    'Your device could not connect to the Circle server. Please check your internet ' +
+      'connection and try again. If it keeps happening, let your facilitator know.',
+    { retry: () => location.reload() },
+  );
+}

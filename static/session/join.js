@@ -1,0 +1,479 @@
+// Network and join: the socket, joining and rejoining, the server's state and its events.
+import { $, show } from '../lib/dom.js';
+import { addChat, renderChatTargets } from './chat.js';
+import {
+  renderControls,
+  renderRole,
+  sendMediaState,
+  setCam,
+  setMic,
+  toggleMic,
+} from './controls.js';
+import { fatal, linkError, unreachable } from './dialogs.js';
+import { ENGAGEMENT_EVENTS } from './engagement.js';
+import { renderHelpAlerts } from './help.js';
+import { closePeerConnections, publish, stopLocalMedia, subscribe } from './media.js';
+import { rejoinKey, request } from './network.js';
+import { renderHeader, renderPanel } from './people.js';
+import { QUALITY_EVENTS } from './quality.js';
+import { BREAKOUT_EVENTS, renderBreakoutBar, renderRooms } from './rooms.js';
+import { app, leads, nameOf } from './state.js';
+import { renderMedia, renderTiles, setActiveSpeaker, showReaction } from './tiles.js';
+import { chime, notice, setStatus, showScreen } from './ui.js';
+
+// ---------------------------------------------------------------- socket and join
+
+function applyParticipant(p) {
+  if (!p?.id) return;
+  app.participants.set(p.id, p);
+  if (p.id === app.participantId && p.room) app.room = p.room;
+}
+
+async function joinFlow() {
+  const gen = ++app.generation;
+  app.state = 'joining';
+  setStatus('Joining…');
+  closePeerConnections();
+  let res;
+  try {
+    res = await request('join', {
+      name: app.name,
+      rejoin_key: rejoinKey(),
+      measure: !$('measure-opt-out').checked,
+    });
+  } catch (err) {
+    if (gen !== app.generation) return;
+    app.socket.disconnect();
+    app.state = 'prejoin';
+    setStatus('');
+    showScreen('prejoin');
+    const final = {
+      ended: ['This session has ended', 'Thank you for being part of the group today.'],
+      blocked: [
+        'You cannot rejoin this session',
+        'A facilitator removed you from this session. Please contact your facilitator.',
+      ],
+      not_found: ['This session no longer exists', 'Please ask your facilitator for a new link.'],
+    }[err.code];
+    if (final) {
+      fatal(final[0], final[1]);
+      return;
+    }
+    const text =
+      {
+        locked:
+          'The facilitator has locked this session, so nobody else can join right now. ' +
+          'Please contact your facilitator.',
+        full: 'This session is full right now. Please contact your facilitator.',
+        invalid: `Please check your name: ${err.message}`,
+        rate_limited: 'Too many attempts. Please wait a moment and try again.',
+      }[err.code] || `We could not join the session: ${err.message}`;
+    $('join-error').textContent = text;
+    show('join-error', true);
+    $('join-button').disabled = false;
+    return;
+  }
+  if (gen !== app.generation) return;
+  app.participantId = res.participant_id;
+  app.role = res.role;
+  app.iceServers = Array.isArray(res.ice_servers) ? res.ice_servers : [];
+  if (res.session?.title) {
+    $('session-title').textContent = res.session.title;
+    document.title = `${res.session.title} – Circle`;
+  }
+  renderRole();
+  if (!res.admitted) {
+    app.state = 'waiting';
+    showScreen('waiting');
+    setStatus('In the waiting room');
+    return;
+  }
+  await enterSession(res, gen);
+}
+
+/** Takes the server's view of the session: the join reply, `admitted` and `snapshot`. */
+function applyState(state) {
+  app.participants.clear();
+  for (const p of state.participants || []) applyParticipant(p);
+  if (state.me) applyParticipant(state.me);
+  if (!app.participants.has(app.participantId)) {
+    applyParticipant({
+      id: app.participantId,
+      name: app.name,
+      role: app.role,
+      room: null,
+      audio: Boolean(app.audioTrack) && app.micOn,
+      video: Boolean(app.videoTrack) && app.camOn,
+    });
+  }
+  app.room = app.participants.get(app.participantId).room ?? null;
+  app.activeSpeaker = state.active_speaker ?? null;
+  app.handQueue = state.hand_queue || [];
+  app.spotlight = state.spotlight ?? null;
+  app.locked = Boolean(state.locked);
+  app.mayUnmute = state.participants_may_unmute !== false;
+  app.privateChatAllowed = state.private_chat_allowed !== false;
+  app.waiting.clear();
+  for (const p of state.waiting || []) app.waiting.set(p.id, p);
+  app.breakouts = state.breakouts || { rooms: [], open: false };
+  app.breakoutsAt = performance.now();
+  app.plan = state.breakout_plan || null;
+  app.helpRequests.clear();
+  for (const h of state.help_requests || []) app.helpRequests.set(h.participant_id, h.at);
+  const me = app.participants.get(app.participantId);
+  if (me && me.audio === false && app.micOn) setMic(false); // joined during a locked mute
+}
+
+async function enterSession(state, gen) {
+  applyState(state);
+  app.state = 'joined';
+  $('measure-me').checked = !$('measure-opt-out').checked;
+  showScreen('insession');
+  renderAll();
+  setStatus('Connecting video and sound…');
+  try {
+    await publish(gen);
+    // Tell others if we start muted or without a device.
+    if (!app.micOn || !app.camOn || !app.audioTrack || !app.videoTrack) sendMediaState();
+    await subscribe(gen);
+    if (gen !== app.generation) return;
+    setStatus('Connected');
+  } catch (err) {
+    if (gen !== app.generation) return;
+    console.error('media setup failed', err);
+    setStatus('');
+    notice(
+      `Video and sound could not be set up: ${err.message}. Try leaving and joining again.`,
+      'error',
+      0,
+    );
+  }
+}
+
+function renderAll() {
+  renderBreakoutBar();
+  renderRooms();
+  renderTiles();
+  renderControls();
+  renderHeader();
+  renderPanel();
+  renderHelpAlerts();
+}
+
+export function connect() {
+  app.state = 'connecting';
+  setStatus('Connecting…');
+  const socket = io({
+    transports: ['websocket'],
+    auth: { token: app.token },
+    // Give up quickly on the first connection (the page says why); once in, keep trying longer.
+    reconnectionAttempts: 4,
+    reconnectionDelayMax: 4000,
+    timeout: 10000,
+  });
+  app.socket = socket;
+  let lostNotice = null;
+
+  socket.on('connect', () => {
+    if (lostNotice) {
+      lostNotice.remove();
+      lostNotice = null;
+    }
+    if (app.state === 'left' || app.state === 'error') return;
+    if (app.everConnected) notice('Reconnected. Rejoining the session…', 'info', 4000);
+    app.everConnected = true;
+    socket.io.reconnectionAttempts(12);
+    joinFlow();
+  });
+
+  socket.on('connect_error', (err) => {
+    if (app.state === 'left' || app.state === 'error') return;
+    const code = err?.data?.error;
+    if (code === 'invalid_token' || code === 'expired_token') {
+      socket.disconnect();
+      linkError(code);
+      return;
+    }
+    if (!socket.active) {
+      // refused for another reason: no automatic retry
+      socket.disconnect();
+      fatal(
+        'We could not join the session',
+        err?.data?.message || 'The server refused the connection.',
+        { retry: () => location.reload() },
+      );
+      return;
+    }
+    setStatus(app.everConnected ? 'Connection lost. Reconnecting…' : 'Trying to reach the server…');
+  });
+
+  socket.io.on('reconnect_failed', () => {
+    if (app.state === 'left' || app.state === 'error') return;
+    socket.disconnect();
+    closePeerConnections();
+    unreachable();
+  });
+
+  socket.on('disconnect', (reason) => {
+    if (app.state === 'left' || app.state === 'error') return;
+    app.generation += 1;
+    closePeerConnections();
+    if (reason === 'io server disconnect') {
+      fatal(
+        'You were disconnected',
+        'The session ended your connection. If you did not expect this, you can try joining again.',
+        { retry: () => location.reload() },
+      );
+      return;
+    }
+    if (reason === 'io client disconnect') return;
+    app.state = 'reconnecting';
+    setStatus('Connection lost. Reconnecting…');
+    lostNotice = notice('Connection lost. Trying to reconnect…', 'warn', 0);
+  });
+
+  socket.on('participant_joined', (p) => {
+    if (!p || p.id === app.participantId) return;
+    const isNew = !app.participants.has(p.id);
+    applyParticipant(p);
+    renderAll();
+    if (isNew && (app.room == null || p.room === app.room))
+      notice(`${p.name} joined`, 'info', 4000);
+  });
+
+  socket.on('participant_left', (msg) => {
+    const id = msg?.participant_id;
+    const p = app.participants.get(id);
+    app.participants.delete(id);
+    app.waiting.delete(id);
+    app.helpRequests.delete(id);
+    if (app.activeSpeaker === id) app.activeSpeaker = null;
+    renderAll();
+    if (p && id !== app.participantId) notice(`${p.name} left`, 'info', 4000);
+  });
+
+  socket.on('participant_updated', (p) => {
+    if (!p?.id) return;
+    const me = p.id === app.participantId;
+    if (me) {
+      const prev = app.participants.get(p.id) || {};
+      // We own our mic and camera state locally; take everything else from the server.
+      p = { ...prev, ...p, audio: prev.audio ?? p.audio, video: prev.video ?? p.video };
+      if (p.role && p.role !== app.role) {
+        app.role = p.role;
+        renderRole();
+      }
+    }
+    applyParticipant(p);
+    renderTiles();
+    renderControls();
+    renderHeader();
+    renderPanel();
+  });
+
+  const events = { ...SESSION_EVENTS, ...BREAKOUT_EVENTS, ...ENGAGEMENT_EVENTS, ...QUALITY_EVENTS };
+  for (const [event, handler] of Object.entries(events)) {
+    socket.on(event, (msg) => {
+      if (app.state === 'left' || app.state === 'error') return;
+      handler(msg || {});
+    });
+  }
+
+  socket.on('slots', (msg) => {
+    // A map without mids can't be matched to transceivers (the server sends one if the slots
+    // change before it has made its subscribe offer); the subscribe ack replaces it anyway.
+    if (msg && Array.isArray(msg.slots) && msg.slots.every((s) => s?.mid)) {
+      app.slots = msg.slots;
+      renderMedia();
+    }
+  });
+
+  socket.on('active_speaker', (msg) => {
+    const room = msg?.room || 'main';
+    const id = msg ? msg.participant_id : null;
+    app.roomSpeakers[room] = id;
+    if (room === (app.room || 'main')) setActiveSpeaker(id);
+    if (leads(app.role) && app.breakouts.open) renderRooms();
+  });
+
+  socket.on('error', (msg) => {
+    const text = msg?.message || msg?.error || 'Something went wrong.';
+    notice(text, 'warn');
+  });
+}
+
+// ---------------------------------------------------------------- session events
+
+/** Server events about the session (docs/api.md); each updates state, then the page. */
+const SESSION_EVENTS = {
+  admitted: (state) => {
+    if (app.state !== 'waiting') return;
+    notice('You are in. Welcome to the group.', 'info', 5000);
+    enterSession(state, app.generation);
+  },
+  snapshot: (state) => {
+    // after a promotion: leaders also see the waiting room and help
+    applyState(state);
+    renderAll();
+  },
+  participant_waiting: (p) => {
+    app.waiting.set(p.id, p);
+    notice(`${p.name} is waiting to be let in`, 'info', 8000);
+    chime();
+    renderPanel();
+  },
+  participant_admitted: (p) => {
+    app.waiting.delete(p.id);
+    if (p.id !== app.participantId) {
+      applyParticipant(p);
+      notice(`${p.name} joined`, 'info', 4000);
+    }
+    renderAll();
+  },
+  participant_denied: (msg) => {
+    fatal(
+      'The facilitator did not let you in',
+      msg.message || 'Please contact your facilitator if you think this is a mistake.',
+    );
+  },
+  removed: (msg) => {
+    fatal(
+      'You were removed from the session',
+      msg.blocked
+        ? 'A facilitator removed you, and this link can no longer join this session.'
+        : 'A facilitator removed you from the session. Please contact your facilitator.',
+    );
+  },
+  participant_removed: (msg) => {
+    const name = nameOf(msg.participant_id);
+    app.participants.delete(msg.participant_id);
+    app.helpRequests.delete(msg.participant_id);
+    renderAll();
+    if (leads(app.role)) notice(`${name} was removed${msg.blocked ? ' and blocked' : ''}`, 'info');
+  },
+  session_ended: () => {
+    fatal('The session has ended', 'Thank you for being part of the group today.');
+  },
+  audio_forced_off: () => {
+    setMic(false);
+    notice('A facilitator muted your microphone.', 'warn', 8000);
+  },
+  video_forced_off: () => {
+    setCam(false);
+    notice('A facilitator turned off your camera. You can turn it back on.', 'warn', 8000);
+  },
+  unmute_requested: (msg) => {
+    const el = notice(`${nameOf(msg.by)} asks you to unmute. It is your choice.`, 'info', 0);
+    const btn = document.createElement('button');
+    btn.type = 'button';
+    btn.className = 'btn small';
+    btn.textContent = 'Unmute';
+    btn.addEventListener('click', () => {
+      el.remove();
+      if (!app.micOn) toggleMic();
+    });
+    el.insertBefore(btn, el.lastChild);
+  },
+  session_lock_changed: (msg) => {
+    app.locked = Boolean(msg.locked);
+    notice(
+      app.locked ? 'The session is locked: nobody else can join.' : 'The session is open again.',
+      'info',
+      5000,
+    );
+    renderHeader();
+    renderPanel();
+  },
+  spotlight_changed: (msg) => {
+    app.spotlight = msg.participant_id ?? null;
+    renderTiles();
+    renderPanel();
+  },
+  hand_queue_changed: (msg) => {
+    app.handQueue = Array.isArray(msg.queue) ? msg.queue : [];
+    renderPanel();
+  },
+  reaction: (msg) => showReaction(msg.participant_id, msg.emoji),
+  chat_message: (msg) => addChat(msg),
+  help_requested: (msg) => {
+    const isNew = !app.helpRequests.has(msg.participant_id);
+    app.helpRequests.set(msg.participant_id, msg.at);
+    chime(isNew ? 3 : 2);
+    renderHelpAlerts();
+  },
+  help_resolved: (msg) => {
+    app.helpRequests.delete(msg.participant_id);
+    if (msg.participant_id === app.participantId) {
+      app.myHelpPending = false;
+      renderControls();
+    }
+    renderHelpAlerts();
+  },
+  role_changed: (msg) => {
+    if (msg.participant_id === app.participantId) {
+      app.role = msg.role;
+      renderRole();
+      notice(
+        msg.role === 'participant'
+          ? 'You are a participant again.'
+          : 'You are now a co-facilitator: you can admit, mute and help people.',
+        'info',
+        8000,
+      );
+    }
+    renderAll();
+  },
+  policy_changed: (msg) => {
+    const wasAllowed = app.mayUnmute;
+    app.mayUnmute = msg.participants_may_unmute !== false;
+    app.privateChatAllowed = msg.private_chat_allowed !== false;
+    if (!leads(app.role) && wasAllowed !== app.mayUnmute) {
+      notice(
+        app.mayUnmute
+          ? 'You can unmute yourself again.'
+          : 'A facilitator muted everyone. Raise your hand to ask to speak.',
+        'info',
+        8000,
+      );
+    }
+    renderPanel();
+    renderChatTargets();
+  },
+  room_changed: (msg) => {
+    app.room = msg.room;
+    const me = app.participants.get(app.participantId);
+    if (me) me.room = msg.room;
+    const others = (msg.with || []).map(nameOf).join(', ');
+    notice(
+      msg.room === 'main'
+        ? 'You are back with the group.'
+        : `You are in a private conversation with ${others || 'a facilitator'}. The group cannot see or hear you.`,
+      'info',
+      8000,
+    );
+    renderAll();
+  },
+};
+
+export async function leave() {
+  if (app.state === 'left') return;
+  const socket = app.socket;
+  const wasJoined = app.state === 'joined';
+  app.state = 'left';
+  app.generation += 1;
+  if (socket?.connected && wasJoined) {
+    try {
+      await socket.timeout(3000).emitWithAck('leave', {});
+    } catch {
+      /* leaving anyway */
+    }
+  }
+  if (socket) socket.disconnect();
+  closePeerConnections();
+  stopLocalMedia();
+  for (const v of document.querySelectorAll('video')) v.srcObject = null;
+  $('grid').replaceChildren();
+  show('my-role', false);
+  setStatus('');
+  showScreen('left');
+}

@@ -1,0 +1,106 @@
+// Talking to the server: the token, requests with an ack, controls and their buttons.
+import { app } from './state.js';
+import { notice } from './ui.js';
+
+const ACK_TIMEOUT_MS = 15000;
+
+// ---------------------------------------------------------------- token
+
+function b64urlDecode(part) {
+  const b64 = part.replace(/-/g, '+').replace(/_/g, '/');
+  const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
+  return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+}
+
+/** Reads the token from the fragment; checks only its shape (the server verifies it). */
+export function readToken() {
+  const params = new URLSearchParams(location.hash.replace(/^#/, ''));
+  const token = (params.get('t') || '').trim();
+  if (!token) return { error: 'missing_token' };
+  const parts = token.split('.');
+  if (parts.length !== 3) return { error: 'invalid_token' };
+  let claims;
+  try {
+    claims = JSON.parse(b64urlDecode(parts[1]));
+  } catch {
+    return { error: 'invalid_token' };
+  }
+  if (!claims || typeof claims !== 'object') return { error: 'invalid_token' };
+  if (claims.sid && app.sessionId && claims.sid !== app.sessionId)
+    return { error: 'invalid_token' };
+  // Allow a minute of clock skew; the server has the final word.
+  if (typeof claims.exp === 'number' && claims.exp * 1000 < Date.now() - 60000) {
+    return { error: 'expired_token' };
+  }
+  return { token, claims };
+}
+
+class AckError extends Error {
+  constructor(code, message) {
+    super(message || code);
+    this.code = code;
+  }
+}
+
+export async function request(event, body) {
+  let res;
+  try {
+    res = await app.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, body);
+  } catch {
+    throw new AckError('timeout', 'The server did not answer in time.');
+  }
+  if (!res || res.error || !res.ok) {
+    throw new AckError(res?.error || 'invalid', res?.message || 'Request failed.');
+  }
+  return res;
+}
+
+export async function control(body, done) {
+  try {
+    await request('control', body);
+    if (done) notice(done, 'info', 4000);
+    return true;
+  } catch (err) {
+    notice(err.message, 'warn');
+    return false;
+  }
+}
+
+export function actionButton(
+  label,
+  body,
+  { confirmText = null, danger = false, done = null } = {},
+) {
+  const btn = document.createElement('button');
+  btn.type = 'button';
+  btn.className = `btn small${danger ? ' danger' : ''}`;
+  btn.textContent = label;
+  btn.addEventListener('click', () => {
+    if (confirmText && !window.confirm(confirmText)) return;
+    control(body, done);
+  });
+  return btn;
+}
+
+/** This tab's secret for this session: once admitted, a reconnect skips the waiting room. */
+export function rejoinKey() {
+  const slot = `circle-rejoin-${app.sessionId}`;
+  let key = null;
+  try {
+    key = sessionStorage.getItem(slot);
+  } catch {
+    /* storage blocked */
+  }
+  if (!key) {
+    const bytes = crypto.getRandomValues(new Uint8Array(18));
+    key = btoa(String.fromCharCode(...bytes))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_');
+    try {
+      sessionStorage.setItem(slot, key);
+    } catch {
+      /* a reconnect will knock again */
+    }
+  }
+  return key;
+}

@@ -1,0 +1,190 @@
+// The video grid: one tile per participant in our room, its tracks, the speaker and reactions.
+import { $, show } from '../lib/dom.js';
+import { renderQualityBadges } from './quality.js';
+import { app, displayName, leads, REACTIONS, roleLabel } from './state.js';
+
+// ---------------------------------------------------------------- participants and tiles
+
+function tileFor(id) {
+  return $('grid').querySelector(`.tile[data-participant-id="${CSS.escape(id)}"]`);
+}
+
+function initials(name) {
+  return (name || '?')
+    .trim()
+    .split(/\s+/)
+    .slice(0, 2)
+    .map((w) => w[0])
+    .join('')
+    .toUpperCase();
+}
+
+function createTile(p) {
+  const tile = $('tile-template').content.firstElementChild.cloneNode(true);
+  tile.dataset.participantId = p.id;
+  const self = p.id === app.participantId;
+  tile.classList.toggle('self', self);
+  const video = tile.querySelector('video');
+  video.muted = self; // never play our own mic back; everyone else's sound plays
+  if (self) video.classList.add('mirror');
+  $('grid').append(tile);
+  return tile;
+}
+
+export function updateTile(p) {
+  const tile = tileFor(p.id) || createTile(p);
+  const self = p.id === app.participantId;
+  const audioOn = self ? app.micOn && Boolean(app.audioTrack) : p.audio !== false;
+  const videoOn = self ? app.camOn && Boolean(app.videoTrack) : p.video !== false;
+  const shown = displayName(p);
+  tile.querySelector('.tile-name').textContent = self ? `${shown} (you)` : shown;
+  tile.querySelector('.hand-badge').hidden = !p.hand;
+  tile.querySelector('.spotlight-badge').hidden = app.spotlight !== p.id;
+  tile.classList.toggle('spotlit', app.spotlight === p.id);
+  tile.querySelector('.avatar').textContent = initials(p.name);
+  const badge = tile.querySelector('.role-badge');
+  const leading = leads(p.role);
+  badge.hidden = !leading;
+  badge.textContent = leading ? roleLabel(p.role) : '';
+  tile.querySelector('.mic-state').hidden = audioOn;
+  tile.querySelector('.cam-state').hidden = videoOn;
+  tile.classList.toggle('video-off', !videoOn);
+  tile.classList.toggle('muted', !audioOn);
+  tile.setAttribute(
+    'aria-label',
+    [
+      shown,
+      self ? '(you)' : '',
+      leading ? roleLabel(p.role) : '',
+      audioOn ? '' : 'muted',
+      videoOn ? '' : 'camera off',
+      p.hand ? 'hand raised' : '',
+      app.spotlight === p.id ? 'spotlight' : '',
+    ]
+      .filter(Boolean)
+      .join(', '),
+  );
+  const speaking = app.activeSpeaker === p.id;
+  tile.classList.toggle('speaking', speaking);
+  tile.dataset.speaking = speaking ? 'true' : 'false';
+}
+
+function visibleParticipants() {
+  return [...app.participants.values()].filter(
+    (p) => p.id === app.participantId || app.room == null || p.room == null || p.room === app.room,
+  );
+}
+
+export function renderTiles() {
+  const keep = new Set(visibleParticipants().map((p) => p.id));
+  for (const tile of $('grid').querySelectorAll('.tile')) {
+    if (!keep.has(tile.dataset.participantId)) tile.remove();
+  }
+  // Spotlight first, then self, then facilitators, then by join order.
+  const order = visibleParticipants().sort((a, b) => {
+    const rank = (p) =>
+      p.id === app.spotlight
+        ? -1
+        : p.id === app.participantId
+          ? 0
+          : p.role === 'participant'
+            ? 2
+            : 1;
+    return rank(a) - rank(b);
+  });
+  for (const p of order) updateTile(p);
+  for (const p of order) $('grid').append(tileFor(p.id)); // keeps DOM order == display order
+  $('grid').dataset.count = String(order.length);
+  renderQualityBadges();
+  fitGrid();
+  renderMedia();
+}
+
+/** Picks the column count that gives the largest 4:3 tiles that fit the grid without scrolling. */
+export function fitGrid() {
+  const grid = $('grid');
+  const n = grid.querySelectorAll('.tile').length;
+  if (!n || grid.hidden) return;
+  const style = getComputedStyle(grid);
+  const gap = parseFloat(style.columnGap) || 0;
+  const width = grid.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  const height = grid.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+  let best = { cols: 1, tileW: 0 };
+  for (let cols = 1; cols <= n; cols += 1) {
+    const rows = Math.ceil(n / cols);
+    const byWidth = (width - gap * (cols - 1)) / cols;
+    const byHeight = ((height - gap * (rows - 1)) / rows) * (4 / 3);
+    const tileW = Math.floor(Math.min(byWidth, byHeight));
+    if (tileW > best.tileW) best = { cols, tileW };
+  }
+  const tileW = Math.max(best.tileW, Math.min(width, 200)); // tiny windows scroll instead
+  grid.style.setProperty('--cols', String(best.cols));
+  grid.style.setProperty('--tile-w', `${tileW}px`);
+}
+
+function trackForMid(mid) {
+  const pc = app.pcSubscribe;
+  if (!pc) return null;
+  const t = pc.getTransceivers().find((tr) => tr.mid === String(mid));
+  return t ? t.receiver.track : null;
+}
+
+function setTileStream(video, tracks) {
+  const current = video.srcObject ? video.srcObject.getTracks() : [];
+  const same = current.length === tracks.length && tracks.every((t) => current.includes(t));
+  if (same) return;
+  video.srcObject = tracks.length ? new MediaStream(tracks) : null;
+  if (tracks.length) playTile(video);
+}
+
+function playTile(video) {
+  const p = video.play();
+  if (p?.catch) {
+    p.catch((err) => {
+      if (err && err.name === 'NotAllowedError' && !video.muted) {
+        app.soundBlocked = true;
+        show('sound-button', true);
+      }
+    });
+  }
+}
+
+/** Points each tile's <video> at the receiver tracks of that participant's slots. */
+export function renderMedia() {
+  for (const tile of $('grid').querySelectorAll('.tile')) {
+    const id = tile.dataset.participantId;
+    const video = tile.querySelector('video');
+    if (id === app.participantId) {
+      setTileStream(video, app.videoTrack ? [app.videoTrack] : []);
+      continue;
+    }
+    const tracks = [];
+    for (const kind of ['audio', 'video']) {
+      const slot = app.slots.find((s) => s.participant_id === id && s.kind === kind);
+      const track = slot ? trackForMid(slot.mid) : null;
+      if (track) tracks.push(track);
+    }
+    setTileStream(video, tracks);
+  }
+}
+
+export function setActiveSpeaker(id) {
+  app.activeSpeaker = id || null;
+  for (const tile of $('grid').querySelectorAll('.tile')) {
+    const speaking = tile.dataset.participantId === app.activeSpeaker;
+    tile.classList.toggle('speaking', speaking);
+    tile.dataset.speaking = speaking ? 'true' : 'false';
+  }
+}
+
+export function showReaction(pid, emoji) {
+  const tile = tileFor(pid);
+  if (!tile || !REACTIONS.includes(emoji)) return;
+  const bubble = tile.querySelector('.reaction');
+  bubble.textContent = emoji;
+  bubble.classList.remove('show');
+  void bubble.offsetWidth; // restart the animation
+  bubble.classList.add('show');
+  clearTimeout(bubble.timer);
+  bubble.timer = setTimeout(() => bubble.classList.remove('show'), 4000);
+}
