@@ -1,0 +1,107 @@
+"""The live layer without sockets: a real registry, effects, namespace, SQLite store and media
+routers (no peer connections), with the socket.io server replaced by one that records what it
+was asked to send, so each piece can be checked on its own."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rooms.model import Role
+from server import tokens
+from server.live.effects import Effects
+from server.live.fanout import Fanout
+from server.live.registry import LiveSessions
+from server.media.stats import ForwardingStats
+from server.signalling import Signalling
+from server.store import SessionRecord, Store, open_store
+from tests.conftest import make_settings
+
+
+@dataclass
+class RecordingSocketServer:
+    """Takes the place of socketio.AsyncServer: records messages, rooms and closes."""
+
+    sent: list[tuple[str, str, Any]] = field(default_factory=list)  # (sid, event, payload)
+    rooms: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    closed: list[str] = field(default_factory=list)
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    async def emit(self, event: str, data: Any = None, to: str = "", **_: Any) -> None:
+        self.sent.append((to, event, data))
+
+    async def enter_room(self, sid: str, room: str, **_: Any) -> None:
+        self.rooms[room].add(sid)
+
+    async def leave_room(self, sid: str, room: str, **_: Any) -> None:
+        self.rooms[room].discard(sid)
+
+    async def disconnect(self, sid: str, **_: Any) -> None:
+        self.closed.append(sid)
+
+    async def get_session(self, sid: str, **_: Any) -> dict[str, Any]:
+        return self.sessions.setdefault(sid, {})
+
+    async def save_session(self, sid: str, session: dict[str, Any], **_: Any) -> None:
+        self.sessions[sid] = session
+
+    def to(self, sid: str) -> list[str]:
+        """The events one socket was sent, in order."""
+        return [event for to, event, _ in self.sent if to == sid]
+
+
+@dataclass
+class Live:
+    sio: RecordingSocketServer
+    store: Store
+    registry: LiveSessions
+    effects: Effects
+    namespace: Signalling
+    secret: str
+    now: list[float]
+
+    async def session(self, session_id: str = "s_1", waiting_room: bool = False) -> None:
+        record = SessionRecord(session_id, "Group", None, None, waiting_room, None, self.now[0])
+        await self.store.add_session(record)
+
+    async def connect(
+        self, sid: str, role: Role = Role.PARTICIPANT, session_id: str = "s_1"
+    ) -> None:
+        grant = tokens.SessionGrant(session_id, "Group", role, int(self.now[0]) + 3600)
+        auth = {"token": tokens.issue(self.secret, grant)}
+        await self.namespace.trigger_event("connect", sid, {}, auth)
+
+    async def send(self, sid: str, event: str, data: Any = None) -> Any:
+        return await self.namespace.trigger_event(event, sid, data)
+
+    async def join(self, sid: str, name: str, role: Role = Role.PARTICIPANT) -> str:
+        await self.connect(sid, role)
+        reply = await self.send(sid, "join", {"name": name})
+        assert reply["ok"], reply
+        pid: str = reply["participant_id"]
+        return pid
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[Live]:
+    settings = make_settings(tmp_path)
+    store = await open_store(settings)
+    now = [1_000_000.0]
+    sio = RecordingSocketServer()
+    fanout = Fanout(sio)  # type: ignore[arg-type]
+    registry = LiveSessions(settings, ForwardingStats(), lambda: store, fanout, lambda: now[0])
+    effects = Effects(registry, fanout)
+    registry.on_media_failed = effects.depart
+    namespace = Signalling(registry, fanout, effects)
+    namespace._set_server(sio)
+    try:
+        yield Live(sio, store, registry, effects, namespace, settings.secret, now)
+    finally:
+        await registry.close()
+        fanout.close()
+        await store.close()

@@ -1,0 +1,32 @@
+"""server/live/workers.py: what one round of the quality worker sends, and to whom."""
+
+from __future__ import annotations
+
+from rooms.model import Role
+from rooms.quality import Level, LinkSample
+from server.live.workers import Workers
+from tests.live.conftest import Live
+
+
+async def test_a_poor_upstream_is_told_capped_and_shown_to_leaders_only(live: Live) -> None:
+    await live.session()
+    await live.join("a", "Ann", Role.FACILITATOR)
+    bo = await live.join("b", "Bo")
+    live_session = live.registry.sessions["s_1"]
+    workers = Workers(live.registry, live.effects.fanout, live.effects)
+    for i in range(1, 8):  # a third of the packets lost, each 2 s
+        at = live.now[0] + 2 * i
+        up = LinkSample(at, packets_received=200 * i, packets_lost=100 * i, last_packet_at=at)
+        live_session.quality.add(bo, up, None)
+    assert live_session.quality.level(bo, "up") is Level.POOR
+    live.sio.sent.clear()
+    await workers._act_on_quality(live_session, live.now[0] + 16)
+    to_bo = [(e, p) for to, e, p in live.sio.sent if to == "b"]
+    assert ("my_quality", {"up": "poor", "down": None}) in to_bo
+    assert ("quality_advice", {"cap": True, "max_bitrate_kbps": 250, "max_fps": 10}) in to_bo
+    assert "quality" not in [e for e, _ in to_bo]
+    assert "quality" in live.sio.to("a")
+    # the next round changes nothing for Bo: nothing is sent again
+    live.sio.sent.clear()
+    await workers._act_on_quality(live_session, live.now[0] + 16)
+    assert live.sio.to("b") == []
