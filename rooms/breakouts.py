@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -149,24 +149,25 @@ class BreakoutHelp(Command):
     action: Literal["breakout_help"]
 
 
-PARTICIPANT_COMMANDS = (BreakoutChoose, BreakoutHelp)
-COMMANDS = (
-    BreakoutCreate,
-    BreakoutAssign,
-    BreakoutAutoAssign,
-    BreakoutKeepApart,
-    BreakoutReusePrevious,
-    BreakoutSetChoose,
-    BreakoutChoose,
-    BreakoutOpen,
-    BreakoutExtend,
-    BreakoutBroadcast,
-    BreakoutVisit,
-    BreakoutMove,
-    BreakoutCloseRoom,
-    BreakoutCloseAll,
-    BreakoutHelp,
+BreakoutCommand = (
+    BreakoutCreate
+    | BreakoutAssign
+    | BreakoutAutoAssign
+    | BreakoutKeepApart
+    | BreakoutReusePrevious
+    | BreakoutSetChoose
+    | BreakoutChoose
+    | BreakoutOpen
+    | BreakoutExtend
+    | BreakoutBroadcast
+    | BreakoutVisit
+    | BreakoutMove
+    | BreakoutCloseRoom
+    | BreakoutCloseAll
+    | BreakoutHelp
 )
+COMMANDS: tuple[type[Command], ...] = get_args(BreakoutCommand)
+PARTICIPANT_COMMANDS = (BreakoutChoose, BreakoutHelp)
 
 
 # -- events ---------------------------------------------------------------------------------
