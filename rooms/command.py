@@ -1,10 +1,14 @@
-"""The base of every `control` command and the one error every refusal raises."""
+"""The base of every `control` command, the one error every refusal raises, and the shape of
+the handlers that apply commands (each feature keeps a table from command type to handler)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from rooms.model import DomainEvent, Participant, Session
 
 
 class ControlError(Exception):
@@ -27,3 +31,9 @@ def _not_blank(text: str) -> str:
 
 
 MessageText = Annotated[str, AfterValidator(_not_blank)]  # a chat or broadcast message
+
+
+Events = list[DomainEvent]
+# (session, actor, command, now): checks everything, then mutates, and returns what happened.
+# The command is Any: a table picks the handler by the command's exact type.
+Handler = Callable[[Session, Participant, Any, float], Events]

@@ -37,6 +37,7 @@ from rooms.controls import (
     recipients,
     snapshot,
 )
+from rooms.controls.dispatch import HANDLERS
 from rooms.model import (
     Everyone,
     Leaders,
@@ -155,6 +156,10 @@ def test_authorization_matrix(body: dict[str, Any], actor: str, outcome: str) ->
 def all_actions() -> set[str]:
     union = get_args(get_args(Command)[0])
     return {get_args(kind.model_fields["action"].annotation)[0] for kind in union}
+
+
+def test_every_command_has_a_handler() -> None:
+    assert set(get_args(get_args(Command)[0])) == set(HANDLERS)
 
 
 def test_the_matrix_covers_every_action() -> None:

@@ -1,0 +1,223 @@
+"""Taking part: raised hands and their queue, reactions, chat (group and private), and the
+private "I need help" signal to the leaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from rooms.command import Command, ControlError, Events, Handler, MessageText
+from rooms.controls.common import ParticipantId, find_target, not_self
+from rooms.model import (
+    Audience,
+    Everyone,
+    Leaders,
+    Only,
+    Participant,
+    ParticipantUpdated,
+    Session,
+)
+
+REACTIONS = ("👍", "👏", "❤️", "😂", "😮", "🙏")
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+class RaiseHand(Command):
+    action: Literal["raise_hand"]
+
+
+class LowerHand(Command):
+    action: Literal["lower_hand"]
+    target: ParticipantId | None = None  # None: one's own hand
+
+
+class LowerAllHands(Command):
+    action: Literal["lower_all_hands"]
+
+
+class React(Command):
+    action: Literal["react"]
+    emoji: Literal["👍", "👏", "❤️", "😂", "😮", "🙏"]
+
+
+class Chat(Command):
+    action: Literal["chat"]
+    text: MessageText = Field(min_length=1, max_length=1000)
+    to: ParticipantId | None = None  # None: the whole group
+
+
+class Help(Command):
+    action: Literal["help"]
+
+
+class HelpResolved(Command):
+    action: Literal["help_resolved"]
+    target: ParticipantId
+
+
+ParticipationCommand = RaiseHand | LowerHand | LowerAllHands | React | Chat | Help | HelpResolved
+PARTICIPANT_COMMANDS = (RaiseHand, LowerHand, React, Chat, Help)  # what anyone admitted may do
+
+
+# -- events ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HandQueueChanged:
+    queue: tuple[str, ...]  # first raised first
+    name: ClassVar[str] = "hand_queue_changed"
+    audience: ClassVar[Audience] = Everyone()
+
+    def payload(self) -> dict[str, object]:
+        return {"queue": list(self.queue)}
+
+
+@dataclass(frozen=True)
+class Reaction:
+    participant_id: str
+    emoji: str
+    at: float
+    name: ClassVar[str] = "reaction"
+    audience: ClassVar[Audience] = Everyone()
+
+    def payload(self) -> dict[str, object]:
+        return {"participant_id": self.participant_id, "emoji": self.emoji, "at": self.at}
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """Group chat: audience Everyone. Private: one event for Only(sender), one for Only(to)."""
+
+    sender: str
+    to: str | None
+    text: str
+    at: float
+    audience: Audience
+    name: ClassVar[str] = "chat_message"
+
+    def payload(self) -> dict[str, object]:
+        return {"from": self.sender, "to": self.to, "text": self.text, "at": self.at}
+
+
+@dataclass(frozen=True)
+class HelpRequested:
+    """The private "I need help" signal: leaders only, never the group."""
+
+    participant_id: str
+    at: float
+    name: ClassVar[str] = "help_requested"
+    audience: ClassVar[Audience] = Leaders()
+
+    def payload(self) -> dict[str, object]:
+        return {"participant_id": self.participant_id, "at": self.at}
+
+
+@dataclass(frozen=True)
+class HelpResolvedEvent:
+    """Sent to Leaders, and to Only(participant) unless they lead (they would get it twice)."""
+
+    participant_id: str
+    by: str
+    audience: Audience
+    name: ClassVar[str] = "help_resolved"
+
+    def payload(self) -> dict[str, object]:
+        return {"participant_id": self.participant_id, "by": self.by}
+
+
+# -- handlers -------------------------------------------------------------------------------
+
+
+def _hand_events(session: Session, changed: list[Participant]) -> Events:
+    return [
+        *(ParticipantUpdated(p) for p in changed),
+        HandQueueChanged(tuple(session.hand_queue())),
+    ]
+
+
+def _on_raise_hand(session: Session, actor: Participant, cmd: RaiseHand, now: float) -> Events:
+    if actor.hand_raised_at is not None:
+        raise ControlError("invalid", "your hand is already raised")
+    actor.hand_raised_at = now
+    return _hand_events(session, [actor])
+
+
+def _on_lower_hand(session: Session, actor: Participant, cmd: LowerHand, now: float) -> Events:
+    target = actor
+    if cmd.target is not None and cmd.target != actor.id:
+        if not actor.role.leads:
+            raise ControlError("forbidden", "you can only lower your own hand")
+        target = find_target(session, cmd.target)
+    if target.hand_raised_at is None:
+        raise ControlError("invalid", "that hand is not raised")
+    target.hand_raised_at = None
+    return _hand_events(session, [target])
+
+
+def _on_lower_all(session: Session, actor: Participant, cmd: LowerAllHands, now: float) -> Events:
+    raised = [p for p in session.admitted() if p.hand_raised_at is not None]
+    if not raised:
+        return []
+    for p in raised:
+        p.hand_raised_at = None
+    return _hand_events(session, raised)
+
+
+def _on_react(session: Session, actor: Participant, cmd: React, now: float) -> Events:
+    return [Reaction(actor.id, cmd.emoji, now)]
+
+
+def _on_chat(session: Session, actor: Participant, cmd: Chat, now: float) -> Events:
+    if cmd.to is None:
+        return [ChatMessage(actor.id, None, cmd.text, now, Everyone())]
+    recipient = find_target(session, cmd.to)
+    not_self(actor, recipient)
+    # Anyone may reach a leader privately and leaders may reach anyone; between two
+    # participants only while the leaders allow it.
+    if not (actor.role.leads or recipient.role.leads or session.private_chat_allowed):
+        raise ControlError("forbidden", "private messages between participants are off")
+    return [
+        ChatMessage(actor.id, recipient.id, cmd.text, now, Only(actor.id)),
+        ChatMessage(actor.id, recipient.id, cmd.text, now, Only(recipient.id)),
+    ]
+
+
+def _on_help(session: Session, actor: Participant, cmd: Help, now: float) -> Events:
+    # Asking again is not an error (someone in distress may press twice): it alerts the
+    # leaders again, with the time of the first request.
+    if actor.help_requested_at is None:
+        actor.help_requested_at = now
+    return [HelpRequested(actor.id, actor.help_requested_at)]
+
+
+def _on_help_resolved(
+    session: Session, actor: Participant, cmd: HelpResolved, now: float
+) -> Events:
+    target = find_target(session, cmd.target)
+    if target.help_requested_at is None:
+        raise ControlError("invalid", "that participant has not asked for help")
+    return resolve_help(target, actor)
+
+
+def resolve_help(target: Participant, actor: Participant) -> Events:
+    """Clear the target's help request; tell the leaders, and the target unless they lead."""
+    target.help_requested_at = None
+    events: Events = [HelpResolvedEvent(target.id, actor.id, Leaders())]
+    if not target.role.leads:
+        events.append(HelpResolvedEvent(target.id, actor.id, Only(target.id)))
+    return events
+
+
+HANDLERS: dict[type[Command], Handler] = {
+    RaiseHand: _on_raise_hand,
+    LowerHand: _on_lower_hand,
+    LowerAllHands: _on_lower_all,
+    React: _on_react,
+    Chat: _on_chat,
+    Help: _on_help,
+    HelpResolved: _on_help_resolved,
+}

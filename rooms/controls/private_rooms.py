@@ -1,0 +1,69 @@
+"""Private rooms: a leader takes a participant (typically someone who asked for help) into a
+1:1 room, and nobody is ever left behind in one."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from rooms.command import Command, ControlError, Events, Handler
+from rooms.controls.common import ParticipantId, find_target, not_self
+from rooms.controls.participation import resolve_help
+from rooms.model import MAIN_ROOM, PRIVATE_ROOM_PREFIX, Participant, Session
+
+
+class PrivateRoom(Command):
+    """Take the target (typically someone who asked for help) into a 1:1 room with the actor."""
+
+    action: Literal["private_room"]
+    target: ParticipantId
+
+
+class ReturnToMain(Command):
+    """Close the target's private room: everyone in it goes back to the main room."""
+
+    action: Literal["return_to_main"]
+    target: ParticipantId
+
+
+PrivateRoomCommand = PrivateRoom | ReturnToMain
+
+
+def _inside(session: Session, room_id: str) -> list[Participant]:
+    return [p for p in session.admitted() if p.room_id == room_id]
+
+
+def _on_private_room(session: Session, actor: Participant, cmd: PrivateRoom, now: float) -> Events:
+    target = find_target(session, cmd.target)
+    not_self(actor, target)
+    room_id = PRIVATE_ROOM_PREFIX + target.id
+    if target.room_id == room_id and actor.room_id == room_id:
+        raise ControlError("invalid", "you are already in a private room with them")
+    if target.role.leads:
+        raise ControlError("invalid", "private rooms are for participants")
+    events = session.move([target, actor], room_id)
+    if target.help_requested_at is not None:  # answering the call resolves it
+        events += resolve_help(target, actor)
+    return events
+
+
+def _on_return_to_main(
+    session: Session, actor: Participant, cmd: ReturnToMain, now: float
+) -> Events:
+    room_id = PRIVATE_ROOM_PREFIX + find_target(session, cmd.target).id
+    inside = _inside(session, room_id)
+    if not inside:
+        raise ControlError("invalid", "that participant is not in a private room")
+    return session.move(inside, MAIN_ROOM)
+
+
+def after_leaving(session: Session, room_id: str) -> Events:
+    """Someone left from `room_id`: if it was a 1:1 room, whoever stayed goes back to main."""
+    if not room_id.startswith(PRIVATE_ROOM_PREFIX):
+        return []
+    return session.move(_inside(session, room_id), MAIN_ROOM)
+
+
+HANDLERS: dict[type[Command], Handler] = {
+    PrivateRoom: _on_private_room,
+    ReturnToMain: _on_return_to_main,
+}

@@ -1,0 +1,122 @@
+"""The waiting room: the leaders hear who knocks, and admit or deny them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from rooms.command import Command, ControlError, Events, Handler
+from rooms.controls.common import (
+    ParticipantId,
+    ToTarget,
+    find_target,
+    not_facilitator,
+)
+from rooms.model import (
+    Audience,
+    DomainEvent,
+    Everyone,
+    Leaders,
+    Participant,
+    ParticipantJoined,
+    Session,
+)
+
+# -- commands -------------------------------------------------------------------------------
+
+
+class Admit(Command):
+    action: Literal["admit"]
+    target: ParticipantId
+
+
+class AdmitAll(Command):
+    action: Literal["admit_all"]
+
+
+class Deny(Command):
+    action: Literal["deny"]
+    target: ParticipantId
+    message: str | None = Field(default=None, max_length=200)
+
+
+WaitingRoomCommand = Admit | AdmitAll | Deny
+
+
+# -- events ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParticipantWaiting:
+    participant: dict[str, object]
+    name: ClassVar[str] = "participant_waiting"
+    audience: ClassVar[Audience] = Leaders()
+
+    def payload(self) -> dict[str, object]:
+        return self.participant
+
+
+@dataclass(frozen=True)
+class ParticipantAdmitted:
+    participant: dict[str, object]
+    name: ClassVar[str] = "participant_admitted"
+    audience: ClassVar[Audience] = Everyone()  # evaluated after admission: includes them
+
+    def payload(self) -> dict[str, object]:
+        return self.participant
+
+
+@dataclass(frozen=True)
+class ParticipantDenied(ToTarget):
+    target: str
+    message: str | None
+    name: ClassVar[str] = "participant_denied"
+
+    def payload(self) -> dict[str, object]:
+        return {"message": self.message}
+
+
+def events_for_join(session: Session, joined: ParticipantJoined) -> Events:
+    """What to announce after `session.join`: the group hears of admitted joiners only; a
+    waiting participant is announced to the leaders."""
+    if joined.participant.admitted:
+        return [joined]
+    return [ParticipantWaiting(joined.participant.public())]
+
+
+# -- handlers -------------------------------------------------------------------------------
+
+
+def _admit(session: Session, target: Participant) -> DomainEvent:
+    target.admitted = True
+    if target.rejoin_key is not None:
+        session.readmit_keys.add(target.rejoin_key)
+    return ParticipantAdmitted(target.public())
+
+
+def _on_admit(session: Session, actor: Participant, cmd: Admit, now: float) -> Events:
+    return [_admit(session, find_target(session, cmd.target, admitted=False))]
+
+
+def _on_admit_all(session: Session, actor: Participant, cmd: AdmitAll, now: float) -> Events:
+    return [_admit(session, p) for p in session.waiting()]
+
+
+def _on_deny(session: Session, actor: Participant, cmd: Deny, now: float) -> Events:
+    target = find_target(session, cmd.target, admitted=None)
+    not_facilitator(target)
+    if target.admitted:
+        raise ControlError("invalid", "that participant is not in the waiting room")
+    left = session.leave(target.id, now)
+    session.removed.add(target.id)
+    assert left is not None
+    return [ParticipantDenied(target.id, cmd.message), left]
+
+
+HANDLERS: dict[type[Command], Handler] = {
+    Admit: _on_admit,
+    AdmitAll: _on_admit_all,
+    Deny: _on_deny,
+}
