@@ -1,5 +1,5 @@
-"""The base of every `control` command, the one error every refusal raises, and the shape of
-the handlers that apply commands (each feature keeps a table from command type to handler)."""
+"""The base of every `control` command and the shape of the handlers that apply commands
+(each feature keeps a table from command type to handler)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,6 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from rooms.model import DomainEvent, Participant, Session
-
-
-class ControlError(Exception):
-    """A refused command: code "forbidden" | "invalid" | "not_found", and a message for people."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class Command(BaseModel):

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar, Protocol
 
+from rooms.errors import Refusal
+
 MAIN_ROOM = "main"
 PRIVATE_ROOM_PREFIX = "private-"  # + the participant id: a leader's 1:1 room with them
 
@@ -191,13 +193,6 @@ class Breakouts:
         return next((r for r in self.rooms if r.id == room_id), None)
 
 
-class SessionError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 @dataclass
 class Session:
     id: str
@@ -230,20 +225,20 @@ class Session:
         rejoin_key: str | None = None,
     ) -> ParticipantJoined:
         if pid in self.participants:
-            raise SessionError("invalid", "already joined")
+            raise Refusal("invalid", "already joined")
         if pid in self.removed:
-            raise SessionError("invalid", "this participant was removed from the session")
+            raise Refusal("invalid", "this participant was removed from the session")
         if self.ended_at is not None:
-            raise SessionError("ended", "this session has ended")
+            raise Refusal("ended", "this session has ended")
         if self.locked:
-            raise SessionError("locked", "this session is locked; nobody else can join")
+            raise Refusal("locked", "this session is locked; nobody else can join")
         if invite_id is not None and invite_id in self.blocked_invites:
-            raise SessionError("blocked", "this invite can no longer join the session")
+            raise Refusal("blocked", "this invite can no longer join the session")
         if len(self.participants) >= self.max_participants:
-            raise SessionError("full", f"this session is full ({self.max_participants} people)")
+            raise Refusal("full", f"this session is full ({self.max_participants} people)")
         name = " ".join(display_name.split())
         if not name:
-            raise SessionError("invalid", "a name is required")
+            raise Refusal("invalid", "a name is required")
         participant = Participant(
             pid,
             name,
@@ -275,9 +270,9 @@ class Session:
     ) -> ParticipantUpdated:
         participant = self.participants.get(pid)
         if participant is None:
-            raise SessionError("not_found", "not in this session")
+            raise Refusal("not_found", "not in this session")
         if audio and not participant.audio_on and participant.audio_locked:
-            raise SessionError("forbidden", "a facilitator has muted you; raise your hand to speak")
+            raise Refusal("forbidden", "a facilitator has muted you; raise your hand to speak")
         if audio is not None:
             participant.audio_on = audio
         if video is not None:

@@ -15,7 +15,6 @@ from pydantic import Field, ValidationError
 
 from rooms import controls
 from rooms.errors import Refusal
-from rooms.model import SessionError
 from rooms.validation import StrictModel, describe
 from server import accounts
 from server.live.effects import Effects
@@ -25,7 +24,7 @@ from server.live.reports import state_for
 from server.live.session import LiveSession
 from server.media.router import MediaError, ice_server
 from server.store import AuditEntry, AuditOutcome
-from server.tokens import SessionGrant, TokenError, verify
+from server.tokens import SessionGrant, verify
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +133,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
                 raise Refusal("rate_limited", "too many requests; slow down")
             reply: Reply = await handler(sid, conn, data)
             return reply
-        except (Refusal, SessionError, MediaError, controls.ControlError) as exc:
+        except (Refusal, MediaError) as exc:
             log.info(
                 "refused %s from %s: %s %s",
                 event[:40],
@@ -174,8 +173,8 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             grant = verify(self.registry.settings.secret, token, self.registry.clock())
             wanted = auth.get("session_id") if isinstance(auth, dict) else None
             if wanted is not None and wanted != grant.session_id:
-                raise TokenError("invalid_token", "This link belongs to another session.")
-        except TokenError as exc:
+                raise Refusal("invalid_token", "This link belongs to another session.")
+        except Refusal as exc:
             log.info("refused connection %s: %s", sid, exc.code)
             raise socketio.exceptions.ConnectionRefusedError(
                 exc.message, {"error": exc.code, "message": exc.message}
@@ -326,7 +325,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         try:
             command = controls.parse_command(data)
             events = controls.apply(live.session, pid, command, self.registry.clock())
-        except controls.ControlError as exc:
+        except Refusal as exc:
             refused: AuditOutcome = "invalid"
             if exc.code == "forbidden":
                 refused = "forbidden"

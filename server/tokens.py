@@ -6,17 +6,11 @@ from dataclasses import dataclass
 
 import jwt
 
+from rooms.errors import Refusal
 from rooms.model import Role
 
 ALGORITHM = "HS256"
 AUDIENCE = "circle-session"
-
-
-class TokenError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -50,7 +44,7 @@ def issue(secret: str, grant: SessionGrant) -> str:
 
 def verify(secret: str, token: object, now: float) -> SessionGrant:
     if not isinstance(token, str) or not token or len(token) > 4096:
-        raise TokenError("invalid_token", "This link is not valid: it has no session token.")
+        raise Refusal("invalid_token", "This link is not valid: it has no session token.")
     try:
         claims = jwt.decode(
             token,
@@ -60,16 +54,14 @@ def verify(secret: str, token: object, now: float) -> SessionGrant:
             options={"require": ["exp", "sid", "role"], "verify_exp": False},
         )
     except jwt.InvalidTokenError as exc:
-        raise TokenError("invalid_token", "This link is not valid.") from exc
+        raise Refusal("invalid_token", "This link is not valid.") from exc
     # Expiry is checked against the caller's clock, so tests can move time.
     if int(claims["exp"]) <= now:
-        raise TokenError(
-            "expired_token", "This link has expired. Ask your facilitator for a new one."
-        )
+        raise Refusal("expired_token", "This link has expired. Ask your facilitator for a new one.")
     try:
         role = Role(claims["role"])
     except ValueError as exc:
-        raise TokenError("invalid_token", "This link is not valid.") from exc
+        raise Refusal("invalid_token", "This link is not valid.") from exc
     fid, inv = claims.get("fid"), claims.get("inv")
     return SessionGrant(
         str(claims["sid"]),

@@ -3,8 +3,9 @@ from __future__ import annotations
 import jwt
 import pytest
 
+from rooms.errors import Refusal
 from rooms.model import Role
-from server.tokens import SessionGrant, TokenError, issue, verify
+from server.tokens import SessionGrant, issue, verify
 
 SECRET = "s" * 64
 
@@ -14,7 +15,7 @@ def test_round_trip_and_expiry() -> None:
     grant = verify(SECRET, token, now=999)
     assert grant == SessionGrant("s_1", "Group", Role.FACILITATOR, 1000)
     assert grant.facilitator_id is None and grant.invite_token_id is None
-    with pytest.raises(TokenError) as expired:
+    with pytest.raises(Refusal) as expired:
         verify(SECRET, token, now=1000)
     assert expired.value.code == "expired_token"
 
@@ -43,6 +44,6 @@ def test_facilitator_and_invite_claims_round_trip() -> None:
     ],
 )
 def test_invalid_tokens_are_refused(token: object) -> None:
-    with pytest.raises(TokenError) as refused:
+    with pytest.raises(Refusal) as refused:
         verify(SECRET, token, now=0)
     assert refused.value.code == "invalid_token"

@@ -23,7 +23,8 @@ from rooms.breakouts.commands import (
 )
 from rooms.breakouts.events import BroadcastMessage, RoomHelpRequested, state_events
 from rooms.breakouts.timer import return_everyone, tick
-from rooms.command import Command, ControlError, Events, Handler
+from rooms.command import Command, Events, Handler
+from rooms.errors import Refusal
 from rooms.model import MAIN_ROOM, BreakoutRoom, Breakouts, Participant, Role, Session
 
 ROOM_PREFIX = "b"  # breakout room ids: b1, b2, ...
@@ -33,25 +34,25 @@ def _room(breakouts: Breakouts, room_id: str, *, main_ok: bool = False) -> str:
     if main_ok and room_id == MAIN_ROOM:
         return MAIN_ROOM
     if breakouts.room(room_id) is None:
-        raise ControlError("not_found", f"no breakout room {room_id[:40]!r}")
+        raise Refusal("not_found", f"no breakout room {room_id[:40]!r}")
     return room_id
 
 
 def _member(session: Session, pid: str) -> Participant:
     person = session.participants.get(pid)
     if person is None or not person.admitted:
-        raise ControlError("not_found", "no such participant in this session")
+        raise Refusal("not_found", "no such participant in this session")
     return person
 
 
 def _require_open(breakouts: Breakouts) -> None:
     if not breakouts.is_open:
-        raise ControlError("invalid", "the breakout rooms are not open")
+        raise Refusal("invalid", "the breakout rooms are not open")
 
 
 def _require_closed(breakouts: Breakouts) -> None:
     if breakouts.is_open:
-        raise ControlError("invalid", "the breakout rooms are open; close them first")
+        raise Refusal("invalid", "the breakout rooms are open; close them first")
 
 
 def create(session: Session, actor: Participant, cmd: BreakoutCreate, now: float) -> Events:
@@ -86,7 +87,7 @@ def assign(session: Session, actor: Participant, cmd: BreakoutAssign, now: float
     person = _member(session, cmd.target)
     room = _room(session.breakouts, cmd.room or MAIN_ROOM, main_ok=True)
     if person.role is not Role.PARTICIPANT:
-        raise ControlError("invalid", "leaders are not assigned; they visit rooms")
+        raise Refusal("invalid", "leaders are not assigned; they visit rooms")
     return _place(session, person, room, now)
 
 
@@ -98,7 +99,7 @@ def auto(session: Session, actor: Participant, cmd: BreakoutAutoAssign, now: flo
     breakouts = session.breakouts
     _require_closed(breakouts)
     if not breakouts.rooms:
-        raise ControlError("invalid", "create rooms first")
+        raise Refusal("invalid", "create rooms first")
     seed = cmd.seed if cmd.seed is not None else int(now * 1000)
     breakouts.assignment = auto_assign(
         _participants_in_main(session), [r.id for r in breakouts.rooms], breakouts.keep_apart, seed
@@ -108,7 +109,7 @@ def auto(session: Session, actor: Participant, cmd: BreakoutAutoAssign, now: flo
 
 def keep_apart(session: Session, actor: Participant, cmd: BreakoutKeepApart, now: float) -> Events:
     if cmd.a == cmd.b:
-        raise ControlError("invalid", "b: choose two different people")
+        raise Refusal("invalid", "b: choose two different people")
     _member(session, cmd.a)
     _member(session, cmd.b)
     pair = frozenset((cmd.a, cmd.b))
@@ -123,7 +124,7 @@ def reuse(session: Session, actor: Participant, cmd: BreakoutReusePrevious, now:
     breakouts = session.breakouts
     _require_closed(breakouts)
     if not breakouts.previous:
-        raise ControlError("invalid", "there is no previous assignment")
+        raise Refusal("invalid", "there is no previous assignment")
     present = set(_participants_in_main(session))
     breakouts.assignment = {
         pid: room
@@ -141,10 +142,10 @@ def set_choose(session: Session, actor: Participant, cmd: BreakoutSetChoose, now
 def choose(session: Session, actor: Participant, cmd: BreakoutChoose, now: float) -> Events:
     breakouts = session.breakouts
     if not breakouts.participants_choose:
-        raise ControlError("forbidden", "the facilitator assigns the rooms")
+        raise Refusal("forbidden", "the facilitator assigns the rooms")
     room = _room(breakouts, cmd.room)
     if actor.role is not Role.PARTICIPANT:
-        raise ControlError("invalid", "leaders visit rooms instead")
+        raise Refusal("invalid", "leaders visit rooms instead")
     return _place(session, actor, room, now)
 
 
@@ -152,7 +153,7 @@ def open_rooms(session: Session, actor: Participant, cmd: BreakoutOpen, now: flo
     breakouts = session.breakouts
     _require_closed(breakouts)
     if not breakouts.rooms:
-        raise ControlError("invalid", "create at least one room first")
+        raise Refusal("invalid", "create at least one room first")
     breakouts.opened_at = now
     breakouts.ends_at = now + cmd.duration_s if cmd.duration_s is not None else None
     breakouts.closes_at = None
@@ -191,7 +192,7 @@ def visit(session: Session, actor: Participant, cmd: BreakoutVisit, now: float) 
     _require_open(breakouts)
     room = _room(breakouts, cmd.room, main_ok=True)
     if actor.room_id == room:
-        raise ControlError("invalid", "you are already there")
+        raise Refusal("invalid", "you are already there")
     return session.move([actor], room) + state_events(session, now)
 
 
@@ -200,7 +201,7 @@ def move(session: Session, actor: Participant, cmd: BreakoutMove, now: float) ->
     person = _member(session, cmd.target)
     room = _room(session.breakouts, cmd.room, main_ok=True)
     if person.room_id == room:
-        raise ControlError("invalid", "they are already in that room")
+        raise Refusal("invalid", "they are already in that room")
     return _place(session, person, room, now)
 
 
@@ -214,7 +215,7 @@ def close_all(session: Session, actor: Participant, cmd: BreakoutCloseAll, now: 
     breakouts = session.breakouts
     _require_open(breakouts)
     if breakouts.closes_at is not None:
-        raise ControlError("invalid", "the rooms are already closing")
+        raise Refusal("invalid", "the rooms are already closing")
     breakouts.closes_at = now + breakouts.return_countdown_s
     return tick(session, now) or state_events(session, now)
 
@@ -222,7 +223,7 @@ def close_all(session: Session, actor: Participant, cmd: BreakoutCloseAll, now: 
 def help_request(session: Session, actor: Participant, cmd: BreakoutHelp, now: float) -> Events:
     room = session.breakouts.room(actor.room_id)
     if room is None:
-        raise ControlError("invalid", "you are not in a breakout room; use the help button")
+        raise Refusal("invalid", "you are not in a breakout room; use the help button")
     return [RoomHelpRequested(actor.id, room.id, room.name, now)]
 
 

@@ -3,7 +3,7 @@ applied as state transitions that produce domain events.
 
     events = apply(session, actor_id, parse_command(body), now)
 
-A refusal raises ControlError("forbidden" | "invalid" | "not_found", message) before anything
+A refusal raises Refusal("forbidden" | "invalid" | "not_found", message) before anything
 changes: every handler checks first and mutates after, so a refused command leaves the session
 exactly as it was.
 
@@ -22,7 +22,7 @@ view are what the server tells people outside of commands.
 
 from __future__ import annotations
 
-from rooms.command import ControlError, Events
+from rooms.command import Events
 from rooms.controls.common import ParticipantId
 from rooms.controls.delivery import leave, recipients
 from rooms.controls.dispatch import Command, apply, parse_command
@@ -94,7 +94,6 @@ __all__ = [
     "Chat",
     "ChatMessage",
     "Command",
-    "ControlError",
     "Demote",
     "Deny",
     "DomainEvent",

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from rooms.command import ControlError
+from rooms.errors import Refusal
 from rooms.model import Audience, Only, Participant, Role, Session
 
 ParticipantId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -28,19 +28,19 @@ def find_target(session: Session, target_id: str, *, admitted: bool | None = Tru
     target = session.participants.get(target_id)
     if target is None:
         if target_id in session.removed:
-            raise ControlError("invalid", "that participant was removed")
-        raise ControlError("not_found", "no such participant in this session")
+            raise Refusal("invalid", "that participant was removed")
+        raise Refusal("not_found", "no such participant in this session")
     if admitted is not None and target.admitted != admitted:
         state = "is still in the waiting room" if admitted else "is not in the waiting room"
-        raise ControlError("invalid", f"that participant {state}")
+        raise Refusal("invalid", f"that participant {state}")
     return target
 
 
 def not_facilitator(target: Participant) -> None:
     if target.role is Role.FACILITATOR:
-        raise ControlError("forbidden", "nobody can do that to the facilitator")
+        raise Refusal("forbidden", "nobody can do that to the facilitator")
 
 
 def not_self(actor: Participant, target: Participant) -> None:
     if actor.id == target.id:
-        raise ControlError("forbidden", "you can't do that to yourself")
+        raise Refusal("forbidden", "you can't do that to yourself")

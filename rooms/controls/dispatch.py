@@ -9,7 +9,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from rooms import breakouts
 from rooms.command import Command as BaseCommand
-from rooms.command import ControlError, Events, Handler
+from rooms.command import Events, Handler
 from rooms.controls import (
     engagement,
     moderation,
@@ -18,6 +18,7 @@ from rooms.controls import (
     roles,
     waiting_room,
 )
+from rooms.errors import Refusal
 from rooms.model import Participant, Role, Session
 from rooms.validation import describe
 
@@ -53,41 +54,41 @@ FACILITATOR_COMMANDS = (*roles.FACILITATOR_COMMANDS, *moderation.FACILITATOR_COM
 
 
 def parse_command(data: object) -> Command:
-    """Validate a client body; ControlError("invalid", "<field>: <msg>") names the bad field."""
+    """Validate a client body; Refusal("invalid", "<field>: <msg>") names the bad field."""
     if not isinstance(data, dict):
-        raise ControlError("invalid", "the command must be an object")
+        raise Refusal("invalid", "the command must be an object")
     try:
         return _COMMAND.validate_python(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         if first["type"] == "union_tag_not_found":
-            raise ControlError("invalid", "action: Field required") from exc
+            raise Refusal("invalid", "action: Field required") from exc
         if first["type"] == "union_tag_invalid":
-            raise ControlError("invalid", f"action: unknown action {data['action']!r:.40}") from exc
+            raise Refusal("invalid", f"action: unknown action {data['action']!r:.40}") from exc
         # the first element of the location is the action tag
-        raise ControlError("invalid", describe(exc, skip_loc=1)) from exc
+        raise Refusal("invalid", describe(exc, skip_loc=1)) from exc
 
 
 def _actor(session: Session, actor_id: str) -> Participant:
     actor = session.participants.get(actor_id)
     # Unknown, removed, or still waiting: may do nothing at all (and learn nothing from why).
     if actor is None or not actor.admitted:
-        raise ControlError("forbidden", "you are not in this session")
+        raise Refusal("forbidden", "you are not in this session")
     return actor
 
 
 def _authorize(actor: Participant, command: Command) -> None:
     if isinstance(command, FACILITATOR_COMMANDS):
         if actor.role is not Role.FACILITATOR:
-            raise ControlError("forbidden", "only the facilitator can do that")
+            raise Refusal("forbidden", "only the facilitator can do that")
     elif not isinstance(command, PARTICIPANT_COMMANDS) and not actor.role.leads:
-        raise ControlError("forbidden", "only facilitators can do that")
+        raise Refusal("forbidden", "only facilitators can do that")
 
 
 def apply(session: Session, actor_id: str, command: Command, now: float) -> Events:
-    """Check and apply one command; raise ControlError with the session unchanged."""
+    """Check and apply one command; raise Refusal with the session unchanged."""
     actor = _actor(session, actor_id)
     _authorize(actor, command)
     if session.ended_at is not None:
-        raise ControlError("invalid", "the session has ended")
+        raise Refusal("invalid", "the session has ended")
     return HANDLERS[type(command)](session, actor, command, now)

@@ -8,8 +8,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from rooms.command import Command, ControlError, Events, Handler
+from rooms.command import Command, Events, Handler
 from rooms.controls.common import ToTarget
+from rooms.errors import Refusal
 from rooms.model import Audience, Leaders, Participant, Session
 
 
@@ -62,7 +63,7 @@ def _on_settings(
 ) -> Events:
     changes = cmd.model_dump(exclude={"action"}, exclude_none=True)
     if not changes:
-        raise ControlError("invalid", "nothing to change")
+        raise Refusal("invalid", "nothing to change")
     return [EngagementSettingsChanged(changes, actor.id)]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from rooms.command import Command, ControlError, Events, Handler
+from rooms.command import Command, Events, Handler
 from rooms.controls.common import (
     ParticipantId,
     ToTarget,
@@ -15,6 +15,7 @@ from rooms.controls.common import (
     not_self,
 )
 from rooms.controls.participation import HandQueueChanged
+from rooms.errors import Refusal
 from rooms.model import (
     Audience,
     Everyone,
@@ -222,7 +223,7 @@ def _on_mute(session: Session, actor: Participant, cmd: Mute, now: float) -> Eve
     target = find_target(session, cmd.target)
     not_facilitator(target)
     if not target.audio_on:
-        raise ControlError("invalid", "already muted")
+        raise Refusal("invalid", "already muted")
     target.audio_on = False
     session.sync_audio_lock(target)  # under a locked policy, a mute also revokes ask_unmute
     return [AudioForcedOff(target.id, actor.id), ParticipantUpdated(target)]
@@ -260,7 +261,7 @@ def _on_allow_unmute(session: Session, actor: Participant, cmd: AllowUnmute, now
 def _on_ask_unmute(session: Session, actor: Participant, cmd: AskUnmute, now: float) -> Events:
     target = find_target(session, cmd.target)
     if target.audio_on:
-        raise ControlError("invalid", "already unmuted")
+        raise Refusal("invalid", "already unmuted")
     events: Events = [UnmuteRequested(target.id, actor.id)]
     if target.audio_locked:
         # Asking is permission for this one person, even while the group is locked.
@@ -273,7 +274,7 @@ def _on_stop_video(session: Session, actor: Participant, cmd: StopVideo, now: fl
     target = find_target(session, cmd.target)
     not_facilitator(target)
     if not target.video_on:
-        raise ControlError("invalid", "video is already off")
+        raise Refusal("invalid", "video is already off")
     target.video_on = False
     return [VideoForcedOff(target.id, actor.id), ParticipantUpdated(target)]
 

@@ -8,8 +8,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from rooms.command import Command, ControlError, Events, Handler, MessageText
+from rooms.command import Command, Events, Handler, MessageText
 from rooms.controls.common import ParticipantId, find_target, not_self
+from rooms.errors import Refusal
 from rooms.model import (
     Audience,
     Everyone,
@@ -141,7 +142,7 @@ def _hand_events(session: Session, changed: list[Participant]) -> Events:
 
 def _on_raise_hand(session: Session, actor: Participant, cmd: RaiseHand, now: float) -> Events:
     if actor.hand_raised_at is not None:
-        raise ControlError("invalid", "your hand is already raised")
+        raise Refusal("invalid", "your hand is already raised")
     actor.hand_raised_at = now
     return _hand_events(session, [actor])
 
@@ -150,10 +151,10 @@ def _on_lower_hand(session: Session, actor: Participant, cmd: LowerHand, now: fl
     target = actor
     if cmd.target is not None and cmd.target != actor.id:
         if not actor.role.leads:
-            raise ControlError("forbidden", "you can only lower your own hand")
+            raise Refusal("forbidden", "you can only lower your own hand")
         target = find_target(session, cmd.target)
     if target.hand_raised_at is None:
-        raise ControlError("invalid", "that hand is not raised")
+        raise Refusal("invalid", "that hand is not raised")
     target.hand_raised_at = None
     return _hand_events(session, [target])
 
@@ -179,7 +180,7 @@ def _on_chat(session: Session, actor: Participant, cmd: Chat, now: float) -> Eve
     # Anyone may reach a leader privately and leaders may reach anyone; between two
     # participants only while the leaders allow it.
     if not (actor.role.leads or recipient.role.leads or session.private_chat_allowed):
-        raise ControlError("forbidden", "private messages between participants are off")
+        raise Refusal("forbidden", "private messages between participants are off")
     return [
         ChatMessage(actor.id, recipient.id, cmd.text, now, Only(actor.id)),
         ChatMessage(actor.id, recipient.id, cmd.text, now, Only(recipient.id)),
@@ -199,7 +200,7 @@ def _on_help_resolved(
 ) -> Events:
     target = find_target(session, cmd.target)
     if target.help_requested_at is None:
-        raise ControlError("invalid", "that participant has not asked for help")
+        raise Refusal("invalid", "that participant has not asked for help")
     return resolve_help(target, actor)
 
 

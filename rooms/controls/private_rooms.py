@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from rooms.command import Command, ControlError, Events, Handler
+from rooms.command import Command, Events, Handler
 from rooms.controls.common import ParticipantId, find_target, not_self
 from rooms.controls.participation import resolve_help
+from rooms.errors import Refusal
 from rooms.model import MAIN_ROOM, PRIVATE_ROOM_PREFIX, Participant, Session
 
 
@@ -37,9 +38,9 @@ def _on_private_room(session: Session, actor: Participant, cmd: PrivateRoom, now
     not_self(actor, target)
     room_id = PRIVATE_ROOM_PREFIX + target.id
     if target.room_id == room_id and actor.room_id == room_id:
-        raise ControlError("invalid", "you are already in a private room with them")
+        raise Refusal("invalid", "you are already in a private room with them")
     if target.role.leads:
-        raise ControlError("invalid", "private rooms are for participants")
+        raise Refusal("invalid", "private rooms are for participants")
     events = session.move([target, actor], room_id)
     if target.help_requested_at is not None:  # answering the call resolves it
         events += resolve_help(target, actor)
@@ -52,7 +53,7 @@ def _on_return_to_main(
     room_id = PRIVATE_ROOM_PREFIX + find_target(session, cmd.target).id
     inside = _inside(session, room_id)
     if not inside:
-        raise ControlError("invalid", "that participant is not in a private room")
+        raise Refusal("invalid", "that participant is not in a private room")
     return session.move(inside, MAIN_ROOM)
 
 

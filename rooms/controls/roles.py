@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from rooms.command import Command, ControlError, Events, Handler
+from rooms.command import Command, Events, Handler
 from rooms.controls.common import ParticipantId, find_target, not_facilitator, not_self
+from rooms.errors import Refusal
 from rooms.model import Audience, Everyone, Participant, ParticipantUpdated, Role, Session
 
 
@@ -39,7 +40,7 @@ class RoleChanged:
 def _on_promote(session: Session, actor: Participant, cmd: Promote, now: float) -> Events:
     target = find_target(session, cmd.target)
     if target.role is not Role.PARTICIPANT:
-        raise ControlError("invalid", "already a facilitator or cofacilitator")
+        raise Refusal("invalid", "already a facilitator or cofacilitator")
     return _set_role(session, actor, target, Role.COFACILITATOR)
 
 
@@ -48,7 +49,7 @@ def _on_demote(session: Session, actor: Participant, cmd: Demote, now: float) ->
     not_facilitator(target)
     not_self(actor, target)
     if target.role is not Role.COFACILITATOR:
-        raise ControlError("invalid", "not a cofacilitator")
+        raise Refusal("invalid", "not a cofacilitator")
     return _set_role(session, actor, target, Role.PARTICIPANT)
 
 

@@ -7,13 +7,14 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from rooms.command import Command, ControlError, Events, Handler
+from rooms.command import Command, Events, Handler
 from rooms.controls.common import (
     ParticipantId,
     ToTarget,
     find_target,
     not_facilitator,
 )
+from rooms.errors import Refusal
 from rooms.model import (
     Audience,
     DomainEvent,
@@ -108,7 +109,7 @@ def _on_deny(session: Session, actor: Participant, cmd: Deny, now: float) -> Eve
     target = find_target(session, cmd.target, admitted=None)
     not_facilitator(target)
     if target.admitted:
-        raise ControlError("invalid", "that participant is not in the waiting room")
+        raise Refusal("invalid", "that participant is not in the waiting room")
     left = session.leave(target.id, now)
     session.removed.add(target.id)
     assert left is not None

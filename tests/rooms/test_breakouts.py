@@ -17,7 +17,8 @@ from rooms.breakouts import (
     auto_assign,
     tick,
 )
-from rooms.controls import ControlError, apply, parse_command
+from rooms.controls import apply, parse_command
+from rooms.errors import Refusal
 from rooms.model import Leaders, Role, RoomChanged, Session
 from tests.rooms.test_controls import all_actions
 
@@ -31,7 +32,7 @@ def run(session: Session, actor: str, action: str, now: float = 100.0, **fields:
 
 def refused(session: Session, actor: str, body: dict[str, Any], now: float = 100.0) -> str:
     before = copy.deepcopy(session)
-    with pytest.raises(ControlError) as error:
+    with pytest.raises(Refusal) as error:
         apply(session, actor, parse_command(body), now)
     assert session == before, f"{body} by {actor} changed the session"
     return error.value.code
@@ -295,6 +296,6 @@ def test_opening_with_zero_rooms_and_bad_bodies() -> None:
         {"action": "breakout_extend", "seconds": 0},
         {"action": "breakout_broadcast", "text": "   "},
     ):
-        with pytest.raises(ControlError) as bad:
+        with pytest.raises(Refusal) as bad:
             parse_command(body)
         assert bad.value.code == INVALID, body

@@ -14,7 +14,6 @@ from rooms.controls import (
     AudioForcedOff,
     ChatMessage,
     Command,
-    ControlError,
     DomainEvent,
     HandQueueChanged,
     HelpRequested,
@@ -38,6 +37,7 @@ from rooms.controls import (
     snapshot,
 )
 from rooms.controls.dispatch import HANDLERS
+from rooms.errors import Refusal
 from rooms.model import (
     Everyone,
     Leaders,
@@ -48,7 +48,6 @@ from rooms.model import (
     Role,
     RoomChanged,
     Session,
-    SessionError,
 )
 
 FAC, COF, PAR = "fac", "cof", "par"  # the three roles, all admitted
@@ -71,7 +70,7 @@ def run(session: Session, actor: str, action: str, now: float = 50.0, **fields: 
 def refused(session: Session, actor: str, command: Command, now: float = 50.0) -> str:
     """Apply a command that must be refused; returns the code, checks nothing changed."""
     before = copy.deepcopy(session)
-    with pytest.raises(ControlError) as error:
+    with pytest.raises(Refusal) as error:
         apply(session, actor, command, now)
     assert session == before, f"{command!r} by {actor} changed the session"
     return error.value.code
@@ -283,7 +282,7 @@ def test_mute_all_with_lock_then_allow_unmute() -> None:
     assert s.participants[FAC].audio_on and s.participants[COF].audio_on
 
     before = copy.deepcopy(s)
-    with pytest.raises(SessionError) as error:
+    with pytest.raises(Refusal) as error:
         s.set_media_state(PAR, audio=True, video=None)
     assert error.value.code == "forbidden" and s == before
     s.set_media_state(PAR, audio=None, video=False)  # the camera is theirs
@@ -295,7 +294,7 @@ def test_mute_all_with_lock_then_allow_unmute() -> None:
     assert events[0] == UnmuteRequested(TGT, FAC) and events[0].audience == Only(TGT)
     assert not s.participants[TGT].audio_on
     s.set_media_state(TGT, audio=True, video=None)
-    with pytest.raises(SessionError):
+    with pytest.raises(Refusal):
         s.set_media_state(PAR, audio=True, video=None)
 
     # Joining while locked: come in muted.
@@ -335,7 +334,7 @@ def test_remove_with_block_refuses_the_same_invite() -> None:
     assert s.blocked_invites == {"inv-tgt"}
 
     before = copy.deepcopy(s)
-    with pytest.raises(SessionError) as error:
+    with pytest.raises(Refusal) as error:
         s.join("p_new", "Toni again", Role.PARTICIPANT, 32.0, invite_id="inv-tgt")
     assert error.value.code == "blocked" and s == before
     s.join("p_other", "Someone", Role.PARTICIPANT, 33.0, invite_id="inv-other")
@@ -353,7 +352,7 @@ def test_lock_refuses_every_join() -> None:
     assert run(s, FAC, "lock", now=40.5) == []  # idempotent: two leaders may click at once
     for pid, role in (("x", Role.PARTICIPANT), ("y", Role.FACILITATOR)):
         before = copy.deepcopy(s)
-        with pytest.raises(SessionError) as error:
+        with pytest.raises(Refusal) as error:
             s.join(pid, "New", role, 41.0, invite_id="inv-new")
         assert error.value.code == "locked" and s == before
     assert snapshot(s, PAR, 0.0)["locked"] is True
@@ -459,7 +458,7 @@ def test_end_tells_everyone_including_the_waiting_room() -> None:
     assert s.ended_at == 100.0
     assert refused(s, FAC, cmd("end"), now=101.0) == INVALID
     assert refused(s, PAR, cmd("chat", text="bye"), now=101.0) == INVALID
-    with pytest.raises(SessionError) as error:
+    with pytest.raises(Refusal) as error:
         s.join("late", "Lee", Role.PARTICIPANT, 102.0)
     assert error.value.code == "ended"
 
@@ -523,7 +522,7 @@ def test_a_whole_trace_has_plain_payloads() -> None:
     ],
 )
 def test_parse_command_names_the_bad_field(data: object, message: str) -> None:
-    with pytest.raises(ControlError) as error:
+    with pytest.raises(Refusal) as error:
         parse_command(data)
     assert error.value.code == "invalid"
     assert error.value.message.startswith(message), error.value.message

@@ -5,13 +5,13 @@ from collections.abc import Callable
 
 import pytest
 
+from rooms.errors import Refusal
 from rooms.model import (
     Leaders,
     ParticipantJoined,
     ParticipantLeft,
     Role,
     Session,
-    SessionError,
 )
 
 
@@ -29,14 +29,14 @@ def test_join_update_leave() -> None:
 def test_refusals_leave_the_session_unchanged() -> None:
     s = Session("s1", "Group", created_at=0.0, max_participants=1)
     s.join("p1", "Alex", Role.PARTICIPANT, now=0.0)
-    with pytest.raises(SessionError) as full:
+    with pytest.raises(Refusal) as full:
         s.join("p2", "Blair", Role.PARTICIPANT, now=0.0)
     assert full.value.code == "full"
-    with pytest.raises(SessionError):
+    with pytest.raises(Refusal):
         s.join("p1", "Again", Role.PARTICIPANT, now=0.0)
-    with pytest.raises(SessionError):
+    with pytest.raises(Refusal):
         Session("s2", "G", 0.0).join("p3", "   ", Role.PARTICIPANT, now=0.0)
-    with pytest.raises(SessionError):
+    with pytest.raises(Refusal):
         s.set_media_state("nobody", audio=True, video=True)
     assert list(s.participants) == ["p1"]
     assert Role.COFACILITATOR.leads and not Role.PARTICIPANT.leads
@@ -77,7 +77,7 @@ def test_join_refusals(change: Callable[[Session], object], code: str) -> None:
     s.join("p1", "Alex", Role.FACILITATOR, now=0.0)
     change(s)
     before = copy.deepcopy(s)
-    with pytest.raises(SessionError) as error:
+    with pytest.raises(Refusal) as error:
         s.join("p2", "Blair", Role.PARTICIPANT, now=1.0, invite_id="inv-1")
     assert error.value.code == code and s == before
 
@@ -86,7 +86,7 @@ def test_a_locked_mute_refuses_only_unmuting() -> None:
     s = Session("s1", "Group", created_at=0.0, participants_may_unmute=False)
     p = s.join("p1", "Alex", Role.PARTICIPANT, now=0.0).participant
     assert p.audio_locked and not p.audio_on  # joined during a locked mute: muted
-    with pytest.raises(SessionError) as error:
+    with pytest.raises(Refusal) as error:
         s.set_media_state("p1", audio=True, video=None)
     assert error.value.code == "forbidden" and not p.audio_on
     assert s.set_media_state("p1", audio=False, video=False).participant.video_on is False
