@@ -21,9 +21,8 @@ from aiortc import (
 )
 
 from server.app import SIGNALLING, STATS, create_app
-from server.config import Settings
+from server.config import MediaConfig, Settings
 from server.media import aiortc_hooks
-from server.media.router import MediaConfig
 from server.media.stats import ForwardingStats
 from server.signalling import Signalling
 

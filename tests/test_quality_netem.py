@@ -25,8 +25,8 @@ from rooms.quality import Level
 from server.app import SIGNALLING, create_app
 from server.bot.client import Bot
 from server.bot.media import EncodedMedia, generate_clip
+from server.config import MediaConfig
 from server.media import aiortc_hooks
-from server.media.router import MediaConfig
 from server.signalling import LiveSession
 from tests.conftest import make_settings, until
 from tests.impaired_link import ImpairedLink, Impairment

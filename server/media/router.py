@@ -26,6 +26,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
 from rooms.quality import LinkSample
 from server.background import BackgroundTasks
+from server.config import MediaConfig
 from server.media import aiortc_hooks, sdp
 from server.media.consumer import Consumer
 from server.media.producer import AudioLevel, Producer
@@ -41,15 +42,6 @@ def codec_preferences(kind: str) -> list[RTCRtpCodecCapability]:
     """VP8 and Opus only: the forwarding path passes their payloads through unchanged."""
     caps = RTCRtpSender.getCapabilities(kind).codecs
     return [c for c in caps if c.mimeType.lower() in _CODECS[kind]]
-
-
-@dataclass(frozen=True)
-class MediaConfig:
-    ice_servers: tuple[str, ...] = ()  # e.g. "stun:host:3478", "turn:user:pass@host:3478"
-    announced_ip: str | None = None
-    remote_networks: tuple[str, ...] = ()  # allowed remote candidate networks; empty: any
-    slots_per_kind: int = 15  # a subscriber sees up to this many others (room size - 1)
-    max_sdp_bytes: int = 65_536
 
 
 def ice_server(url: str) -> RTCIceServer:
