@@ -58,6 +58,7 @@ class Producer:
         self._send_keyframe_request = send_keyframe_request
         self._stats = stats
         self._listener = listener
+        self._on_frame = listener.on_frame  # bound once: it is called for every frame
         self._on_audio_level = on_audio_level
         self._clock = clock
         self._assembler = Vp8FrameAssembler() if kind == "video" else None
@@ -100,7 +101,7 @@ class Producer:
         self._stats.frames_in += 1
         if self.paused:
             return
-        self._listener.on_frame(self, frame)
+        self._on_frame(self, frame)
 
     def set_paused(self, paused: bool) -> None:
         """Stop or restart forwarding (a mute enforced by the server). Video restarts at a
