@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+import pytest
+
 from server.media.consumer import Consumer
 from server.media.forwarding import ForwardedFrame
 from server.media.graph import ForwardingGraph
@@ -30,6 +32,14 @@ def consumer(graph: ForwardingGraph, kind: str = "audio") -> Consumer:
     return made
 
 
+def connected(graph: ForwardingGraph, *sources: Producer | None) -> list[Consumer]:
+    """One active audio consumer per source, fed by it (None: idle)."""
+    made = [consumer(graph) for _ in sources]
+    for c, source in zip(made, sources, strict=True):
+        graph.connect(c, source)
+    return made
+
+
 def refers_to(holder: object, target: object) -> bool:
     for value in vars(holder).values():
         if value is target:
@@ -44,27 +54,41 @@ def frame() -> ForwardedFrame:
     return ForwardedFrame([b"\xf8\xff"], 960, True, 0.0)
 
 
-def test_producer_and_consumer_do_not_reference_each_other() -> None:
-    graph = ForwardingGraph()
-    a, c = producer(graph, "p_a"), consumer(graph)
+@pytest.fixture
+def graph() -> ForwardingGraph:
+    return ForwardingGraph()
+
+
+@pytest.fixture
+def a(graph: ForwardingGraph) -> Producer:
+    return producer(graph, "p_a")
+
+
+@pytest.fixture
+def b(graph: ForwardingGraph) -> Producer:
+    return producer(graph, "p_b")
+
+
+def test_producer_and_consumer_do_not_reference_each_other(
+    graph: ForwardingGraph, a: Producer
+) -> None:
+    c = consumer(graph)
     graph.connect(c, a)
     assert not refers_to(a, c) and not refers_to(c, a)
     assert graph.producer_of(c) is a and graph.consumers_of(a) == {c}
 
 
-def test_frames_go_only_to_connected_consumers() -> None:
-    graph = ForwardingGraph()
-    a, b = producer(graph, "p_a"), producer(graph, "p_b")
-    on_a, on_b, idle = consumer(graph), consumer(graph), consumer(graph)
-    graph.connect(on_a, a)
-    graph.connect(on_b, b)
+def test_frames_go_only_to_connected_consumers(
+    graph: ForwardingGraph, a: Producer, b: Producer
+) -> None:
+    on_a, on_b, idle = connected(graph, a, b, None)
     graph.on_frame(a, frame())
     assert (on_a._queue.qsize(), on_b._queue.qsize(), idle._queue.qsize()) == (1, 0, 0)
 
 
-def test_reconnecting_moves_the_edge_and_idling_removes_it() -> None:
-    graph = ForwardingGraph()
-    a, b = producer(graph, "p_a"), producer(graph, "p_b")
+def test_reconnecting_moves_the_edge_and_idling_removes_it(
+    graph: ForwardingGraph, a: Producer, b: Producer
+) -> None:
     c = consumer(graph)
     graph.connect(c, a)
     graph.on_frame(a, frame())
@@ -76,20 +100,16 @@ def test_reconnecting_moves_the_edge_and_idling_removes_it() -> None:
     assert graph._consumers == {} and graph._producers == {}
 
 
-def test_removing_a_producer_idles_its_consumers() -> None:
-    graph = ForwardingGraph()
-    a, b = producer(graph, "p_a"), producer(graph, "p_b")
-    c1, c2, other = consumer(graph), consumer(graph), consumer(graph)
-    graph.connect(c1, a)
-    graph.connect(c2, a)
-    graph.connect(other, b)
+def test_removing_a_producer_idles_its_consumers(
+    graph: ForwardingGraph, a: Producer, b: Producer
+) -> None:
+    c1, c2, other = connected(graph, a, a, b)
     graph.remove_producer(a)
     assert graph.producer_of(c1) is None and graph.producer_of(c2) is None
     assert graph.consumers_of(a) == frozenset() and graph.producer_of(other) is b
 
 
-def test_keyframe_requests_reach_the_current_producer_only() -> None:
-    graph = ForwardingGraph()
+def test_keyframe_requests_reach_the_current_producer_only(graph: ForwardingGraph) -> None:
     pli_a, pli_b = Pli(), Pli()
     a = Producer("video", "p_a", pli_a, ForwardingStats(), graph)
     b = Producer("video", "p_b", pli_b, ForwardingStats(), graph)
