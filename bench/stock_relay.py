@@ -15,6 +15,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from server.media.consumer import Consumer
+from server.media.graph import ForwardingGraph
 from server.media.producer import Producer
 from server.media.router import MediaRouter, codec_preferences
 
@@ -23,14 +24,13 @@ class RelaySlot(Consumer):
     """A slot whose sender encodes decoded frames relayed from the current producer."""
 
     def __init__(self, kind: str, slot: int, router: TranscodingRouter) -> None:
-        super().__init__(kind, slot, router.stats)
+        super().__init__(kind, slot, router.stats, router.graph)
         self._router = router
         self._track: MediaStreamTrack | None = None
         self._changed = asyncio.Event()
 
-    def attach(self, producer: Producer | None) -> None:
-        super().attach(producer)
-        self._track = self._router.relayed(producer) if producer is not None else None
+    def play(self, track: MediaStreamTrack | None) -> None:
+        self._track = track
         self._changed.set()
 
     async def recv(self) -> Any:
@@ -53,9 +53,23 @@ class RelaySlot(Consumer):
         self._changed.set()
 
 
+class RelayGraph(ForwardingGraph):
+    """Also points a relay slot at the decoded track of the producer it is connected to."""
+
+    def __init__(self, router: TranscodingRouter) -> None:
+        super().__init__()
+        self._router = router
+
+    def connect(self, consumer: Consumer, producer: Producer | None) -> None:
+        super().connect(consumer, producer)
+        if isinstance(consumer, RelaySlot):
+            consumer.play(self._router.relayed(producer) if producer is not None else None)
+
+
 class TranscodingRouter(MediaRouter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.graph = RelayGraph(self)
         self._relay = MediaRelay()
         self._receivers: dict[Producer, RTCRtpReceiver] = {}
 

@@ -8,7 +8,16 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from server.media.router import MediaConfig
+
+@dataclass(frozen=True)
+class MediaConfig:
+    """Settings of the media plane (server/media/)."""
+
+    ice_servers: tuple[str, ...] = ()  # e.g. "stun:host:3478", "turn:user:pass@host:3478"
+    announced_ip: str | None = None
+    remote_networks: tuple[str, ...] = ()  # allowed remote candidate networks; empty: any
+    slots_per_kind: int = 15  # a subscriber sees up to this many others (room size - 1)
+    max_sdp_bytes: int = 65_536
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,9 @@ from aiortc import (
 )
 
 from server.app import SESSIONS, create_app
-from server.config import Settings
+from server.config import MediaConfig, Settings
 from server.live.registry import LiveSessions
 from server.media import aiortc_hooks
-from server.media.router import MediaConfig
 from server.media.stats import ForwardingStats
 from server.ops_api import STATS
 

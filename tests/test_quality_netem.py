@@ -25,9 +25,9 @@ from rooms.quality import Level
 from server.app import SESSIONS, create_app
 from server.bot.client import Bot
 from server.bot.media import EncodedMedia, generate_clip
+from server.config import MediaConfig
 from server.live.session import LiveSession
 from server.media import aiortc_hooks
-from server.media.router import MediaConfig
 from tests.conftest import make_settings, until
 from tests.impaired_link import ImpairedLink, Impairment
 

@@ -1,23 +1,28 @@
 """A Consumer is one subscriber slot: the track behind one pre-negotiated sender of a
-subscriber's peer connection. Which producer feeds it can change without renegotiation."""
+subscriber's peer connection. Which producer feeds it can change without renegotiation; the
+router's graph decides that, and the consumer has no reference to any producer."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiortc.mediastreams import MediaStreamTrack
 
 from server.media.forwarding import ForwardedFrame, TimestampRebaser
 from server.media.stats import ForwardingStats
 
-if TYPE_CHECKING:
-    from server.media.producer import Producer
-
 QUEUE_FRAMES = {"audio": 50, "video": 30}  # ~1 s of media; more means the sender is stuck
 SWITCH_GAP_TICKS = {"audio": 960, "video": 3000}  # one frame at 48 kHz / 90 kHz
+
+
+class ConsumerListener(Protocol):
+    """Where a consumer's requests go (ForwardingGraph)."""
+
+    def on_keyframe_request(self, consumer: Consumer) -> None:
+        """Ask the producer feeding `consumer`, if any, for a keyframe."""
 
 
 class Consumer(MediaStreamTrack):
@@ -28,44 +33,39 @@ class Consumer(MediaStreamTrack):
         kind: str,
         slot: int,
         stats: ForwardingStats,
+        listener: ConsumerListener,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.kind = kind
         self.slot = slot
         self.mid: str | None = None
-        self.source: Producer | None = None
         self.active = False  # set once the subscriber's transport is connected
         self.held = False  # video held back from a subscriber whose downstream is poor
         self._queue: asyncio.Queue[ForwardedFrame] = asyncio.Queue(QUEUE_FRAMES[kind])
         self._rebaser = TimestampRebaser(SWITCH_GAP_TICKS[kind])
         self._waiting_keyframe = kind == "video"
         self._stats = stats
+        self._listener = listener
         self._clock = clock
 
-    def attach(self, producer: Producer | None) -> None:
-        """Feed this slot from `producer` (None: idle). Video restarts at a keyframe."""
-        if producer is self.source:
-            return
-        if self.source is not None:
-            self.source.consumers.discard(self)
-        self.source = producer
+    def source_changed(self, fed: bool) -> None:
+        """The graph switched the producer feeding this slot (`fed` False: now idle). Video
+        restarts at a keyframe."""
         self._flush()
         self._rebaser.switch()
-        if producer is not None:
-            producer.consumers.add(self)
+        if fed:
             self.wait_for_keyframe()
 
     def wait_for_keyframe(self) -> None:
         if self.kind == "video":
             self._waiting_keyframe = True
-            if self.source is not None and self.active:
-                self.source.request_keyframe()
+            if self.active:
+                self._listener.on_keyframe_request(self)
 
     def request_keyframe(self) -> None:
         """The subscriber lost a picture (PLI/FIR): pass it on to the publisher."""
-        if self.source is not None:
-            self.source.request_keyframe()
+        self._listener.on_keyframe_request(self)
 
     def activate(self) -> None:
         self.active = True

@@ -1,19 +1,17 @@
-"""A Producer is one incoming track of a publisher; it fans frames out to its consumers."""
+"""A Producer is one incoming track of a publisher. It assembles frames and hands them to its
+listener (the router's graph, which knows the consumers); it has no reference to any consumer."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from aiortc.rtp import RtpPacket
 
 from server.media.forwarding import ForwardedFrame, Vp8FrameAssembler
 from server.media.stats import ForwardingStats
-
-if TYPE_CHECKING:
-    from server.media.consumer import Consumer
 
 KEYFRAME_REQUEST_INTERVAL_S = 0.5  # at most one PLI per producer in this time
 KEYFRAME_RETRY_S = 1.0  # publisher NACKs a gap once only: re-ask while a keyframe is owed
@@ -29,6 +27,16 @@ class AudioLevel:
     at: float  # monotonic seconds
 
 
+class ProducerListener(Protocol):
+    """Where a producer's output goes (ForwardingGraph)."""
+
+    def on_frame(self, producer: Producer, frame: ForwardedFrame) -> None:
+        """A frame to forward (called per frame, on the packet path)."""
+
+    def on_keyframe_needed(self, producer: Producer) -> None:
+        """The stream broke or resumed: whoever receives it must restart at a keyframe."""
+
+
 class Producer:
     def __init__(
         self,
@@ -36,12 +44,12 @@ class Producer:
         participant_id: str,
         send_keyframe_request: Callable[[int], None],
         stats: ForwardingStats,
+        listener: ProducerListener,
         on_audio_level: Callable[[AudioLevel], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.kind = kind
         self.participant_id = participant_id
-        self.consumers: set[Consumer] = set()
         self.paused = False
         self.packets = 0
         self.bytes = 0
@@ -49,6 +57,8 @@ class Producer:
         self.last_packet_at: float | None = None
         self._send_keyframe_request = send_keyframe_request
         self._stats = stats
+        self._listener = listener
+        self._on_frame = listener.on_frame  # bound once: it is called for every frame
         self._on_audio_level = on_audio_level
         self._clock = clock
         self._assembler = Vp8FrameAssembler() if kind == "video" else None
@@ -74,8 +84,7 @@ class Producer:
             packet.sequence_number, packet.timestamp, bool(packet.marker), packet.payload, now
         )
         if result.broken:
-            for consumer in self.consumers:
-                consumer.wait_for_keyframe()
+            self._listener.on_keyframe_needed(self)
             self.request_keyframe()
         for frame in result.frames:
             if frame.keyframe:
@@ -92,8 +101,7 @@ class Producer:
         self._stats.frames_in += 1
         if self.paused:
             return
-        for consumer in self.consumers:
-            consumer.deliver(frame)
+        self._on_frame(self, frame)
 
     def set_paused(self, paused: bool) -> None:
         """Stop or restart forwarding (a mute enforced by the server). Video restarts at a
@@ -102,8 +110,7 @@ class Producer:
             return
         self.paused = paused
         if not paused:
-            for consumer in self.consumers:
-                consumer.wait_for_keyframe()
+            self._listener.on_keyframe_needed(self)
 
     def request_keyframe(self) -> None:
         """Ask the publisher for a keyframe, at most once per KEYFRAME_REQUEST_INTERVAL_S;
@@ -122,7 +129,3 @@ class Producer:
         self._last_request_at = now
         self._stats.keyframe_requests += 1
         self._send_keyframe_request(self._ssrc)
-
-    def close(self) -> None:
-        for consumer in list(self.consumers):
-            consumer.attach(None)

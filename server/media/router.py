@@ -1,5 +1,5 @@
 """The media plane of one session: each participant's publish and subscribe peer connections,
-their producers, and which producer feeds which subscriber slot.
+their producers and consumers, and (in its ForwardingGraph) which producer feeds which consumer.
 
 It emits events (slot changes, audio levels, failures) through callbacks; the signalling
 layer turns them into messages. It never decodes or encodes media.
@@ -26,8 +26,10 @@ from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
 from rooms.quality import LinkSample
 from server.background import BackgroundTasks
+from server.config import MediaConfig
 from server.media import aiortc_hooks, sdp
 from server.media.consumer import Consumer
+from server.media.graph import ForwardingGraph
 from server.media.producer import AudioLevel, Producer
 from server.media.stats import ForwardingStats
 
@@ -41,15 +43,6 @@ def codec_preferences(kind: str) -> list[RTCRtpCodecCapability]:
     """VP8 and Opus only: the forwarding path passes their payloads through unchanged."""
     caps = RTCRtpSender.getCapabilities(kind).codecs
     return [c for c in caps if c.mimeType.lower() in _CODECS[kind]]
-
-
-@dataclass(frozen=True)
-class MediaConfig:
-    ice_servers: tuple[str, ...] = ()  # e.g. "stun:host:3478", "turn:user:pass@host:3478"
-    announced_ip: str | None = None
-    remote_networks: tuple[str, ...] = ()  # allowed remote candidate networks; empty: any
-    slots_per_kind: int = 15  # a subscriber sees up to this many others (room size - 1)
-    max_sdp_bytes: int = 65_536
 
 
 def ice_server(url: str) -> RTCIceServer:
@@ -109,6 +102,7 @@ class MediaRouter:
         self._on_audio_level = on_audio_level
         self._on_failed = on_failed
         self.participants: dict[str, ParticipantMedia] = {}
+        self.graph = ForwardingGraph()
         self._background = BackgroundTasks()
 
     def _rtc_configuration(self) -> RTCConfiguration:
@@ -171,6 +165,7 @@ class MediaRouter:
                 pid,
                 self._pli_sender(transceiver.receiver),
                 self.stats,
+                self.graph,
                 on_audio_level=self._on_audio_level,
             )
             self._receive_into(transceiver, producer)
@@ -194,7 +189,7 @@ class MediaRouter:
 
     def _add_slot(self, pc: RTCPeerConnection, kind: str, index: int) -> Consumer:
         """One pre-negotiated subscriber slot that sends what its producer forwards."""
-        consumer = Consumer(kind, index, self.stats)
+        consumer = Consumer(kind, index, self.stats, self.graph)
         transceiver = pc.addTransceiver(consumer, direction="sendonly")
         transceiver.setCodecPreferences(codec_preferences(kind))
         aiortc_hooks.install_packer(transceiver.sender, consumer)
@@ -245,10 +240,14 @@ class MediaRouter:
     def slots(self, pid: str) -> list[Slot]:
         media = self._get(pid)
         return [
-            Slot(c.mid or "", c.kind, c.source.participant_id if c.source else None)
+            Slot(c.mid or "", c.kind, self._source_id(c))
             for kind in KINDS
             for c in media.slots.get(kind, [])
         ]
+
+    def _source_id(self, consumer: Consumer) -> str | None:
+        producer = self.graph.producer_of(consumer)
+        return producer.participant_id if producer else None
 
     def move(self, pid: str, room_id: str) -> None:
         self._get(pid).room_id = room_id
@@ -325,8 +324,7 @@ class MediaRouter:
         if media is None:
             return
         for consumer in media.slots.get("video", []):
-            source = consumer.source.participant_id if consumer.source else None
-            consumer.hold(keep is not None and source not in keep)
+            consumer.hold(keep is not None and self._source_id(consumer) not in keep)
 
     def set_paused(self, pid: str, kind: str, paused: bool) -> None:
         producer = self._get(pid).producers.get(kind)
@@ -348,16 +346,18 @@ class MediaRouter:
                 ]
                 consumers = sub.slots[kind]
                 for consumer in consumers:
-                    if consumer.source is not None and consumer.source not in wanted:
-                        consumer.attach(None)
-                placed = {c.source for c in consumers if c.source is not None}
-                free = (c for c in consumers if c.source is None)
+                    source = self.graph.producer_of(consumer)
+                    if source is not None and source not in wanted:
+                        self.graph.connect(consumer, None)
+                sources = [self.graph.producer_of(c) for c in consumers]
+                placed = {s for s in sources if s is not None}
+                free = (c for c, s in zip(consumers, sources, strict=True) if s is None)
                 for producer in wanted:
                     if producer not in placed:
                         slot = next(free, None)
                         if slot is None:
                             break  # room larger than the slots: the rest are not shown
-                        slot.attach(producer)
+                        self.graph.connect(slot, producer)
             after = self.slots(sub.participant_id)
             if notify and after != before:
                 self._on_slots(sub.participant_id, after)
@@ -368,10 +368,10 @@ class MediaRouter:
             return
         self._rewire()  # before closing the producers, so the others' slot maps show the change
         for producer in media.producers.values():
-            producer.close()
+            self.graph.remove_producer(producer)
         for consumers in media.slots.values():
             for consumer in consumers:
-                consumer.attach(None)
+                self.graph.connect(consumer, None)
         for pc in (media.publish_pc, media.subscribe_pc):
             if pc is not None:
                 await pc.close()

@@ -8,6 +8,7 @@ from aiortc.rtp import RtpPacket
 
 from server.media.consumer import QUEUE_FRAMES, Consumer
 from server.media.forwarding import ForwardedFrame
+from server.media.graph import ForwardingGraph
 from server.media.producer import AudioLevel, Producer
 from server.media.stats import ForwardingStats
 
@@ -34,15 +35,21 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture
+def graph() -> ForwardingGraph:
+    return ForwardingGraph()
+
+
 def make(
-    clock: Clock, kind: str = "video"
+    clock: Clock, graph: ForwardingGraph | None = None, kind: str = "video"
 ) -> tuple[Producer, Consumer, list[int], ForwardingStats]:
+    graph = graph or ForwardingGraph()
     stats = ForwardingStats()
     plis: list[int] = []
-    producer = Producer(kind, "p_a", plis.append, stats, clock=clock)
-    consumer = Consumer(kind, 0, stats, clock=clock)
+    producer = Producer(kind, "p_a", plis.append, stats, graph, clock=clock)
+    consumer = Consumer(kind, 0, stats, graph, clock=clock)
     consumer.activate()
-    consumer.attach(producer)
+    graph.connect(consumer, producer)
     return producer, consumer, plis, stats
 
 
@@ -94,14 +101,14 @@ def test_full_queue_is_flushed_and_restarts_at_keyframe(clock: Clock) -> None:
     assert plis  # and one was asked for
 
 
-def test_switching_source_rebases_and_regates(clock: Clock) -> None:
-    producer, consumer, _, _ = make(clock)
+def test_switching_source_rebases_and_regates(clock: Clock, graph: ForwardingGraph) -> None:
+    producer, consumer, _, _ = make(clock, graph)
     producer.on_packet(video_packet(0, 90_000, KEY))
     frame = queued(consumer)[0]
     assert consumer.pack(frame) == ([KEY], 0)
-    other = Producer("video", "p_b", lambda ssrc: None, ForwardingStats(), clock=clock)
-    consumer.attach(other)
-    assert consumer not in producer.consumers and consumer in other.consumers
+    other = Producer("video", "p_b", lambda ssrc: None, ForwardingStats(), graph, clock=clock)
+    graph.connect(consumer, other)
+    assert consumer not in graph.consumers_of(producer) and consumer in graph.consumers_of(other)
     producer.on_packet(video_packet(1, 93_000, KEY))
     other.on_packet(video_packet(50, 7_000, DELTA, ssrc=9))
     assert queued(consumer) == []
@@ -109,11 +116,11 @@ def test_switching_source_rebases_and_regates(clock: Clock) -> None:
     assert consumer.pack(queued(consumer)[0])[1] == 3000  # one frame after the last sent
 
 
-def test_inactive_or_paused_media_is_not_delivered(clock: Clock) -> None:
+def test_inactive_or_paused_media_is_not_delivered(clock: Clock, graph: ForwardingGraph) -> None:
     stats = ForwardingStats()
-    producer = Producer("audio", "p_a", lambda ssrc: None, stats, clock=clock)
-    consumer = Consumer("audio", 0, stats, clock=clock)
-    consumer.attach(producer)
+    producer = Producer("audio", "p_a", lambda ssrc: None, stats, graph, clock=clock)
+    consumer = Consumer("audio", 0, stats, graph, clock=clock)
+    graph.connect(consumer, producer)
     packet = video_packet(1, 960, b"\xf8\xff")
     producer.on_packet(packet)
     assert queued(consumer) == []  # subscriber not connected yet
@@ -126,13 +133,14 @@ def test_inactive_or_paused_media_is_not_delivered(clock: Clock) -> None:
     assert len(queued(consumer)) == 1
 
 
-def test_audio_levels_are_emitted_per_packet(clock: Clock) -> None:
+def test_audio_levels_are_emitted_per_packet(clock: Clock, graph: ForwardingGraph) -> None:
     levels: list[AudioLevel] = []
     producer = Producer(
         "audio",
         "p_a",
         lambda ssrc: None,
         ForwardingStats(),
+        graph,
         on_audio_level=levels.append,
         clock=clock,
     )

@@ -1,0 +1,100 @@
+"""MediaRouter's wiring through its graph, without peer connections: who sees whom as people
+move between rooms (breakouts move consumers, not peer connections) and leave."""
+
+from __future__ import annotations
+
+from server.config import MediaConfig
+from server.media.consumer import Consumer
+from server.media.producer import Producer
+from server.media.router import KINDS, MediaRouter, Slot
+from server.media.stats import ForwardingStats
+
+SLOTS = 2
+
+
+class Room:
+    def __init__(self) -> None:
+        self.announced: list[tuple[str, list[Slot]]] = []
+        self.router = MediaRouter(
+            MediaConfig(slots_per_kind=SLOTS),
+            ForwardingStats(),
+            lambda pid, slots: self.announced.append((pid, slots)),
+            lambda level: None,
+            lambda pid: None,
+        )
+
+    def join(self, pid: str, room_id: str) -> None:
+        """As publish and subscribe would leave it, minus the peer connections."""
+        router = self.router
+        router.add(pid, room_id)
+        media = router.participants[pid]
+        media.producers = {
+            kind: Producer(kind, pid, lambda ssrc: None, router.stats, router.graph)
+            for kind in KINDS
+        }
+        media.slots = {
+            kind: [Consumer(kind, i, router.stats, router.graph) for i in range(SLOTS)]
+            for kind in KINDS
+        }
+        for kind in KINDS:
+            for consumer in media.slots[kind]:
+                consumer.mid = f"{pid}-{kind}-{consumer.slot}"
+        router.move(pid, room_id)
+
+    def sees(self, pid: str) -> set[str]:
+        return {s.participant_id for s in self.router.slots(pid) if s.participant_id}
+
+    def feeds(self, pid: str) -> set[Consumer]:
+        graph, media = self.router.graph, self.router.participants[pid]
+        return {c for p in media.producers.values() for c in graph.consumers_of(p)}
+
+    def slots_of(self, pid: str) -> set[Consumer]:
+        return {c for cs in self.router.participants[pid].slots.values() for c in cs}
+
+
+def test_moving_reconnects_the_same_consumers() -> None:
+    room = Room()
+    for pid in ("p_a", "p_b", "p_c"):
+        room.join(pid, "main")
+    assert room.sees("p_a") == {"p_b", "p_c"}
+    a_slots = room.slots_of("p_a")
+    room.announced.clear()
+
+    room.router.move("p_c", "breakout")
+    assert room.sees("p_a") == {"p_b"} and room.sees("p_c") == set()
+    assert room.feeds("p_c") == set()  # c's producers feed nobody; c's consumers are idle
+    assert all(room.router.graph.producer_of(c) is None for c in room.slots_of("p_c"))
+    assert {pid for pid, _ in room.announced} == {"p_a", "p_b", "p_c"}
+
+    room.router.move("p_b", "breakout")
+    assert room.sees("p_a") == set() and room.sees("p_b") == {"p_c"}
+    assert room.feeds("p_c") <= room.slots_of("p_b") and len(room.feeds("p_c")) == 2
+    assert room.slots_of("p_a") == a_slots  # the same consumers, only their sources changed
+
+
+async def test_leaving_disconnects_both_ways() -> None:
+    room = Room()
+    for pid in ("p_a", "p_b"):
+        room.join(pid, "main")
+    gone = room.router.participants["p_b"]
+    b_slots = room.slots_of("p_b")
+    assert len(room.feeds("p_b")) == 2
+    await room.router.remove("p_b")
+    graph = room.router.graph
+    assert all(not graph.consumers_of(p) for p in gone.producers.values())
+    assert all(graph.producer_of(c) is None for c in b_slots)
+    assert room.sees("p_a") == set()
+
+
+def test_held_video_follows_the_graph() -> None:
+    room = Room()
+    for pid in ("p_a", "p_b", "p_c"):
+        room.join(pid, "main")
+    room.router.hold_video("p_a", {"p_b"})
+    held = set()
+    for consumer in room.router.participants["p_a"].slots["video"]:
+        source = room.router.graph.producer_of(consumer)
+        assert source is not None
+        if consumer.held:
+            held.add(source.participant_id)
+    assert held == {"p_c"}
