@@ -22,7 +22,7 @@ from server.live.fanout import Fanout
 from server.live.registry import LiveSessions, slot_json
 from server.live.reports import state_for
 from server.live.session import LiveSession
-from server.media.router import MediaError, ice_server
+from server.media.router import ice_server
 from server.store import AuditEntry, AuditOutcome
 from server.tokens import SessionGrant, verify
 
@@ -133,7 +133,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
                 raise Refusal("rate_limited", "too many requests; slow down")
             reply: Reply = await handler(sid, conn, data)
             return reply
-        except (Refusal, MediaError) as exc:
+        except Refusal as exc:
             log.info(
                 "refused %s from %s: %s %s",
                 event[:40],

@@ -24,6 +24,7 @@ from aiortc import (
 )
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
+from rooms.errors import Refusal
 from rooms.quality import LinkSample
 from server.background import BackgroundTasks
 from server.config import MediaConfig
@@ -80,13 +81,6 @@ class ParticipantMedia:
     slots: dict[str, list[Consumer]] = field(default_factory=dict)
 
 
-class MediaError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 class MediaRouter:
     def __init__(
         self,
@@ -136,7 +130,7 @@ class MediaRouter:
     def _get(self, pid: str) -> ParticipantMedia:
         media = self.participants.get(pid)
         if media is None:
-            raise MediaError("not_found", "participant has no media session")
+            raise Refusal("not_found", "participant has no media session")
         return media
 
     def _remote_sdp(self, text: str) -> str:
@@ -149,11 +143,11 @@ class MediaRouter:
         """Answer the participant's publish offer (browser sends, server receives)."""
         media = self._get(pid)
         if media.publish_pc is not None:
-            raise MediaError("invalid", "already publishing")
+            raise Refusal("invalid", "already publishing")
         try:
             sdp.check_offer(offer_sdp, self.config.max_sdp_bytes)
         except sdp.SdpError as exc:
-            raise MediaError("invalid_sdp", str(exc)) from exc
+            raise Refusal("invalid_sdp", str(exc)) from exc
         kinds = [k for k in KINDS if f"m={k} " in offer_sdp]
         pc = self._new_pc(pid)
         producers: dict[str, Producer] = {}
@@ -177,7 +171,7 @@ class MediaRouter:
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:  # aiortc raises ValueError, OperationError, ... on bad SDP
             await pc.close()
-            raise MediaError("invalid_sdp", f"cannot answer this offer: {exc}") from exc
+            raise Refusal("invalid_sdp", f"cannot answer this offer: {exc}") from exc
         media.publish_pc = pc
         media.producers = producers
         self._rewire()
@@ -206,7 +200,7 @@ class MediaRouter:
         """Offer the participant a subscribe connection with fixed slots of each kind."""
         media = self._get(pid)
         if media.subscribe_pc is not None:
-            raise MediaError("invalid", "already subscribed")
+            raise Refusal("invalid", "already subscribed")
         pc = self._new_pc(pid)
         media.subscribe_pc = pc
         slots = {
@@ -227,15 +221,15 @@ class MediaRouter:
         media = self._get(pid)
         pc = media.subscribe_pc
         if pc is None or pc.signalingState != "have-local-offer":
-            raise MediaError("invalid", "no subscribe offer is waiting for an answer")
+            raise Refusal("invalid", "no subscribe offer is waiting for an answer")
         if len(answer_sdp.encode()) > self.config.max_sdp_bytes or not answer_sdp.startswith("v=0"):
-            raise MediaError("invalid_sdp", "not an SDP answer")
+            raise Refusal("invalid_sdp", "not an SDP answer")
         try:
             await pc.setRemoteDescription(
                 RTCSessionDescription(self._remote_sdp(answer_sdp), "answer")
             )
         except Exception as exc:
-            raise MediaError("invalid_sdp", f"cannot apply this answer: {exc}") from exc
+            raise Refusal("invalid_sdp", f"cannot apply this answer: {exc}") from exc
 
     def slots(self, pid: str) -> list[Slot]:
         media = self._get(pid)
