@@ -6,6 +6,8 @@ import pytest
 from rooms.model import Role
 from server.tokens import SessionGrant, TokenError, issue, verify
 
+pytestmark = pytest.mark.unit
+
 SECRET = "s" * 64
 
 

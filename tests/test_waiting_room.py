@@ -11,8 +11,7 @@ from server import accounts
 from server.console_api import STORE
 from server.store import Facilitator, Group, Invite
 from tests.conftest import RunningServer, until
-from tests.test_sessions_api import call, signed_in
-from tests.test_signalling import Client, refused_connect, token_of
+from tests.live import Client, call, refused_connect, signed_in, token_of
 
 
 async def connected(server: RunningServer, url: str, **auth: Any) -> Client:

@@ -23,13 +23,11 @@ from playwright.async_api import (
 )
 
 from rooms.model import Role
-from server import accounts, tokens
+from server import accounts
 from server.console_api import STORE
 from server.store import AuditEntry, Facilitator
 from tests.conftest import API_KEY, RunningServer
-from tests.test_browser_session import browser
-
-__all__ = ["browser"]  # the fixture, with the same Chromium and flags as every browser test
+from tests.live import grant_of
 
 PASSWORD = "a long enough passphrase"
 # The browser runs in India's zone: a half-hour offset and no summer time, so the expected
@@ -102,10 +100,6 @@ async def copy_link(page: Page, scope: Locator, label: str) -> str:
     copied: str = await page.evaluate("navigator.clipboard.readText()")
     assert copied == await row.locator("input").input_value()
     return copied
-
-
-def grant_of(server: RunningServer, url: str) -> tokens.SessionGrant:
-    return tokens.verify(server.settings.secret, url.split("#t=")[1], time.time())
 
 
 async def test_console_signs_in_creates_a_session_and_copies_its_links(
