@@ -99,6 +99,16 @@ class RunningServer:
             body: dict[str, Any] = await response.json()
             return body
 
+    async def api_get(self, path: str) -> dict[str, Any]:
+        """GET `path` with the API key; it must answer 200."""
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(self.base_url + path, headers={"Authorization": f"Bearer {API_KEY}"}) as r,
+        ):
+            assert r.status == 200, await r.text()
+            body: dict[str, Any] = await r.json()
+            return body
+
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {

@@ -16,9 +16,7 @@ from array import array
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
-from bench.harness import CHROMIUM, CHROMIUM_ARGS, ServerProcess, http_json
+from bench.harness import CHROMIUM, CHROMIUM_ARGS, ServerProcess
 from bench.speaking.script import RATE, encode_opus_webm, write_wav
 from bench.speaking.truth import (
     Conversation,
@@ -32,26 +30,23 @@ from server.media import aiortc_hooks
 
 BOT_LEAD_IN_S = 1.5  # noise floor before the first words
 CHROMIUM_LEAD_IN_S = 8.0  # the WAV starts at getUserMedia: time to join and connect first
-
 READ_AFTER_S = 1.5  # after the last truth span: hangover (0.5 s) and the 100 ms check passed
 BOT_START_DELAY_S = 4.0  # every bot's track starts at the same instant, this far ahead
-
 MARKER_AT_S = 1.0  # Chromium's WAV: a short tone this far into the lead-in...
 MARKER_S = 0.03
 MARKER_PEAK = 0.3  # ...at this peak (full scale 1)
 
 
+async def new_session(server: ServerProcess) -> dict[str, Any]:
+    body = {"title": "bench", "waiting_room": False}
+    session: dict[str, Any] = await asyncio.to_thread(server.api, "/api/sessions", body)
+    return session
+
+
 async def engagement(server: ServerProcess, session_id: str) -> dict[str, Any]:
-    async with (
-        aiohttp.ClientSession() as http,
-        http.get(
-            f"{server.base}/api/sessions/{session_id}/engagement",
-            headers={"Authorization": f"Bearer {server.key}"},
-        ) as response,
-    ):
-        response.raise_for_status()
-        report: dict[str, Any] = await response.json()
-        return report
+    path = f"/api/sessions/{session_id}/engagement"
+    report: dict[str, Any] = await asyncio.to_thread(server.api, path)
+    return report
 
 
 class Facilitator:
@@ -113,12 +108,7 @@ async def run_bots(conversation: Conversation, server: ServerProcess, workdir: P
         clip = await asyncio.to_thread(encode_opus_webm, workdir / f"{name}.webm", track.pcm)
         loaded = await asyncio.to_thread(EncodedMedia.load, clip, None)
         streams[name] = loaded.audio
-    session = await asyncio.to_thread(
-        http_json,
-        server.base + "/api/sessions",
-        server.key,
-        {"title": "bench", "waiting_room": False},
-    )
+    session = await new_session(server)
     facilitator = Facilitator(session["facilitator_url"])
     bots: dict[str, Bot] = {}
     media: dict[str, ScheduledMedia] = {}
@@ -223,12 +213,7 @@ async def run_chromium(
         name: await asyncio.to_thread(write_wav, workdir / f"{name}.wav", with_marker(track.pcm))
         for name, track in conversation.tracks.items()
     }
-    session = await asyncio.to_thread(
-        http_json,
-        server.base + "/api/sessions",
-        server.key,
-        {"title": "bench", "waiting_room": False},
-    )
+    session = await new_session(server)
     facilitator = Facilitator(session["facilitator_url"])
     browsers: list[Browser] = []
     notes = ["Chromium: audio only (getUserMedia asked for no camera)"]

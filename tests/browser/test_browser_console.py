@@ -11,7 +11,6 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import aiohttp
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -26,7 +25,7 @@ from rooms.model import Role
 from server import accounts
 from server.console_api import STORE
 from server.store import AuditEntry, Facilitator
-from tests.conftest import API_KEY, RunningServer
+from tests.conftest import RunningServer
 from tests.live import grant_of
 
 PASSWORD = "a long enough passphrase"
@@ -79,16 +78,7 @@ async def sign_in(page: Page) -> None:
 
 async def api_session(server: RunningServer, session_id: str) -> dict[str, Any]:
     """The session as the server answers for it (with the API key, not the page's cookie)."""
-    async with (
-        aiohttp.ClientSession() as http,
-        http.get(
-            f"{server.base_url}/api/sessions/{session_id}",
-            headers={"Authorization": f"Bearer {API_KEY}"},
-        ) as response,
-    ):
-        assert response.status == 200, await response.text()
-        body: dict[str, Any] = await response.json()
-        return body
+    return await server.api_get(f"/api/sessions/{session_id}")
 
 
 async def copy_link(page: Page, scope: Locator, label: str) -> str:
