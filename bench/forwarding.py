@@ -16,30 +16,17 @@ import argparse
 import json
 import os
 import platform
-import secrets
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.harness import PYTHON, ROOT, pinned, start_server
 from server.bot.media import generate_clip
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def process_cpu_s(pid: int) -> float:
@@ -52,22 +39,6 @@ def process_rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def pinned(core: int, command: list[str]) -> list[str]:
-    if shutil.which("taskset") and (os.cpu_count() or 1) > core:
-        return ["taskset", "-c", str(core), *command]
-    return command
-
-
-def http_json(url: str, key: str, body: dict[str, Any] | None = None) -> Any:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
 
 
 @dataclass
@@ -93,49 +64,18 @@ def run_room(
     label: str, server_module: str, people: int, clip: Path, args: argparse.Namespace
 ) -> Row | None:
     """One room measured over the window; None when the room never formed (overload)."""
-    port, key = free_port(), secrets.token_urlsafe(16)
-    data_dir = Path(tempfile.mkdtemp(prefix="circle-bench-"))
-    env = {**os.environ, "CIRCLE_API_KEY": key, "CIRCLE_LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen(
-        pinned(
-            0,
-            [
-                PYTHON,
-                "-m",
-                server_module,
-                *(["serve"] if server_module == "server" else []),
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data_dir),
-                "--ice-address",
-                "127.0.0.1",
-                "--ice-remote-network",
-                "127.0.0.0/8",
-                "--max-participants",
-                str(max(people, 2)),
-            ],
-        ),
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    why = server.stderr.read() if server.stderr else ""
-                    raise RuntimeError(f"server did not start: {why}") from None
-                time.sleep(0.2)
+    with (
+        tempfile.TemporaryDirectory(prefix="circle-bench-") as tmp,
+        start_server(
+            Path(tmp) / "data",
+            Path(tmp) / "server.log",
+            module=server_module,
+            extra_args=["--max-participants", str(max(people, 2))],
+            core=0,
+        ) as server,
+    ):
         body = {"title": f"bench {people}", "waiting_room": False}
-        invite = http_json(base + "/api/sessions", key, body)["invite_url"]
+        invite = server.api("/api/sessions", body)["invite_url"]
         bots = subprocess.Popen(
             pinned(
                 1,
@@ -166,10 +106,10 @@ def run_room(
         for line in bots.stdout:
             if line.startswith("WINDOW_START"):
                 cpu0 = process_cpu_s(server.pid)
-                http_json(base + "/api/stats?reset_delays=1", key)
+                server.api("/api/stats?reset_delays=1")
             elif line.startswith("WINDOW_END"):
                 cpu1 = process_cpu_s(server.pid)
-                stats = http_json(base + "/api/stats", key)
+                stats = server.api("/api/stats")
                 rss = process_rss_mb(server.pid)
             elif line.startswith("RESULT "):
                 result = json.loads(line[7:])
@@ -178,13 +118,6 @@ def run_room(
         if "error" in result:
             print(f"{label}, {people} people: {result['error']}", flush=True)
             return None
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(data_dir, ignore_errors=True)
     seconds = result["seconds"]
     received = sum(result["received"].values())
     lost = sum(result["lost"].values())

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import uvloop
 
+from bench.harness import KINDS, everyone_hears_everyone
 from server.bot.client import Bot, BotError
 from server.bot.media import EncodedMedia
 from server.media import aiortc_hooks
-
-KINDS = ("audio", "video")
 
 
 def cpu_seconds() -> float:
@@ -35,12 +34,6 @@ def totals(bots: list[Bot]) -> dict[str, dict[str, int]]:
         "lost": {k: sum(b.lost(k) for b in bots) for k in KINDS},
         "sent": {k: sum(b.sent(k) for b in bots) for k in KINDS},
     }
-
-
-def everyone_hears_everyone(bots: list[Bot]) -> bool:
-    return all(
-        b.received(k, o.participant_id) > 0 for b in bots for o in bots if o is not b for k in KINDS
-    )
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:

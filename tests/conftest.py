@@ -1,4 +1,12 @@
-"""Shared fixtures: a real Circle server on a free loopback port, inside the test's loop."""
+"""Shared fixtures: a real Circle server on a free loopback port, inside the test's loop; and the
+test tiers.
+
+Every test has exactly one tier marker (pyproject.toml registers them, `--strict-markers`):
+`unit` (pure, no sockets: tests/rooms, and modules elsewhere that say `pytestmark =
+pytest.mark.unit`), `live` (a real server, sockets, aiortc or redis-server on loopback: the
+default), `browser` (Chromium: tests/browser) and `netns` (network namespaces, root:
+tests/netns). So `scripts/test.sh -m unit` runs in seconds. A unit test that binds or connects a
+socket fails, so the tier cannot quietly go wrong."""
 
 from __future__ import annotations
 
@@ -20,6 +28,7 @@ from aiortc import (
     rtcrtpsender,
 )
 
+from bench.harness import free_port
 from server.app import SESSIONS, create_app
 from server.config import MediaConfig, Settings
 from server.live.registry import LiveSessions
@@ -31,11 +40,35 @@ API_KEY = "test-api-key"
 LOOPBACK_ONLY = MediaConfig(slots_per_kind=15, remote_networks=("127.0.0.0/8",))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+TIERS = ("unit", "live", "browser", "netns")
+# else "live"; tests/live/ checks the live-session layer in-process, without sockets
+TIER_BY_DIRECTORY = {"rooms": "unit", "live": "unit", "browser": "browser", "netns": "netns"}
+TESTS = Path(__file__).parent
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        declared = {mark.name for mark in item.iter_markers() if mark.name in TIERS}
+        if len(declared) > 1:
+            raise pytest.UsageError(f"{item.nodeid}: more than one tier {sorted(declared)}")
+        if not declared:
+            top = item.path.relative_to(TESTS).parts[0]
+            item.add_marker(TIER_BY_DIRECTORY.get(top, "live"))
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_open_no_sockets(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if request.node.get_closest_marker("unit") is None:
+        return
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"{request.node.nodeid} opens a socket: it is a live test, not unit")
+
+    for method in ("bind", "connect", "connect_ex"):
+        monkeypatch.setattr(socket.socket, method, refuse)
 
 
 @dataclass
@@ -67,11 +100,21 @@ class RunningServer:
             body: dict[str, Any] = await response.json()
             return body
 
+    async def api_get(self, path: str) -> dict[str, Any]:
+        """GET `path` with the API key; it must answer 200."""
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(self.base_url + path, headers={"Authorization": f"Bearer {API_KEY}"}) as r,
+        ):
+            assert r.status == 200, await r.text()
+            body: dict[str, Any] = await r.json()
+            return body
+
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "host": "127.0.0.1",
-        "port": free_port(),
+        "port": overrides.get("port") or free_port(),
         "api_key": API_KEY,
         "secret": "test-secret-" + "x" * 32,
         "data_dir": tmp_path,
@@ -82,14 +125,19 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+async def start_app(app: web.Application, settings: Settings) -> web.AppRunner:
+    """`app` served on settings.host and settings.port until the runner's cleanup()."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.port).start()
+    return runner
+
+
 @pytest.fixture
 async def circle_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
     settings = make_settings(tmp_path)
     app = create_app(settings)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
+    runner = await start_app(app, settings)
     try:
         yield RunningServer(f"http://{settings.host}:{settings.port}", app, settings)
     finally:

@@ -4,6 +4,8 @@ import pytest
 
 from server import accounts
 
+pytestmark = pytest.mark.unit
+
 SECRET = "k" * 64
 
 

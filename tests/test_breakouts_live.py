@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+from bench.harness import KINDS, hears_all
 from server.bot.client import Bot
 from server.bot.media import EncodedMedia
+from tests.clients import snapshot, start_bots
 from tests.conftest import RunningServer, until
-from tests.test_media_rooms import KINDS, hears_all, snapshot, start_bots
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 

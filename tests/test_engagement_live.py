@@ -61,15 +61,7 @@ async def test_speaking_time_and_turns_match_the_script(
         # all bots are now past their speech and in the silent tail of their first loop
         await asyncio.sleep(max(0.0, 10.5 - (time.monotonic() - started)))
         assert time.monotonic() - started < CLIP_S - 0.5, "bots took too long to start"
-        async with (
-            aiohttp.ClientSession() as http,
-            http.get(
-                f"{circle_server.base_url}/api/sessions/{session['session_id']}/engagement",
-                headers={"Authorization": f"Bearer {API_KEY}"},
-            ) as response,
-        ):
-            assert response.status == 200
-            report = await response.json()
+        report = await circle_server.api_get(f"/api/sessions/{session['session_id']}/engagement")
         measured = {m["name"]: m for m in report["participants"].values()}
         for name, (_, spans) in SCRIPT.items():
             truth = sum(end - start for start, end in spans)

@@ -10,48 +10,15 @@ from typing import Any
 
 import pytest
 import socketio
-from aiohttp import web
 
+from bench.harness import KINDS, hears_all
 from server.app import SESSIONS, create_app
 from server.bot.client import Bot
 from server.bot.media import EncodedMedia
-from tests.conftest import RunningServer, make_settings, until
+from tests.clients import snapshot, start_bots
+from tests.conftest import RunningServer, make_settings, start_app, until
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
-
-KINDS = ("audio", "video")
-
-
-async def start_bots(url: str, media: EncodedMedia, names: list[str]) -> list[Bot]:
-    bots = [Bot(url, name, media) for name in names]
-    for bot in bots:
-        await bot.start()
-    for bot in bots:
-        await bot.wait_connected()
-    return bots
-
-
-def hears_all(
-    bot: Bot, others: list[Bot], at_least: dict[tuple[str, str], int] | None = None
-) -> bool:
-    floor = at_least or {}
-    return all(
-        bot.received(kind, other.participant_id) > floor.get((kind, other.participant_id or ""), 0)
-        for other in others
-        for kind in KINDS
-    )
-
-
-def snapshot(bots: list[Bot]) -> dict[str, dict[tuple[str, str], int]]:
-    return {
-        bot.name: {
-            (kind, other.participant_id or ""): bot.received(kind, other.participant_id)
-            for other in bots
-            if other is not bot
-            for kind in KINDS
-        }
-        for bot in bots
-    }
 
 
 async def test_four_bots_leave_and_join(
@@ -153,9 +120,7 @@ async def test_closed_tab_is_removed_and_shutdown_closes_every_connection(
 ) -> None:
     settings = make_settings(tmp_path)
     app = create_app(settings)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.port).start()
+    runner = await start_app(app, settings)
     server = RunningServer(f"http://{settings.host}:{settings.port}", app, settings)
     session = await server.create_session()
     bots = await start_bots(session["invite_url"], small_media, ["A", "B", "C"])

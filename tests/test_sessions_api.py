@@ -4,39 +4,14 @@ the API key; other facilitators see nothing of them."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import aiohttp
 
-from server import accounts, tokens
-from server.store import AuditEntry, Facilitator
+from server import accounts
+from server.store import AuditEntry
 from server.web import STORE
+from tests.clients import call, grant_of, signed_in
 from tests.conftest import API_KEY, RunningServer
-
-PASSWORD = "a long enough passphrase"
-
-
-async def signed_in(server: RunningServer, fid: str, email: str) -> aiohttp.ClientSession:
-    await server.app[STORE].add_facilitator(
-        Facilitator(fid, email, accounts.hash_password(PASSWORD), fid.title(), "PhD", time.time())
-    )
-    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-    async with http.post(
-        f"{server.base_url}/api/auth/signin", json={"email": email, "password": PASSWORD}
-    ) as r:
-        assert r.status == 200
-    return http
-
-
-async def call(
-    http: aiohttp.ClientSession, method: str, url: str, body: object = None
-) -> tuple[int, Any]:
-    async with http.request(method, url, json=body) as r:
-        return r.status, await r.json()
-
-
-def grant_of(server: RunningServer, url: str) -> tokens.SessionGrant:
-    return tokens.verify(server.settings.secret, url.split("#t=")[1], time.time())
 
 
 async def test_facilitator_makes_a_group_invites_and_a_session(

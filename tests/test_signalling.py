@@ -4,43 +4,11 @@ session and the other participants are untouched."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
-
-import pytest
-import socketio
 
 from rooms.model import Role
 from server.tokens import SessionGrant, issue
+from tests.clients import Client, refused_connect, token_of
 from tests.conftest import RunningServer
-
-
-def token_of(url: str) -> str:
-    return url.split("#t=", 1)[1]
-
-
-class Client:
-    def __init__(self) -> None:
-        self.sio = socketio.AsyncClient(serializer="msgpack", reconnection=False)
-        self.errors: list[dict[str, Any]] = []
-        self.events: list[tuple[str, Any]] = []
-        self.sio.on("error", self.errors.append)
-        self.sio.on("*", lambda event, data: self.events.append((event, data)))
-
-    async def connect(self, server: RunningServer, auth: dict[str, Any]) -> None:
-        await self.sio.connect(server.base_url, auth=auth, transports=["websocket"])
-
-    async def call(self, event: str, data: Any = None) -> dict[str, Any]:
-        reply: dict[str, Any] = await self.sio.call(event, data, timeout=10)
-        return reply
-
-
-async def refused_connect(server: RunningServer, auth: dict[str, Any] | None) -> Any:
-    client = socketio.AsyncClient(serializer="msgpack", reconnection=False)
-    refusal: list[Any] = []
-    client.on("connect_error", refusal.append)
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        await client.connect(server.base_url, auth=auth, transports=["websocket"])
-    return refusal[0]
 
 
 async def test_bad_tokens_are_refused_with_a_reason(circle_server: RunningServer) -> None:

@@ -21,7 +21,7 @@ from server.bot.media import EncodedMedia
 from server.store import Facilitator, Group, Invite, SummaryRecord
 from server.summaries_api import purge_expired
 from server.web import STORE
-from tests.conftest import API_KEY, RunningServer, make_settings, until
+from tests.conftest import API_KEY, RunningServer, make_settings, start_app, until
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 KEY = {"Authorization": f"Bearer {API_KEY}"}
@@ -87,10 +87,7 @@ async def test_nothing_measured_is_lost_when_the_server_stops(
     base = f"http://{settings.host}:{settings.port}"
 
     async def serve() -> web.AppRunner:
-        runner = web.AppRunner(create_app(settings))
-        await runner.setup()
-        await web.TCPSite(runner, settings.host, settings.port).start()
-        return runner
+        return await start_app(create_app(settings), settings)
 
     runner = await serve()
     async with (

@@ -7,6 +7,8 @@ from rooms.errors import Refusal
 from rooms.model import Role
 from server.tokens import SessionGrant, issue, verify
 
+pytestmark = pytest.mark.unit
+
 SECRET = "s" * 64
 
 

@@ -10,9 +10,8 @@ from typing import Any
 from server import accounts
 from server.store import Facilitator, Group, Invite
 from server.web import STORE
+from tests.clients import Client, call, refused_connect, signed_in, token_of
 from tests.conftest import RunningServer, until
-from tests.test_sessions_api import call, signed_in
-from tests.test_signalling import Client, refused_connect, token_of
 
 
 async def connected(server: RunningServer, url: str, **auth: Any) -> Client:

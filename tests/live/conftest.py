@@ -89,7 +89,7 @@ class Live:
 
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[Live]:
-    settings = make_settings(tmp_path)
+    settings = make_settings(tmp_path, port=8080)  # nothing listens
     store = await open_store(settings)
     now = [1_000_000.0]
     sio = RecordingSocketServer()

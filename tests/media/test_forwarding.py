@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from server.media.forwarding import (
     TS_MOD,
     TimestampRebaser,
@@ -9,6 +11,8 @@ from server.media.forwarding import (
     seq_delta,
     vp8_frame_start,
 )
+
+pytestmark = pytest.mark.unit
 
 # RFC 7741 descriptor: X=1, S=1, PID=0 / I=1 / 15-bit picture id; then the VP8 payload header.
 KEY_START = bytes([0x90, 0x80, 0x80, 0x01, 0x10, 0x02, 0x00])  # P bit 0: keyframe

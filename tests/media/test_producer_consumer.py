@@ -12,6 +12,8 @@ from server.media.graph import ForwardingGraph
 from server.media.producer import AudioLevel, Producer
 from server.media.stats import ForwardingStats
 
+pytestmark = pytest.mark.unit
+
 KEY = bytes([0x10, 0x00])  # S=1, PID=0, P=0: keyframe start
 DELTA = bytes([0x10, 0x01])  # S=1, P=1: delta frame start
 

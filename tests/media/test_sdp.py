@@ -4,6 +4,8 @@ import pytest
 
 from server.media import sdp
 
+pytestmark = pytest.mark.unit
+
 OFFER = "\r\n".join(
     [
         "v=0",

@@ -8,9 +8,7 @@ is missing the tests fail (they are not skipped), so a green run always means bo
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from typing import Protocol
 import pytest
 import redis
 
+from bench.harness import free_port, log_tail, stop_process, wait_ready
 from server.store import RedisStore, Store, open_store
 
 REDIS_SERVER = Path("/usr/bin/redis-server")  # Debian's package; scripts/test.sh installs it
@@ -40,13 +39,6 @@ def _redis_binary() -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 class RedisServer:
     """A `redis-server` on 127.0.0.1; `persistent` turns the append-only file on (fsync always)
     so `restart()` shows what a real restart keeps, while per-test servers skip the disk."""
@@ -54,7 +46,7 @@ class RedisServer:
     def __init__(self, workdir: Path, *, persistent: bool) -> None:
         self.workdir = workdir
         self.persistent = persistent
-        self.port = _free_port()
+        self.port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -81,32 +73,25 @@ class RedisServer:
         self._wait_ready()
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
+        assert self._process is not None
         with redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1) as client:
-            while time.monotonic() < deadline:
-                assert self._process is not None
-                if self._process.poll() is not None:
-                    break
+
+            def answers() -> bool:
                 try:
-                    if client.ping():
-                        return
+                    return bool(client.ping())
                 except redis.exceptions.ConnectionError:
-                    time.sleep(0.02)
+                    return False
+
+            if wait_ready(self._process, answers, START_TIMEOUT, 0.02):
+                return
         self.stop()
-        log = self.log.read_text()[-2000:] if self.log.exists() else "(no log)"
+        log = log_tail(self.log)
         pytest.fail(f"redis-server did not start on port {self.port}:\n{log}", pytrace=False)
 
     def stop(self) -> None:
         """SIGTERM: Redis flushes the append-only file and exits, as under a service manager."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout_s=10)
 
     def restart(self) -> None:
         self.stop()

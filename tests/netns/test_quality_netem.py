@@ -1,8 +1,8 @@
 """Connection quality over a real lossy link: the test makes a network namespace joined to this
-one by an impaired link (tests/impaired_link.py: netem-like loss and delay, since these kernels
-have no sch_netem), runs a bot inside it, and checks what the server reports: upstream loss near
-the injected loss, round-trip time near the injected delay, the level going poor and coming
-back. Traffic stays on the link the test made; the namespace is removed at the end.
+one by an impaired link (tests/netns/impaired_link.py: netem-like loss and delay, since these
+kernels have no sch_netem), runs a bot inside it, and checks what the server reports: upstream
+loss near the injected loss, round-trip time near the injected delay, the level going poor and
+coming back. Traffic stays on the link the test made; the namespace is removed at the end.
 
 Needs root and iproute2; CI runs as root and `scripts/setup.sh --test` installs iproute2.
 Without them this test fails, it does not skip.
@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from rooms.quality import Level
 from server.app import SESSIONS, create_app
@@ -28,8 +27,8 @@ from server.bot.media import EncodedMedia, generate_clip
 from server.config import MediaConfig
 from server.live.session import LiveSession
 from server.media import aiortc_hooks
-from tests.conftest import make_settings, until
-from tests.impaired_link import ImpairedLink, Impairment
+from tests.conftest import make_settings, start_app, until
+from tests.netns.impaired_link import ImpairedLink, Impairment
 
 BOT_DELAY_MS = 100
 
@@ -56,10 +55,7 @@ async def server_on_link(link: ImpairedLink, tmp_path: Path) -> AsyncIterator[An
         media=MediaConfig(slots_per_kind=15, remote_networks=(link.subnet,)),
     )
     app = create_app(settings)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
+    runner = await start_app(app, settings)
     try:
         yield app, f"http://{settings.host}:{settings.port}", settings
     finally:

@@ -11,11 +11,8 @@ import re
 
 from playwright.async_api import Browser, Page
 
+from tests.browser.helpers import WAIT_S, join, joined, open_page, wait_for
 from tests.conftest import RunningServer
-from tests.test_browser_controls import joined
-from tests.test_browser_session import WAIT_S, browser, join, open_page, wait_for
-
-__all__ = ["browser"]  # the fixture
 
 # Set to a file path to save the facilitator's page with the rooms overview and a call for help.
 SCREENSHOT = os.environ.get("CIRCLE_BREAKOUTS_SCREENSHOT")

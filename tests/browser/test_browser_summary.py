@@ -32,12 +32,11 @@ from server.bot.client import Bot
 from server.bot.media import EncodedMedia
 from server.store import Facilitator
 from server.web import STORE
+from tests.browser.helpers import wait_for
 from tests.conftest import RunningServer, until
-from tests.test_browser_session import browser, wait_for
 
-__all__ = ["browser"]  # the fixture
 PASSWORD = "a long enough passphrase"
-GOLDEN = Path(__file__).parent / "rooms" / "golden" / "summary_trace.json"
+GOLDEN = Path(__file__).parent.parent / "rooms" / "golden" / "summary_trace.json"
 # Set to a directory to save screenshots of both pages (live and rich, and the summary printed).
 SCREENSHOTS = os.environ.get("CIRCLE_REPORT_SCREENSHOTS")
 PUBLISH_S = 6.0

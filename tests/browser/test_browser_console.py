@@ -11,7 +11,6 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import aiohttp
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -23,13 +22,11 @@ from playwright.async_api import (
 )
 
 from rooms.model import Role
-from server import accounts, tokens
+from server import accounts
 from server.store import AuditEntry, Facilitator
 from server.web import STORE
-from tests.conftest import API_KEY, RunningServer
-from tests.test_browser_session import browser
-
-__all__ = ["browser"]  # the fixture, with the same Chromium and flags as every browser test
+from tests.clients import grant_of
+from tests.conftest import RunningServer
 
 PASSWORD = "a long enough passphrase"
 # The browser runs in India's zone: a half-hour offset and no summer time, so the expected
@@ -81,16 +78,7 @@ async def sign_in(page: Page) -> None:
 
 async def api_session(server: RunningServer, session_id: str) -> dict[str, Any]:
     """The session as the server answers for it (with the API key, not the page's cookie)."""
-    async with (
-        aiohttp.ClientSession() as http,
-        http.get(
-            f"{server.base_url}/api/sessions/{session_id}",
-            headers={"Authorization": f"Bearer {API_KEY}"},
-        ) as response,
-    ):
-        assert response.status == 200, await response.text()
-        body: dict[str, Any] = await response.json()
-        return body
+    return await server.api_get(f"/api/sessions/{session_id}")
 
 
 async def copy_link(page: Page, scope: Locator, label: str) -> str:
@@ -102,10 +90,6 @@ async def copy_link(page: Page, scope: Locator, label: str) -> str:
     copied: str = await page.evaluate("navigator.clipboard.readText()")
     assert copied == await row.locator("input").input_value()
     return copied
-
-
-def grant_of(server: RunningServer, url: str) -> tokens.SessionGrant:
-    return tokens.verify(server.settings.secret, url.split("#t=")[1], time.time())
 
 
 async def test_console_signs_in_creates_a_session_and_copies_its_links(

@@ -8,100 +8,18 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser
 
 from rooms.model import Role
 from server import tokens
 from server.tokens import SessionGrant
+from tests.browser.helpers import INBOUND_JS, WAIT_S, join, open_page, wait_for
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--allow-loopback-in-peer-connection",
-]
-WAIT_S = 20.0
 # Set to a file path to save a screenshot of the facilitator's page with three people in it.
 SCREENSHOT = os.environ.get("CIRCLE_SCREENSHOT")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not await asyncio.to_thread(os.path.exists, CHROMIUM):
-        pytest.fail(f"Chromium is required for the browser tests and is missing: {CHROMIUM}")
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            await b.close()
-
-
-async def open_page(browser: Browser, url: str) -> Page:
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
-    page = await context.new_page()
-    errors: list[str] = []
-    exceptions: list[str] = []
-    page.on("pageerror", lambda exc: exceptions.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.circle_errors = errors  # type: ignore[attr-defined]
-    page.circle_exceptions = exceptions  # type: ignore[attr-defined]
-    await page.goto(url)
-    return page
-
-
-async def join(page: Page, name: str) -> None:
-    await page.get_by_label("Your name").fill(name)
-    await page.get_by_role("button", name="Join").click()
-
-
-async def wait_for(page: Page, expression: str, what: str, timeout_s: float = WAIT_S) -> Any:
-    try:
-        handle = await page.wait_for_function(expression, timeout=timeout_s * 1000)
-    except Exception as exc:
-        errors = getattr(page, "circle_exceptions", []) + getattr(page, "circle_errors", [])
-        raise AssertionError(f"timed out waiting for {what}; page errors: {errors}") from exc
-    return await handle.json_value()
-
-
-INBOUND_JS = """
-async () => {
-  const c = window.circle;
-  const out = {id: c.participantId, slots: c.slots, inbound: {}, tiles: []};
-  if (c.pcSubscribe) {
-    const stats = await c.pcSubscribe.getStats();
-    stats.forEach((r) => {
-      if (r.type === 'inbound-rtp') {
-        out.inbound[r.mid] = {
-          kind: r.kind,
-          framesDecoded: r.framesDecoded || 0,
-          packetsReceived: r.packetsReceived || 0,
-        };
-      }
-    });
-  }
-  for (const tile of document.querySelectorAll('.tile[data-participant-id]')) {
-    const v = tile.querySelector('video');
-    out.tiles.push({
-      id: tile.dataset.participantId,
-      name: tile.querySelector('.tile-name').textContent,
-      muted: v.muted,
-      paused: v.paused,
-      tracks: v.srcObject ? v.srcObject.getTracks().map((t) => t.kind).sort() : [],
-    });
-  }
-  return out;
-}
-"""
 
 
 def media_from(snapshot: dict[str, Any], pid: str) -> tuple[int, int] | None:

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from playwright.async_api import Browser
 
+from tests.browser.helpers import join, joined, open_page, wait_for
 from tests.conftest import RunningServer
-from tests.test_browser_controls import joined
-from tests.test_browser_session import browser, join, open_page, wait_for
-
-__all__ = ["browser"]  # the fixture
 
 LEVEL = "(Excellent|Good|Poor|Lost)"
 

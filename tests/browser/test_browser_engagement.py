@@ -11,11 +11,9 @@ import os
 
 from playwright.async_api import Browser
 
+from tests.browser.helpers import join, joined, open_page, wait_for
 from tests.conftest import RunningServer
-from tests.test_browser_controls import joined
-from tests.test_browser_session import browser, join, open_page, wait_for
 
-__all__ = ["browser"]  # the fixture
 # Set to a file path to save the facilitator's page with the engagement panel.
 SCREENSHOT = os.environ.get("CIRCLE_ENGAGEMENT_SCREENSHOT")
 

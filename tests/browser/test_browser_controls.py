@@ -15,10 +15,9 @@ from playwright.async_api import Browser, Page
 
 from server.store import Group, Invite
 from server.web import STORE
+from tests.browser.helpers import INBOUND_JS, WAIT_S, join, joined, open_page, wait_for
 from tests.conftest import RunningServer
-from tests.test_browser_session import INBOUND_JS, WAIT_S, browser, join, open_page, wait_for
 
-__all__ = ["browser"]  # the fixture
 # Set to a file path to save the facilitator's page with the People panel and a help banner.
 SCREENSHOT = os.environ.get("CIRCLE_CONTROLS_SCREENSHOT")
 
@@ -30,17 +29,6 @@ async def audio_packets_from(page: Page, pid: str) -> int | None:
             stat = snapshot["inbound"].get(slot["mid"])
             return int(stat["packetsReceived"]) if stat else None
     return None
-
-
-async def joined(page: Page, tiles: int, who: str) -> str:
-    await wait_for(
-        page,
-        "window.circle.state === 'joined' && window.circle.pcSubscribe !== null"
-        f" && document.querySelectorAll('.tile[data-participant-id]').length === {tiles}",
-        f"{who} to be in the session with {tiles} tiles",
-    )
-    pid: str = await page.evaluate("window.circle.participantId")
-    return pid
 
 
 async def person_action(page: Page, name: str, action: str) -> None:

@@ -1,0 +1,191 @@
+"""What the benchmarks and the tests share: a free loopback port, the API's JSON over HTTP, child
+processes (a `circle serve`, a `redis-server`) started and polled until they answer, then stopped,
+Chromium's path and flags, and the "who receives whom" checks on bots.
+
+It lives in bench/ and the tests import it as `bench.harness`, not the other way round: the
+benchmarks are scripts run as `python -m bench.…` and must not need the test tree or pytest,
+while the tests already import everything they exercise. So nothing here imports pytest; a
+failure is an exception, which fixtures turn into `pytest.fail` where they want to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from server.bot.client import Bot
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+LOOPBACK = "127.0.0.1"
+KINDS = ("audio", "video")
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; scripts/test.sh installs it
+CHROMIUM_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--allow-loopback-in-peer-connection",
+]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind((LOOPBACK, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def http_json(url: str, key: str, body: dict[str, Any] | None = None) -> Any:
+    """GET (or POST `body` as JSON) with the API key; the decoded JSON answer."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def pinned(core: int | None, command: list[str]) -> list[str]:
+    """`command` run on one CPU core (taskset), where there is that core and taskset."""
+    if core is not None and shutil.which("taskset") and (os.cpu_count() or 1) > core:
+        return ["taskset", "-c", str(core), *command]
+    return command
+
+
+# -- child processes -------------------------------------------------------------------------
+
+
+def stop_process(process: subprocess.Popen[Any] | None, timeout_s: float = 15.0) -> None:
+    """SIGTERM (a clean exit, as under a service manager), SIGKILL if it lingers."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def wait_ready(
+    process: subprocess.Popen[Any], ready: Callable[[], bool], timeout_s: float, every_s: float
+) -> bool:
+    """Poll `ready()` until it holds (True) or the process exits or time runs out (False)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and process.poll() is None:
+        if ready():
+            return True
+        time.sleep(every_s)
+    return False
+
+
+def answers_http(url: str) -> Callable[[], bool]:
+    def probe() -> bool:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    return probe
+
+
+def log_tail(log: Path, chars: int = 2000) -> str:
+    return log.read_text(errors="replace")[-chars:] if log.exists() else "(no log)"
+
+
+@dataclass
+class ServerProcess:
+    """A Circle server in a child process, on 127.0.0.1, with its own API key."""
+
+    process: subprocess.Popen[bytes]
+    base: str  # http://127.0.0.1:port
+    key: str  # the API key
+    log: Path  # its stderr
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def api(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        return http_json(self.base + path, self.key, body)
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_server(
+    data_dir: Path,
+    log: Path,
+    *,
+    module: str = "server",
+    extra_args: Sequence[str] = (),
+    core: int | None = None,
+    timeout_s: float = 20.0,
+) -> ServerProcess:
+    """`python -m server serve` (or a `module` taking the same flags) on a free loopback port,
+    ICE host candidates on 127.0.0.1 only, polled on /healthz until it answers."""
+    port, key = free_port(), secrets.token_urlsafe(16)
+    env = {**os.environ, "CIRCLE_API_KEY": key, "CIRCLE_LOG_LEVEL": "WARNING"}
+    command = [
+        PYTHON, "-m", module, *(["serve"] if module == "server" else []),
+        "--host", LOOPBACK,
+        "--port", str(port),
+        "--data-dir", str(data_dir),
+        "--ice-address", LOOPBACK,
+        "--ice-remote-network", "127.0.0.0/8",
+        *extra_args,
+    ]  # fmt: skip
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            pinned(core, command), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=sink
+        )
+    server = ServerProcess(process, f"http://{LOOPBACK}:{port}", key, log)
+    if not wait_ready(process, answers_http(server.base + "/healthz"), timeout_s, 0.2):
+        server.stop()
+        raise RuntimeError(f"server did not start: {log_tail(log)}")
+    return server
+
+
+# -- bots --------------------------------------------------------------------------------------
+
+
+def hears_all(
+    bot: Bot, others: list[Bot], at_least: dict[tuple[str, str], int] | None = None
+) -> bool:
+    """`bot` receives audio and video from each of `others` (more than `at_least` of it)."""
+    floor = at_least or {}
+    return all(
+        bot.received(kind, other.participant_id) > floor.get((kind, other.participant_id or ""), 0)
+        for other in others
+        for kind in KINDS
+    )
+
+
+def everyone_hears_everyone(bots: list[Bot]) -> bool:
+    return all(hears_all(b, [o for o in bots if o is not b]) for b in bots)
