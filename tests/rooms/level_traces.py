@@ -17,6 +17,7 @@ FRAME = RATE // 50  # 20 ms
 FRAME_S = 0.02
 
 Sentence = tuple[float, float]  # start, end in seconds
+Lift = tuple[float, float]  # dB, over seconds
 
 
 @dataclass(frozen=True)
@@ -27,15 +28,14 @@ class Frames:
     sn: list[float]
     nn: list[float]
 
-    def levels(
-        self, speech_dbov: float, noise_dbov: float, lift_db_per_s: float = 0.0
-    ) -> list[int]:
+    def levels(self, speech_dbov: float, noise_dbov: float, lift: Lift = (0.0, 0.0)) -> list[int]:
         """Speech scaled to `speech_dbov` (its active level), noise to `noise_dbov`, the noise
-        lifted by `lift_db_per_s` over time (auto gain during silence)."""
+        lifted by `lift` (dB over seconds from the start, as auto gain does in silence)."""
         a = 10 ** (speech_dbov / 20)
         out = []
         for i, (ss, sn, nn) in enumerate(zip(self.ss, self.sn, self.nn, strict=True)):
-            b = 10 ** ((noise_dbov + lift_db_per_s * i * FRAME_S) / 20)
+            lifted = lift[0] * min(1.0, i * FRAME_S / lift[1]) if lift[1] else 0.0
+            b = 10 ** ((noise_dbov + lifted) / 20)
             power = (a * a * ss + 2 * a * b * sn + b * b * nn) / FRAME
             level = 127 if power <= 0 else round(-10 * math.log10(power))
             out.append(max(0, min(127, level)))
@@ -59,10 +59,7 @@ def noise(kind: str, n: int, rng: random.Random) -> list[float]:
     else:
         phases = [rng.uniform(0, 2 * math.pi) for _ in range(5)]
         samples = [
-            sum(
-                math.sin(2 * math.pi * 60 * k * i / RATE + phases[k - 1]) / k
-                for k in range(1, 6)
-            )
+            sum(math.sin(2 * math.pi * 60 * k * i / RATE + phases[k - 1]) / k for k in range(1, 6))
             + 0.05 * rng.gauss(0.0, 1.0)
             for i in range(n)
         ]
