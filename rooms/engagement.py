@@ -23,13 +23,13 @@ from rooms.model import (
     ParticipantUpdated,
     RoomChanged,
 )
+from rooms.voice_activity import VoiceActivity, VoiceActivityConfig
 
 
 @dataclass(frozen=True)
 class EngagementConfig:
     """Every threshold, with its unit in its name."""
 
-    voice_level_max_dbov: int = 55  # a packet at -55 dBov or louder is voice (level <= 55)
     packet_ms: int = 20  # audio carried by one packet
     attack_ms: int = 60  # this much voice within attack_window_ms starts speech
     attack_window_ms: int = 200
@@ -37,6 +37,7 @@ class EngagementConfig:
     min_turn_ms: int = 200  # shorter bursts (a cough, a click) are not turns
     interruption_takeover_ms: int = 2000  # the interrupted speaker stops within this
     recent_window_ms: int = 600_000  # "the last 10 minutes"
+    voice: VoiceActivityConfig = field(default_factory=VoiceActivityConfig)  # which packets
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class _Voice:
     start: float = 0.0
     last_voice_end: float = -math.inf
     recent: deque[float] = field(default_factory=deque)  # voiced packet times, before onset
+    activity: VoiceActivity = field(default_factory=VoiceActivity)  # which packets are voice
 
 
 @dataclass
@@ -131,6 +133,7 @@ class Engagement:
         person = self.people.get(pid)
         if person is None:
             person = self.people[pid] = _Person(str(public["name"]), str(public["role"]))
+            person.voice = self._new_voice()
             person.first_joined = at
         person.opted_out = pid in self.opted_out
         person.present.set(True, at)
@@ -159,8 +162,11 @@ class Engagement:
             return
         person.opted_out = opted_out
         if opted_out:
-            person.voice = _Voice()
+            person.voice = self._new_voice()
             person.utterances.clear()
+
+    def _new_voice(self) -> _Voice:
+        return _Voice(activity=VoiceActivity(self.config.voice))
 
     def set_measuring(self, measuring: bool, at: float) -> None:
         if not measuring:
@@ -168,8 +174,8 @@ class Engagement:
                 self._stop_speaking(person, at)
         self.measuring = measuring
 
-    def level(self, pid: str, level: int, at: float) -> None:
-        """One audio packet's RFC 6464 level (0 loudest .. 127 silence) arriving at `at`.
+    def level(self, pid: str, level: int, at: float, voice_bit: bool | None = None) -> None:
+        """One audio packet's RFC 6464 level (0 loudest .. 127 silence) and voice bit, at `at`.
         Absent packets (Opus DTX) are silence, like quiet ones."""
         person = self.people.get(pid)
         if person is None or not self._measured(person) or not person.audio_on:
@@ -181,7 +187,7 @@ class Engagement:
         packet_s = config.packet_ms / 1000
         if voice.speaking and at - voice.last_voice_end > config.hangover_ms / 1000:
             self._stop_speaking(person, at)
-        if level > config.voice_level_max_dbov:
+        if not voice.activity.hear(level, voice_bit, at):
             return
         if voice.speaking:
             voice.last_voice_end = at + packet_s
@@ -325,6 +331,7 @@ class Engagement:
                 turns = speech[pid]
                 entry.update(
                     speaking=person.voice.speaking,
+                    noisy_microphone=person.voice.activity.noisy,
                     speaking_s=_s(totals[pid]),
                     share_pct=_pct(totals[pid], all_talk),
                     recent_share_pct=_pct(recent[pid], recent_talk),
@@ -440,7 +447,8 @@ class Engagement:
         for pid, person in measured.items():
             share = _pct(recent[pid], group_recent)
             if (
-                group_recent * 1000 >= settings.dominance_min_talk_ms
+                not person.voice.activity.noisy  # their "speech" may be their microphone's noise
+                and group_recent * 1000 >= settings.dominance_min_talk_ms
                 and share is not None
                 and share > settings.dominance_share_pct
             ):

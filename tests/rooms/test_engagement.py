@@ -11,6 +11,7 @@ from rooms.engagement import Engagement, EngagementConfig, balance_index
 from rooms.model import Participant, ParticipantUpdated, Role, RoomChanged, Session
 
 LOUD, QUIET_SPEECH, NOISE = 25, 45, 70  # RFC 6464 levels (-dBov)
+SYLLABLE_DB = (0, 8, 4, 8)  # speech moves from packet to packet; only a fan holds one level
 
 
 def person(pid: str, role: str = "participant") -> dict[str, object]:
@@ -25,11 +26,12 @@ def engine(*pids: str, at: float = 0.0, **config: int) -> Engagement:
 
 
 def speak(e: Engagement, pid: str, start: float, end: float, level: int = LOUD) -> None:
-    """20 ms packets at `level` from start to end; nothing outside (DTX), then a tick."""
-    at = start
+    """20 ms packets at `level` (and up to 8 dB under it) from start to end; nothing outside
+    (DTX)."""
+    at, i = start, 0
     while at < end - 1e-9:
-        e.level(pid, level, round(at, 3))
-        at += 0.02
+        e.level(pid, level + SYLLABLE_DB[i % len(SYLLABLE_DB)], round(at, 3))
+        at, i = at + 0.02, i + 1
 
 
 def metrics(e: Engagement, now: float) -> dict[str, dict[str, object]]:

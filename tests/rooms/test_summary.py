@@ -30,10 +30,10 @@ UPDATE = os.environ.get("CIRCLE_UPDATE_GOLDEN") == "1"  # rewrite the golden fil
 
 
 def speak(e: Engagement, pid: str, start: float, end: float) -> None:
-    at = start
+    at, i = start, 0
     while at < end - 1e-9:
-        e.level(pid, 30, round(at, 3))
-        at += 0.02
+        e.level(pid, 30 + (0, 8, 4, 8)[i % 4], round(at, 3))  # speech moves; a fan does not
+        at, i = at + 0.02, i + 1
     e.tick(end + 1.0)
 
 

@@ -1,0 +1,112 @@
+"""Voice activity of one person from RFC 6464 audio levels, adapted to their own microphone.
+
+A level is voice when it is loud enough in absolute terms, stands clearly above that person's
+noise floor, and moves the way speech does (syllable by syllable) rather than holding steady
+the way hiss, hum and fans do. The floor is a low percentile of their recent levels that were
+not voice, so it follows a microphone's noise, and auto gain slowly lifting it, while they are
+silent. Pure: fed (level, voice bit, time), never reads a clock. Method and parameters:
+docs/engagement.md.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+LEVELS = 128  # RFC 6464: level 0 (0 dBov, loudest) .. 127 (-127 dBov, silence)
+
+
+@dataclass(frozen=True)
+class VoiceActivityConfig:
+    """Every parameter, with its unit in its name."""
+
+    quietest_voice_dbov: int = -55  # quieter is never voice (a floor, not the rule)
+    above_floor_db: int = 9  # voice stands at least this far above the person's noise floor
+    floor_window_ms: int = 8000  # the floor: a low percentile of recent non-voice levels...
+    floor_percentile: int = 10  # ...this percentile, counted from the quietest
+    floor_min_packets: int = 5  # fewer non-voice levels than this: the floor is not known yet
+    fluctuation_window_ms: int = 400  # speech moves within this (syllables come at 3-6 Hz)...
+    fluctuation_min_db: int = 6  # ...by at least this; steady noise does not
+    gap_ms: int = 60  # no packet for longer than this: the sender was silent (Opus DTX)
+    trusted_above_floor_db: int = 14  # the loud part of voice (this percentile of how far...
+    trusted_percentile: int = 90  # ...it stands above the floor) under this: too noisy...
+    trusted_min_voice_ms: int = 1000  # ...once there is this much voice to judge by...
+    evidence_voice_ms: int = 10_000  # ...over the last this much voice
+    packet_ms: int = 20  # audio carried by one packet
+
+
+@dataclass
+class VoiceActivity:
+    """Feed every packet's level with `hear`; it says whether that packet is voice."""
+
+    config: VoiceActivityConfig = field(default_factory=VoiceActivityConfig)
+    floor_dbov: int | None = None  # the noise floor, once known
+    _last_at: float | None = None
+    _recent: deque[tuple[float, int]] = field(default_factory=deque)  # (at, dBov), fluctuation
+    _quiet: deque[tuple[float, int]] = field(default_factory=deque)  # (at, level), non-voice
+    _counts: list[int] = field(default_factory=lambda: [0] * LEVELS)  # histogram of _quiet
+    _heights: deque[int] = field(default_factory=deque)  # voice above the floor, dB
+
+    def hear(self, level: int, voice_bit: bool | None, at: float) -> bool:
+        """One packet's level (0 loudest .. 127 silence) at `at` seconds. The voice bit is
+        accepted and not used (docs/engagement.md says why)."""
+        config = self.config
+        level = max(0, min(LEVELS - 1, level))
+        dbov = -level
+        # The first packet, and the first after a DTX gap, follow silence: speech that starts
+        # there has moved from silence already. Otherwise speech must move within the window.
+        after_gap = self._last_at is None or at - self._last_at > config.gap_ms / 1000
+        self._last_at = at
+        if after_gap:
+            self._recent.clear()
+        self._recent.append((at, dbov))
+        horizon = at - config.fluctuation_window_ms / 1000
+        while self._recent[0][0] < horizon:
+            self._recent.popleft()
+        moving = after_gap or (
+            max(d for _, d in self._recent) - min(d for _, d in self._recent)
+            >= config.fluctuation_min_db
+        )
+        floor = self.floor_dbov
+        voice = (
+            dbov >= config.quietest_voice_dbov
+            and (floor is None or dbov >= floor + config.above_floor_db)
+            and moving
+        )
+        if voice:
+            if floor is not None:
+                self._heights.append(dbov - floor)
+                while len(self._heights) * config.packet_ms > config.evidence_voice_ms:
+                    self._heights.popleft()
+        else:
+            self._learn_floor(level, at)
+        return voice
+
+    def _learn_floor(self, level: int, at: float) -> None:
+        config = self.config
+        self._quiet.append((at, level))
+        self._counts[level] += 1
+        horizon = at - config.floor_window_ms / 1000
+        while self._quiet[0][0] < horizon:
+            self._counts[self._quiet.popleft()[1]] -= 1
+        total = len(self._quiet)
+        if total < config.floor_min_packets:
+            return  # keep what was known
+        wanted = total * config.floor_percentile / 100
+        seen = 0
+        for quietest_first in range(LEVELS - 1, -1, -1):
+            seen += self._counts[quietest_first]
+            if seen >= wanted:
+                self.floor_dbov = -quietest_first
+                return
+
+    @property
+    def noisy(self) -> bool:
+        """Too noisy to measure: even the loud part of what was taken for voice stood too
+        little above the floor to tell speech from noise."""
+        config = self.config
+        if len(self._heights) * config.packet_ms < config.trusted_min_voice_ms:
+            return False
+        heights = sorted(self._heights)
+        loud = heights[min(len(heights) - 1, len(heights) * config.trusted_percentile // 100)]
+        return loud < config.trusted_above_floor_db

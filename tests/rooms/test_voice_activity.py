@@ -1,0 +1,153 @@
+"""Voice activity that adapts to each microphone, through the engagement engine: level traces
+computed as a browser computes RFC 6464 levels from synthesized noise (white, pink, hum at
+-70 to -45 dBFS) and speech-like sound (-20 to -40 dBov, syllables at 3-6 Hz, 0.2-0.4 s pauses,
+short backchannels), with a member who never speaks on the same noise. Targets per speaker:
+speaking time within 5 % or 0.3 s (the larger), turns exact, the speaking mark within 300 ms of
+a turn's start; the silent member at most 0.5 s, 0 turns, never in an alert. A speaker whose
+voice stands too little above the noise (under 10 dB) is reported as a noisy microphone and
+never alerted on as dominating."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import pytest
+
+from rooms.engagement import Engagement
+from rooms.voice_activity import VoiceActivity
+from tests.rooms.level_traces import FRAME_S, Frames, Lift, Sentence, frames
+
+SECONDS = 40.0
+JOINED_S = 0.5  # levels start this long after everyone joined
+SCRIPT: dict[str, tuple[float, list[Sentence]]] = {
+    # name: (speech dBov, sentences: two joined by a 0.2-0.4 s pause are one turn)
+    "loud": (-20.0, [(2.0, 4.5), (4.8, 7.0), (20.0, 23.0), (30.0, 30.4)]),  # then "yeah"
+    "mid": (-30.0, [(8.0, 10.5), (10.75, 13.0), (23.5, 23.9), (35.0, 37.5)]),  # "mm-hm"
+    "quiet": (-40.0, [(14.0, 16.0), (16.35, 18.5), (26.0, 26.5), (31.0, 34.0)]),
+    "silent": (-30.0, []),
+}
+MEASURABLE_SNR_DB = 10.0  # speech at least this far above the noise: measured to the targets
+
+
+@cache
+def trace(name: str, kind: str) -> Frames:
+    return frames(SCRIPT[name][1], SECONDS, kind, seed=list(SCRIPT).index(name) + 1)
+
+
+def turns(sentences: list[Sentence]) -> list[tuple[float, float]]:
+    """The truth: sentences less than the 500 ms hangover apart are one turn."""
+    merged: list[tuple[float, float]] = []
+    for start, end in sentences:
+        if merged and start - merged[-1][1] < 0.5:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return [(JOINED_S + start, JOINED_S + end) for start, end in merged]
+
+
+@dataclass
+class Run:
+    engine: Engagement
+    marked: dict[str, list[float]]  # when the speaking mark went on
+    end: float
+
+
+def run(levels: dict[str, list[int]], repeat: int = 1) -> Run:
+    e = Engagement()
+    for pid in levels:
+        e.join(pid, {"name": pid, "role": "participant"}, 0.0)
+    marked: dict[str, list[float]] = {pid: [] for pid in levels}
+    before: set[str] = set()
+    count = len(next(iter(levels.values())))
+    at = JOINED_S
+    for i in range(count * repeat):
+        at = round(JOINED_S + i * FRAME_S, 3)
+        for pid, trace_levels in levels.items():
+            e.level(pid, trace_levels[i % count], at)
+        now = e.speaking_now()
+        for pid in now - before:
+            marked[pid].append(at)
+        before = now
+    end = at + 1.0
+    e.tick(end)
+    return Run(e, marked, end)
+
+
+def check_speaker(result: Run, pid: str, truth: list[tuple[float, float]]) -> None:
+    m = result.engine.metrics(result.end)["participants"][pid]
+    truth_s = sum(end - start for start, end in truth)
+    assert m["speaking_s"] == pytest.approx(truth_s, abs=max(0.05 * truth_s, 0.3)), (pid, m)
+    assert m["turns"] == len(truth), (pid, m)
+    for start, _ in truth:
+        mark = min((at for at in result.marked[pid] if at >= start - 0.1), default=None)
+        assert mark is not None and mark - start <= 0.3, (pid, start, mark)
+    assert m["noisy_microphone"] is False
+
+
+@pytest.mark.parametrize("noise_dbov", [-70, -60, -55, -50, -45])
+@pytest.mark.parametrize("kind", ["white", "pink", "hum"])
+def test_speakers_on_noisy_microphones(kind: str, noise_dbov: float) -> None:
+    levels = {
+        name: trace(name, kind).levels(speech_dbov, noise_dbov)
+        for name, (speech_dbov, _) in SCRIPT.items()
+    }
+    result = run(levels)
+    participants = result.engine.metrics(result.end)["participants"]
+    for name, (speech_dbov, sentences) in SCRIPT.items():
+        if name == "silent":
+            m = participants[name]
+            assert m["speaking_s"] <= 0.5 and m["turns"] == 0, m
+        elif speech_dbov - noise_dbov >= MEASURABLE_SNR_DB:
+            check_speaker(result, name, turns(sentences))
+        else:  # the quiet voice 5 dB over a -45 dBFS hiss: untrustworthy, and says so
+            assert participants[name]["noisy_microphone"] is True, participants[name]
+
+
+def test_auto_gain_lifting_the_floor_in_silence_is_not_speech() -> None:
+    lift: Lift = (10.0, 20.0)  # +10 dB over the first 20 s, then held (a fast auto gain)
+    levels = {
+        name: trace(name, "white").levels(speech_dbov, -60.0, lift)
+        for name, (speech_dbov, _) in SCRIPT.items()
+    }
+    result = run(levels)
+    m = result.engine.metrics(result.end)["participants"]["silent"]
+    assert m["speaking_s"] <= 0.5 and m["turns"] == 0, m
+    for name in ("loud", "mid", "quiet"):  # the quiet one is 10 dB over the lifted floor
+        check_speaker(result, name, turns(SCRIPT[name][1]))
+    slow = {"silent": trace("silent", "pink").levels(-30.0, -65.0, (10.0, 60.0))}
+    m = run(slow, repeat=2).engine.metrics(90.0)["participants"]["silent"]
+    assert m["speaking_s"] <= 0.5 and m["turns"] == 0, m
+
+
+def test_no_dominance_alert_on_a_microphone_too_noisy_to_measure() -> None:
+    """Four times the script (160 s), every share of the talk over a 10 % dominance limit:
+    the quiet voice on a -45 dBFS hum is never alerted on, the loud speaker is."""
+    levels = {
+        "loud": trace("loud", "hum").levels(-20.0, -70.0),
+        "quiet": trace("quiet", "hum").levels(-40.0, -45.0),
+        "silent": trace("silent", "hum").levels(-30.0, -45.0),
+    }
+    quiet_noise = trace("silent", "white").levels(-30.0, -45.0)  # their noise between turns
+    levels["noisy"] = [min(a, b) for a, b in zip(levels["quiet"], quiet_noise, strict=True)]
+    result = run(levels, repeat=4)
+    e = result.engine
+    e.configure_alerts(dominance_share_pct=10.0, dominance_min_talk_ms=20_000)
+    participants = e.metrics(result.end)["participants"]
+    assert participants["noisy"]["noisy_microphone"] is True
+    assert participants["silent"]["speaking_s"] <= 0.5 and participants["silent"]["turns"] == 0
+    alerts = e.alerts(result.end)
+    assert not {pid for _, pid in alerts} & {"noisy", "silent"}, alerts
+    assert ("dominating", "loud") in alerts  # the alert itself still works
+
+
+def test_a_steady_level_is_noise_even_when_loud_and_the_floor_follows_it() -> None:
+    v = VoiceActivity()
+    fan = [v.hear(40, None, round(i * FRAME_S, 3)) for i in range(200)]  # -40 dBov, steady
+    assert sum(fan) <= 1  # at most the first packet (it follows silence): never an onset
+    assert v.floor_dbov == -40
+    talk = [v.hear(20 + (0, 8, 4, 8)[i % 4], None, round(4 + i * FRAME_S, 3)) for i in range(50)]
+    assert all(talk)  # speech 12-20 dB over the fan, moving: voice from the first packet
+    assert v.floor_dbov == -40 and v.noisy is False
+    quiet = [v.hear(50, None, round(6 + i * FRAME_S, 3)) for i in range(50)]
+    assert not any(quiet)  # quieter than the absolute floor (-55 dBov is the loudest it takes)
