@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from rooms import controls
+from rooms.controls.continuity import ParticipantAway, ParticipantBack
 from rooms.model import (
     MAIN_ROOM,
     DomainEvent,
@@ -216,6 +217,10 @@ class Engagement:
             self.join(str(event.participant["id"]), event.participant, at)
         elif isinstance(event, ParticipantLeft) and event.admitted:
             self.leave(event.participant_id, at)
+        elif isinstance(event, ParticipantAway):
+            self.leave(event.participant_id, at)  # time away is absence
+        elif isinstance(event, ParticipantBack):
+            self.join(event.participant.id, event.participant.public(), at)
         elif isinstance(event, controls.ParticipantRemoved):
             self.leave(event.target, at)
         elif isinstance(event, ParticipantUpdated) and event.participant.admitted:

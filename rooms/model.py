@@ -80,6 +80,9 @@ class Participant:
     # May not unmute themselves. Kept by Session from its policy (`participants_may_unmute`),
     # the role (leaders are never locked) and per-person `ask_unmute` grants.
     audio_locked: bool = False
+    # Their connection dropped at this time: they keep their place (room, role, hand, ...)
+    # until they come back or the session's reconnect grace runs out.
+    away_since: float | None = None
 
     def public(self) -> dict[str, object]:
         """What every member of the session may see of this participant."""
@@ -94,6 +97,7 @@ class Participant:
             "admitted": self.admitted,
             "hand": self.hand_raised_at is not None,
             "audio_locked": self.audio_locked,
+            "away": self.away_since is not None,
         }
 
 
@@ -210,6 +214,9 @@ class Session:
     blocked_invites: set[str] = field(default_factory=set)
     removed: set[str] = field(default_factory=set)  # ids removed or denied by a leader
     readmit_keys: set[str] = field(default_factory=set)  # rejoin keys of people admitted
+    # Who left, by what identifies them on a return (rejoin key, personal invite): a person who
+    # comes back after their place has lapsed is still the same person (the same id).
+    returning_ids: dict[str, str] = field(default_factory=dict)
     breakouts: Breakouts = field(default_factory=Breakouts)
     ended_at: float | None = None
 

@@ -49,7 +49,7 @@ def create_app(
     fanout = Fanout(sio)
     registry = LiveSessions(settings, stats, lambda: app[STORE], fanout, clock, router_class)
     effects = Effects(registry, fanout)
-    registry.on_media_failed = effects.depart
+    registry.on_media_failed = effects.media_failed
     sio.register_namespace(Signalling(registry, fanout, effects))
     workers = Workers(registry, fanout, effects)
 

@@ -32,6 +32,8 @@ class Settings:
     token_ttl_hours: float = 24.0
     retention_days: float = 90.0  # session summaries (and their audit log) are purged after this
     max_participants: int = 16
+    reconnect_grace_s: float = 60.0  # a participant whose connection drops keeps their place
+    empty_session_final_s: float = 900.0  # an empty session's summary becomes final after this
     ice_host_addresses: tuple[str, ...] = ()  # empty: every interface (aioice's default)
     media: MediaConfig = field(default_factory=MediaConfig)
     static_dir: Path = Path(__file__).resolve().parent.parent / "static"
@@ -81,6 +83,18 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-participants", type=int, default=int(env("CIRCLE_MAX_PARTICIPANTS", "16"))
     )
     parser.add_argument(
+        "--reconnect-grace-s",
+        type=float,
+        default=float(env("CIRCLE_RECONNECT_GRACE_S", "60")),
+        help="a participant whose connection drops keeps their place this long",
+    )
+    parser.add_argument(
+        "--empty-session-final-s",
+        type=float,
+        default=float(env("CIRCLE_EMPTY_SESSION_FINAL_S", "900")),
+        help="a session everyone has left is summarised as final after this long",
+    )
+    parser.add_argument(
         "--token-ttl-hours", type=float, default=float(env("CIRCLE_TOKEN_TTL_HOURS", "24"))
     )
     parser.add_argument(
@@ -118,6 +132,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         token_ttl_hours=args.token_ttl_hours,
         retention_days=args.retention_days,
         max_participants=args.max_participants,
+        reconnect_grace_s=args.reconnect_grace_s,
+        empty_session_final_s=args.empty_session_final_s,
         ice_host_addresses=tuple(args.ice_address),
         media=MediaConfig(
             ice_servers=tuple(args.ice_server),

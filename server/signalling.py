@@ -14,6 +14,7 @@ import socketio
 from pydantic import Field, ValidationError
 
 from rooms import controls
+from rooms.controls import continuity
 from rooms.errors import Refusal
 from rooms.validation import StrictModel, describe
 from server import accounts
@@ -28,6 +29,9 @@ from server.tokens import SessionGrant, verify
 
 log = logging.getLogger(__name__)
 
+# Events that change the session, one at a time per session (media negotiation is not one:
+# it can take a while and changes only the sender's own peer connections).
+SESSION_CHANGES = frozenset({"join", "leave", "control", "media_state"})
 RATE_PER_S = 10.0  # sustained client events per second per connection
 RATE_BURST = 30.0
 
@@ -105,6 +109,7 @@ class Connection:
     participant_id: str | None = None  # as joined; still joined while live.sids says so
     # A leader's account: from the link, else from the console's sign-in cookie.
     facilitator_id: str | None = None
+    gone: bool = False  # the socket has closed
 
 
 class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is untyped
@@ -131,7 +136,11 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
                 raise Refusal("invalid_token", "not connected")
             if not conn.bucket.take(time.monotonic()):
                 raise Refusal("rate_limited", "too many requests; slow down")
-            reply: Reply = await handler(sid, conn, data)
+            if event in SESSION_CHANGES:
+                async with self.registry.lock(conn.grant.session_id):
+                    reply: Reply = await handler(sid, conn, data)
+            else:
+                reply = await handler(sid, conn, data)
             return reply
         except Refusal as exc:
             log.info(
@@ -192,13 +201,21 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         conn: Connection | None = (await self.get_session(sid)).get("connection")
-        if conn is not None and self._joined(conn) is not None:
-            assert conn.participant_id is not None
-            await self.effects.depart(conn.grant.session_id, conn.participant_id)
+        if conn is None:
+            return
+        conn.gone = True  # a request still in flight must not join them any more
+        async with self.registry.lock(conn.grant.session_id):
+            if self._joined(conn) is not None:
+                assert conn.participant_id is not None
+                await self.effects.away(conn.grant.session_id, conn.participant_id)
 
     # -- requests -------------------------------------------------------------------------
 
     async def on_join(self, sid: str, conn: Connection, data: Any) -> Reply:
+        """Join, or come back as the same person (the page's rejoin key or the personal
+        invite). Everything that can wait (store look-ups) comes first; then the session
+        changes at once, with no await in between, so a connection that closes meanwhile
+        leaves nobody half-joined."""
         request = _parse(JoinRequest, data)
         if self._joined(conn) is not None:
             raise Refusal("invalid", "already joined")
@@ -209,27 +226,33 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             raise Refusal("not_found", "This session does not exist any more.")
         if record.ended_at is not None:
             raise Refusal("ended", "This session has ended.")
+        invite_id = None
         if grant.invite_token_id is not None:
             invite = await store.get_invite_by_token_id(grant.invite_token_id)
             if invite is None or invite.revoked:
                 raise Refusal("invalid_token", "This invite is no longer valid.")
             if await store.is_invite_blocked(record.id, grant.invite_token_id):
                 raise Refusal("blocked", "This invite can no longer join the session.")
-            invite_id: str | None = invite.id
-        else:
-            invite_id = None
+            invite_id = invite.id
         name, credentials = request.name, ""
         account = await store.get_facilitator(conn.facilitator_id) if conn.facilitator_id else None
         if account is not None and grant.role.leads:
             # Participants should know who leads: the name and credentials of the account.
             name, credentials = account.display_name, account.credentials
+        if conn.gone:
+            raise Refusal("gone", "the connection closed")
         live = self.registry.open(record)
-        pid = "p_" + secrets.token_urlsafe(6)
+        live.empty_since = None
+        pid = continuity.returning(live.session, request.rejoin_key, grant.invite_token_id)
+        if pid is not None and pid in live.session.participants:
+            return await self._resume(sid, conn, live, pid)
+        pid = pid or "p_" + secrets.token_urlsafe(6)
+        now = self.registry.clock()
         joined = live.session.join(
             pid,
             name,
             grant.role,
-            self.registry.clock(),
+            now,
             invite_id=grant.invite_token_id,
             credentials=credentials,
             rejoin_key=request.rejoin_key,
@@ -244,13 +267,9 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
                 "credentials": credentials,
             }
         if not request.measure:
-            live.engagement.opt_out(pid, True, self.registry.clock())
+            live.engagement.opt_out(pid, True, now)
         admitted = joined.participant.admitted
-        if admitted:
-            await self.effects.enter(live, pid)
-        for event in controls.events_for_join(live.session, joined):
-            live.engagement.observe(event, self.registry.clock())
-            await self.fanout.deliver(live, event, skip=pid)
+        reply = self._joined_reply(live, pid)
         log.info(
             "participant %s joined session %s as %s%s",
             pid,
@@ -258,16 +277,33 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             grant.role,
             "" if admitted else " (waiting)",
         )
+        if admitted:
+            await self.effects.enter(live, pid)
+        for event in controls.events_for_join(live.session, joined):
+            live.engagement.observe(event, now)
+            await self.fanout.deliver(live, event, skip=pid)
+        return reply
+
+    async def _resume(self, sid: str, conn: Connection, live: LiveSession, pid: str) -> Reply:
+        conn.participant_id = pid
+        reply = {**self._joined_reply(live, pid), "resumed": True}
+        await self.effects.resume(live, pid, sid)
+        return reply
+
+    def _joined_reply(self, live: LiveSession, pid: str) -> Reply:
+        """What a page needs once in: its identity, ICE servers, and the session as it may
+        see it (a waiting participant sees only the title)."""
+        person = live.session.participants[pid]
         reply: Reply = {
             "ok": True,
             "participant_id": pid,
-            "role": grant.role.value,
-            "admitted": admitted,
+            "role": person.role.value,
+            "admitted": person.admitted,
             "ice_servers": [
                 _ice_server_json(url) for url in self.registry.settings.media.ice_servers
             ],
         }
-        if admitted:
+        if person.admitted:
             reply.update(state_for(live, pid, self.registry.clock()))
         else:
             reply["session"] = {"id": live.session.id, "title": live.session.title}
@@ -344,6 +380,15 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         live.quality.client_report(
             pid, {"at": self.registry.clock(), **report.model_dump(exclude_none=True)}
         )
+        return {"ok": True}
+
+    async def on_restart_media(self, sid: str, conn: Connection, data: Any) -> Reply:
+        """The page's peer connections failed or its network changed: close them on the
+        server so that it can publish and subscribe anew, in the same room (aiortc has no
+        ICE restart, so a fresh pair of connections is the recovery)."""
+        _parse(EmptyRequest, data)
+        live, pid = self._admitted_live(conn)
+        await live.router.reset(pid)
         return {"ok": True}
 
     async def on_leave(self, sid: str, conn: Connection, data: Any) -> Reply:

@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from rooms import controls
+from rooms.controls import continuity
 from rooms.model import MAIN_ROOM, DomainEvent, RoomChanged
 from server.live.fanout import Fanout
 from server.live.registry import LiveSessions
@@ -42,12 +43,42 @@ class Effects:
         if sid is not None:
             await self.fanout.sio.enter_room(sid, live.room())
 
+    async def away(self, session_id: str, pid: str) -> None:
+        """Their connection dropped: they keep their place (continuity); someone still
+        waiting simply leaves."""
+        live = self.registry.get(session_id)
+        person = live.session.participants.get(pid) if live else None
+        if live is None or person is None:
+            return
+        if not person.admitted:
+            await self.depart(session_id, pid)
+            return
+        live.sids.pop(pid, None)
+        live.forget_speaker(pid)
+        log.info("participant %s of session %s is away", pid, session_id)
+        await self.publish(live, continuity.disconnect(live.session, pid, self.registry.clock()))
+
+    async def resume(self, live: LiveSession, pid: str, sid: str) -> None:
+        """They are back on a new connection (`sid`), as the same person: a connection still
+        open for them (another tab, another device) is closed, and their media starts anew in
+        the room they are in."""
+        previous = live.sids.get(pid)
+        live.sids[pid] = sid
+        if previous is not None and previous != sid:
+            self.fanout.close_later(previous)
+        if live.session.participants[pid].admitted:
+            await live.router.reset(pid)
+            await self.fanout.sio.enter_room(sid, live.room())
+        log.info("participant %s of session %s resumed", pid, live.session.id)
+        await self.publish(live, continuity.resume(live.session, pid))
+
     async def depart(self, session_id: str, pid: str) -> None:
-        """A participant is gone (left, closed the tab, or their media failed)."""
+        """A participant is gone: they left, or their place lapsed."""
         live = self.registry.get(session_id)
         if live is None or pid not in live.session.participants:
             return
-        events = controls.leave(live.session, pid, self.registry.clock())
+        now = self.registry.clock()
+        events = continuity.depart(live.session, pid, now)
         live.quality.forget(pid)
         sid = live.sids.pop(pid, None)
         live.forget_speaker(pid)
@@ -57,9 +88,13 @@ class Effects:
         if sid is not None:
             await self.fanout.sio.leave_room(sid, live.room())
         if not live.session.participants:
-            # Everyone has gone: the summary is complete (docs/summaries.md), unless they are
-            # gone because the server is stopping.
-            await self.registry.finish(live, final=not self.registry.stopping)
+            live.empty_since = now  # final after a while, unless someone comes back
+
+    async def media_failed(self, session_id: str, pid: str) -> None:
+        """A peer connection of theirs failed: their page renegotiates (`restart_media`)."""
+        live = self.registry.get(session_id)
+        if live is not None and pid in live.sids:
+            await self.fanout.to(live, pid, "media_reset", {})
 
     async def _take_out(self, live: LiveSession, pid: str) -> None:
         """The domain has already taken them out of the session; take their media and socket."""

@@ -4,7 +4,9 @@ live sessions (server/web.py: LiveView)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,7 +24,7 @@ from server.store import SessionRecord, Store, SummaryRecord
 
 log = logging.getLogger(__name__)
 
-Departure = Callable[[str, str], Awaitable[None]]  # (session id, participant id)
+ParticipantHandler = Callable[[str, str], Awaitable[None]]  # (session id, participant id)
 
 
 class LiveSessions:
@@ -42,11 +44,21 @@ class LiveSessions:
         self.clock = clock
         self.router_class = router_class
         self.sessions: dict[str, LiveSession] = {}
+        # A lock lives while someone holds or waits for it: no lock outlives its use.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.stopping = False  # set at shutdown: dropped connections do not end summaries
         # Who handles a participant whose media failed: the effects (server/live/effects.py),
         # which are made with this registry and so are set after it.
-        self.on_media_failed: Departure | None = None
+        self.on_media_failed: ParticipantHandler | None = None
         self._background = BackgroundTasks()  # work started by the routers' callbacks
+
+    def lock(self, session_id: str) -> asyncio.Lock:
+        """Held by whatever changes a session (a join, a control, a disconnect, a worker's
+        tick), so that each change and its messages complete before the next begins."""
+        lock = self._locks.get(session_id)
+        if lock is None:
+            lock = self._locks[session_id] = asyncio.Lock()
+        return lock
 
     def get(self, session_id: str) -> LiveSession | None:
         return self.sessions.get(session_id)

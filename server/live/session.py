@@ -33,6 +33,7 @@ class LiveSession:
     leaders: dict[str, dict[str, str]] = field(default_factory=dict)
     alert_log: list[dict[str, Any]] = field(default_factory=list)
     logged_alerts: set[tuple[str, str]] = field(default_factory=set)
+    empty_since: float | None = None  # everyone has left: final after a while (settings)
 
     def log_alerts(self, source: frozenset[str], holding: set[tuple[str, str]], at: float) -> None:
         """Remember each alert once per time it starts to hold. `source` is every kind the

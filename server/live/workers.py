@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict
 
 from rooms import breakouts, link_policy
+from rooms.controls import continuity
 from rooms.link_policy import CapAdvice, LinkInput
 from server.live.effects import Effects
 from server.live.fanout import Fanout
@@ -24,6 +25,7 @@ ENGAGEMENT_SPEAKING_S = 0.1  # the speaking indicator reacts within about this
 ENGAGEMENT_METRICS_S = 1.0
 QUALITY_INTERVAL_S = 2.0
 SUMMARY_FLUSH_S = 5.0
+CONTINUITY_TICK_S = 1.0
 ENGAGEMENT_ALERTS = frozenset({"dominating", "silent", "silent_poor_connection"})
 QUALITY_ALERTS = frozenset({"connection_poor", "connection_lost"})
 
@@ -43,6 +45,7 @@ class Workers:
             asyncio.create_task(self.report_engagement()),
             asyncio.create_task(self.monitor_quality()),
             asyncio.create_task(self.flush_summaries()),
+            asyncio.create_task(self.keep_places()),
         ]
         yield
         for task in tasks:
@@ -77,9 +80,10 @@ class Workers:
         while True:
             await asyncio.sleep(BREAKOUT_TICK_S)
             for live in self._live():
-                events = breakouts.tick(live.session, self.registry.clock())
-                if events:
-                    await self.effects.publish(live, events)
+                async with self.registry.lock(live.session.id):
+                    events = breakouts.tick(live.session, self.registry.clock())
+                    if events:
+                        await self.effects.publish(live, events)
 
     async def report_engagement(self) -> None:
         """Who is speaking, to the leaders, as soon as it changes (checked every
@@ -157,6 +161,27 @@ class Workers:
             await self.fanout.to_leaders(live, "quality_alert", detail)
         live.announced_quality_alerts = frozenset(alerts)
         live.log_alerts(QUALITY_ALERTS, set(alerts), now)
+
+    async def keep_places(self) -> None:
+        """Places kept for people whose connection dropped lapse after the reconnect grace;
+        a session everyone has left is finished (its summary final) after a while."""
+        while True:
+            await asyncio.sleep(CONTINUITY_TICK_S)
+            await self.lapse(self.registry.clock())
+
+    async def lapse(self, now: float) -> None:
+        settings = self.registry.settings
+        for live in self._live():
+            async with self.registry.lock(live.session.id):
+                for pid in continuity.lapsed(live.session, now, settings.reconnect_grace_s):
+                    await self.effects.depart(live.session.id, pid)
+                empty_since = live.empty_since
+                if (
+                    empty_since is not None
+                    and not live.session.participants
+                    and now - empty_since >= settings.empty_session_final_s
+                ):
+                    await self.registry.finish(live, final=True)
 
     async def flush_summaries(self) -> None:
         """Every running session's summary goes to the store, so nothing measured is lost if

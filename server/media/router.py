@@ -114,11 +114,15 @@ class MediaRouter:
                 for consumers in self.participants[pid].slots.values():
                     for consumer in consumers:
                         consumer.activate()
-            elif pc.connectionState == "failed":
+            elif pc.connectionState == "failed" and self._current(pid, pc):
                 log.info("participant %s: peer connection failed", pid)
                 self._on_failed(pid)
 
         return pc
+
+    def _current(self, pid: str, pc: RTCPeerConnection) -> bool:
+        media = self.participants.get(pid)
+        return media is not None and pc in (media.publish_pc, media.subscribe_pc)
 
     def _subscribe_pc(self, pid: str) -> RTCPeerConnection | None:
         media = self.participants.get(pid)
@@ -369,6 +373,14 @@ class MediaRouter:
         for pc in (media.publish_pc, media.subscribe_pc):
             if pc is not None:
                 await pc.close()
+
+    async def reset(self, pid: str) -> None:
+        """Their peer connections are closed and new ones may follow (a reconnect, a failed
+        link); they stay in their room, so their new media reaches that room only."""
+        media = self.participants.get(pid)
+        if media is not None:
+            await self.remove(pid)
+            self.add(pid, media.room_id)
 
     async def close(self) -> None:
         for pid in list(self.participants):

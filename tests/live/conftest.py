@@ -17,6 +17,7 @@ from server import tokens
 from server.live.effects import Effects
 from server.live.fanout import Fanout
 from server.live.registry import LiveSessions
+from server.live.workers import Workers
 from server.media.stats import ForwardingStats
 from server.signalling import Signalling
 from server.store import SessionRecord, Store, open_store
@@ -62,6 +63,7 @@ class Live:
     registry: LiveSessions
     effects: Effects
     namespace: Signalling
+    workers: Workers
     secret: str
     now: list[float]
 
@@ -79,9 +81,13 @@ class Live:
     async def send(self, sid: str, event: str, data: Any = None) -> Any:
         return await self.namespace.trigger_event(event, sid, data)
 
-    async def join(self, sid: str, name: str, role: Role = Role.PARTICIPANT) -> str:
+    async def join(
+        self, sid: str, name: str, role: Role = Role.PARTICIPANT, key: str | None = None
+    ) -> str:
         await self.connect(sid, role)
-        reply = await self.send(sid, "join", {"name": name})
+        reply = await self.send(
+            sid, "join", {"name": name, "rejoin_key": key or f"key-of-{sid}" * 2}
+        )
         assert reply["ok"], reply
         pid: str = reply["participant_id"]
         return pid
@@ -96,11 +102,12 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
     fanout = Fanout(sio)  # type: ignore[arg-type]
     registry = LiveSessions(settings, ForwardingStats(), lambda: store, fanout, lambda: now[0])
     effects = Effects(registry, fanout)
-    registry.on_media_failed = effects.depart
+    registry.on_media_failed = effects.media_failed
     namespace = Signalling(registry, fanout, effects)
     namespace._set_server(sio)
     try:
-        yield Live(sio, store, registry, effects, namespace, settings.secret, now)
+        workers = Workers(registry, fanout, effects)
+        yield Live(sio, store, registry, effects, namespace, workers, settings.secret, now)
     finally:
         await registry.close()
         fanout.close()

@@ -69,20 +69,6 @@ async def test_a_refused_connection_keeps_no_record(live: Live) -> None:
     assert "connection" not in live.sio.sessions.get("a", {})
 
 
-async def test_a_disconnect_leaves_and_the_last_one_out_finishes_the_summary(live: Live) -> None:
-    await live.session()
-    ann = await live.join("a", "Ann", Role.FACILITATOR)
-    await live.join("b", "Bo")
-    await live.namespace.trigger_event("disconnect", "b", "client disconnect")
-    session = live.registry.sessions["s_1"].session
-    assert list(session.participants) == [ann]
-    assert "participant_left" in live.sio.to("a")
-    await live.namespace.trigger_event("disconnect", "a", "client disconnect")
-    assert live.registry.sessions == {}
-    stored = await live.store.get_summary("s_1")
-    assert stored is not None and stored.final
-
-
 async def test_after_removal_the_socket_speaks_for_no_one(live: Live) -> None:
     await live.session()
     await live.join("a", "Ann", Role.FACILITATOR)
