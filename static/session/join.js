@@ -12,7 +12,13 @@ import {
 import { fatal, linkError, unreachable } from './dialogs.js';
 import { ENGAGEMENT_EVENTS } from './engagement.js';
 import { renderHelpAlerts } from './help.js';
-import { closePeerConnections, publish, stopLocalMedia, subscribe } from './media.js';
+import {
+  closePeerConnections,
+  onMediaFailed,
+  publish,
+  stopLocalMedia,
+  subscribe,
+} from './media.js';
 import { rejoinKey, request } from './network.js';
 import { renderHeader, renderPanel } from './people.js';
 import { QUALITY_EVENTS } from './quality.js';
@@ -82,6 +88,15 @@ async function joinFlow() {
     document.title = `${res.session.title} – Circle`;
   }
   renderRole();
+  if (res.resumed) {
+    notice(
+      res.restored
+        ? 'The server restarted. You are back in your room.'
+        : 'You are back in the session.',
+      'info',
+      5000,
+    );
+  }
   if (!res.admitted) {
     app.state = 'waiting';
     showScreen('waiting');
@@ -123,6 +138,28 @@ function applyState(state) {
   const me = app.participants.get(app.participantId);
   if (me && me.audio === false && app.micOn) setMic(false); // joined during a locked mute
 }
+
+/** Our peer connections failed (or the server says so): new ones, in the same room. */
+let restarting = false;
+async function restartMedia() {
+  if (restarting || app.state !== 'joined') return;
+  restarting = true;
+  const gen = ++app.generation;
+  closePeerConnections();
+  setStatus('Reconnecting video and sound…');
+  try {
+    await request('restart_media', {});
+    await publish(gen);
+    await subscribe(gen);
+    if (gen === app.generation) setStatus('Connected');
+  } catch (err) {
+    if (gen === app.generation)
+      notice(`Video and sound could not reconnect: ${err.message}`, 'warn');
+  } finally {
+    restarting = false;
+  }
+}
+onMediaFailed(restartMedia);
 
 async function enterSession(state, gen) {
   applyState(state);
@@ -180,9 +217,9 @@ export function connect() {
       lostNotice = null;
     }
     if (app.state === 'left' || app.state === 'error') return;
-    if (app.everConnected) notice('Reconnected. Rejoining the session…', 'info', 4000);
+    if (app.everConnected) setStatus('Reconnected. Rejoining your room…');
     app.everConnected = true;
-    socket.io.reconnectionAttempts(12);
+    socket.io.reconnectionAttempts(25); // about two minutes, longer than the place is kept
     joinFlow();
   });
 
@@ -229,7 +266,11 @@ export function connect() {
     if (reason === 'io client disconnect') return;
     app.state = 'reconnecting';
     setStatus('Connection lost. Reconnecting…');
-    lostNotice = notice('Connection lost. Trying to reconnect…', 'warn', 0);
+    lostNotice = notice(
+      'Your connection dropped. Reconnecting… you are still in the session.',
+      'warn',
+      0,
+    );
   });
 
   socket.on('participant_joined', (p) => {
@@ -316,6 +357,19 @@ const SESSION_EVENTS = {
     applyState(state);
     renderAll();
   },
+  participant_away: (msg) => {
+    const p = app.participants.get(msg.participant_id);
+    if (!p) return;
+    p.away = true;
+    renderTiles();
+    renderPanel();
+  },
+  participant_back: (p) => {
+    applyParticipant(p);
+    renderTiles();
+    renderPanel();
+  },
+  media_reset: () => restartMedia(),
   participant_waiting: (p) => {
     app.waiting.set(p.id, p);
     notice(`${p.name} is waiting to be let in`, 'info', 8000);

@@ -173,12 +173,23 @@ export async function subscribe(gen) {
   await request('subscribe_answer', { sdp: pc.localDescription.sdp });
 }
 
+const MEDIA_RESTARTS_MAX = 3; // then the network is likely blocking it: say so
+let mediaFailed = () => {};
+let restartsInARow = 0;
+/** Who renegotiates when a peer connection fails (the join module). */
+export function onMediaFailed(handler) {
+  mediaFailed = handler;
+}
+
 function watchConnection(pc, label) {
   let warned = null;
   pc.addEventListener('connectionstatechange', () => {
     if (pc !== app.pcPublish && pc !== app.pcSubscribe) return;
     const s = pc.connectionState;
-    if (s === 'failed') {
+    if (s === 'failed' && restartsInARow < MEDIA_RESTARTS_MAX) {
+      restartsInARow += 1;
+      mediaFailed();
+    } else if (s === 'failed') {
       notice(
         label === 'publish'
           ? 'Your camera and microphone could not reach the session. Others may not see or hear you.'
@@ -188,8 +199,9 @@ function watchConnection(pc, label) {
       );
     } else if (s === 'disconnected' && !warned) {
       warned = notice('Your connection is unstable. Trying to recover…', 'warn');
-    } else if (s === 'connected' && warned) {
-      warned.remove();
+    } else if (s === 'connected') {
+      restartsInARow = 0;
+      warned?.remove();
       warned = null;
     }
   });
