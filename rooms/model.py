@@ -97,7 +97,7 @@ class Participant:
             "admitted": self.admitted,
             "hand": self.hand_raised_at is not None,
             "audio_locked": self.audio_locked,
-            "away": self.away_since is not None,
+            "reconnecting": self.away_since is not None,
         }
 
 

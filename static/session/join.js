@@ -360,7 +360,7 @@ const SESSION_EVENTS = {
   participant_away: (msg) => {
     const p = app.participants.get(msg.participant_id);
     if (!p) return;
-    p.away = true;
+    p.reconnecting = true;
     renderTiles();
     renderPanel();
   },

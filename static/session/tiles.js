@@ -40,8 +40,8 @@ export function updateTile(p) {
   tile.querySelector('.tile-name').textContent = self ? `${shown} (you)` : shown;
   tile.querySelector('.hand-badge').hidden = !p.hand;
   tile.querySelector('.spotlight-badge').hidden = app.spotlight !== p.id;
-  tile.querySelector('.away-badge').hidden = !p.away;
-  tile.classList.toggle('away', Boolean(p.away));
+  tile.querySelector('.reconnecting-badge').hidden = !p.reconnecting;
+  tile.classList.toggle('reconnecting', Boolean(p.reconnecting));
   tile.classList.toggle('spotlit', app.spotlight === p.id);
   tile.querySelector('.avatar').textContent = initials(p.name);
   const badge = tile.querySelector('.role-badge');
@@ -61,7 +61,7 @@ export function updateTile(p) {
       audioOn ? '' : 'muted',
       videoOn ? '' : 'camera off',
       p.hand ? 'hand raised' : '',
-      p.away ? 'reconnecting' : '',
+      p.reconnecting ? 'reconnecting' : '',
       app.spotlight === p.id ? 'spotlight' : '',
     ]
       .filter(Boolean)
