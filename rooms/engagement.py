@@ -205,15 +205,15 @@ class Engagement:
     def observe(self, event: DomainEvent, at: float) -> None:
         """Take what matters from a domain event (rooms.model / rooms.controls)."""
         if isinstance(event, ParticipantJoined):
-            self.join(event.participant.id, event.participant.public(), at)
+            self.join(event.participant.id, event.participant.full(), at)
         elif isinstance(event, controls.ParticipantAdmitted):
-            self.join(str(event.participant["id"]), event.participant, at)
+            self.join(event.participant.id, event.participant.full(), at)
         elif isinstance(event, ParticipantLeft) and event.admitted:
             self.leave(event.participant_id, at)
         elif isinstance(event, controls.ParticipantRemoved):
             self.leave(event.target, at)
         elif isinstance(event, ParticipantUpdated) and event.participant.admitted:
-            self._update(event.participant.id, event.participant.public(), at)
+            self._update(event.participant.id, event.participant.full(), at)
         elif isinstance(event, RoomChanged):
             person = self.people.get(event.target)
             if person is not None and person.room != event.room_id:

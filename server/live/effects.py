@@ -79,7 +79,7 @@ class Effects:
         live.router.set_paused(event.target, "video", True)
 
     async def _admitted(self, live: LiveSession, event: controls.ParticipantAdmitted) -> None:
-        pid = str(event.participant["id"])
+        pid = event.participant.id
         await self.enter(live, pid)
         await self.fanout.to(live, pid, "admitted", state_for(live, pid, self.registry.clock()))
 

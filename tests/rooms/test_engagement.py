@@ -160,7 +160,7 @@ def test_shares_recent_window_and_balance() -> None:
 
 
 def test_participation_counted_from_domain_events() -> None:
-    session = Session("s", "G", 0.0)
+    session = Session("s", "G", 0.0, private_chat_allowed=True)
     e = Engagement()
     for pid, role in (("f", Role.FACILITATOR), ("a", Role.PARTICIPANT), ("b", Role.PARTICIPANT)):
         e.observe(session.join(pid, pid.upper(), role, 0.0), 0.0)
