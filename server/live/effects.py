@@ -48,7 +48,7 @@ class Effects:
         if live is None or pid not in live.session.participants:
             return
         events = controls.leave(live.session, pid, self.registry.clock())
-        live.quality.forget(pid)
+        live.quality.leave(pid, self.registry.clock())
         sid = live.sids.pop(pid, None)
         live.forget_speaker(pid)
         await live.router.remove(pid)
@@ -63,6 +63,7 @@ class Effects:
 
     async def _take_out(self, live: LiveSession, pid: str) -> None:
         """The domain has already taken them out of the session; take their media and socket."""
+        live.quality.leave(pid, self.registry.clock())
         sid = live.sids.pop(pid, None)
         live.forget_speaker(pid)
         await live.router.remove(pid)
