@@ -108,3 +108,13 @@ def test_private_chat_between_participants_is_off_by_default() -> None:
     assert _run(s, OTHER, 5.0, action="chat", text="hi", to=FAC)  # leaders stay reachable
     _run(s, FAC, 6.0, action="set_private_chat", allowed=True)
     assert _run(s, OTHER, 7.0, action="chat", text="hi", to=ASKER)
+
+
+def test_the_member_may_end_their_own_private_talk_and_no_one_elses() -> None:
+    s = _session()
+    _private_talk(s)
+    with pytest.raises(Refusal) as refused:
+        _run(s, OTHER, 20.0, action="return_to_main", target=ASKER)
+    assert refused.value.code == "forbidden"
+    _run(s, ASKER, 21.0, action="return_to_main", target=ASKER)
+    assert {p.room_id for p in s.participants.values()} == {"main"}
