@@ -26,7 +26,8 @@ export const app = {
   spotlight: null,
   locked: false,
   mayUnmute: true,
-  privateChatAllowed: true,
+  privateChatAllowed: false, // participant-to-participant; the facilitator may turn it on
+  privateSince: null, // private_talk.js: performance.now() when our private talk began
   helpRequests: new Map(), // leaders only: participant id -> unix seconds
   // media.js: our devices and the two peer connections
   localStream: null,
