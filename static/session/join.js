@@ -458,6 +458,7 @@ const SESSION_EVENTS = {
     app.room = msg.room;
     const me = app.participants.get(app.participantId);
     if (me) me.room = msg.room;
+    app.roomWith = Array.isArray(msg.with) ? msg.with : [];
     privateRoomChanged(msg.room);
     const others = (msg.with || []).map(nameOf).join(', ');
     let text = 'You are back with the group.';

@@ -8,11 +8,10 @@ import { app, displayName, leads } from './state.js';
 
 const inPrivate = (room) => typeof room === 'string' && room.startsWith('private-');
 
-/** Who else is in our private room, if we are in one. */
+/** Who else is in our private room (from `room_changed`: the member sees the leader's room
+ *  as the main room, like everyone else does). */
 function partners() {
-  return [...app.participants.values()].filter(
-    (p) => p.id !== app.participantId && p.room === app.room,
-  );
+  return (app.roomWith || []).map((id) => app.participants.get(id)).filter(Boolean);
 }
 
 /** Called when our room changes: starts or stops the clock. */

@@ -18,6 +18,7 @@ export const app = {
   participantId: null,
   role: null,
   room: null,
+  roomWith: [], // who else is in our room, as the last room_changed said
   generation: 0, // bumps on every (re)join so stale async work can stop
   // join.js: session state from the server (snapshot + events); see docs/api.md.
   participants: new Map(), // id -> Participant

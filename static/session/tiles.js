@@ -57,6 +57,7 @@ export function updateTile(p) {
   badge.textContent = leading ? roleLabel(p.role) : '';
   tile.querySelector('.mic-state').hidden = audioOn;
   tile.querySelector('.away-badge').hidden = !p.away;
+  tile.classList.toggle('away', Boolean(p.away));
   const mute = tile.querySelector('.tile-mute');
   mute.hidden = !leads(app.role) || self || p.role === 'facilitator';
   mute.textContent = audioOn ? 'Mute' : 'Ask to unmute';
@@ -182,6 +183,7 @@ export function renderMedia() {
       if (track) tracks.push(track);
     }
     setTileStream(video, tracks);
+    tile.classList.toggle('no-video', !tracks.some((t) => t.kind === 'video'));
     renderVideoNote(tile);
   }
 }

@@ -21,6 +21,9 @@ export function videoNoteFor(tile) {
   if (weak(app.myQuality?.down) && held) {
     return 'Video paused to keep sound clear — your connection';
   }
+  // Not forwarded to us at all (they are in another room): the avatar shows, and no reason is
+  // given that would point at them.
+  if (!app.slots.some((s) => s.participant_id === id && s.kind === 'video')) return '';
   const theirs = app.quality[id];
   if (leads(app.role) && theirs && weak(theirs.up.level)) {
     return `Video may freeze — ${name}'s connection is weak`;
