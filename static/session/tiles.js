@@ -119,8 +119,10 @@ export function renderTiles() {
 /** Picks the column count that gives the largest 4:3 tiles that fit the grid without scrolling. */
 export function fitGrid() {
   const grid = $('grid');
-  const n = grid.querySelectorAll('.tile').length;
-  if (!n || grid.hidden) return;
+  const count = grid.querySelectorAll('.tile').length;
+  if (!count || grid.hidden) return;
+  // a spotlit tile is 1.6 times as wide: about the room of 2.5 tiles
+  const n = count + (grid.querySelector('.tile.spotlit') ? 2 : 0);
   const style = getComputedStyle(grid);
   const gap = parseFloat(style.columnGap) || 0;
   const width = grid.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
@@ -133,7 +135,7 @@ export function fitGrid() {
     const tileW = Math.floor(Math.min(byWidth, byHeight));
     if (tileW > best.tileW) best = { cols, tileW };
   }
-  const tileW = Math.max(best.tileW, Math.min(width, 200)); // tiny windows scroll instead
+  const tileW = Math.max(best.tileW, Math.min(width, 140)); // tiny windows scroll instead
   grid.style.setProperty('--cols', String(best.cols));
   grid.style.setProperty('--tile-w', `${tileW}px`);
   // a spotlit tile is wider, but never taller than the grid (its top and names stay visible)
