@@ -48,7 +48,7 @@ class Effects:
         if live is None or pid not in live.session.participants:
             return
         events = controls.leave(live.session, pid, self.registry.clock())
-        live.quality.forget(pid)
+        live.quality.leave(pid, self.registry.clock())
         sid = live.sids.pop(pid, None)
         live.forget_speaker(pid)
         await live.router.remove(pid)
@@ -63,6 +63,7 @@ class Effects:
 
     async def _take_out(self, live: LiveSession, pid: str) -> None:
         """The domain has already taken them out of the session; take their media and socket."""
+        live.quality.leave(pid, self.registry.clock())
         sid = live.sids.pop(pid, None)
         live.forget_speaker(pid)
         await live.router.remove(pid)
@@ -79,7 +80,7 @@ class Effects:
         live.router.set_paused(event.target, "video", True)
 
     async def _admitted(self, live: LiveSession, event: controls.ParticipantAdmitted) -> None:
-        pid = str(event.participant["id"])
+        pid = event.participant.id
         await self.enter(live, pid)
         await self.fanout.to(live, pid, "admitted", state_for(live, pid, self.registry.clock()))
 
