@@ -95,9 +95,14 @@ async def _start(bot: Bot, connect_limit_s: float) -> tuple[str, str]:
     try:
         await bot.start()
     except BotError as exc:
-        if exc.code is not None:
-            return REFUSED, f"{exc.code}: {exc.reason}" if exc.reason else exc.code
-        return ERROR, str(exc)
+        if exc.code is None:
+            return ERROR, str(exc)
+        server_said = f"{exc.code}: {exc.reason}" if exc.reason else exc.code
+        # The server drops someone whose peer connection failed, so a request after that is
+        # refused (`not_joined`): the failure, not the refusal, is what happened.
+        if await _peer_failed(bot, connect_limit_s):
+            return ICE_FAILED, f"{bot.connection_states()}; then the server said {server_said}"
+        return REFUSED, server_said
     except Exception as exc:  # whatever it was, this bot stops here and the others go on
         return ERROR, f"{type(exc).__name__}: {exc}"
     try:
@@ -105,6 +110,21 @@ async def _start(bot: Bot, connect_limit_s: float) -> tuple[str, str]:
     except (BotError, TimeoutError):
         return ICE_FAILED, bot.connection_states()
     return JOINED, ""
+
+
+async def _peer_failed(bot: Bot, limit_s: float) -> bool:
+    """Whether one of the bot's peer connections fails within `limit_s` (False at once when it
+    has none, or when they all connect)."""
+    pcs = [pc for pc in (bot.publish_pc, bot.subscribe_pc) if pc is not None]
+    loop = asyncio.get_running_loop()
+    until = loop.time() + limit_s
+    while pcs and loop.time() < until:
+        if any("failed" in (pc.iceConnectionState, pc.connectionState) for pc in pcs):
+            return True
+        if all(pc.connectionState == "connected" for pc in pcs):
+            return False
+        await asyncio.sleep(0.05)
+    return False
 
 
 async def cli_main(

@@ -109,7 +109,8 @@ class BotReport:
         counts = {o: sum(1 for b in self.bots if b.outcome == o) for o in OUTCOME_LABELS}
         no_media = sum(1 for b in self.bots if b.media_problem)
         rows.append(
-            f"({self.seconds:.1f} s) {len(self.bots)} bots: {counts[JOINED]} joined, "
+            f"({self.seconds:.1f} s) {len(self.bots)} bot{'' if len(self.bots) == 1 else 's'}: "
+            f"{counts[JOINED]} joined, "
             f"{counts[REFUSED]} refused, {counts[ICE_FAILED]} ICE failed, {counts[ERROR]} errors;"
             f" {no_media} joined without media"
         )

@@ -19,7 +19,7 @@ from rooms.persistence import restore_session, session_state
 from server.store import SQLITE_FILE_NAME, RedisStore, SQLiteStore, Store, SummaryRecord
 from server.store.sqlite import MIGRATIONS, SCHEMA_VERSION
 from tests.store.conftest import Backend, RedisServer
-from tests.store.test_store_contract import audit, session
+from tests.store.test_store_contract import _nested, audit, session
 
 
 def live(session_id: str, title: str = "Tuesday group") -> dict[str, Any]:
@@ -94,13 +94,6 @@ async def test_retention_purges_live_states_with_their_sessions(store: Store) ->
     assert await store.purge_summaries(2000.0) == ["s-old"]
     assert await store.get_live_state("s-old") is None
     assert await store.live_states() == [("s-new", live("s-new"))]
-
-
-def _nested(depth: int) -> list[Any]:
-    value: list[Any] = []
-    for _ in range(depth):
-        value = [value]
-    return value
 
 
 @pytest.mark.parametrize(
