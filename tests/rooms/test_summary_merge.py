@@ -74,13 +74,19 @@ class Segment:
         )
 
 
+def segment(joins: dict[str, float], turns: list[tuple[str, float, float]]) -> Segment:
+    """A segment in which these people joined (id: time) and took these turns."""
+    s = Segment()
+    for pid, at in joins.items():
+        s.join(pid, at)
+    for pid, start, end in turns:
+        speak(s.e, pid, start, end)
+    return s
+
+
 def first_segment() -> dict[str, Any]:
     """0-300 s: f, a and b; b leaves at 200. Written at 300 while everyone else is there."""
-    s = Segment()
-    for pid in ("f", "a", "b"):
-        s.join(pid, 0.0)
-    speak(s.e, "a", 10.0, 40.0)
-    speak(s.e, "b", 45.0, 55.0)
+    s = segment({"f": 0.0, "a": 0.0, "b": 0.0}, [("a", 10.0, 40.0), ("b", 45.0, 55.0)])
     speak(s.e, "a", 60.0, 70.0)
     s.act("a", 75.0, action="raise_hand")
     s.e.observe(RoomChanged("b", "b1", ()), 100.0)
@@ -93,13 +99,10 @@ def first_segment() -> dict[str, Any]:
 
 def second_segment() -> dict[str, Any]:
     """400-700 s (the server restarted): f and a again, c for the first time."""
-    s = Segment()
-    s.join("f", 400.0)
-    s.join("a", 400.0)
-    s.join("c", 410.0)
-    speak(s.e, "c", 420.0, 440.0)
-    speak(s.e, "a", 450.0, 490.0)
-    speak(s.e, "f", 495.0, 500.0)
+    s = segment(
+        {"f": 400.0, "a": 400.0, "c": 410.0},
+        [("c", 420.0, 440.0), ("a", 450.0, 490.0), ("f", 495.0, 500.0)],
+    )
     s.act("a", 510.0, action="raise_hand")
     s.act("c", 520.0, action="chat", text="hi")
     s.upload("a", 400.0, 20, bad=(500.0, 500.0))  # clean
@@ -109,11 +112,7 @@ def second_segment() -> dict[str, Any]:
 
 def third_segment() -> dict[str, Any]:
     """800-900 s: a and c; the session ends at 900."""
-    s = Segment()
-    s.join("a", 800.0)
-    s.join("c", 800.0)
-    speak(s.e, "a", 810.0, 820.0)
-    speak(s.e, "c", 830.0, 880.0)
+    s = segment({"a": 800.0, "c": 800.0}, [("a", 810.0, 820.0), ("c", 830.0, 880.0)])
     s.e.observe(RoomChanged("c", "b1", ()), 885.0)
     return s.summary(900.0, ended_at=900.0)
 
@@ -222,11 +221,7 @@ def test_merging_is_associative_over_three_segments() -> None:
 
 @pytest.mark.parametrize("ended_at", [300.0, None])
 def test_an_empty_later_segment_changes_nothing_but_the_time(ended_at: float | None) -> None:
-    s = Segment()
-    for pid in ("f", "a", "b"):
-        s.join(pid, 0.0)
-    speak(s.e, "a", 10.0, 40.0)
-    speak(s.e, "b", 45.0, 51.0)
+    s = segment({"f": 0.0, "a": 0.0, "b": 0.0}, [("a", 10.0, 40.0), ("b", 45.0, 51.0)])
     s.leave("b", 100.0)
     earlier = s.summary(300.0, ended_at=ended_at, b1="Coping skills")
     empty = Segment().summary(350.0, ended_at=ended_at)
@@ -244,9 +239,7 @@ def test_an_empty_later_segment_changes_nothing_but_the_time(ended_at: float | N
 
 def test_an_opt_out_in_the_later_segment_hides_earlier_speech_too() -> None:
     earlier = first_segment()
-    s = Segment()
-    s.join("a", 400.0)
-    s.join("c", 400.0)
+    s = segment({"a": 400.0, "c": 400.0}, [])
     s.act("a", 401.0, action="engagement_opt_out", opted_out=True)  # as the engine: kept none
     speak(s.e, "c", 420.0, 430.0)
     merged = merge_summaries(earlier, s.summary(500.0))
