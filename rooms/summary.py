@@ -3,7 +3,7 @@ the engagement engine, the quality monitor and facts the server passes in. Metri
 audio, no chat text, never more than counts.
 
 The JSON shape is versioned (`SCHEMA`) and documented in docs/summaries.md; `summary_csv` is one
-row per participant.
+row per participant; `merge_summaries` (summary_merge.py) joins a session's live segments.
 """
 
 from __future__ import annotations
@@ -16,6 +16,17 @@ from typing import Any
 from rooms.engagement import Engagement, balance_index
 from rooms.model import PRIVATE_ROOM_PREFIX
 from rooms.quality import QualityMonitor
+from rooms.summary_merge import merge_summaries
+
+__all__ = [
+    "CSV_COLUMNS",
+    "SCHEMA",
+    "SessionFacts",
+    "build_summary",
+    "group_trends",
+    "merge_summaries",
+    "summary_csv",
+]
 
 SCHEMA = "circle.summary/1"
 
