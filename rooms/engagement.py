@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from rooms import controls
-from rooms.controls.continuity import ParticipantAway, ParticipantBack
+from rooms.controls.continuity import ParticipantReconnected, ParticipantReconnecting
 from rooms.model import (
     MAIN_ROOM,
     DomainEvent,
@@ -107,6 +107,9 @@ class _Person:
     present: Intervals = field(default_factory=Intervals)
     video: Intervals = field(default_factory=Intervals)
     muted: Intervals = field(default_factory=Intervals)
+    # Muted by a leader: not their silence. Silence counts again from when they unmute.
+    muted_by_leader: bool = False
+    silence_from: float = -math.inf
     first_joined: float | None = None
     last_left: float | None = None
     utterances: list[Utterance] = field(default_factory=list)
@@ -212,19 +215,19 @@ class Engagement:
     def observe(self, event: DomainEvent, at: float) -> None:
         """Take what matters from a domain event (rooms.model / rooms.controls)."""
         if isinstance(event, ParticipantJoined):
-            self.join(event.participant.id, event.participant.public(), at)
+            self.join(event.participant.id, event.participant.full(), at)
         elif isinstance(event, controls.ParticipantAdmitted):
-            self.join(str(event.participant["id"]), event.participant, at)
+            self.join(event.participant.id, event.participant.full(), at)
         elif isinstance(event, ParticipantLeft) and event.admitted:
             self.leave(event.participant_id, at)
-        elif isinstance(event, ParticipantAway):
+        elif isinstance(event, ParticipantReconnecting):
             self.leave(event.participant_id, at)  # time away is absence
-        elif isinstance(event, ParticipantBack):
+        elif isinstance(event, ParticipantReconnected):
             self.join(event.participant.id, event.participant.public(), at)
         elif isinstance(event, controls.ParticipantRemoved):
             self.leave(event.target, at)
         elif isinstance(event, ParticipantUpdated) and event.participant.admitted:
-            self._update(event.participant.id, event.participant.public(), at)
+            self._update(event.participant.id, event.participant.full(), at)
         elif isinstance(event, RoomChanged):
             person = self.people.get(event.target)
             if person is not None and person.room != event.room_id:
@@ -233,6 +236,10 @@ class Engagement:
                 if person.present.on:
                     _leave_room(person, at)
                     _enter_room(person, event.room_id, at)
+        elif isinstance(event, controls.AudioForcedOff):
+            person = self.people.get(event.target)
+            if person is not None:
+                person.muted_by_leader = True
         elif isinstance(event, controls.Reaction):
             self._count(event.participant_id, "reactions")
         elif isinstance(event, controls.ChatMessage):
@@ -271,6 +278,8 @@ class Engagement:
         audio_on, hand = bool(public.get("audio", True)), bool(public.get("hand", False))
         if person.audio_on and not audio_on:
             self._stop_speaking(person, at)  # muted time never counts as speaking
+        if audio_on and person.muted_by_leader:
+            person.muted_by_leader, person.silence_from = False, at
         person.audio_on = audio_on
         person.muted.set(person.present.on and not audio_on, at)
         person.video.set(person.present.on and bool(public.get("video", True)), at)
@@ -458,8 +467,8 @@ class Engagement:
                 and share > settings.dominance_share_pct
             ):
                 found[("dominating", pid)] = {"name": person.name, "share_pct": share}
-            silence = self._current_silence(person, now)
-            if silence >= settings.silence_min * 60:
+            silence = min(self._current_silence(person, now), now - person.silence_from)
+            if not person.muted_by_leader and silence >= settings.silence_min * 60:
                 found[("silent", pid)] = {"name": person.name, "silent_s": _s(silence)}
         return found
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, runtime_checkable
 
 from rooms.errors import Refusal
 
@@ -57,6 +57,14 @@ class DomainEvent(Protocol):
     def payload(self) -> dict[str, object]: ...
 
 
+@runtime_checkable
+class PerViewer(Protocol):
+    """An event whose payload depends on who receives it (a participant's private room is
+    told to the leaders and to the person only); `payload()` is the group's view."""
+
+    def payload_for(self, viewer: Participant | None) -> dict[str, object]: ...
+
+
 # -- participants ---------------------------------------------------------------------------
 
 
@@ -82,23 +90,40 @@ class Participant:
     audio_locked: bool = False
     # Their connection dropped at this time: they keep their place (room, role, hand, ...)
     # until they come back or the session's reconnect grace runs out.
-    away_since: float | None = None
+    disconnected_at: float | None = None
+
+    @property
+    def in_private_room(self) -> bool:
+        return self.room_id.startswith(PRIVATE_ROOM_PREFIX)
 
     def public(self) -> dict[str, object]:
-        """What every member of the session may see of this participant."""
+        """What every member of the session may see of this participant. A 1:1 room is
+        private: the group sees its members in the main room, and a leader in one as `away`
+        (stepped away briefly), never who is with whom."""
         return {
             "id": self.id,
             "name": self.display_name,
             "credentials": self.credentials,
             "role": self.role.value,
-            "room": self.room_id,
+            "room": MAIN_ROOM if self.in_private_room else self.room_id,
+            "away": self.in_private_room and self.role.leads,
             "audio": self.audio_on,
             "video": self.video_on,
             "admitted": self.admitted,
             "hand": self.hand_raised_at is not None,
             "audio_locked": self.audio_locked,
-            "reconnecting": self.away_since is not None,
+            "reconnecting": self.disconnected_at is not None,
         }
+
+    def full(self) -> dict[str, object]:
+        """What the leaders and the person themselves see: the public view and the real room."""
+        return {**self.public(), "room": self.room_id}
+
+    def view_for(self, viewer: Participant | None) -> dict[str, object]:
+        """This participant as `viewer` may see them (None: someone outside the session)."""
+        if viewer is not None and (viewer.id == self.id or viewer.role.leads):
+            return self.full()
+        return self.public()
 
 
 # -- the session's own events ---------------------------------------------------------------
@@ -117,6 +142,9 @@ class ParticipantJoined:
 
     def payload(self) -> dict[str, object]:
         return self.participant.public()
+
+    def payload_for(self, viewer: Participant | None) -> dict[str, object]:
+        return self.participant.view_for(viewer)
 
 
 @dataclass(frozen=True)
@@ -147,6 +175,9 @@ class ParticipantUpdated:
 
     def payload(self) -> dict[str, object]:
         return self.participant.public()
+
+    def payload_for(self, viewer: Participant | None) -> dict[str, object]:
+        return self.participant.view_for(viewer)
 
 
 @dataclass(frozen=True)
@@ -210,7 +241,9 @@ class Session:
     locked: bool = False  # nobody (leaders included) may join
     spotlight: str | None = None
     participants_may_unmute: bool = True
-    private_chat_allowed: bool = True  # participant-to-participant; leaders are always reachable
+    # Participant-to-participant private chat: off in group therapy unless the facilitator
+    # turns it on (leaders are always reachable, and always reach anyone).
+    private_chat_allowed: bool = False
     blocked_invites: set[str] = field(default_factory=set)
     removed: set[str] = field(default_factory=set)  # ids removed or denied by a leader
     readmit_keys: set[str] = field(default_factory=set)  # rejoin keys of people admitted

@@ -163,6 +163,11 @@ class LinkQuality:
             key = self.level.value
             self.seconds_in[key] = self.seconds_in.get(key, 0.0) + now - self.level_since
 
+    def stop(self, now: float) -> None:
+        """The participant left: their time at the last level ends now; the history stays."""
+        self._account(now)
+        self.level, self.level_since = None, None
+
     def history(self, now: float) -> dict[str, float]:
         """Seconds spent at each level so far (for the session summary)."""
         totals = dict(self.seconds_in)
@@ -197,6 +202,7 @@ class ParticipantQuality:
     up: LinkQuality = field(default_factory=LinkQuality)
     down: LinkQuality = field(default_factory=LinkQuality)
     client: dict[str, Any] = field(default_factory=dict)  # the browser's own report: display only
+    left_at: float | None = None  # gone: kept for the summary, out of the live view and alerts
 
 
 class QualityMonitor:
@@ -223,8 +229,16 @@ class QualityMonitor:
     def client_report(self, pid: str, report: dict[str, Any]) -> None:
         self._person(pid).client = report
 
-    def forget(self, pid: str) -> None:
-        self.people.pop(pid, None)
+    def leave(self, pid: str, now: float) -> None:
+        """They left: keep what was measured (the summary shows it), stop judging them."""
+        person = self.people.get(pid)
+        if person is not None and person.left_at is None:
+            person.up.stop(now)
+            person.down.stop(now)
+            person.left_at = now
+
+    def _present(self) -> dict[str, ParticipantQuality]:
+        return {pid: p for pid, p in self.people.items() if p.left_at is None}
 
     def level(self, pid: str, direction: str) -> Level | None:
         person = self.people.get(pid)
@@ -235,13 +249,13 @@ class QualityMonitor:
     def view(self, now: float) -> dict[str, Any]:
         return {
             pid: {"up": p.up.view(now), "down": p.down.view(now), "client": p.client}
-            for pid, p in self.people.items()
+            for pid, p in self._present().items()
         }
 
     def alerts(self, now: float) -> dict[tuple[str, str], dict[str, Any]]:
         """(kind, participant id) -> detail: poor for over `poor_alert_ms`, or lost."""
         found: dict[tuple[str, str], dict[str, Any]] = {}
-        for pid, person in self.people.items():
+        for pid, person in self._present().items():
             for direction, link in (("up", person.up), ("down", person.down)):
                 if link.level is Level.LOST:
                     found[("connection_lost", pid)] = {"direction": direction}

@@ -3,7 +3,7 @@ the engagement engine, the quality monitor and facts the server passes in. Metri
 audio, no chat text, never more than counts.
 
 The JSON shape is versioned (`SCHEMA`) and documented in docs/summaries.md; `summary_csv` is one
-row per participant.
+row per participant; `merge_summaries` (summary_merge.py) joins a session's live segments.
 """
 
 from __future__ import annotations
@@ -14,7 +14,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rooms.engagement import Engagement, balance_index
+from rooms.model import PRIVATE_ROOM_PREFIX
 from rooms.quality import QualityMonitor
+from rooms.summary_merge import merge_summaries
+
+__all__ = [
+    "CSV_COLUMNS",
+    "SCHEMA",
+    "SessionFacts",
+    "build_summary",
+    "group_trends",
+    "merge_summaries",
+    "summary_csv",
+]
 
 SCHEMA = "circle.summary/1"
 
@@ -95,6 +107,14 @@ def _quality(monitor: QualityMonitor, pid: str, now: float) -> dict[str, Any]:
     return out
 
 
+def _private_talks(people: dict[str, dict[str, Any]], used: set[str]) -> dict[str, str]:
+    """A 1:1 room is named after the member it was for, never by its id."""
+    names = {
+        PRIVATE_ROOM_PREFIX + pid: f"Private talk with {m['name']}" for pid, m in people.items()
+    }
+    return {room: name for room, name in names.items() if room in used}
+
+
 def build_summary(
     facts: SessionFacts,
     engagement: Engagement,
@@ -106,6 +126,10 @@ def build_summary(
 ) -> dict[str, Any]:
     """The summary at `now`; `final` once the session has ended (else "in progress")."""
     metrics = engagement.metrics(now)
+    used = {
+        room for pid in metrics["participants"] for room in engagement.attendance(pid, now)["rooms"]
+    }
+    room_names = {**facts.room_names, **_private_talks(metrics["participants"], used)}
     participants = []
     timeline = []
     for pid, m in metrics["participants"].items():
@@ -133,7 +157,7 @@ def build_summary(
                 "speaking": speaking,
                 "participation": {key: m[key] for key in _PARTICIPATION_FIELDS},
                 "rooms": [
-                    {"room": room, "name": facts.room_names.get(room, room), "seconds": s}
+                    {"room": room, "name": room_names.get(room, room), "seconds": s}
                     for room, s in attendance["rooms"].items()
                 ],
                 "quality": _quality(quality, pid, now),
@@ -171,7 +195,7 @@ def build_summary(
         "participants": participants,
         "timeline": timeline,
         "rooms": metrics["rooms"],
-        "room_names": facts.room_names,
+        "room_names": room_names,
         # over everyone who took part as a participant, present at the end or not
         "balance_index": balance_index(
             [
@@ -214,9 +238,17 @@ def _number(text: str) -> bool:
     return True
 
 
-def group_trends(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+def _trouble(link: dict[str, Any]) -> float:
+    return float(link["poor_s"]) + float(link["lost_s"])
+
+
+def group_trends(
+    summaries: list[dict[str, Any]], labels: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Each participant with a personal invite, across the group's sessions (oldest first):
-    attendance, share of talk, turns, longest silence, connection trouble."""
+    attendance, share of talk, turns, longest silence, connection trouble (poor or lost,
+    sending plus receiving, as the summary counts it). `labels`: invite id -> its label."""
+    labels = labels or {}
     ordered = sorted(summaries, key=lambda s: (s["session"]["created_at"], s["session"]["id"]))
     people: dict[str, dict[str, Any]] = {}
     for summary in ordered:
@@ -228,7 +260,13 @@ def group_trends(summaries: list[dict[str, Any]]) -> dict[str, Any]:
                 continue
             seen.add(invite)
             person = people.setdefault(
-                invite, {"invite_id": invite, "name": p["name"], "sessions": []}
+                invite,
+                {
+                    "invite_id": invite,
+                    "name": p["name"],
+                    "label": labels.get(invite),
+                    "sessions": [],
+                },
             )
             person["name"] = p["name"]  # the latest name they used
             speaking = p["speaking"]
@@ -242,8 +280,10 @@ def group_trends(summaries: list[dict[str, Any]]) -> dict[str, Any]:
                     "share_pct": speaking.get("share_pct"),
                     "turns": speaking.get("turns"),
                     "longest_silence_s": speaking.get("longest_silence_s"),
-                    "poor_connection_s": p["quality"]["up"]["poor_s"]
-                    + p["quality"]["up"]["lost_s"],
+                    "poor_connection_s": _trouble(p["quality"]["up"])
+                    + _trouble(p["quality"]["down"]),
+                    "poor_sending_s": _trouble(p["quality"]["up"]),
+                    "poor_receiving_s": _trouble(p["quality"]["down"]),
                 }
             )
     sessions = [

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import socketio
 from aiohttp import web
 
-from server import console_api, ops_api, sessions_api, summaries_api
+from server import console_api, link_api, ops_api, sessions_api, summaries_api
 from server.config import Settings
 from server.live.effects import Effects
 from server.live.fanout import Fanout
@@ -60,6 +60,7 @@ def create_app(
     app[LIVE] = registry
     console_api.add_routes(app)
     sessions_api.add_routes(app)
+    link_api.add_routes(app)
     ops_api.add_routes(app)
     app.router.add_get("/signin", _page("signin.html"))
     app.router.add_get("/console", _page("console.html"))

@@ -42,7 +42,11 @@ def _serve(args: argparse.Namespace) -> int:
 def _bot(args: argparse.Namespace) -> int:
     from server.bot import cli_main
 
-    return asyncio.run(cli_main(args.invite_url, args.count, args.duration, args.audio, args.video))
+    return asyncio.run(
+        cli_main(
+            args.invite_url, args.count, args.duration, args.audio, args.video, args.ice_address
+        )
+    )
 
 
 async def _add_facilitator(args: argparse.Namespace, password: str) -> int:
@@ -102,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     bot.add_argument("--duration", type=float, default=None, help="seconds; default: until ^C")
     bot.add_argument("--audio", default=None, help="encoded audio file (Opus)")
     bot.add_argument("--video", default=None, help="encoded video file (VP8)")
+    bot.add_argument(
+        "--ice-address",
+        action="append",
+        default=None,
+        help="gather ICE candidates only on this address (repeatable; env CIRCLE_ICE_ADDRESSES)",
+    )
     facilitator = commands.add_parser("facilitator", help="manage facilitator accounts")
     facilitator_commands = facilitator.add_subparsers(dest="facilitator_command", required=True)
     add = facilitator_commands.add_parser("add", help="add an account (password is prompted)")

@@ -207,7 +207,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         async with self.registry.lock(conn.grant.session_id):
             if self._joined(conn) is not None:
                 assert conn.participant_id is not None
-                await self.effects.away(conn.grant.session_id, conn.participant_id)
+                await self.effects.disconnected(conn.grant.session_id, conn.participant_id)
 
     # -- requests -------------------------------------------------------------------------
 

@@ -79,8 +79,10 @@ async def delete_session_data(request: web.Request, caller: Caller) -> web.Strea
 @key_or_facilitator
 async def get_trends(request: web.Request, caller: Caller) -> web.StreamResponse:
     group = await led_group(request, caller)
-    summaries = await request.app[STORE].summaries_of_group(group.id)
-    trends = group_trends([s.data for s in summaries])
+    store = request.app[STORE]
+    summaries = await store.summaries_of_group(group.id)
+    labels = {i.id: i.label for i in await store.invites_of_group(group.id)}
+    trends = group_trends([s.data for s in summaries], labels)
     return web.json_response({"group": {"id": group.id, "name": group.name}, **trends})
 
 

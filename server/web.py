@@ -37,6 +37,8 @@ MAX_BODY_BYTES = 16 * 1024
 STATUS = {
     "invalid": 400,
     "unauthorized": 401,
+    "invalid_token": 401,
+    "expired_token": 401,
     "forbidden": 403,
     "not_found": 404,
     "live": 409,

@@ -157,6 +157,9 @@ async function load() {
           'th',
           { scope: 'row' },
           el('strong', { text: person.name }),
+          ...(person.label && person.label !== person.name
+            ? [el('br'), el('span', { class: 'invite-label', text: `invite: ${person.label}` })]
+            : []),
           el('br'),
           el('span', {
             class: 'spark-value',

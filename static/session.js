@@ -3,17 +3,20 @@
 import { $, show } from './lib/dom.js';
 import { sendChat } from './session/chat.js';
 import { askForHelp, toggleCam, toggleHand, toggleMic } from './session/controls.js';
-import { linkError, unreachable } from './session/dialogs.js';
+import { confirmDialog, linkError, unreachable } from './session/dialogs.js';
 import { wireEngagement } from './session/engagement.js';
 import { connect, leave } from './session/join.js';
 import { startPreview } from './session/media.js';
 import { control, readToken } from './session/network.js';
-import { openPanel } from './session/people.js';
+import { togglePanel, wireTabs } from './session/people.js';
+import { loadAbout, wirePrejoin } from './session/prejoin.js';
+import { wirePrivateTalk } from './session/private_talk.js';
 import { wireQuality } from './session/quality.js';
 import { wireRooms } from './session/rooms.js';
 import { app, REACTIONS } from './session/state.js';
 import { fitGrid } from './session/tiles.js';
 import { showScreen } from './session/ui.js';
+import { wireVideoNotes } from './session/video_note.js';
 
 // ---------------------------------------------------------------- page wiring
 
@@ -49,20 +52,39 @@ function init() {
   });
   $('mic-button').addEventListener('click', toggleMic);
   $('cam-button').addEventListener('click', toggleCam);
-  $('leave-button').addEventListener('click', leave);
+  $('leave-button').addEventListener('click', async () => {
+    const sure = await confirmDialog(
+      'Leave the session?',
+      'You will stop seeing and hearing the group. You can join again with your link.',
+      'Leave',
+      'Stay',
+    );
+    if (sure) leave();
+  });
+  $('more-button').addEventListener('click', () => {
+    const open = !$('more-menu').classList.contains('open');
+    $('more-menu').classList.toggle('open', open);
+    $('more-button').setAttribute('aria-expanded', String(open));
+  });
+  $('more-menu').addEventListener('click', (e) => {
+    // a phone's "More" sheet closes once something in it was chosen
+    if (e.target.closest('button') && e.target.id !== 'react-button') {
+      $('more-menu').classList.remove('open');
+      $('more-button').setAttribute('aria-expanded', 'false');
+    }
+  });
   $('waiting-leave').addEventListener('click', leave);
   $('hand-button').addEventListener('click', toggleHand);
   $('help-button').addEventListener('click', askForHelp);
-  $('people-button').addEventListener('click', () => openPanel('people'));
-  $('chat-button').addEventListener('click', () => openPanel('chat'));
-  $('tab-people').addEventListener('click', () => openPanel('people'));
-  $('tab-chat').addEventListener('click', () => openPanel('chat'));
-  $('tab-rooms').addEventListener('click', () => openPanel('rooms'));
-  $('tab-engagement').addEventListener('click', () => openPanel('engagement'));
+  $('people-button').addEventListener('click', () => togglePanel('people'));
+  $('chat-button').addEventListener('click', () => togglePanel('chat'));
+  wireTabs();
   wireRooms();
   wireEngagement();
   wireQuality();
-  $('panel-close').addEventListener('click', () => openPanel(app.panelTab));
+  wirePrivateTalk();
+  wireVideoNotes();
+  wirePrejoin();
   $('chat-form').addEventListener('submit', sendChat);
   $('chat-text').addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey) sendChat(e);
@@ -99,8 +121,14 @@ function init() {
   $('private-chat-toggle').addEventListener('change', (e) =>
     control({ action: 'set_private_chat', allowed: e.target.checked }),
   );
-  $('end-session').addEventListener('click', () => {
-    if (window.confirm('End the session for everyone?')) control({ action: 'end' });
+  $('end-session').addEventListener('click', async () => {
+    const sure = await confirmDialog(
+      'End the session for everyone?',
+      'Everyone is disconnected at once, breakout rooms and private talks included, and ' +
+        'nobody can join this session again.',
+      'End session for everyone',
+    );
+    if (sure) control({ action: 'end' });
   });
   $('rejoin-button').addEventListener('click', () => location.reload());
   $('sound-button').addEventListener('click', () => {
@@ -131,6 +159,7 @@ function init() {
   }
   showScreen('prejoin');
   app.previewPromise = startPreview();
+  loadAbout();
 }
 
 init();

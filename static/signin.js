@@ -52,7 +52,12 @@ $('signin').addEventListener('submit', async (event) => {
     body = {};
   }
   if (!response.ok) {
-    problem.textContent = body.message || 'Sign-in failed.';
+    problem.textContent =
+      {
+        unauthorized: 'The email address or password is not correct. Please try again.',
+        rate_limited: 'Too many attempts. Please wait a minute, then try again.',
+        invalid: 'Please enter your email address and your password.',
+      }[body.error] || 'We could not sign you in. Please try again.';
     return;
   }
   showSignedIn(body);

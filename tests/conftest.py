@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,15 +134,22 @@ async def start_app(app: web.Application, settings: Settings) -> web.AppRunner:
     return runner
 
 
-@pytest.fixture
-async def circle_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
-    settings = make_settings(tmp_path)
+@asynccontextmanager
+async def serve(tmp_path: Path, **overrides: Any) -> AsyncIterator[RunningServer]:
+    """A real server (`make_settings` with `overrides`) until the block ends."""
+    settings = make_settings(tmp_path, **overrides)
     app = create_app(settings)
     runner = await start_app(app, settings)
     try:
         yield RunningServer(f"http://{settings.host}:{settings.port}", app, settings)
     finally:
         await runner.cleanup()
+
+
+@pytest.fixture
+async def circle_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
+    async with serve(tmp_path) as server:
+        yield server
 
 
 @pytest.fixture

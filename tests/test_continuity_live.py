@@ -40,7 +40,7 @@ async def test_a_join_storm_fills_the_seats_exactly_and_refuses_the_rest_cleanly
         await asyncio.gather(*(c.sio.disconnect() for c in clients[: seats // 2]))
         await until(
             lambda: (
-                sum(p.away_since is not None for p in live.session.participants.values())
+                sum(p.disconnected_at is not None for p in live.session.participants.values())
                 == seats // 2
             ),
             5,
@@ -66,7 +66,9 @@ async def test_a_dropped_socket_comes_back_as_the_same_person(
         await first.call("control", {"action": "raise_hand"})
         await first.sio.disconnect()
         await until(
-            lambda: any(e == "participant_away" for e, _ in lead.events), 5, "lead sees away"
+            lambda: any(e == "participant_reconnecting" for e, _ in lead.events),
+            5,
+            "lead sees away",
         )
         assert not any(e == "participant_left" for e, _ in lead.events)
         await again.connect(circle_server, auth)
@@ -75,7 +77,7 @@ async def test_a_dropped_socket_comes_back_as_the_same_person(
         assert back["participant_id"] == joined["participant_id"]
         assert back["me"]["hand"] is True
         await until(
-            lambda: any(e == "participant_back" for e, _ in lead.events), 5, "lead sees back"
+            lambda: any(e == "participant_reconnected" for e, _ in lead.events), 5, "lead sees back"
         )
     finally:
         for client in (lead, first, again):

@@ -168,7 +168,8 @@ def open_rooms(session: Session, actor: Participant, cmd: BreakoutOpen, now: flo
         ]
         if people:
             events += session.move(people, room.id)
-    return events + state_events(session, now)
+    # The rooms' state first: a moved page names its room and its end time on arrival.
+    return state_events(session, now) + events
 
 
 def extend(session: Session, actor: Participant, cmd: BreakoutExtend, now: float) -> Events:

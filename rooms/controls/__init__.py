@@ -10,7 +10,9 @@ exactly as it was.
 Audiences: `Everyone` is the admitted participants (the waiting room never hears the group),
 `Leaders` the facilitators and cofacilitators, `Only(id)` one person. An event for several
 audiences is emitted once per audience (a private chat message is two ChatMessage events,
-`Only(sender)` and `Only(recipient)`); `recipients()` resolves an audience to ids.
+`Only(sender)` and `Only(recipient)`); `recipients()` resolves an audience to ids and
+`deliveries()` to what each recipient gets (a private 1:1 room shows only to the leaders and
+to the person in it: `Participant.view_for`).
 `Only(id)` may name someone no longer in the session (removed, denied): the server must deliver
 it before dropping their connection.
 
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from rooms.command import Events
 from rooms.controls.common import ParticipantId
-from rooms.controls.delivery import leave, recipients
+from rooms.controls.delivery import deliveries, leave, recipients
 from rooms.controls.dispatch import Command, apply, parse_command
 from rooms.controls.engagement import (
     EngagementOptOut,
@@ -141,6 +143,7 @@ __all__ = [
     "UnmuteRequested",
     "VideoForcedOff",
     "apply",
+    "deliveries",
     "events_for_join",
     "leave",
     "parse_command",

@@ -14,12 +14,12 @@ from rooms.model import Audience, Everyone, Participant, Session
 
 
 @dataclass(frozen=True)
-class ParticipantAway:
+class ParticipantReconnecting:
     """Their connection dropped; their tile says they are reconnecting."""
 
     participant_id: str
     at: float
-    name: ClassVar[str] = "participant_away"
+    name: ClassVar[str] = "participant_reconnecting"
     audience: ClassVar[Audience] = Everyone()
 
     def payload(self) -> dict[str, object]:
@@ -27,15 +27,18 @@ class ParticipantAway:
 
 
 @dataclass(frozen=True)
-class ParticipantBack:
+class ParticipantReconnected:
     """They are connected again, as they were."""
 
     participant: Participant
-    name: ClassVar[str] = "participant_back"
+    name: ClassVar[str] = "participant_reconnected"
     audience: ClassVar[Audience] = Everyone()
 
     def payload(self) -> dict[str, object]:
         return self.participant.public()
+
+    def payload_for(self, viewer: Participant | None) -> dict[str, object]:
+        return self.participant.view_for(viewer)  # their private room only to whom it concerns
 
 
 def identities(rejoin_key: str | None, invite_id: str | None) -> list[str]:
@@ -65,19 +68,19 @@ def disconnect(session: Session, pid: str, now: float) -> Events:
         return []
     if not person.admitted:
         return depart(session, pid, now)
-    if person.away_since is not None:
+    if person.disconnected_at is not None:
         return []
-    person.away_since = now
-    return [ParticipantAway(pid, now)]
+    person.disconnected_at = now
+    return [ParticipantReconnecting(pid, now)]
 
 
 def resume(session: Session, pid: str) -> Events:
     """They are back (a new connection with their key or invite) while still in the session."""
     person = session.participants[pid]
-    if person.away_since is None:
+    if person.disconnected_at is None:
         return []
-    person.away_since = None
-    return [ParticipantBack(person)]
+    person.disconnected_at = None
+    return [ParticipantReconnected(person)]
 
 
 def lapsed(session: Session, now: float, grace_s: float) -> list[str]:
@@ -85,7 +88,7 @@ def lapsed(session: Session, now: float, grace_s: float) -> list[str]:
     return [
         p.id
         for p in session.participants.values()
-        if p.away_since is not None and now - p.away_since >= grace_s
+        if p.disconnected_at is not None and now - p.disconnected_at >= grace_s
     ]
 
 

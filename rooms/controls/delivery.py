@@ -6,7 +6,7 @@ from __future__ import annotations
 from rooms.command import Events
 from rooms.controls.moderation import departure_effects
 from rooms.controls.private_rooms import after_leaving
-from rooms.model import Audience, Leaders, Only, Session
+from rooms.model import Audience, DomainEvent, Leaders, Only, PerViewer, Session
 
 
 def recipients(session: Session, audience: Audience) -> list[str]:
@@ -17,6 +17,16 @@ def recipients(session: Session, audience: Audience) -> list[str]:
     if isinstance(audience, Leaders):
         return [p.id for p in admitted if p.role.leads]
     return [p.id for p in admitted]
+
+
+def deliveries(session: Session, event: DomainEvent) -> list[tuple[str, dict[str, object]]]:
+    """Who receives an event and what each of them gets: an event about a participant shows
+    their private room only to the leaders and to themselves (rooms.model.PerViewer)."""
+    ids = recipients(session, event.audience)
+    if not isinstance(event, PerViewer):
+        payload = event.payload()
+        return [(pid, payload) for pid in ids]
+    return [(pid, event.payload_for(session.participants.get(pid))) for pid in ids]
 
 
 def leave(session: Session, participant_id: str, now: float) -> Events:

@@ -47,6 +47,7 @@ HANDLERS: dict[type[BaseCommand], Handler] = {
 # what anyone admitted may do; everything else is for leaders, and these for the facilitator
 PARTICIPANT_COMMANDS = (
     *participation.PARTICIPANT_COMMANDS,
+    *private_rooms.PARTICIPANT_COMMANDS,
     *engagement.PARTICIPANT_COMMANDS,
     *breakouts.PARTICIPANT_COMMANDS,
 )

@@ -20,13 +20,15 @@ class PrivateRoom(Command):
 
 
 class ReturnToMain(Command):
-    """Close the target's private room: everyone in it goes back to the main room."""
+    """Close the target's private room: everyone in it goes back to the main room. A leader may
+    close any; the member it is for may end their own (one click back to the group)."""
 
     action: Literal["return_to_main"]
     target: ParticipantId
 
 
 PrivateRoomCommand = PrivateRoom | ReturnToMain
+PARTICIPANT_COMMANDS = (ReturnToMain,)  # checked again in the handler: only one's own
 
 
 def _inside(session: Session, room_id: str) -> list[Participant]:
@@ -50,7 +52,10 @@ def _on_private_room(session: Session, actor: Participant, cmd: PrivateRoom, now
 def _on_return_to_main(
     session: Session, actor: Participant, cmd: ReturnToMain, now: float
 ) -> Events:
-    room_id = PRIVATE_ROOM_PREFIX + find_target(session, cmd.target).id
+    target = find_target(session, cmd.target)
+    if not actor.role.leads and target.id != actor.id:
+        raise Refusal("forbidden", "only facilitators can do that")
+    room_id = PRIVATE_ROOM_PREFIX + target.id
     inside = _inside(session, room_id)
     if not inside:
         raise Refusal("invalid", "that participant is not in a private room")

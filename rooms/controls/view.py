@@ -12,7 +12,7 @@ def snapshot(session: Session, viewer_id: str, now: float) -> dict[str, object]:
     viewer = session.participants.get(viewer_id)
     state: dict[str, object] = {
         "session": {"id": session.id, "title": session.title},
-        "participants": [p.public() for p in session.admitted()],
+        "participants": [p.view_for(viewer) for p in session.admitted()],
         "hand_queue": session.hand_queue(),
         "spotlight": session.spotlight,
         "locked": session.locked,

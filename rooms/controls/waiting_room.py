@@ -61,12 +61,15 @@ class ParticipantWaiting:
 
 @dataclass(frozen=True)
 class ParticipantAdmitted:
-    participant: dict[str, object]
+    participant: Participant
     name: ClassVar[str] = "participant_admitted"
     audience: ClassVar[Audience] = Everyone()  # evaluated after admission: includes them
 
     def payload(self) -> dict[str, object]:
-        return self.participant
+        return self.participant.public()
+
+    def payload_for(self, viewer: Participant | None) -> dict[str, object]:
+        return self.participant.view_for(viewer)
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ def _admit(session: Session, target: Participant) -> DomainEvent:
     target.admitted = True
     if target.rejoin_key is not None:
         session.readmit_keys.add(target.rejoin_key)
-    return ParticipantAdmitted(target.public())
+    return ParticipantAdmitted(target)
 
 
 def _on_admit(session: Session, actor: Participant, cmd: Admit, now: float) -> Events:

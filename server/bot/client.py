@@ -35,7 +35,13 @@ _CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
 
 
 class BotError(RuntimeError):
-    """The server refused a bot's request, or a step timed out."""
+    """The server refused a bot's request (`code` and `reason` are the server's), or a step
+    timed out or failed (`code` None)."""
+
+    def __init__(self, message: str, code: str | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
 
 
 def parse_invite(invite_url: str) -> tuple[str, str]:
@@ -134,8 +140,11 @@ class Bot:
             reply = await self.sio.call(event, body or {}, timeout=REQUEST_TIMEOUT_S)
         except socketio.exceptions.TimeoutError as exc:
             raise BotError(f"{self.name}: no reply to {event}") from exc
-        if not isinstance(reply, dict) or "error" in reply:
-            raise BotError(f"{self.name}: {event} refused: {reply}")
+        if isinstance(reply, dict) and "error" in reply:
+            code, reason = str(reply["error"]), str(reply.get("message", ""))
+            raise BotError(f"{self.name}: {event} refused: {code}: {reason}", code, reason)
+        if not isinstance(reply, dict):
+            raise BotError(f"{self.name}: {event}: unexpected reply {reply!r}")
         return reply
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -163,7 +172,8 @@ class Bot:
                 wait_timeout=REQUEST_TIMEOUT_S,
             )
         except socketio.exceptions.ConnectionError as exc:
-            raise BotError(f"{self.name}: connection refused: {exc.args}") from exc
+            reason = " ".join(str(a) for a in exc.args)
+            raise BotError(f"{self.name}: connection refused: {reason}", "refused", reason) from exc
 
     async def join(self) -> None:
         reply = await self.request("join", {"name": self.name})
@@ -211,6 +221,14 @@ class Bot:
             )
         await pc.setLocalDescription(await pc.createAnswer())
         await self.request("subscribe_answer", {"sdp": pc.localDescription.sdp})
+
+    def connection_states(self) -> str:
+        """Each peer connection's ICE and connection state, e.g. for a report."""
+        return ", ".join(
+            f"{what}: ICE {pc.iceConnectionState}, {pc.connectionState}"
+            for what, pc in (("publish", self.publish_pc), ("subscribe", self.subscribe_pc))
+            if pc is not None
+        )
 
     async def wait_connected(self, limit_s: float = 15.0) -> None:
         async with asyncio.timeout(limit_s):

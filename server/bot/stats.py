@@ -44,6 +44,13 @@ class SequenceTracker:
         return max(0, self.expected - self.received)
 
 
+# What became of a bot: it joined (and its peer connections connected), the server refused it
+# (`detail` is the server's code and reason), its peer connections never connected, or
+# something else went wrong (a timeout, not admitted from the waiting room, a dropped socket).
+JOINED, REFUSED, ICE_FAILED, ERROR = "joined", "refused", "ice_failed", "error"
+OUTCOME_LABELS = {JOINED: "joined", REFUSED: "refused", ICE_FAILED: "ICE failed", ERROR: "error"}
+
+
 @dataclass
 class BotStats:
     name: str
@@ -52,10 +59,27 @@ class BotStats:
     lost: dict[str, int]  # kind -> estimated packets lost
     sent: dict[str, int]  # kind -> RTP packets handed to aiortc
     sources: dict[str, dict[str, int]]  # kind -> participant id -> packets
+    outcome: str = JOINED
+    detail: str = ""  # why it did not join: the server's "code: reason", the ICE states
 
     def loss_fraction(self, kind: str) -> float:
         expected = self.received.get(kind, 0) + self.lost.get(kind, 0)
         return self.lost.get(kind, 0) / expected if expected else 0.0
+
+    @property
+    def media_problem(self) -> str:
+        """For a joined bot: "sent no media" or "received no media" (else empty)."""
+        if self.outcome != JOINED:
+            return ""
+        if sum(self.sent.values()) == 0:
+            return "sent no media"
+        if sum(self.received.values()) == 0:
+            return "received no media"
+        return ""
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome != JOINED or bool(self.media_problem)
 
 
 @dataclass
@@ -63,19 +87,33 @@ class BotReport:
     bots: list[BotStats] = field(default_factory=list)
     seconds: float = 0.0
 
+    @property
+    def exit_code(self) -> int:
+        """`circle bot`'s: 0 when every bot joined and sent and received media, else 1."""
+        return 1 if not self.bots or any(b.failed for b in self.bots) else 0
+
     def table(self) -> str:
         rows = [
-            f"{'bot':<14} {'participant':<12} {'sent a/v':>15} {'recv audio':>10} "
-            f"{'recv video':>10} {'loss a':>7} {'loss v':>7}"
+            f"{'bot':<14} {'participant':<12} {'outcome':<10} {'sent a/v':>15} "
+            f"{'recv audio':>10} {'recv video':>10} {'loss a':>7} {'loss v':>7}  note"
         ]
         for b in self.bots:
             rows.append(
                 f"{b.name[:14]:<14} {(b.participant_id or '-')[:12]:<12} "
+                f"{OUTCOME_LABELS.get(b.outcome, b.outcome):<10} "
                 f"{b.sent.get('audio', 0):>7}/{b.sent.get('video', 0):<7} "
                 f"{b.received.get('audio', 0):>10} {b.received.get('video', 0):>10} "
                 f"{100 * b.loss_fraction('audio'):>6.2f}% {100 * b.loss_fraction('video'):>6.2f}%"
+                f"  {b.detail or b.media_problem}".rstrip()
             )
-        rows.append(f"({self.seconds:.1f} s)")
+        counts = {o: sum(1 for b in self.bots if b.outcome == o) for o in OUTCOME_LABELS}
+        no_media = sum(1 for b in self.bots if b.media_problem)
+        rows.append(
+            f"({self.seconds:.1f} s) {len(self.bots)} bot{'' if len(self.bots) == 1 else 's'}: "
+            f"{counts[JOINED]} joined, "
+            f"{counts[REFUSED]} refused, {counts[ICE_FAILED]} ICE failed, {counts[ERROR]} errors;"
+            f" {no_media} joined without media"
+        )
         return "\n".join(rows)
 
 

@@ -43,7 +43,7 @@ class Effects:
         if sid is not None:
             await self.fanout.sio.enter_room(sid, live.room())
 
-    async def away(self, session_id: str, pid: str) -> None:
+    async def disconnected(self, session_id: str, pid: str) -> None:
         """Their connection dropped: they keep their place (continuity); someone still
         waiting simply leaves."""
         live = self.registry.get(session_id)
@@ -79,7 +79,7 @@ class Effects:
             return
         now = self.registry.clock()
         events = continuity.depart(live.session, pid, now)
-        live.quality.forget(pid)
+        live.quality.leave(pid, now)
         sid = live.sids.pop(pid, None)
         live.forget_speaker(pid)
         await live.router.remove(pid)
@@ -98,6 +98,7 @@ class Effects:
 
     async def _take_out(self, live: LiveSession, pid: str) -> None:
         """The domain has already taken them out of the session; take their media and socket."""
+        live.quality.leave(pid, self.registry.clock())
         sid = live.sids.pop(pid, None)
         live.forget_speaker(pid)
         await live.router.remove(pid)
@@ -114,7 +115,7 @@ class Effects:
         live.router.set_paused(event.target, "video", True)
 
     async def _admitted(self, live: LiveSession, event: controls.ParticipantAdmitted) -> None:
-        pid = str(event.participant["id"])
+        pid = event.participant.id
         await self.enter(live, pid)
         await self.fanout.to(live, pid, "admitted", state_for(live, pid, self.registry.clock()))
 

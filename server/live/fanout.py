@@ -31,9 +31,8 @@ class Fanout:
             await self.to(live, pid, event, payload)
 
     async def deliver(self, live: LiveSession, event: DomainEvent, skip: str | None = None) -> None:
-        """A domain event to its audience."""
-        payload = event.payload()
-        for pid in controls.recipients(live.session, event.audience):
+        """A domain event to its audience, each recipient getting what they may see."""
+        for pid, payload in controls.deliveries(live.session, event):
             if pid != skip:
                 await self.to(live, pid, event.name, payload)
 

@@ -16,7 +16,7 @@ def state_for(live: LiveSession, pid: str, now: float) -> dict[str, Any]:
     me = live.session.participants[pid]
     return {
         **controls.snapshot(live.session, pid, now),
-        "me": me.public(),
+        "me": me.full(),
         "active_speaker": live.announced_speakers.get(me.room_id),
     }
 

@@ -11,7 +11,7 @@ server/store/validation.py; everything is importable from here as before.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from server.store.records import (
     AUDIT_OUTCOMES,
@@ -36,6 +36,7 @@ from server.store.validation import (
     check_audit_entry,
     check_deletion_entry,
     check_json,
+    check_live_state,
     check_summary,
     normalize_email,
     normalized_facilitator,
@@ -64,6 +65,7 @@ __all__ = [
     "check_audit_entry",
     "check_deletion_entry",
     "check_json",
+    "check_live_state",
     "check_summary",
     "normalize_email",
     "normalized_facilitator",
@@ -166,9 +168,25 @@ class Store(Protocol):
         session id."""
         ...
 
+    async def put_live_state(self, session_id: str, state: dict[str, Any], at: float) -> None:
+        """Insert or replace a running session's state (rooms.persistence.session_state) as of
+        `at`. Data that is not plain JSON (see `check_json`), an empty session id or a
+        non-finite `at` is refused (ValueError) before any write."""
+        ...
+
+    async def get_live_state(self, session_id: str) -> dict[str, Any] | None: ...
+
+    async def live_states(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every stored live state, by session id (what the server restores at start-up)."""
+        ...
+
+    async def delete_live_state(self, session_id: str) -> None:
+        """Forget a session's live state (no-op when there is none)."""
+        ...
+
     async def delete_session_data(self, session_id: str) -> bool:
-        """Delete the session's summary, audit log, invite blocks and record; True if any
-        existed."""
+        """Delete the session's summary, audit log, invite blocks, live state and record; True
+        if any existed."""
         ...
 
     async def purge_summaries(self, older_than: float) -> list[str]:

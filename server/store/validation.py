@@ -104,3 +104,16 @@ def check_audit_entry(entry: AuditEntry) -> None:
             raise ValueError(f"audit detail {key!r} must map str to str/int/float/bool/None")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"audit detail {key!r} must be a finite number")
+
+
+def check_live_state(session_id: str, state: dict[str, Any], at: float) -> None:
+    """Reject, before anything is written, a live session state either backend could not
+    round-trip (the same rules as a summary's data), or a non-finite time."""
+    if not isinstance(session_id, str) or not session_id:
+        raise ValueError("a live state needs a session id")
+    _check_text(session_id, "live state session id")
+    if not isinstance(state, dict):
+        raise ValueError("a live state must be a JSON object")
+    check_json(state, "live state")
+    if not isinstance(at, int | float) or isinstance(at, bool) or not math.isfinite(at):
+        raise ValueError("live state time must be a finite number")

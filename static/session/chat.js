@@ -42,6 +42,9 @@ export function renderChatTargets(preferred) {
   }
   select.replaceChildren(...options.map(([value, label]) => new Option(label, value)));
   select.value = options.some(([v]) => v === keep) ? keep : '';
+  $('private-chat-state').textContent = app.privateChatAllowed
+    ? 'Private messages between participants are on: the facilitator turned them on.'
+    : 'You can message the facilitators privately. Messages between participants are off.';
 }
 
 export async function sendChat(event) {

@@ -27,6 +27,13 @@ export function renderControls() {
     : camOff
       ? 'Turn camera on'
       : 'Turn camera off';
+  // the phone's one-row toolbar shows these shorter words (the full label stays the name)
+  mic.querySelector('.short').textContent = !app.audioTrack ? 'No mic' : micOff ? 'Unmute' : 'Mute';
+  cam.querySelector('.short').textContent = !app.videoTrack
+    ? 'No camera'
+    : camOff
+      ? 'Start video'
+      : 'Stop video';
   mic.classList.toggle('off', micOff);
   cam.classList.toggle('off', camOff);
   const me = app.participants.get(app.participantId);
@@ -101,11 +108,12 @@ export async function askForHelp() {
   if (await control({ action: 'help' })) {
     app.myHelpPending = true;
     renderControls();
-    notice(
+    const el = notice(
       'A facilitator has been told privately. They will reach out to you soon.',
       'info',
       10000,
     );
+    el.dataset.help = 'pending'; // taken away when the private talk starts
   }
 }
 

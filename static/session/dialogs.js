@@ -1,6 +1,6 @@
 // The full-page messages that end the session view: link errors, no server, removed, ended.
-import { $ } from '../lib/dom.js';
-import { stopLocalMedia } from './media.js';
+import { $, show } from '../lib/dom.js';
+import { closePeerConnections, stopLocalMedia } from './media.js';
 import { app } from './state.js';
 import { setStatus, showScreen } from './ui.js';
 
@@ -45,4 +45,32 @@ export function unreachable() {
       'connection and try again. If it keeps happening, let your facilitator know.',
     { retry: () => location.reload() },
   );
+}
+
+/** Asks before something that cannot be undone; resolves true when confirmed. */
+export function confirmDialog(title, text, okLabel, cancelLabel = 'Cancel') {
+  const dialog = $('confirm-dialog');
+  $('confirm-title').textContent = title;
+  $('confirm-text').textContent = text;
+  $('confirm-ok').textContent = okLabel;
+  $('confirm-cancel').textContent = cancelLabel;
+  dialog.returnValue = '';
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });
+    dialog.showModal();
+    $('confirm-cancel').focus();
+  });
+}
+
+/** Leaders, after the end: where to go next, with no status chips left from the session. */
+export function sessionEndedForLeaders() {
+  app.state = 'left';
+  app.generation += 1;
+  closePeerConnections();
+  stopLocalMedia();
+  for (const id of ['my-role', 'lock-state', 'my-quality', 'leaders']) show(id, false);
+  setStatus('');
+  $('ended-summary').href = `/sessions/${encodeURIComponent(app.sessionId)}/summary`;
+  showScreen('ended');
+  $('ended-heading').focus();
 }

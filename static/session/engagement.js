@@ -110,7 +110,9 @@ export function renderEngagement() {
     ['set-dominance', 'dominance_share_pct'],
     ['set-silence', 'silence_min'],
   ]) {
-    if (document.activeElement !== $(id) && settings[key] != null) $(id).value = settings[key];
+    // a field being edited, or edited and not saved yet, keeps what was typed
+    const editing = document.activeElement === $(id) || $(id).dataset.edited === 'true';
+    if (!editing && settings[key] != null) $(id).value = settings[key];
   }
 }
 
@@ -129,9 +131,15 @@ export function wireEngagement() {
   $('set-alerts').addEventListener('change', (e) =>
     control({ action: 'engagement_settings', alerts_enabled: e.target.checked }),
   );
-  $('alert-settings').addEventListener('submit', (e) => {
+  const fields = ['set-dominance', 'set-silence'];
+  for (const id of fields) {
+    $(id).addEventListener('input', () => {
+      $(id).dataset.edited = 'true';
+    });
+  }
+  $('alert-settings').addEventListener('submit', async (e) => {
     e.preventDefault();
-    control(
+    const saved = await control(
       {
         action: 'engagement_settings',
         dominance_share_pct: Number($('set-dominance').value),
@@ -139,5 +147,6 @@ export function wireEngagement() {
       },
       'Alert settings saved',
     );
+    if (saved) for (const id of fields) delete $(id).dataset.edited;
   });
 }

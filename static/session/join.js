@@ -9,7 +9,7 @@ import {
   setMic,
   toggleMic,
 } from './controls.js';
-import { fatal, linkError, unreachable } from './dialogs.js';
+import { fatal, linkError, sessionEndedForLeaders, unreachable } from './dialogs.js';
 import { ENGAGEMENT_EVENTS } from './engagement.js';
 import { renderHelpAlerts } from './help.js';
 import {
@@ -19,10 +19,11 @@ import {
   stopLocalMedia,
   subscribe,
 } from './media.js';
-import { rejoinKey, request } from './network.js';
+import { actionButton, rejoinKey, request } from './network.js';
 import { renderHeader, renderPanel } from './people.js';
+import { privateRoomChanged, renderPrivateBar } from './private_talk.js';
 import { QUALITY_EVENTS } from './quality.js';
-import { BREAKOUT_EVENTS, renderBreakoutBar, renderRooms } from './rooms.js';
+import { BREAKOUT_EVENTS, breakoutWelcome, renderBreakoutBar, renderRooms } from './rooms.js';
 import { app, leads, nameOf } from './state.js';
 import { renderMedia, renderTiles, setActiveSpeaker, showReaction } from './tiles.js';
 import { chime, notice, setStatus, showScreen } from './ui.js';
@@ -32,7 +33,10 @@ import { chime, notice, setStatus, showScreen } from './ui.js';
 function applyParticipant(p) {
   if (!p?.id) return;
   app.participants.set(p.id, p);
-  if (p.id === app.participantId && p.room) app.room = p.room;
+  if (p.id === app.participantId && p.room) {
+    app.room = p.room;
+    privateRoomChanged(p.room);
+  }
 }
 
 async function joinFlow() {
@@ -101,6 +105,7 @@ async function joinFlow() {
     app.state = 'waiting';
     showScreen('waiting');
     setStatus('In the waiting room');
+    $('waiting-heading-main').focus();
     return;
   }
   await enterSession(res, gen);
@@ -127,7 +132,7 @@ function applyState(state) {
   app.spotlight = state.spotlight ?? null;
   app.locked = Boolean(state.locked);
   app.mayUnmute = state.participants_may_unmute !== false;
-  app.privateChatAllowed = state.private_chat_allowed !== false;
+  app.privateChatAllowed = state.private_chat_allowed === true;
   app.waiting.clear();
   for (const p of state.waiting || []) app.waiting.set(p.id, p);
   app.breakouts = state.breakouts || { rooms: [], open: false };
@@ -188,6 +193,7 @@ async function enterSession(state, gen) {
 }
 
 function renderAll() {
+  renderPrivateBar();
   renderBreakoutBar();
   renderRooms();
   renderTiles();
@@ -357,14 +363,14 @@ const SESSION_EVENTS = {
     applyState(state);
     renderAll();
   },
-  participant_away: (msg) => {
+  participant_reconnecting: (msg) => {
     const p = app.participants.get(msg.participant_id);
     if (!p) return;
     p.reconnecting = true;
     renderTiles();
     renderPanel();
   },
-  participant_back: (p) => {
+  participant_reconnected: (p) => {
     applyParticipant(p);
     renderTiles();
     renderPanel();
@@ -372,12 +378,20 @@ const SESSION_EVENTS = {
   media_reset: () => restartMedia(),
   participant_waiting: (p) => {
     app.waiting.set(p.id, p);
-    notice(`${p.name} is waiting to be let in`, 'info', 8000);
+    const el = notice(`${p.name} is waiting to be let in`, 'info', 0);
+    el.dataset.waiting = p.id;
+    const admit = actionButton('Admit', { action: 'admit', target: p.id });
+    admit.setAttribute('aria-label', `Admit ${p.name}`);
+    admit.addEventListener('click', () => el.remove());
+    el.insertBefore(admit, el.lastChild);
     chime();
     renderPanel();
   },
   participant_admitted: (p) => {
     app.waiting.delete(p.id);
+    for (const el of document.querySelectorAll('.notice[data-waiting]')) {
+      if (el.dataset.waiting === p.id) el.remove();
+    }
     if (p.id !== app.participantId) {
       applyParticipant(p);
       notice(`${p.name} joined`, 'info', 4000);
@@ -406,7 +420,8 @@ const SESSION_EVENTS = {
     if (leads(app.role)) notice(`${name} was removed${msg.blocked ? ' and blocked' : ''}`, 'info');
   },
   session_ended: () => {
-    fatal('The session has ended', 'Thank you for being part of the group today.');
+    if (leads(app.role)) sessionEndedForLeaders();
+    else fatal('The session has ended', 'Thank you for being part of the group today.');
   },
   audio_forced_off: () => {
     setMic(false);
@@ -480,7 +495,7 @@ const SESSION_EVENTS = {
   policy_changed: (msg) => {
     const wasAllowed = app.mayUnmute;
     app.mayUnmute = msg.participants_may_unmute !== false;
-    app.privateChatAllowed = msg.private_chat_allowed !== false;
+    app.privateChatAllowed = msg.private_chat_allowed === true;
     if (!leads(app.role) && wasAllowed !== app.mayUnmute) {
       notice(
         app.mayUnmute
@@ -497,14 +512,18 @@ const SESSION_EVENTS = {
     app.room = msg.room;
     const me = app.participants.get(app.participantId);
     if (me) me.room = msg.room;
+    app.roomWith = Array.isArray(msg.with) ? msg.with : [];
+    privateRoomChanged(msg.room);
     const others = (msg.with || []).map(nameOf).join(', ');
-    notice(
-      msg.room === 'main'
-        ? 'You are back with the group.'
-        : `You are in a private conversation with ${others || 'a facilitator'}. The group cannot see or hear you.`,
-      'info',
-      8000,
-    );
+    let text = 'You are back with the group.';
+    if (msg.room.startsWith('private-')) {
+      // a real 1:1 talk; the bar above the video stays while it lasts
+      for (const el of document.querySelectorAll('.notice[data-help]')) el.remove();
+      text = `You are in a private conversation with ${others || 'a facilitator'}. The group cannot see or hear you.`;
+    } else if (msg.room !== 'main') {
+      text = breakoutWelcome(msg.room, others);
+    }
+    notice(text, 'info', 8000);
     renderAll();
   },
 };

@@ -48,15 +48,22 @@ function describeMediaError(err, wanted) {
   return `We could not start your ${wanted}. You can still join, or try again.`;
 }
 
-export async function startPreview() {
+/** Starts the camera and microphone for the preview; `devices` picks them by id. */
+export async function startPreview(devices = {}) {
   stopLocalMedia();
   deviceMessage('');
   const video = {
     width: { ideal: 640 },
     height: { ideal: 480 },
     frameRate: { ideal: 20, max: 30 },
+    ...(devices.camera ? { deviceId: { exact: devices.camera } } : {}),
   };
-  const audio = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+  const audio = {
+    echoCancellation: true,
+    noiseSuppression: true,
+    autoGainControl: true,
+    ...(devices.mic ? { deviceId: { exact: devices.mic } } : {}),
+  };
   let stream = null;
   let problem = null;
   if (!navigator.mediaDevices?.getUserMedia) {
@@ -97,6 +104,7 @@ export async function startPreview() {
   preview.srcObject = app.videoTrack ? new MediaStream([app.videoTrack]) : null;
   show('preview-placeholder', !app.videoTrack);
   deviceMessage(problem);
+  document.dispatchEvent(new CustomEvent('circle:preview'));
 }
 
 const GATHER_TIMEOUT_MS = 5000;

@@ -2,7 +2,8 @@
 import { $, show } from '../lib/dom.js';
 import { renderChatTargets } from './chat.js';
 import { renderEngagement } from './engagement.js';
-import { actionButton } from './network.js';
+import { actionButton, control } from './network.js';
+import { inPrivate, privateState } from './private_talk.js';
 import { renderQualityRows } from './quality.js';
 import { renderRooms } from './rooms.js';
 import { app, displayName, leads, nameOf, roleLabel } from './state.js';
@@ -10,13 +11,22 @@ import { fitGrid } from './tiles.js';
 
 // ---------------------------------------------------------------- panel: people, waiting, hands
 
+const TABS = ['people', 'chat', 'rooms', 'engagement'];
+
+/** The toolbar's People and Chat buttons: open the panel on that tab, or close it. */
+export function togglePanel(tab) {
+  openPanel(app.panelTab === tab ? null : tab);
+}
+
+/** Shows the panel on `tab` (null closes it). Selecting a tab never closes the panel. */
 export function openPanel(tab) {
-  app.panelTab = app.panelTab === tab ? null : tab;
+  app.panelTab = tab;
   show('panel', app.panelTab !== null);
-  for (const name of ['people', 'chat', 'rooms', 'engagement']) {
+  for (const name of TABS) {
     const on = app.panelTab === name;
     show(name, on);
     $(`tab-${name}`).setAttribute('aria-selected', String(on));
+    $(`tab-${name}`).tabIndex = on || (app.panelTab === null && name === 'people') ? 0 : -1;
     if ($(`${name}-button`)) $(`${name}-button`).setAttribute('aria-expanded', String(on));
   }
   if (app.panelTab === 'people') renderPanel();
@@ -32,21 +42,51 @@ export function openPanel(tab) {
   fitGrid();
 }
 
+/** The ARIA tab pattern: arrow keys, Home and End move between the visible tabs. */
+export function wireTabs() {
+  for (const name of TABS) {
+    const tab = $(`tab-${name}`);
+    tab.addEventListener('click', () => openPanel(name));
+    tab.addEventListener('keydown', (e) => {
+      const visible = TABS.filter((n) => !$(`tab-${n}`).hidden);
+      const i = visible.indexOf(name);
+      const to = {
+        ArrowRight: visible[(i + 1) % visible.length],
+        ArrowLeft: visible[(i - 1 + visible.length) % visible.length],
+        Home: visible[0],
+        End: visible[visible.length - 1],
+      }[e.key];
+      if (!to) return;
+      e.preventDefault();
+      openPanel(to);
+      $(`tab-${to}`).focus();
+    });
+  }
+  $('panel-close').addEventListener('click', () => openPanel(null));
+}
+
+/** One click for a leader: mute, or ask to unmute (never the facilitator, never oneself). */
+export function muteButton(p) {
+  if (!leads(app.role) || p.id === app.participantId || p.role === 'facilitator') return null;
+  const btn =
+    p.audio !== false
+      ? actionButton('Mute', { action: 'mute', target: p.id })
+      : actionButton(
+          'Ask to unmute',
+          { action: 'ask_unmute', target: p.id },
+          { done: `Asked ${p.name} to unmute` },
+        );
+  btn.classList.add('inline-mute');
+  btn.setAttribute('aria-label', `${btn.textContent} ${p.name}`);
+  return btn;
+}
+
 /** The leader's actions on one participant; the server checks every one of them again. */
 function actionsFor(p) {
   const name = p.name;
   const iAmFacilitator = app.role === 'facilitator';
   const out = [];
   if (p.id === app.participantId || p.role === 'facilitator') return out;
-  out.push(
-    p.audio !== false
-      ? actionButton('Mute', { action: 'mute', target: p.id })
-      : actionButton(
-          'Ask to unmute',
-          { action: 'ask_unmute', target: p.id },
-          { done: `Asked ${name} to unmute` },
-        ),
-  );
   if (p.video !== false)
     out.push(actionButton('Stop video', { action: 'stop_video', target: p.id }));
   out.push(
@@ -57,7 +97,7 @@ function actionsFor(p) {
   if (p.hand) out.push(actionButton('Lower hand', { action: 'lower_hand', target: p.id }));
   if (p.role === 'participant') {
     out.push(
-      (p.room || 'main').startsWith('private-')
+      inPrivate(p.room)
         ? actionButton('Return to the group', { action: 'return_to_main', target: p.id })
         : actionButton('Talk privately', { action: 'private_room', target: p.id }),
     );
@@ -106,10 +146,12 @@ function personRow(p, actions) {
     p.audio === false ? 'muted' : '',
     p.video === false ? 'camera off' : '',
     p.hand ? 'hand raised' : '',
-    (p.room || 'main').startsWith('private-') ? 'in a private room' : '',
+    privateState(p),
   ].filter(Boolean);
   label.textContent = displayName(p) + (states.length ? ` — ${states.join(', ')}` : '');
   li.append(label);
+  const mute = p.admitted === false ? null : muteButton(p);
+  if (mute) li.append(mute);
   if (actions.length) {
     const menu = document.createElement('details');
     menu.className = 'menu';
@@ -146,13 +188,7 @@ export function renderPanel() {
     if (again) again.open = true;
   }
   renderQualityRows();
-  $('hand-queue').replaceChildren(
-    ...app.handQueue.map((id) => {
-      const li = document.createElement('li');
-      li.textContent = nameOf(id);
-      return li;
-    }),
-  );
+  $('hand-queue').replaceChildren(...app.handQueue.map((id) => handRow(id, leading)));
   show('hands-empty', app.handQueue.length === 0);
   if (leading) {
     const waiting = [...app.waiting.values()];
@@ -180,12 +216,39 @@ export function renderPanel() {
     $('lock-toggle').setAttribute('aria-pressed', String(app.locked));
     show('allow-unmute', !app.mayUnmute);
     $('private-chat-toggle').checked = app.privateChatAllowed;
-    show('end-session', app.role === 'facilitator');
   }
+  show('end-zone', app.role === 'facilitator');
   const badge = $('people-badge');
   badge.hidden = !(leading && app.waiting.size);
   badge.textContent = leading && app.waiting.size ? `${app.waiting.size} waiting` : '';
   renderChatTargets();
+}
+
+/** A raised hand; leaders get one click to lower it or to call on the person. */
+function handRow(id, leading) {
+  const li = document.createElement('li');
+  li.className = 'person';
+  li.dataset.participantId = id;
+  const name = document.createElement('span');
+  name.className = 'person-name';
+  name.textContent = nameOf(id);
+  li.append(name);
+  if (!leading) return li;
+  const callOn = document.createElement('button');
+  callOn.type = 'button';
+  callOn.className = 'btn small';
+  callOn.textContent = 'Call on';
+  callOn.setAttribute('aria-label', `Call on ${nameOf(id)}`);
+  callOn.addEventListener('click', async () => {
+    const p = app.participants.get(id);
+    if (await control({ action: 'lower_hand', target: id }, `You called on ${nameOf(id)}`)) {
+      if (p && p.audio === false) control({ action: 'ask_unmute', target: id });
+    }
+  });
+  const lower = actionButton('Lower hand', { action: 'lower_hand', target: id });
+  lower.setAttribute('aria-label', `Lower ${nameOf(id)}'s hand`);
+  li.append(callOn, lower);
+  return li;
 }
 
 export function renderHeader() {

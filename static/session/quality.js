@@ -68,9 +68,17 @@ export function renderQualityBadges() {
   for (const tile of $('grid').querySelectorAll('.tile')) {
     const q = app.quality[tile.dataset.participantId];
     const badge = tile.querySelector('.quality-badge');
-    const bad = q && ['poor', 'lost'].find((l) => l === q.up.level || l === q.down.level);
-    badge.hidden = !bad;
-    badge.textContent = bad ? `${levelText(bad)} connection` : '';
+    // whose link and which way: "their" is this tile's person, never ours
+    const ways = q
+      ? [
+          ['sending', q.up.level],
+          ['receiving', q.down.level],
+        ].filter(([, l]) => l === 'poor' || l === 'lost')
+      : [];
+    badge.hidden = !ways.length;
+    badge.textContent = ways.length
+      ? `Their connection: ${ways.map(([w, l]) => `${levelText(l).toLowerCase()} ${w}`).join(', ')}`
+      : '';
   }
 }
 

@@ -88,6 +88,18 @@ function optionsFor(select, entries, value) {
   if (value != null) select.value = value;
 }
 
+/** What a participant is told on entering a breakout room: where, with whom, until when. */
+export function breakoutWelcome(roomId, others) {
+  const room = (app.breakouts.rooms || []).find((r) => r.id === roomId);
+  const name = room ? room.name : 'a breakout room';
+  const remaining = app.breakouts.remaining_s;
+  const until =
+    remaining != null
+      ? ` until ${new Date(Date.now() + remaining * 1000).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' })}`
+      : '';
+  return `You are in ${name}${others ? ` with ${others}` : ''}${until}.`;
+}
+
 /** Leaders: prepare the plan, then run the rooms (the overview shows who is where and who
  *  is speaking in each room). */
 export function renderRooms() {
@@ -101,7 +113,10 @@ export function renderRooms() {
   $('rooms-reuse').disabled = !plan.has_previous;
   const participants = [...app.participants.values()].filter((p) => p.role === 'participant');
   const people = participants.map((p) => [p.id, p.name]);
-  for (const id of ['apart-a', 'apart-b']) optionsFor($(id), people, $(id).value || null);
+  // no default pair: the facilitator picks two different people
+  for (const id of ['apart-a', 'apart-b']) {
+    optionsFor($(id), [['', 'Choose a person'], ...people], $(id).value || '');
+  }
   $('apart-list').replaceChildren(
     ...(plan.keep_apart || []).map(([a, c]) => {
       const li = document.createElement('li');
@@ -185,7 +200,12 @@ export function wireRooms() {
   );
   $('rooms-apart').addEventListener('submit', (e) => {
     e.preventDefault();
-    control({ action: 'breakout_keep_apart', a: $('apart-a').value, b: $('apart-b').value });
+    const [a, b] = [$('apart-a').value, $('apart-b').value];
+    if (!a || !b || a === b) {
+      notice('Choose two different people to keep apart.', 'warn');
+      return;
+    }
+    control({ action: 'breakout_keep_apart', a, b });
   });
   $('rooms-open').addEventListener('submit', (e) => {
     e.preventDefault();

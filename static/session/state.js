@@ -18,6 +18,7 @@ export const app = {
   participantId: null,
   role: null,
   room: null,
+  roomWith: [], // who else is in our room, as the last room_changed said
   generation: 0, // bumps on every (re)join so stale async work can stop
   // join.js: session state from the server (snapshot + events); see docs/api.md.
   participants: new Map(), // id -> Participant
@@ -26,7 +27,8 @@ export const app = {
   spotlight: null,
   locked: false,
   mayUnmute: true,
-  privateChatAllowed: true,
+  privateChatAllowed: false, // participant-to-participant; the facilitator may turn it on
+  privateSince: null, // private_talk.js: performance.now() when our private talk began
   helpRequests: new Map(), // leaders only: participant id -> unix seconds
   // media.js: our devices and the two peer connections
   localStream: null,

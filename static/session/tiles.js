@@ -1,7 +1,9 @@
 // The video grid: one tile per participant in our room, its tracks, the speaker and reactions.
 import { $, show } from '../lib/dom.js';
+import { control } from './network.js';
 import { renderQualityBadges } from './quality.js';
 import { app, displayName, leads, REACTIONS, roleLabel } from './state.js';
+import { renderVideoNote } from './video_note.js';
 
 // ---------------------------------------------------------------- participants and tiles
 
@@ -26,6 +28,13 @@ function createTile(p) {
   tile.classList.toggle('self', self);
   const video = tile.querySelector('video');
   video.muted = self; // never play our own mic back; everyone else's sound plays
+  tile.querySelector('.tile-mute').addEventListener('click', () => {
+    const q = app.participants.get(p.id);
+    if (!q) return;
+    const body =
+      q.audio !== false ? { action: 'mute', target: q.id } : { action: 'ask_unmute', target: q.id };
+    control(body, q.audio !== false ? null : `Asked ${q.name} to unmute`);
+  });
   if (self) video.classList.add('mirror');
   $('grid').append(tile);
   return tile;
@@ -49,6 +58,12 @@ export function updateTile(p) {
   badge.hidden = !leading;
   badge.textContent = leading ? roleLabel(p.role) : '';
   tile.querySelector('.mic-state').hidden = audioOn;
+  tile.querySelector('.away-badge').hidden = !p.away;
+  tile.classList.toggle('away', Boolean(p.away));
+  const mute = tile.querySelector('.tile-mute');
+  mute.hidden = !leads(app.role) || self || p.role === 'facilitator';
+  mute.textContent = audioOn ? 'Mute' : 'Ask to unmute';
+  mute.setAttribute('aria-label', `${mute.textContent} ${p.name}`);
   tile.querySelector('.cam-state').hidden = videoOn;
   tile.classList.toggle('video-off', !videoOn);
   tile.classList.toggle('muted', !audioOn);
@@ -63,6 +78,7 @@ export function updateTile(p) {
       p.hand ? 'hand raised' : '',
       p.reconnecting ? 'reconnecting' : '',
       app.spotlight === p.id ? 'spotlight' : '',
+      p.away ? 'stepped away briefly' : '',
     ]
       .filter(Boolean)
       .join(', '),
@@ -106,8 +122,10 @@ export function renderTiles() {
 /** Picks the column count that gives the largest 4:3 tiles that fit the grid without scrolling. */
 export function fitGrid() {
   const grid = $('grid');
-  const n = grid.querySelectorAll('.tile').length;
-  if (!n || grid.hidden) return;
+  const count = grid.querySelectorAll('.tile').length;
+  if (!count || grid.hidden) return;
+  // a spotlit tile is 1.6 times as wide: about the room of 2.5 tiles
+  const n = count + (grid.querySelector('.tile.spotlit') ? 2 : 0);
   const style = getComputedStyle(grid);
   const gap = parseFloat(style.columnGap) || 0;
   const width = grid.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
@@ -120,9 +138,11 @@ export function fitGrid() {
     const tileW = Math.floor(Math.min(byWidth, byHeight));
     if (tileW > best.tileW) best = { cols, tileW };
   }
-  const tileW = Math.max(best.tileW, Math.min(width, 200)); // tiny windows scroll instead
+  const tileW = Math.max(best.tileW, Math.min(width, 140)); // tiny windows scroll instead
   grid.style.setProperty('--cols', String(best.cols));
   grid.style.setProperty('--tile-w', `${tileW}px`);
+  // a spotlit tile is wider, but never taller than the grid (its top and names stay visible)
+  grid.style.setProperty('--max-tile-w', `${Math.floor(Math.max(height, 150) * (4 / 3))}px`);
 }
 
 function trackForMid(mid) {
@@ -168,6 +188,8 @@ export function renderMedia() {
       if (track) tracks.push(track);
     }
     setTileStream(video, tracks);
+    tile.classList.toggle('no-video', !tracks.some((t) => t.kind === 'video'));
+    renderVideoNote(tile);
   }
 }
 

@@ -2,7 +2,7 @@
 import { $, show } from '../lib/dom.js';
 
 export function showScreen(id) {
-  for (const s of ['fatal', 'prejoin', 'waiting', 'insession', 'left']) show(s, s === id);
+  for (const s of ['fatal', 'prejoin', 'waiting', 'insession', 'ended', 'left']) show(s, s === id);
 }
 
 export function setStatus(text) {

@@ -62,6 +62,10 @@ async def test_two_rooms_countdown_help_and_return(
             f"{name}'s countdown",
         )
         await tiles(page, 2, f"{name} sees only the room-mate")
+        # a breakout room is announced as one, never as a private conversation (issue 14)
+        told = await page.locator("#notices").inner_text()
+        assert re.search(r"You are in Room [12] with \w+ until \d", told), told
+        assert "private" not in told.lower()
     assert re.match(
         r"Breakout rooms are open · (9|10):\d\d left",
         await lead.locator("#breakout-status").inner_text(),

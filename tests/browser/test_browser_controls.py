@@ -36,6 +36,9 @@ async def person_action(page: Page, name: str, action: str) -> None:
     if not await page.locator("#panel").is_visible():
         await page.get_by_role("button", name="People").first.click()
     row = page.locator("#people-list li.person", has_text=name)
+    if action == "Mute":  # one click, on the row itself (issue 14)
+        await row.get_by_role("button", name=f"Mute {name}").click()
+        return
     menu = row.locator("details.menu")
     if await menu.get_attribute("open") is None:
         await row.get_by_label(f"Actions for {name}").click()
@@ -115,16 +118,19 @@ async def test_knock_admit_mute_help_and_remove_with_block(
         await lead.screenshot(path=SCREENSHOT)
     await banner.get_by_role("button", name="Talk privately now").click()
     await sam.get_by_text("You are in a private conversation with Dana").wait_for(timeout=5000)
-    await wait_for(
-        alex,
-        "document.querySelectorAll('.tile[data-participant-id]').length === 1",
-        "Alex no longer sees the two in the private room",
+    # The group is not told who is in the private room (issue 14): Alex sees the facilitator
+    # "stepped away briefly", and every tile stays.
+    await alex.locator(f'.tile[data-participant-id="{lead_id}"] .away-badge').wait_for(
+        timeout=WAIT_S * 1000
     )
     assert await alex.locator(".help-alert").count() == 0
     assert "help" not in (await alex.locator("#notices").inner_text()).lower()
     assert await banner.count() == 0  # answered: the request is resolved
     await person_action(lead, "Sam", "Return to the group")
     await sam.get_by_text("You are back with the group").wait_for(timeout=5000)
+    await alex.locator(f'.tile[data-participant-id="{lead_id}"] .away-badge').wait_for(
+        state="hidden", timeout=5000
+    )
     await joined(alex, 3, "Alex sees everyone again")
 
     # Remove with block: the same personal invite cannot come back.

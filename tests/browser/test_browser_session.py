@@ -121,8 +121,9 @@ async def test_three_people_see_and_hear_each_other(circle_server: Any, browser:
     if SCREENSHOT:
         await pages[0].screenshot(path=SCREENSHOT)
 
-    # Leaving: the page says so, and the others drop the tile.
+    # Leaving, confirmed (issue 14): the page says so, and the others drop the tile.
     await pages[2].get_by_role("button", name="Leave").click()
+    await pages[2].locator("#confirm-dialog").get_by_role("button", name="Leave").click()
     await pages[2].get_by_text("You left the session").wait_for(timeout=WAIT_S * 1000)
     await wait_for(
         pages[0],

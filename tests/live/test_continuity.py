@@ -24,17 +24,17 @@ async def test_a_drop_keeps_the_place_and_a_return_resumes_the_same_person(live:
     live.now[0] += 10
     await live.namespace.trigger_event("disconnect", "b", "transport close")
     session = live.registry.sessions["s_1"].session
-    assert session.participants[bo].away_since == live.now[0]
-    assert "participant_away" in live.sio.to("a")
+    assert session.participants[bo].disconnected_at == live.now[0]
+    assert "participant_reconnecting" in live.sio.to("a")
     assert "participant_left" not in live.sio.to("a")
     live.now[0] += 5
     await live.connect("b2")
     reply = await live.send("b2", "join", {"name": "Bo", "rejoin_key": "bo-page-secret-1234"})
     assert reply["ok"] and reply["resumed"] is True
     assert reply["participant_id"] == bo
-    assert session.participants[bo].away_since is None
+    assert session.participants[bo].disconnected_at is None
     assert session.hand_queue() == [bo]  # the raised hand is still there
-    assert "participant_back" in live.sio.to("a")
+    assert "participant_reconnected" in live.sio.to("a")
     attendance = live.registry.sessions["s_1"].engagement.attendance(bo, live.now[0])
     # one person, with the time away as a gap in their presence
     assert attendance["spans"] == [[joined_at, joined_at + 10], [joined_at + 15, None]]
@@ -74,7 +74,7 @@ async def test_a_second_tab_with_the_same_key_takes_over_and_the_first_is_closed
     assert live.registry.sessions["s_1"].sids[bo] == "b2"
     # the old socket's own disconnect later changes nothing
     await live.namespace.trigger_event("disconnect", "b", "server disconnect")
-    assert live.registry.sessions["s_1"].session.participants[bo].away_since is None
+    assert live.registry.sessions["s_1"].session.participants[bo].disconnected_at is None
 
 
 async def test_a_private_talk_is_not_left_by_a_reconnect(live: Live) -> None:
@@ -200,5 +200,5 @@ async def test_a_connection_closing_at_any_step_of_a_join_leaves_nobody_half_joi
     for pid, person in live_session.session.participants.items():
         # everyone is on an open socket or away (their place kept), never on the closed one
         assert live_session.sids.get(pid) != "b", (step, reply)
-        assert pid in live_session.sids or person.away_since is not None, (step, reply)
+        assert pid in live_session.sids or person.disconnected_at is not None, (step, reply)
     assert len(live_session.session.participants) in (1, 2)

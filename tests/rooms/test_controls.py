@@ -78,6 +78,7 @@ def refused(session: Session, actor: str, command: Command, now: float = 50.0) -
 
 def make_session() -> Session:
     s = Session("s1", "Tuesday group", created_at=0.0, waiting_room=True)
+    s.private_chat_allowed = True  # off by default (test_privacy); the switch is tested here
     s.join(FAC, "Fran", Role.FACILITATOR, 1.0)
     s.join(COF, "Cas", Role.COFACILITATOR, 2.0)
     for at, pid in enumerate((PAR, TGT, HAND, GONE), start=3):
@@ -250,7 +251,7 @@ def test_waiting_room_admit_deny_and_admit_all() -> None:
     assert "waiting" in snapshot(s, COF, 0.0) and "waiting" not in snapshot(s, "a", 0.0)
 
     events = run(s, COF, "admit", now=10.0, target="a")
-    assert events == [ParticipantAdmitted(s.participants["a"].public())]
+    assert events == [ParticipantAdmitted(s.participants["a"])]
     assert s.participants["a"].admitted and "a" in recipients(s, Everyone())
 
     events = run(s, FAC, "deny", now=11.0, target="b", message="This group is full today")

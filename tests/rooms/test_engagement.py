@@ -162,7 +162,7 @@ def test_shares_recent_window_and_balance() -> None:
 
 
 def test_participation_counted_from_domain_events() -> None:
-    session = Session("s", "G", 0.0)
+    session = Session("s", "G", 0.0, private_chat_allowed=True)
     e = Engagement()
     for pid, role in (("f", Role.FACILITATOR), ("a", Role.PARTICIPANT), ("b", Role.PARTICIPANT)):
         e.observe(session.join(pid, pid.upper(), role, 0.0), 0.0)
@@ -234,3 +234,22 @@ def test_settings_and_opt_out_arrive_as_control_events() -> None:
     for event in controls.apply(session, "w", controls.parse_command(body), 3.0):
         e.observe(event, 3.0)
     assert metrics(e, 4.0)["w"]["measured"] is True
+
+
+def test_time_muted_by_a_leader_is_not_silence() -> None:
+    session = Session("s", "G", 0.0)
+    e = Engagement()
+    for pid, role in (("f", Role.FACILITATOR), ("a", Role.PARTICIPANT), ("b", Role.PARTICIPANT)):
+        e.observe(session.join(pid, pid.upper(), role, 0.0), 0.0)
+    for event in controls.apply(
+        session, "f", controls.parse_command({"action": "mute", "target": "a"}), 60.0
+    ):
+        e.observe(event, 60.0)
+    later = 20 * 60.0
+    alerts = e.alerts(later)
+    assert ("silent", "b") in alerts  # b chose silence
+    assert ("silent", "a") not in alerts  # a was muted by a leader
+    # unmuted again: silence counts from then
+    e.observe(session.set_media_state("a", audio=True, video=None), later)
+    assert ("silent", "a") not in e.alerts(later + 14 * 60)
+    assert ("silent", "a") in e.alerts(later + 15 * 60 + 1)

@@ -116,3 +116,17 @@ def test_monitor_alerts_after_ten_seconds_poor_or_when_lost() -> None:
     assert ("connection_lost", "c") in monitor.alerts(4.0)
     view = monitor.view(28.0)
     assert view["a"]["up"]["level"] == "poor" and view["a"]["down"]["level"] is None
+
+
+def test_someone_who_left_keeps_their_history_for_the_summary() -> None:
+    """A bot or a member who leaves before the end still has measurements in the summary
+    (they were forgotten on leaving, so the summary said "no connection measurements")."""
+    monitor = QualityMonitor(CONFIG)
+    for s in samples(0.0, 5, 0.0):
+        monitor.add("a", s, s)
+    monitor.leave("a", 10.0)
+    history = monitor.people["a"].up.history(100.0)
+    assert history == {"excellent": pytest.approx(10.0, abs=0.1)}  # not counting after leaving
+    assert monitor.people["a"].down.changes  # the timeline stays
+    assert "a" not in monitor.view(100.0) and monitor.alerts(100.0) == {}
+    assert monitor.level("a", "up") is None

@@ -157,3 +157,38 @@ def test_group_trends_follow_people_by_invite_not_name() -> None:
     assert [pt["attended"] for pt in people["i_a"]["sessions"]] == [True, False]
     shares = [pt["share_pct"] for pt in people["i_b"]["sessions"]]
     assert shares[1] > shares[0]
+
+
+def _with_trouble(summary: dict[str, Any], pid: str, up: float, down: float) -> None:
+    for p in summary["participants"]:
+        if p["id"] == pid:
+            p["quality"]["up"].update(poor_s=up, lost_s=0.0)
+            p["quality"]["down"].update(poor_s=down / 2, lost_s=down / 2)
+
+
+def test_trends_count_connection_trouble_both_ways_and_show_invite_labels() -> None:
+    summary = recorded_session("s_1")
+    _with_trouble(summary, "b", up=0.0, down=90.0)  # only receiving was poor
+    trends = group_trends([summary], labels={"i_b": "B. (Tuesdays)"})
+    people = {p["invite_id"]: p for p in trends["participants"]}
+    [point] = people["i_b"]["sessions"]
+    assert point["poor_connection_s"] == 90.0
+    assert (point["poor_sending_s"], point["poor_receiving_s"]) == (0.0, 90.0)
+    assert (people["i_b"]["name"], people["i_b"]["label"]) == ("B", "B. (Tuesdays)")
+    assert people["i_a"]["label"] is None
+
+
+def test_a_private_talk_is_named_with_the_member() -> None:
+    session = Session("s_p", "Week 4", 0.0)
+    e = Engagement()
+    for pid, role in (("f", Role.FACILITATOR), ("a", Role.PARTICIPANT)):
+        e.observe(session.join(pid, pid.upper(), role, 0.0), 0.0)
+    for event in controls.apply(
+        session, "f", controls.parse_command({"action": "private_room", "target": "a"}), 10.0
+    ):
+        e.observe(event, 10.0)
+    facts = SessionFacts("s_p", "Week 4", None, 0.0, None, [])
+    summary = build_summary(facts, e, QualityMonitor(), [], 70.0, final=False)
+    rooms = {r["room"]: r["name"] for p in summary["participants"] for r in p["rooms"]}
+    assert rooms["private-a"] == "Private talk with A"
+    assert summary["room_names"]["private-a"] == "Private talk with A"

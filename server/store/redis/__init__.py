@@ -10,7 +10,8 @@ Summaries are scored by `updated_at` instead (`summaries_by_time` is what retent
 
 One class, one file per concern: core.py (client, keys, transactions, shared reads and writes),
 accounts.py (facilitators, groups), sessions.py (sessions, invites, blocks), audit.py,
-summaries.py (summaries, deletion and retention, the deletion log).
+summaries.py (summaries, deletion and retention, the deletion log), live.py (running sessions'
+states, restored after a restart).
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from __future__ import annotations
 from server.store.redis.accounts import RedisAccounts
 from server.store.redis.audit import RedisAudit
 from server.store.redis.core import DEFAULT_PREFIX, MAX_TRANSACTION_ATTEMPTS
+from server.store.redis.live import RedisLiveStates
 from server.store.redis.sessions import RedisSessions
 from server.store.redis.summaries import RedisSummaries
 
 __all__ = ["DEFAULT_PREFIX", "MAX_TRANSACTION_ATTEMPTS", "RedisStore"]
 
 
-class RedisStore(RedisAccounts, RedisSessions, RedisAudit, RedisSummaries):
+class RedisStore(RedisAccounts, RedisSessions, RedisAudit, RedisSummaries, RedisLiveStates):
     """`Store` on Redis; `prefix` keeps several deployments (or tests) apart on one server."""

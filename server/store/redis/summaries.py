@@ -1,6 +1,7 @@
 """RedisStore's summaries, deletion of a session's data (on request or by retention), and the
 deletion log.
 
+A session's data is its summary, audit log, invite blocks, live state (live.py) and record.
 Keys: `summary:<session>`, `summaries_by_time` (scored by `updated_at`: what retention purges
 by), `group_summaries:<group>` (ordered by their session's start when read), and `deletions`
 (one list).
@@ -80,6 +81,7 @@ class RedisSummaries(RedisCore):
             summary_key,
             self._key("audit", session_id),
             self._key("blocked_invites", session_id),
+            self._key("live_state", session_id),
             session_key,
         ]
 
@@ -98,6 +100,7 @@ class RedisSummaries(RedisCore):
             begin_writes(pipe)
             pipe.delete(*keys)
             pipe.zrem(self._prefix + "summaries_by_time", session_id)
+            pipe.srem(self._prefix + "live_states", session_id)
             if summary is not None and summary.group_id is not None:
                 pipe.zrem(self._key("group_summaries", summary.group_id), session_id)
             if session is not None and session.group_id is not None:

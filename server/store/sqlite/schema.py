@@ -88,6 +88,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             at REAL NOT NULL
         )""",
     ),
+    (
+        # a running session's state (rooms.persistence), kept to be restored after a restart
+        """CREATE TABLE live_states (
+            session_id TEXT PRIMARY KEY,
+            data TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -17,6 +17,7 @@ _SESSION_DATA = (
     ("summaries", "session_id"),
     ("audit", "session_id"),
     ("blocked_invites", "session_id"),
+    ("live_states", "session_id"),
     ("sessions", "id"),
 )
 

@@ -1,0 +1,106 @@
+"""A private talk in real Chromium: a member asks for help, the facilitator answers in a 1:1
+room, and a third person's page never receives who is in it or who asked (checked on the
+socket frames their page receives, not only on what it shows). Both sides keep a bar with one
+click back to the group."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+from playwright.async_api import Browser, Page, WebSocket
+
+from tests.browser.helpers import WAIT_S, join, joined, open_page, wait_for
+from tests.browser.test_browser_controls import person_action
+from tests.conftest import RunningServer
+
+
+def record_socket(page: Page) -> list[Any]:
+    """Every socket.io packet the page receives (msgpack frames, decoded), in order."""
+    received: list[Any] = []
+
+    def on_frame(payload: str | bytes) -> None:
+        if isinstance(payload, bytes | bytearray):
+            received.append(msgpack.unpackb(bytes(payload), raw=False, strict_map_key=False))
+        else:
+            received.append(payload)  # engine.io pings
+
+    def on_socket(ws: WebSocket) -> None:
+        ws.on("framereceived", on_frame)
+
+    page.on("websocket", on_socket)
+    return received
+
+
+def events_of(received: list[Any], name: str) -> list[Any]:
+    """The payloads of socket.io EVENT packets named `name`."""
+    out = []
+    for packet in received:
+        data = packet.get("data") if isinstance(packet, dict) else None
+        if isinstance(data, list) and data and data[0] == name:
+            out.append(data[1] if len(data) > 1 else None)
+    return out
+
+
+async def test_a_private_talk_reaches_only_the_two_and_the_leaders(
+    circle_server: RunningServer, browser: Browser
+) -> None:
+    created = await circle_server.create_session("Tuesday IOP")
+    lead = await open_page(browser, created["facilitator_url"])
+    sam = await open_page(browser, created["invite_url"])
+    alex = await open_page(browser, created["invite_url"])
+    frames = record_socket(alex)
+    await join(lead, "Dana")
+    lead_id = await joined(lead, 1, "the facilitator")
+    await join(sam, "Sam")
+    await joined(sam, 2, "Sam")
+    await join(alex, "Alex")
+    await joined(alex, 3, "Alex")
+
+    await sam.get_by_role("button", name="I need help").click()
+    banner = lead.locator(".help-alert", has_text="Sam asked for help privately")
+    await banner.get_by_role("button", name="Talk privately now").click()
+
+    # Both sides: a lasting bar naming the other, with the time and the way back.
+    sam_bar = sam.locator("#private-bar")
+    lead_bar = lead.locator("#private-bar")
+    await sam_bar.get_by_text("Private talk with Dana").wait_for(timeout=WAIT_S * 1000)
+    await lead_bar.get_by_text("Private talk with Sam").wait_for(timeout=WAIT_S * 1000)
+    clock = "/· 0:0[2-9]/.test(document.querySelector('#private-status').textContent)"
+    await wait_for(sam, clock, "the clock to run")
+    # the stale "they will reach out" notice is gone once they have
+    assert "reach out" not in await sam.locator("#notices").inner_text()
+
+    # The group: the facilitator stepped away briefly; nothing about Sam or a private room.
+    away = alex.locator(f'.tile[data-participant-id="{lead_id}"] .away-badge')
+    await away.wait_for(state="visible", timeout=WAIT_S * 1000)
+    await alex.get_by_role("button", name="People").click()
+    people = await alex.locator("#people-list").inner_text()
+    assert "stepped away briefly" in people
+    assert "private" not in people.lower() and "help" not in people.lower()
+    assert await alex.locator("#private-bar").is_hidden()
+
+    # One click back, from the facilitator's bar.
+    await lead_bar.get_by_role("button", name="Return to the group").click()
+    await sam.get_by_text("You are back with the group").wait_for(timeout=5000)
+    await wait_for(sam, "document.querySelector('#private-bar').hidden", "Sam's bar to go")
+    await wait_for(lead, "document.querySelector('#private-bar').hidden", "the lead's bar to go")
+    await away.wait_for(state="hidden", timeout=5000)
+
+    # And from the member's side: Sam may end a private talk himself.
+    await person_action(lead, "Sam", "Talk privately")
+    await sam_bar.get_by_role("button", name="Return to the group").click()
+    await sam.get_by_text("You are back with the group").nth(-1).wait_for(timeout=5000)
+    await wait_for(lead, "document.querySelector('#private-bar').hidden", "the talk to end")
+
+    # What Alex's page received, frame by frame.
+    updates = events_of(frames, "participant_updated")
+    assert any(u["id"] == lead_id and u["away"] is True for u in updates)
+    assert all(u["room"] == "main" for u in updates), updates
+    for name in ("help_requested", "help_resolved", "room_changed"):
+        assert events_of(frames, name) == [], name
+    assert "private-" not in repr(frames)
+
+    for page in (lead, sam, alex):
+        assert page.circle_exceptions == []  # type: ignore[attr-defined]
+        await page.context.close()

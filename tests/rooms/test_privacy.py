@@ -1,0 +1,120 @@
+"""What the group may know of a private talk: nothing but that a leader stepped away.
+
+Who is in a 1:1 room, and who asked for help, reaches the leaders and the person only: checked
+on every message of a help request answered in a private room, as `deliveries` hands them out,
+and on the snapshot a participant gets."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from rooms.controls import apply, deliveries, parse_command, snapshot
+from rooms.errors import Refusal
+from rooms.model import DomainEvent, Role, Session
+
+FAC, COF, ASKER, OTHER = "fac", "cof", "asker", "other"
+
+
+def _session() -> Session:
+    s = Session("s1", "Group", created_at=0.0)
+    s.join(FAC, "Fran", Role.FACILITATOR, 1.0, credentials="LCSW")
+    s.join(COF, "Cas", Role.COFACILITATOR, 2.0)
+    s.join(ASKER, "Ash", Role.PARTICIPANT, 3.0)
+    s.join(OTHER, "Oli", Role.PARTICIPANT, 4.0)
+    return s
+
+
+def _run(s: Session, actor: str, now: float, **body: Any) -> list[DomainEvent]:
+    return apply(s, actor, parse_command(body), now)
+
+
+def _received(s: Session, events: list[DomainEvent]) -> dict[str, list[tuple[str, Any]]]:
+    """Each person's messages, as the server would send them."""
+    inbox: dict[str, list[tuple[str, Any]]] = {}
+    for event in events:
+        for pid, payload in deliveries(s, event):
+            inbox.setdefault(pid, []).append((event.name, payload))
+    return inbox
+
+
+def _private_talk(s: Session) -> list[DomainEvent]:
+    events = _run(s, ASKER, 10.0, action="raise_hand")
+    events += _run(s, ASKER, 11.0, action="help")
+    events += _run(s, FAC, 12.0, action="private_room", target=ASKER)
+    return events
+
+
+def test_the_group_never_learns_who_is_in_a_private_talk() -> None:
+    s = _session()
+    inbox = _received(s, _private_talk(s))
+    other = json.dumps(inbox[OTHER])
+    assert "private-" not in other
+    assert "help" not in other  # neither the request nor its resolution
+    updates = {p["id"]: p for name, p in inbox[OTHER] if name == "participant_updated"}
+    assert updates[ASKER]["room"] == "main" and updates[ASKER]["away"] is False
+    # the facilitator "stepped away briefly": with whom is not said
+    assert updates[FAC] == {**updates[FAC], "room": "main", "away": True}
+    # the snapshot a participant gets (on joining, admission, promotion) says the same
+    view = json.dumps(snapshot(s, OTHER, 13.0))
+    assert "private-" not in view and "help_requests" not in view
+
+
+def test_leaders_and_the_member_see_the_private_room() -> None:
+    s = _session()
+    inbox = _received(s, _private_talk(s))
+    room = "private-" + ASKER
+    for leader in (FAC, COF):
+        rooms = {p["id"]: p["room"] for n, p in inbox[leader] if n == "participant_updated"}
+        assert rooms[ASKER] == room == rooms[FAC]
+        assert ("help_requested", {"participant_id": ASKER, "at": 11.0}) in inbox[leader]
+    mine = [p for n, p in inbox[ASKER] if n == "participant_updated" and p["id"] == ASKER]
+    assert mine[-1]["room"] == room
+    assert ("room_changed", {"room": room, "with": [FAC]}) in inbox[ASKER]
+    seen_by_leader = {p["id"]: p for p in snapshot(s, COF, 13.0)["participants"]}  # type: ignore[attr-defined]
+    assert seen_by_leader[ASKER]["room"] == room
+
+
+def test_a_late_joiner_and_an_admitted_person_see_the_group_view() -> None:
+    s = _session()
+    s.waiting_room = True
+    _private_talk(s)
+    s.join("late", "Lee", Role.PARTICIPANT, 20.0)
+    admitted = _run(s, COF, 21.0, action="admit", target="late")
+    inbox = _received(s, admitted)
+    assert inbox["late"][0][1]["id"] == "late"
+    assert inbox[OTHER][0][1]["room"] == "main"
+    assert "private-" not in json.dumps(snapshot(s, "late", 22.0))
+
+
+@pytest.mark.parametrize("viewer", [FAC, ASKER, OTHER])
+def test_returning_tells_everyone_the_main_room(viewer: str) -> None:
+    s = _session()
+    _private_talk(s)
+    back = _run(s, FAC, 30.0, action="return_to_main", target=ASKER)
+    got = {p["id"]: p for n, p in _received(s, back)[viewer] if n == "participant_updated"}
+    assert got[FAC]["room"] == got[ASKER]["room"] == "main"
+    assert got[FAC]["away"] is False
+
+
+def test_private_chat_between_participants_is_off_by_default() -> None:
+    s = _session()
+    assert not s.private_chat_allowed
+    assert snapshot(s, OTHER, 5.0)["private_chat_allowed"] is False
+    with pytest.raises(Refusal, match="private messages"):
+        _run(s, OTHER, 5.0, action="chat", text="hi", to=ASKER)
+    assert _run(s, OTHER, 5.0, action="chat", text="hi", to=FAC)  # leaders stay reachable
+    _run(s, FAC, 6.0, action="set_private_chat", allowed=True)
+    assert _run(s, OTHER, 7.0, action="chat", text="hi", to=ASKER)
+
+
+def test_the_member_may_end_their_own_private_talk_and_no_one_elses() -> None:
+    s = _session()
+    _private_talk(s)
+    with pytest.raises(Refusal) as refused:
+        _run(s, OTHER, 20.0, action="return_to_main", target=ASKER)
+    assert refused.value.code == "forbidden"
+    _run(s, ASKER, 21.0, action="return_to_main", target=ASKER)
+    assert {p.room_id for p in s.participants.values()} == {"main"}

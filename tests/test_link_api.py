@@ -1,0 +1,44 @@
+"""What a link holder learns before joining (POST /api/link): the title, who leads and when it
+starts; a leader's own name; and nothing for a bad link."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from tests.clients import call, signed_in, token_of
+from tests.conftest import RunningServer
+
+
+async def test_a_link_tells_who_leads_and_when(circle_server: RunningServer) -> None:
+    base = circle_server.base_url
+    dana = await signed_in(circle_server, "f_dana", "dana@example.org")
+    try:
+        _, session = await call(
+            dana,
+            "POST",
+            f"{base}/api/sessions",
+            {"title": "Week 3", "scheduled_start": "2030-01-08T18:00:00-05:00"},
+        )
+        async with aiohttp.ClientSession() as anon:
+            status, about = await call(
+                anon, "POST", f"{base}/api/link", {"token": token_of(session["invite_url"])}
+            )
+            assert status == 200
+            assert about == {
+                "title": "Week 3",
+                "scheduled_start": "2030-01-08T18:00:00-05:00",
+                "ended": False,
+                "leader": {"name": "F_Dana", "credentials": "PhD"},
+                "your_name": None,
+            }
+            # a leader's link: the name their account joins with
+            status, mine = await call(
+                anon, "POST", f"{base}/api/link", {"token": token_of(session["facilitator_url"])}
+            )
+            assert mine["your_name"] == "F_Dana"
+            status, bad = await call(anon, "POST", f"{base}/api/link", {"token": "x" * 40})
+            assert status == 401 and bad["error"] == "invalid_token"
+            status, bad = await call(anon, "POST", f"{base}/api/link", {"tok": 1})
+            assert status == 400 and bad["error"] == "invalid"
+    finally:
+        await dana.close()
