@@ -79,7 +79,7 @@ def create_app(
     app.on_startup.append(_freeze_startup_heap)
     app.on_shutdown.append(_stopping)
     app.cleanup_ctx.append(lambda app: workers.run())
-    app.cleanup_ctx.append(_close_sessions)
+    app.cleanup_ctx.append(_live_sessions)
     return app
 
 
@@ -129,8 +129,11 @@ async def _freeze_startup_heap(app: web.Application) -> None:
     gc.freeze()
 
 
-async def _close_sessions(app: web.Application) -> AsyncIterator[None]:
-    yield
+async def _live_sessions(app: web.Application) -> AsyncIterator[None]:
+    """Sessions that were running when the server stopped come back; at the end, each is
+    kept as it is (mid-session) for the next start."""
     registry = app[SESSIONS]
+    await registry.restore()
+    yield
     await registry.close()
     registry.fanout.close()

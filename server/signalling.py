@@ -241,7 +241,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             name, credentials = account.display_name, account.credentials
         if conn.gone:
             raise Refusal("gone", "the connection closed")
-        live = self.registry.open(record)
+        live = await self.registry.open(record)
         live.empty_since = None
         pid = continuity.returning(live.session, request.rejoin_key, grant.invite_token_id)
         if pid is not None and pid in live.session.participants:
@@ -282,11 +282,12 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         for event in controls.events_for_join(live.session, joined):
             live.engagement.observe(event, now)
             await self.fanout.deliver(live, event, skip=pid)
+        await self.registry.save_state(live)
         return reply
 
     async def _resume(self, sid: str, conn: Connection, live: LiveSession, pid: str) -> Reply:
         conn.participant_id = pid
-        reply = {**self._joined_reply(live, pid), "resumed": True}
+        reply = {**self._joined_reply(live, pid), "resumed": True, "restored": live.restored}
         await self.effects.resume(live, pid, sid)
         return reply
 
@@ -388,7 +389,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         ICE restart, so a fresh pair of connections is the recovery)."""
         _parse(EmptyRequest, data)
         live, pid = self._admitted_live(conn)
-        await live.router.reset(pid)
+        await live.router.reset(pid, live.session.participants[pid].room_id)
         return {"ok": True}
 
     async def on_leave(self, sid: str, conn: Connection, data: Any) -> Reply:

@@ -35,6 +35,8 @@ class Effects:
             effect = _EFFECTS.get(type(event))
             if effect is not None:
                 await effect(self, live, event)
+        if events:
+            await self.registry.save_state(live)
 
     async def enter(self, live: LiveSession, pid: str) -> None:
         """Admitted: into the media router and the session's broadcast room."""
@@ -66,8 +68,9 @@ class Effects:
         live.sids[pid] = sid
         if previous is not None and previous != sid:
             self.fanout.close_later(previous)
-        if live.session.participants[pid].admitted:
-            await live.router.reset(pid)
+        person = live.session.participants[pid]
+        if person.admitted:
+            await live.router.reset(pid, person.room_id)
             await self.fanout.sio.enter_room(sid, live.room())
         log.info("participant %s of session %s resumed", pid, live.session.id)
         await self.publish(live, continuity.resume(live.session, pid))

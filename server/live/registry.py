@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rooms.model import Session
+from rooms.persistence import restore_session, session_state
 from rooms.speaker import ActiveSpeaker
 from server.background import BackgroundTasks
 from server.config import Settings
@@ -63,10 +64,12 @@ class LiveSessions:
     def get(self, session_id: str) -> LiveSession | None:
         return self.sessions.get(session_id)
 
-    def open(self, record: SessionRecord) -> LiveSession:
-        """The running session of this record, made with its router on first use."""
+    async def open(self, record: SessionRecord) -> LiveSession:
+        """The running session of this record, made with its router on first use; a session
+        that ran before (everyone left long ago) goes on from its stored summary."""
         live = self.sessions.get(record.id)
         if live is None:
+            stored = await self.store().get_summary(record.id)
             session = Session(
                 record.id,
                 record.title,
@@ -74,23 +77,73 @@ class LiveSessions:
                 max_participants=self.settings.max_participants,
                 waiting_room=record.waiting_room,
             )
-            sid = record.id
-            router = self.router_class(
-                self.settings.media,
-                self.stats,
-                on_slots=lambda pid, slots: self._background.spawn(
-                    self._send_slots(sid, pid, slots)
-                ),
-                on_audio_level=lambda level: self._on_audio_level(sid, level),
-                on_failed=lambda pid: self._background.spawn(self._media_failed(sid, pid)),
-            )
-            live = LiveSession(session, router, record)
-            self.sessions[record.id] = live
+            live = self._make(record, session, stored.data if stored else None)
         return live
 
+    def _make(
+        self, record: SessionRecord, session: Session, summary_base: dict[str, Any] | None
+    ) -> LiveSession:
+        sid = record.id
+        router = self.router_class(
+            self.settings.media,
+            self.stats,
+            on_slots=lambda pid, slots: self._background.spawn(self._send_slots(sid, pid, slots)),
+            on_audio_level=lambda level: self._on_audio_level(sid, level),
+            on_failed=lambda pid: self._background.spawn(self._media_failed(sid, pid)),
+        )
+        live = LiveSession(session, router, record, summary_base=summary_base)
+        self.sessions[sid] = live
+        return live
+
+    async def restore(self) -> None:
+        """At start-up: every session that was running when the server stopped (or died)
+        comes back as it was at its last save; its people are reconnecting, and their pages
+        resume them in their rooms."""
+        store, now = self.store(), self.clock()
+        for session_id, state in await store.live_states():
+            record = await store.get_session(session_id)
+            if record is None or record.ended_at is not None:
+                await store.delete_live_state(session_id)
+                continue
+            try:
+                session = restore_session(state)
+            except (ValueError, TypeError, KeyError):
+                log.warning("session %s: its saved state cannot be read; not restored", session_id)
+                continue
+            stored = await store.get_summary(session_id)
+            live = self._make(record, session, stored.data if stored else None)
+            live.restored = True
+            live.invite_ids = dict(state.get("invite_ids", {}))
+            live.leaders = dict(state.get("leaders", {}))
+            for person in list(session.participants.values()):
+                if not person.admitted:
+                    del session.participants[person.id]  # the waiting knock again
+                    continue
+                person.disconnected_at = person.disconnected_at or now
+                live.router.add(person.id, person.room_id)
+            if not session.participants:
+                live.empty_since = now
+            log.info("session %s restored with %d people", session_id, len(session.participants))
+
+    async def save_state(self, live: LiveSession) -> None:
+        """What must survive a restart (rooms.persistence), after each change and each flush."""
+        if self.sessions.get(live.session.id) is not live:
+            return  # finished: nothing to keep
+        state = {
+            **session_state(live.session),
+            "invite_ids": live.invite_ids,
+            "leaders": live.leaders,
+        }
+        await self.store().put_live_state(live.session.id, state, self.clock())
+
     async def finish(self, live: LiveSession, *, final: bool) -> None:
-        """The session stops running here: its summary is stored, its media closed."""
+        """The session stops running here: its summary is stored, its media closed. Unless
+        it is final (ended, or empty for a while), its state is kept for a restart."""
         await self.save_summary(live, final=final)
+        if final:
+            await self.store().delete_live_state(live.session.id)
+        else:
+            await self.save_state(live)
         await live.router.close()
         self.sessions.pop(live.session.id, None)
 

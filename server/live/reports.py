@@ -8,6 +8,7 @@ from typing import Any
 from rooms import controls
 from rooms.quality import Level
 from rooms.summary import SessionFacts, build_summary
+from rooms.summary_merge import merge_summaries
 from server.live.session import LiveSession
 
 
@@ -50,7 +51,10 @@ def summary_of(live: LiveSession, now: float, *, final: bool) -> dict[str, Any]:
         room_names={room.id: room.name for room in live.session.breakouts.rooms},
         invite_ids=dict(live.invite_ids),
     )
-    return build_summary(facts, live.engagement, live.quality, live.alert_log, now, final=final)
+    summary = build_summary(facts, live.engagement, live.quality, live.alert_log, now, final=final)
+    if live.summary_base is not None:
+        summary = merge_summaries(live.summary_base, summary)
+    return summary
 
 
 def _with_connection(live: LiveSession, kind: str, pid: str) -> str:

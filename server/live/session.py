@@ -34,6 +34,10 @@ class LiveSession:
     alert_log: list[dict[str, Any]] = field(default_factory=list)
     logged_alerts: set[tuple[str, str]] = field(default_factory=set)
     empty_since: float | None = None  # everyone has left: final after a while (settings)
+    # The summary of what ran before this segment (before a restart, or before everyone left
+    # long ago): this segment's summary is merged into it (rooms.summary_merge).
+    summary_base: dict[str, Any] | None = None
+    restored: bool = False  # brought back from the store at start-up
 
     def log_alerts(self, source: frozenset[str], holding: set[tuple[str, str]], at: float) -> None:
         """Remember each alert once per time it starts to hold. `source` is every kind the

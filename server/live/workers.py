@@ -188,5 +188,9 @@ class Workers:
         the server stops mid-session."""
         while True:
             await asyncio.sleep(SUMMARY_FLUSH_S)
-            for live in self._live():
-                await self.registry.save_summary(live, final=False)
+            await self.flush()
+
+    async def flush(self) -> None:
+        for live in self._live():
+            await self.registry.save_summary(live, final=False)
+            await self.registry.save_state(live)

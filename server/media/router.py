@@ -374,13 +374,12 @@ class MediaRouter:
             if pc is not None:
                 await pc.close()
 
-    async def reset(self, pid: str) -> None:
+    async def reset(self, pid: str, room_id: str) -> None:
         """Their peer connections are closed and new ones may follow (a reconnect, a failed
-        link); they stay in their room, so their new media reaches that room only."""
-        media = self.participants.get(pid)
-        if media is not None:
-            await self.remove(pid)
-            self.add(pid, media.room_id)
+        link), in `room_id` (the room the session has them in): their new media reaches that
+        room only."""
+        await self.remove(pid)
+        self.add(pid, room_id)
 
     async def close(self) -> None:
         for pid in list(self.participants):

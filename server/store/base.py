@@ -155,9 +155,11 @@ class Store(Protocol):
         ...
 
     async def put_summary(self, summary: SummaryRecord) -> None:
-        """Insert or replace a session's summary; a final one is never replaced by one still
-        in progress. Data that is not plain JSON (see `check_json`), or a non-finite
-        `updated_at`, is refused (ValueError) before any write."""
+        """Insert or replace a session's summary; the newest stands (a write older than the
+        stored one, say a flush that raced the session's end, is ignored), so a session that
+        goes on after a final summary replaces it with the merged one. Data that is not plain
+        JSON (see `check_json`), or a non-finite `updated_at`, is refused (ValueError) before
+        any write."""
         ...
 
     async def get_summary(self, session_id: str) -> SummaryRecord | None: ...

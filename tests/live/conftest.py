@@ -14,6 +14,7 @@ import pytest
 
 from rooms.model import Role
 from server import tokens
+from server.config import Settings
 from server.live.effects import Effects
 from server.live.fanout import Fanout
 from server.live.registry import LiveSessions
@@ -64,8 +65,20 @@ class Live:
     effects: Effects
     namespace: Signalling
     workers: Workers
-    secret: str
+    settings: Settings
     now: list[float]
+    restarts: list[Live] = field(default_factory=list)  # every server over this store
+
+    @property
+    def secret(self) -> str:
+        return self.settings.secret
+
+    async def restarted(self) -> Live:
+        """A new server over the same store, as after a crash (this one is left as it was)."""
+        fresh = build(self.settings, self.store, [self.now[0] + 5])
+        self.restarts.append(fresh)
+        fresh.restarts = self.restarts
+        return fresh
 
     async def session(self, session_id: str = "s_1", waiting_room: bool = False) -> None:
         record = SessionRecord(session_id, "Group", None, None, waiting_room, None, self.now[0])
@@ -93,11 +106,8 @@ class Live:
         return pid
 
 
-@pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[Live]:
-    settings = make_settings(tmp_path, port=8080)  # nothing listens
-    store = await open_store(settings)
-    now = [1_000_000.0]
+def build(settings: Settings, store: Store, now: list[float]) -> Live:
+    """One server's live layer over `store` (a second one over the same store is a restart)."""
     sio = RecordingSocketServer()
     fanout = Fanout(sio)  # type: ignore[arg-type]
     registry = LiveSessions(settings, ForwardingStats(), lambda: store, fanout, lambda: now[0])
@@ -105,10 +115,20 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
     registry.on_media_failed = effects.media_failed
     namespace = Signalling(registry, fanout, effects)
     namespace._set_server(sio)
+    workers = Workers(registry, fanout, effects)
+    return Live(sio, store, registry, effects, namespace, workers, settings, now)
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[Live]:
+    settings = make_settings(tmp_path, port=8080)  # nothing listens
+    store = await open_store(settings)
+    servers = [build(settings, store, [1_000_000.0])]
+    servers[0].restarts = servers
     try:
-        workers = Workers(registry, fanout, effects)
-        yield Live(sio, store, registry, effects, namespace, workers, settings.secret, now)
+        yield servers[0]
     finally:
-        await registry.close()
-        fanout.close()
+        for server in servers:
+            await server.registry.close()
+            server.effects.fanout.close()
         await store.close()

@@ -202,3 +202,43 @@ async def test_a_connection_closing_at_any_step_of_a_join_leaves_nobody_half_joi
         assert live_session.sids.get(pid) != "b", (step, reply)
         assert pid in live_session.sids or person.disconnected_at is not None, (step, reply)
     assert len(live_session.session.participants) in (1, 2)
+
+
+async def test_a_restart_brings_the_session_back_as_it_was_at_its_last_save(
+    live: Live,
+) -> None:
+    """What the store keeps is all a new process has: it restores the session, its people
+    come back to their rooms and roles, the breakout timer runs on, the summary continues."""
+    await live.session()
+    ann = await live.join("a", "Ann", Role.FACILITATOR, key="ann-page-secret-1234")
+    bo = await live.join("b", "Bo", key="bo-page-secret-12345")
+    cy = await live.join("c", "Cy", key="cy-page-secret-12345")
+    assert (await live.send("a", "control", {"action": "promote", "target": cy}))["ok"]
+    steps = [
+        {"action": "breakout_create", "count": 1},
+        {"action": "breakout_assign", "target": bo, "room": "b1"},
+        {"action": "breakout_open", "duration_s": 600},
+    ]
+    for step in steps:
+        reply = await live.send("a", "control", step)
+        assert reply["ok"], (step, reply)
+    before = live.registry.sessions["s_1"].session
+    closes_at = before.breakouts.ends_at
+    await live.workers.flush()
+    # the process dies: nothing is closed or saved on the way out
+    fresh = await live.restarted()
+    await fresh.registry.restore()
+    restored = fresh.registry.sessions["s_1"]
+    assert restored.restored
+    people = restored.session.participants
+    assert set(people) == {ann, bo, cy}
+    assert all(p.disconnected_at is not None for p in people.values())
+    assert people[cy].role is Role.COFACILITATOR and people[bo].room_id == "b1"
+    assert restored.session.breakouts.ends_at == closes_at
+    await fresh.connect("b2")
+    back = await fresh.send("b2", "join", {"name": "Bo", "rejoin_key": "bo-page-secret-12345"})
+    assert back["participant_id"] == bo and back["restored"] is True
+    assert restored.router.participants[bo].room_id == "b1"
+    summary = fresh.registry.summary("s_1")
+    assert summary is not None
+    assert {p["id"] for p in summary["participants"]} == {ann, bo, cy}

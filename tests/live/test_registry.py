@@ -10,8 +10,9 @@ from tests.live.conftest import Live
 
 async def test_one_live_session_per_record_and_counts(live: Live) -> None:
     record = SessionRecord("s_9", "Group", None, None, False, None, live.now[0])
-    first = live.registry.open(record)
-    assert live.registry.open(record) is first
+    await live.store.add_session(record)
+    first = await live.registry.open(record)
+    assert await live.registry.open(record) is first
     assert live.registry.counts() == (1, 0)
     assert live.registry.summary("s_unknown") is None
     assert live.registry.engagement("s_unknown") is None

@@ -376,14 +376,16 @@ def summary(
     return SummaryRecord(session_id, group_id, {**SUMMARY_DATA, "at": at}, at, final)
 
 
-async def test_summary_round_trip_replace_and_final_stands(store: Store) -> None:
+async def test_summary_round_trip_replace_and_the_newest_stands(store: Store) -> None:
     await store.put_summary(summary("s-1", 10.0))
     assert await store.get_summary("s-1") == summary("s-1", 10.0)
     await store.put_summary(summary("s-1", 15.0))
     assert (await store.get_summary("s-1")) == summary("s-1", 15.0)  # lists stay lists
     await store.put_summary(summary("s-1", 20.0, final=True))
-    await store.put_summary(summary("s-1", 25.0))  # a late in-progress write loses
+    await store.put_summary(summary("s-1", 18.0))  # a flush that raced the end loses
     assert await store.get_summary("s-1") == summary("s-1", 20.0, final=True)
+    await store.put_summary(summary("s-1", 25.0))  # the session goes on: merged, in progress
+    assert await store.get_summary("s-1") == summary("s-1", 25.0)
     await store.put_summary(summary("s-1", 30.0, final=True))
     assert (await store.get_summary("s-1")) == summary("s-1", 30.0, final=True)
 
@@ -508,7 +510,7 @@ async def test_retention_purges_only_what_is_older(store: Store) -> None:
 async def test_retention_counts_from_the_last_write_final_or_not(store: Store) -> None:
     await store.put_summary(summary("s-1", 1000.0))
     await store.put_summary(summary("s-1", 1000.0, final=True))
-    await store.put_summary(summary("s-1", 3000.0))  # refused: the final one (1000) stands
+    await store.put_summary(summary("s-1", 500.0))  # refused: older than the stored one
     await store.put_summary(summary("s-2", 1000.0))
     await store.put_summary(summary("s-2", 3000.0))  # still running: written again
     assert await store.purge_summaries(2000.0) == ["s-1"]

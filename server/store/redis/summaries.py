@@ -30,8 +30,8 @@ class RedisSummaries(RedisCore):
         async def body(pipe: Pipeline) -> None:
             raw = await pipe.get(key)
             stored = None if raw is None else unpack_summary(raw)
-            if stored is not None and stored.final and not summary.final:
-                return  # a final summary stands
+            if stored is not None and summary.updated_at < stored.updated_at:
+                return  # the newest stands
             begin_writes(pipe)
             pipe.set(key, packed)
             pipe.zadd(self._prefix + "summaries_by_time", score)

@@ -46,7 +46,7 @@ class SQLiteSummaries(SQLiteCore):
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET"
                 " group_id = excluded.group_id, data = excluded.data,"
                 " updated_at = excluded.updated_at, final = excluded.final"
-                " WHERE excluded.final = 1 OR summaries.final = 0",
+                " WHERE excluded.updated_at >= summaries.updated_at",
                 (summary.session_id, summary.group_id, text, summary.updated_at, summary.final),
             )
 
