@@ -115,10 +115,10 @@ async def test_bad_input_leaves_the_room_and_media_untouched(
             await bot.close()
 
 
-async def test_closed_tab_is_removed_and_shutdown_closes_every_connection(
+async def test_closed_tab_is_removed_after_the_grace_and_shutdown_closes_every_connection(
     tmp_path: Path, small_media: EncodedMedia
 ) -> None:
-    settings = make_settings(tmp_path)
+    settings = make_settings(tmp_path, reconnect_grace_s=2.0)
     app = create_app(settings)
     runner = await start_app(app, settings)
     server = RunningServer(f"http://{settings.host}:{settings.port}", app, settings)
@@ -127,7 +127,14 @@ async def test_closed_tab_is_removed_and_shutdown_closes_every_connection(
     try:
         gone = bots[2]
         await gone.sio.disconnect()  # the tab closes: no `leave`
+        live = app[SESSIONS].sessions[session["session_id"]]
         await until(
+            lambda: live.session.participants[gone.participant_id].disconnected_at is not None,
+            5,
+            "C is reconnecting, their place kept",
+        )
+        assert gone.participant_id in bots[0].participants
+        await until(  # the place lapses after the grace
             lambda: gone.participant_id not in bots[0].participants, 10, "the others see C leave"
         )
         live = app[SESSIONS].sessions[session["session_id"]]

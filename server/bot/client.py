@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -84,6 +85,7 @@ class Bot:
         self.participant_id: str | None = None
         self.role: str | None = None
         self.participants: dict[str, dict[str, Any]] = {}
+        self.state: dict[str, Any] = {}
         self.slots: list[dict[str, Any]] = []
         self.active_speaker: str | None = None
         self.errors: list[dict[str, Any]] = []
@@ -95,7 +97,19 @@ class Bot:
         self._closed = False
         self.admit_timeout_s = admit_timeout_s  # a person must admit a bot from the waiting room
         self.admitted = asyncio.Event()
-        self.sio = socketio.AsyncClient(serializer="msgpack", reconnection=False)
+        # Like a page: a dropped connection is retried, and the bot comes back as itself.
+        self.rejoin_key = secrets.token_urlsafe(18)
+        self.resumes = 0  # how often it came back as itself after a drop or a restart
+        self._joined = False
+        self._resuming: asyncio.Task[None] | None = None
+        self.sio = socketio.AsyncClient(
+            serializer="msgpack",
+            reconnection=True,
+            reconnection_delay=0.5,
+            reconnection_delay_max=2,
+        )
+        self.sio.on("connect", self._on_connect)
+        self.sio.on("media_reset", self._on_media_reset)
         self.sio.on("admitted", self._on_admitted)
         self.sio.on("slots", self._on_slots)
         self.sio.on("participant_joined", self._on_participant)
@@ -105,6 +119,41 @@ class Bot:
         self.sio.on("error", self._on_error)
 
     # -- socket.io ------------------------------------------------------------------------
+
+    async def _on_connect(self) -> None:
+        if self._joined and not self._closed and self._resuming is None:
+            self._resuming = asyncio.create_task(self._resume())
+
+    async def _resume(self) -> None:
+        """Connected again: join with the same key (the same person), then fresh media."""
+        try:
+            await self.join()
+            await self._renegotiate()
+            self.resumes += 1
+        except (BotError, socketio.exceptions.SocketIOError) as exc:
+            log.warning("%s: could not resume: %s", self.name, exc)
+        finally:
+            self._resuming = None
+
+    async def _on_media_reset(self, data: Any) -> None:
+        """The server saw our peer connections fail: new ones."""
+        with contextlib.suppress(BotError, socketio.exceptions.SocketIOError):
+            await self.request("restart_media", {})
+            await self._renegotiate()
+
+    async def _renegotiate(self) -> None:
+        for pc in (self.publish_pc, self.subscribe_pc):
+            if pc is not None:
+                await pc.close()
+        self.publish_pc = self.subscribe_pc = None
+        for track in self.tracks:
+            track.stop()
+        self.tracks = []
+        if self.admitted.is_set():
+            if self._publish:
+                await self.publish()
+            if self._subscribe:
+                await self.subscribe()
 
     async def _on_slots(self, data: dict[str, Any]) -> None:
         self._apply_slots(data.get("slots", []))
@@ -176,7 +225,9 @@ class Bot:
             raise BotError(f"{self.name}: connection refused: {reason}", "refused", reason) from exc
 
     async def join(self) -> None:
-        reply = await self.request("join", {"name": self.name})
+        reply = await self.request("join", {"name": self.name, "rejoin_key": self.rejoin_key})
+        self._joined = True
+        self.state = reply  # the session as the server last told it at a join
         self.participant_id = reply["participant_id"]
         self.role = reply.get("role")
         if reply.get("admitted", True):
@@ -248,6 +299,8 @@ class Bot:
         if self._closed:
             return
         self._closed = True
+        if self._resuming is not None:
+            self._resuming.cancel()
         if self.sio.connected:
             with contextlib.suppress(Exception):
                 await self.sio.disconnect()
