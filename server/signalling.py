@@ -8,15 +8,13 @@ import secrets
 import time
 from dataclasses import dataclass, replace
 from http.cookies import CookieError, SimpleCookie
-from typing import Any, TypeVar
+from typing import Any
 
 import socketio
-from pydantic import Field, ValidationError
 
 from rooms import controls
 from rooms.controls import continuity
 from rooms.errors import Refusal
-from rooms.validation import StrictModel, describe
 from server import accounts
 from server.live.effects import Effects
 from server.live.fanout import Fanout
@@ -24,6 +22,16 @@ from server.live.registry import LiveSessions, slot_json
 from server.live.reports import state_for
 from server.live.session import LiveSession
 from server.media.router import ice_server
+from server.requests import (
+    ClientStats,
+    EmptyRequest,
+    JoinRequest,
+    MediaStateRequest,
+    Reply,
+    SdpRequest,
+    TokenBucket,
+    parse,
+)
 from server.store import AuditEntry, AuditOutcome
 from server.tokens import SessionGrant, verify
 
@@ -34,69 +42,6 @@ log = logging.getLogger(__name__)
 SESSION_CHANGES = frozenset({"join", "leave", "control", "media_state"})
 RATE_PER_S = 10.0  # sustained client events per second per connection
 RATE_BURST = 30.0
-
-
-class JoinRequest(StrictModel):
-    name: str = Field(min_length=1, max_length=60)
-    # The pre-join screen's choice: False means "do not measure my speaking time".
-    measure: bool = True
-    # The page's own random secret for this session: back in without knocking after a drop.
-    rejoin_key: str | None = Field(default=None, min_length=16, max_length=64)
-
-
-class SdpRequest(StrictModel):
-    sdp: str = Field(min_length=10, max_length=65_536)
-
-
-class EmptyRequest(StrictModel):
-    pass
-
-
-class ClientStats(StrictModel, allow_inf_nan=False):
-    """What a page measures itself (getStats), every few seconds. Shown to leaders only as
-    the participant's own view; never used for a score or a decision."""
-
-    frames_decoded: int | None = Field(default=None, ge=0, le=10**9)
-    freezes: int | None = Field(default=None, ge=0, le=10**6)
-    frame_width: int | None = Field(default=None, ge=0, le=8192)
-    frame_height: int | None = Field(default=None, ge=0, le=8192)
-    rtt_ms: float | None = Field(default=None, ge=0, le=60_000)
-    available_outgoing_kbps: float | None = Field(default=None, ge=0, le=1_000_000)
-    packets_lost: int | None = Field(default=None, ge=0, le=10**9)
-    jitter_ms: float | None = Field(default=None, ge=0, le=60_000)
-
-
-class MediaStateRequest(StrictModel):
-    audio: bool | None = None
-    video: bool | None = None
-
-
-Reply = dict[str, Any]
-R = TypeVar("R", bound=StrictModel)
-
-
-def _parse(model: type[R], data: Any) -> R:
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise Refusal("invalid", "the event body must be an object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise Refusal("invalid", describe(exc)) from exc
-
-
-class TokenBucket:
-    def __init__(self, rate: float, burst: float, now: float) -> None:
-        self.rate, self.burst, self.tokens, self.at = rate, burst, burst, now
-
-    def take(self, now: float) -> bool:
-        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
 @dataclass
@@ -216,7 +161,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         invite). Everything that can wait (store look-ups) comes first; then the session
         changes at once, with no await in between, so a connection that closes meanwhile
         leaves nobody half-joined."""
-        request = _parse(JoinRequest, data)
+        request = parse(JoinRequest, data)
         if self._joined(conn) is not None:
             raise Refusal("invalid", "already joined")
         grant = conn.grant
@@ -311,25 +256,25 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         return reply
 
     async def on_publish(self, sid: str, conn: Connection, data: Any) -> Reply:
-        request = _parse(SdpRequest, data)
+        request = parse(SdpRequest, data)
         live, pid = self._admitted_live(conn)
         answer = await live.router.publish(pid, request.sdp)
         return {"ok": True, "sdp": answer}
 
     async def on_subscribe(self, sid: str, conn: Connection, data: Any) -> Reply:
-        _parse(EmptyRequest, data)
+        parse(EmptyRequest, data)
         live, pid = self._admitted_live(conn)
         offer, slots = await live.router.subscribe(pid)
         return {"ok": True, "sdp": offer, "slots": [slot_json(s) for s in slots]}
 
     async def on_subscribe_answer(self, sid: str, conn: Connection, data: Any) -> Reply:
-        request = _parse(SdpRequest, data)
+        request = parse(SdpRequest, data)
         live, pid = self._admitted_live(conn)
         await live.router.subscribe_answer(pid, request.sdp)
         return {"ok": True}
 
     async def on_media_state(self, sid: str, conn: Connection, data: Any) -> Reply:
-        request = _parse(MediaStateRequest, data)
+        request = parse(MediaStateRequest, data)
         live, pid = self._live(conn)
         updated = live.session.set_media_state(pid, request.audio, request.video)
         # The server enforces the participant's own mute too: muted audio is not forwarded.
@@ -376,7 +321,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         return {"ok": True}
 
     async def on_client_stats(self, sid: str, conn: Connection, data: Any) -> Reply:
-        report = _parse(ClientStats, data)
+        report = parse(ClientStats, data)
         live, pid = self._admitted_live(conn)
         live.quality.client_report(
             pid, {"at": self.registry.clock(), **report.model_dump(exclude_none=True)}
@@ -387,13 +332,13 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         """The page's peer connections failed or its network changed: close them on the
         server so that it can publish and subscribe anew, in the same room (aiortc has no
         ICE restart, so a fresh pair of connections is the recovery)."""
-        _parse(EmptyRequest, data)
+        parse(EmptyRequest, data)
         live, pid = self._admitted_live(conn)
         await live.router.reset(pid, live.session.participants[pid].room_id)
         return {"ok": True}
 
     async def on_leave(self, sid: str, conn: Connection, data: Any) -> Reply:
-        _parse(EmptyRequest, data)
+        parse(EmptyRequest, data)
         live, pid = self._live(conn)
         await self.effects.depart(live.session.id, pid)
         self.fanout.close_later(sid)

@@ -1,0 +1,74 @@
+"""What clients send over socket.io: one pydantic model per event body (a bad one is refused
+with the field named), and the per-connection rate limit."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import Field, ValidationError
+
+from rooms.errors import Refusal
+from rooms.validation import StrictModel, describe
+
+
+class JoinRequest(StrictModel):
+    name: str = Field(min_length=1, max_length=60)
+    # The pre-join screen's choice: False means "do not measure my speaking time".
+    measure: bool = True
+    # The page's own random secret for this session: back in without knocking after a drop.
+    rejoin_key: str | None = Field(default=None, min_length=16, max_length=64)
+
+
+class SdpRequest(StrictModel):
+    sdp: str = Field(min_length=10, max_length=65_536)
+
+
+class EmptyRequest(StrictModel):
+    pass
+
+
+class ClientStats(StrictModel, allow_inf_nan=False):
+    """What a page measures itself (getStats), every few seconds. Shown to leaders only as
+    the participant's own view; never used for a score or a decision."""
+
+    frames_decoded: int | None = Field(default=None, ge=0, le=10**9)
+    freezes: int | None = Field(default=None, ge=0, le=10**6)
+    frame_width: int | None = Field(default=None, ge=0, le=8192)
+    frame_height: int | None = Field(default=None, ge=0, le=8192)
+    rtt_ms: float | None = Field(default=None, ge=0, le=60_000)
+    available_outgoing_kbps: float | None = Field(default=None, ge=0, le=1_000_000)
+    packets_lost: int | None = Field(default=None, ge=0, le=10**9)
+    jitter_ms: float | None = Field(default=None, ge=0, le=60_000)
+
+
+class MediaStateRequest(StrictModel):
+    audio: bool | None = None
+    video: bool | None = None
+
+
+Reply = dict[str, Any]
+R = TypeVar("R", bound=StrictModel)
+
+
+def parse(model: type[R], data: Any) -> R:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise Refusal("invalid", "the event body must be an object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Refusal("invalid", describe(exc)) from exc
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate, self.burst, self.tokens, self.at = rate, burst, burst, now
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
