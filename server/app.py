@@ -7,7 +7,6 @@ import gc
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import socketio
 from aiohttp import web
 
 from server import console_api, ops_api, sessions_api, summaries_api
@@ -20,6 +19,7 @@ from server.media import aiortc_hooks
 from server.media.router import MediaRouter
 from server.media.stats import ForwardingStats
 from server.signalling import Signalling
+from server.socket_server import CircleServer
 from server.store import open_store
 from server.web import CLOCK, LIVE, MAX_BODY_BYTES, SETTINGS, STORE, refusals
 
@@ -34,9 +34,8 @@ def create_app(
 ) -> web.Application:
     aiortc_hooks.restrict_host_addresses(settings.ice_host_addresses or None)
     app = web.Application(middlewares=[no_store, refusals], client_max_size=MAX_BODY_BYTES)
-    sio = socketio.AsyncServer(
+    sio = CircleServer(
         async_mode="aiohttp",
-        serializer="msgpack",
         cors_allowed_origins=[],  # same origin only
         ping_interval=4,
         ping_timeout=5,  # a vanished tab is noticed within 10 s

@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 RATE_PER_S = 10.0  # sustained client events per second per connection
 RATE_BURST = 30.0
+# python-engineio's own reasons: the only ones its server passes to on_disconnect
+DISCONNECT_REASONS = frozenset(
+    value for name, value in vars(socketio.AsyncServer.reason).items() if name.isupper()
+)
 
 
 class JoinRequest(StrictModel):
@@ -168,6 +172,9 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
     # -- connection lifecycle -------------------------------------------------------------
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        if (await self.get_session(sid)).get("connection") is not None:
+            # The library refuses a second CONNECT itself; never replace a known connection.
+            raise socketio.exceptions.ConnectionRefusedError("already connected")
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             grant = verify(self.registry.settings.secret, token, self.registry.clock())
@@ -191,6 +198,9 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         await self.save_session(sid, {"connection": connection})
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        if reason not in DISCONNECT_REASONS:
+            log.warning("ignored a disconnect with a reason not of the library: %s", sid)
+            return
         conn: Connection | None = (await self.get_session(sid)).get("connection")
         if conn is not None and self._joined(conn) is not None:
             assert conn.participant_id is not None
