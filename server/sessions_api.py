@@ -18,8 +18,8 @@ from pydantic import Field, field_validator
 from rooms.errors import Refusal
 from rooms.model import Role
 from rooms.validation import StrictModel, TidyText
-from server import tokens
-from server.store import Invite, SessionRecord
+from server import links, tokens
+from server.store import AuditEntry, Invite, SessionRecord
 from server.web import (
     CLOCK,
     SETTINGS,
@@ -54,6 +54,10 @@ class CreateSessionRequest(StrictModel):
         return when.isoformat()
 
 
+class EmptyRequest(StrictModel):
+    pass
+
+
 class InviteRequest(StrictModel):
     label: TidyText = Field(min_length=1, max_length=80)
 
@@ -82,12 +86,14 @@ async def session_json(
         return tokens.SessionGrant(record.id, record.title, role, expires, **claims)
 
     me = caller.facilitator.id if caller.facilitator else record.created_by
+    store, secret = request.app[STORE], request.app[SETTINGS].secret
+    general = await links.general_link_id(store, secret, record.id)
     data: dict[str, Any] = asdict(record)
     data["session_id"] = data.pop("id")
     data["expires_at"] = datetime.fromtimestamp(expires, UTC).isoformat()
     data["facilitator_url"] = _link(request, record, grant(Role.FACILITATOR, facilitator_id=me))
-    data["cofacilitator_url"] = _link(request, record, grant(Role.COFACILITATOR))
-    data["invite_url"] = _link(request, record, grant(Role.PARTICIPANT))
+    data["cofacilitator_url"] = _link(request, record, grant(Role.COFACILITATOR, link_id=general))
+    data["invite_url"] = _link(request, record, grant(Role.PARTICIPANT, link_id=general))
     invites = []
     if record.group_id is not None:
         for invite in await request.app[STORE].invites_of_group(record.group_id):
@@ -144,6 +150,22 @@ async def list_sessions(request: web.Request, caller: Caller) -> web.StreamRespo
 @key_or_facilitator
 async def get_session(request: web.Request, caller: Caller) -> web.StreamResponse:
     record = await led_session(request, caller)
+    return web.json_response(await session_json(request, record, caller))
+
+
+@key_or_facilitator
+async def replace_invite_link(request: web.Request, caller: Caller) -> web.StreamResponse:
+    """Revoke the general invite and co-facilitator links (a running session too): links
+    already sent stop joining, people already in stay. Answers the session with new links."""
+    record = await led_session(request, caller)
+    await parse_body(request, EmptyRequest)
+    store = request.app[STORE]
+    await links.replace_general_link(store, request.app[SETTINGS].secret, record.id)
+    await store.append_audit(
+        AuditEntry(
+            record.id, caller.who, "leader", "replace_link", None, {}, request.app[CLOCK](), "ok"
+        )
+    )
     return web.json_response(await session_json(request, record, caller))
 
 
@@ -210,6 +232,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/sessions", list_sessions)
     app.router.add_get("/api/sessions/{session_id}", get_session)
     app.router.add_get("/api/sessions/{session_id}/audit", session_audit)
+    app.router.add_post("/api/sessions/{session_id}/invite_link", replace_invite_link)
     app.router.add_get("/api/groups/{group_id}/invites", list_invites)
     app.router.add_post("/api/groups/{group_id}/invites", create_invite)
     app.router.add_delete("/api/groups/{group_id}/invites/{invite_id}", revoke_invite)

@@ -219,6 +219,8 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             raise Refusal("not_found", "This session does not exist any more.")
         if record.ended_at is not None:
             raise Refusal("ended", "This session has ended.")
+        if grant.link_id is not None and await store.is_invite_blocked(record.id, grant.link_id):
+            raise Refusal("invalid_token", "This link was replaced. Ask for the new one.")
         if grant.invite_token_id is not None:
             invite = await store.get_invite_by_token_id(grant.invite_token_id)
             if invite is None or invite.revoked:
