@@ -105,7 +105,12 @@ def _load_secret(data_dir: Path) -> str:
     return value
 
 
+MAX_TOKEN_TTL_HOURS = 24 * 31  # a link lives at most a month after its session's start
+
+
 def settings_from_args(args: argparse.Namespace) -> Settings:
+    if not 0 < args.token_ttl_hours <= MAX_TOKEN_TTL_HOURS:
+        raise SystemExit(f"--token-ttl-hours: more than 0 and at most {MAX_TOKEN_TTL_HOURS}")
     data_dir = Path(args.data_dir)
     return Settings(
         host=args.host,

@@ -32,6 +32,9 @@ from server.web import (
 )
 
 AUDIT_LIMIT_MAX = 1000
+# A start is at most this far ahead (links live until token_ttl_hours after it) or behind.
+SCHEDULE_AHEAD_S = 366 * 86400
+SCHEDULE_BEHIND_S = 86400
 
 
 class CreateSessionRequest(StrictModel):
@@ -62,11 +65,20 @@ class InviteRequest(StrictModel):
     label: TidyText = Field(min_length=1, max_length=80)
 
 
+def _timestamp(iso: str) -> float:
+    """Unix seconds of a stored or given start; out of range is infinitely far."""
+    try:
+        return datetime.fromisoformat(iso).timestamp()
+    except (OverflowError, ValueError):
+        return float("inf")
+
+
 def _expiry(request: web.Request, record: SessionRecord) -> int:
     """Links work from now until token_ttl_hours after the later of now and the start time."""
-    start = request.app[CLOCK]()
-    if record.scheduled_start is not None:
-        start = max(start, datetime.fromisoformat(record.scheduled_start).timestamp())
+    now = request.app[CLOCK]()
+    start = now
+    if record.scheduled_start is not None:  # bounded on creation; older records too here
+        start = min(max(now, _timestamp(record.scheduled_start)), now + SCHEDULE_AHEAD_S)
     return int(start + request.app[SETTINGS].token_ttl_hours * 3600)
 
 
@@ -113,6 +125,10 @@ async def session_json(
 @key_or_facilitator
 async def create_session(request: web.Request, caller: Caller) -> web.StreamResponse:
     body = await parse_body(request, CreateSessionRequest)
+    if body.scheduled_start is not None:
+        start, now = _timestamp(body.scheduled_start), request.app[CLOCK]()
+        if not now - SCHEDULE_BEHIND_S <= start <= now + SCHEDULE_AHEAD_S:
+            raise Refusal("invalid", "scheduled_start: from yesterday to a year from now")
     store = request.app[STORE]
     if body.group_id is not None:
         group = await store.get_group(body.group_id)

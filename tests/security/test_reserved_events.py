@@ -11,7 +11,6 @@ import pytest
 import socketio
 
 from server.socket_server import CircleServer, refusal_of
-
 from tests.clients import Client, token_of
 from tests.conftest import RunningServer, until
 
@@ -81,7 +80,7 @@ async def test_odd_event_names_and_integer_map_keys_get_an_answer(
     # An event "name" that is not a string, sent as a raw packet.
     answered: list[object] = []
     client.sio.handlers["/"]["error"] = answered.append
-    await client.sio._send_packet(  # noqa: SLF001 - a raw packet no client API can send
+    await client.sio._send_packet(
         client.sio.packet_class(2, data=[7, {"a": 1}], namespace="/", id=99)
     )
     await asyncio.sleep(0.3)
