@@ -71,9 +71,34 @@ async def _add_facilitator(args: argparse.Namespace, password: str) -> int:
     return 0
 
 
+async def _change_access(args: argparse.Namespace, password: str | None) -> int:
+    """disable or reset-password: either way every sign-in cookie of the account is revoked."""
+    from server import accounts
+    from server.store import open_store
+
+    store = await open_store(settings_from_args(args))
+    try:
+        found = await store.find_facilitator_by_email(args.email)
+        if found is None:
+            print(f"No facilitator with the email {args.email}.", file=sys.stderr)
+            return 1
+        if password is None:
+            await store.update_facilitator_access(found.id, disabled=True)
+            print(f"Disabled {found.id}; its sign-ins are revoked.")
+        else:
+            new_hash = accounts.hash_password(password)
+            await store.update_facilitator_access(found.id, password_hash=new_hash, disabled=False)
+            print(f"New password for {found.id}; its earlier sign-ins are revoked.")
+    finally:
+        await store.close()
+    return 0
+
+
 def _facilitator(args: argparse.Namespace) -> int:
     from server.accounts import MIN_PASSWORD_CHARS
 
+    if args.facilitator_command == "disable":
+        return asyncio.run(_change_access(args, None))
     password = os.environ.get("CIRCLE_FACILITATOR_PASSWORD")  # for scripted setups
     if password is None:
         password = getpass.getpass("Password: ")
@@ -83,6 +108,8 @@ def _facilitator(args: argparse.Namespace) -> int:
     if len(password) < MIN_PASSWORD_CHARS:
         print(f"Use at least {MIN_PASSWORD_CHARS} characters.", file=sys.stderr)
         return 1
+    if args.facilitator_command == "reset-password":
+        return asyncio.run(_change_access(args, password))
     return asyncio.run(_add_facilitator(args, password))
 
 
@@ -109,6 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--name", default=None, help="display name shown on the tile")
     add.add_argument("--credentials", default="", help="e.g. LCSW, LPC, PhD, MD, PMHNP, CAC")
     add_serve_arguments(add)
+    for name, purpose in (
+        ("disable", "disable an account and revoke its sign-ins"),
+        ("reset-password", "set a new password (prompted) and revoke earlier sign-ins"),
+    ):
+        change = facilitator_commands.add_parser(name, help=purpose)
+        change.add_argument("email")
+        add_serve_arguments(change)
     raw = sys.argv[1:] if argv is None else argv
     if not raw or (raw[0].startswith("-") and raw[0] not in ("-h", "--help")):
         raw = ["serve", *raw]

@@ -14,7 +14,7 @@ from rooms.errors import Refusal
 from rooms.validation import StrictModel, TidyText
 from server import accounts
 from server.store import Facilitator, Group
-from server.web import CLOCK, SETTINGS, STORE, facilitator_only, parse_body
+from server.web import CLOCK, SETTINGS, STORE, facilitator_only, parse_body, signed_in
 
 SIGNIN_PER_MINUTE = 10  # per client address: slows password guessing without locking anyone out
 
@@ -76,15 +76,18 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     body = await parse_body(request, SignInRequest)
     store = request.app[STORE]
     facilitator = await store.find_facilitator_by_email(body.email.strip().lower())
-    # One answer for an unknown email and a wrong password: nothing to enumerate accounts with.
-    if facilitator is None or not accounts.verify_password(
-        facilitator.password_hash, body.password
-    ):
+    # One answer, in the same time, for an unknown email and a wrong password.
+    known = await accounts.check_password(
+        facilitator.password_hash if facilitator else None, body.password
+    )
+    if facilitator is None or not known or facilitator.disabled:
         raise Refusal("unauthorized", "email or password is not right")
     response = web.json_response(profile(facilitator))
     response.set_cookie(
         accounts.COOKIE_NAME,
-        accounts.issue_cookie(request.app[SETTINGS].secret, facilitator.id, now),
+        accounts.issue_cookie(
+            request.app[SETTINGS].secret, facilitator.id, now, facilitator.token_version
+        ),
         max_age=accounts.COOKIE_TTL_S,
         httponly=True,
         samesite="Strict",
@@ -95,6 +98,10 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
 
 
 async def sign_out(request: web.Request) -> web.StreamResponse:
+    """Revokes the account's cookies (this one and any copy of it), then clears it."""
+    me = await signed_in(request)
+    if me is not None:
+        await request.app[STORE].update_facilitator_access(me.id)
     response = web.json_response({"ok": True})
     response.del_cookie(accounts.COOKIE_NAME, path="/")
     return response

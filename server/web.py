@@ -95,12 +95,19 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
 
 
 async def signed_in(request: web.Request) -> Facilitator | None:
-    fid = accounts.read_cookie(
+    """The facilitator of a genuine cookie not revoked since (sign-out, password reset,
+    disabled account: each bumps the account's token version)."""
+    claims = accounts.read_cookie_claims(
         request.app[SETTINGS].secret,
         request.cookies.get(accounts.COOKIE_NAME),
         request.app[CLOCK](),
     )
-    return await request.app[STORE].get_facilitator(fid) if fid else None
+    if claims is None:
+        return None
+    facilitator = await request.app[STORE].get_facilitator(claims[0])
+    if facilitator is None or facilitator.disabled or facilitator.token_version != claims[1]:
+        return None
+    return facilitator
 
 
 def api_key_ok(request: web.Request) -> bool:

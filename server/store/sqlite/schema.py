@@ -88,6 +88,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             at REAL NOT NULL
         )""",
     ),
+    (  # 2: revocable sign-in cookies, disabled accounts
+        "ALTER TABLE facilitators ADD COLUMN token_version INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE facilitators ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
