@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from server import console_api, ops_api, sessions_api, summaries_api
+from server import console_api, ops_api, security, sessions_api, summaries_api
 from server.config import Settings
 from server.live.effects import Effects
 from server.live.fanout import Fanout
@@ -33,10 +33,14 @@ def create_app(
     router_class: type[MediaRouter] = MediaRouter,
 ) -> web.Application:
     aiortc_hooks.restrict_host_addresses(settings.ice_host_addresses or None)
-    app = web.Application(middlewares=[no_store, refusals], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(
+        middlewares=[*security.make_middlewares(settings), no_store, refusals],
+        client_max_size=MAX_BODY_BYTES,
+    )
     sio = CircleServer(
         async_mode="aiohttp",
-        cors_allowed_origins=[],  # same origin only
+        # only the public origin ([] would turn python-engineio's check off altogether)
+        cors_allowed_origins=security.socket_origin_check(settings),
         ping_interval=4,
         ping_timeout=5,  # a vanished tab is noticed within 10 s
         max_http_buffer_size=SOCKET_MESSAGE_MAX_BYTES,
@@ -88,7 +92,6 @@ async def no_store(
     response = await handler(request)
     if request.path.startswith(("/api/", "/s/")):
         response.headers["Cache-Control"] = "no-store"
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
     return response
 
 

@@ -16,7 +16,7 @@ AUDIENCE = "circle-session"
 @dataclass(frozen=True)
 class SessionGrant:
     session_id: str
-    title: str
+    title: str  # not in the token: a link in someone's history names no group
     role: Role
     expires_at: int  # unix seconds
     # The facilitator account a leader link was made for: their name and credentials come
@@ -33,7 +33,6 @@ class SessionGrant:
 def issue(secret: str, grant: SessionGrant) -> str:
     claims = {
         "sid": grant.session_id,
-        "title": grant.title,
         "role": grant.role.value,
         "exp": grant.expires_at,
         "aud": AUDIENCE,

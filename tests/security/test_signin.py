@@ -37,10 +37,14 @@ async def test_unknown_emails_take_as_long_and_the_loop_keeps_running(
             lags.append(time.perf_counter() - before - 0.005)
 
     watcher = asyncio.create_task(watch())
-    known = [await _sign_in(base, "dana@example.org") for _ in range(3)]
-    unknown = [await _sign_in(base, f"nobody{i}@example.org") for i in range(3)]
+    known: list[float] = []
+    unknown: list[float] = []
+    for i in range(4):  # interleaved, so a loaded machine slows both alike
+        known.append(await _sign_in(base, "dana@example.org"))
+        unknown.append(await _sign_in(base, f"nobody{i}@example.org"))
     watcher.cancel()
-    assert min(unknown) > 0.5 * min(known), (known, unknown)
+    # before: ~1 % of the time (no hash at all); now the same work (noise on a shared CI box)
+    assert min(unknown) > 0.25 * min(known), (known, unknown)
     # argon2 runs off the loop: before, the loop stood still for each of the 3 known hashes
     # (the third longest stall ignores a scheduler hiccup on a loaded machine)
     third = sorted(lags)[-3]
