@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import ClassVar, Protocol
 
 from rooms.errors import Refusal
+from rooms.validation import clean_text
 
 MAIN_ROOM = "main"
 PRIVATE_ROOM_PREFIX = "private-"  # + the participant id: a leader's 1:1 room with them
@@ -245,7 +246,7 @@ class Session:
             or (not self.waiting_room and rejoin_key not in self.knock_keys)
         )
         self.check_room(role, admitted)
-        name = " ".join(display_name.split())
+        name = clean_text(display_name)
         if not name:
             raise Refusal("invalid", "a name is required")
         participant = Participant(

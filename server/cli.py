@@ -10,10 +10,35 @@ import os
 import secrets
 import sys
 import time
+from typing import TextIO
 
 from aiohttp import web
 
-from server.config import add_serve_arguments, settings_from_args
+from server import security
+from server.config import Settings, add_serve_arguments, settings_from_args
+
+
+def announce_api_key(settings: Settings, host: str, out: TextIO, configured: bool) -> None:
+    """A generated API key is shown once on a terminal; when output goes elsewhere (a log
+    file, the journal) it is written to <data dir>/api-key (0600) instead, never logged."""
+    if configured:
+        return
+    if out.isatty():
+        print(f"No CIRCLE_API_KEY set; this run's API key is: {settings.api_key}", file=out)
+        print("Create a session:", file=out)
+        print(
+            f"  curl -s -X POST {host}/api/sessions -H 'Authorization: Bearer <key>'"
+            " -H 'Content-Type: application/json' -d '{\"title\": \"Tuesday group\"}'",
+            file=out,
+        )
+    else:
+        path = settings.data_dir / "api-key"
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as key_file:
+            key_file.write(settings.api_key + "\n")
+        print(f"No CIRCLE_API_KEY set; this run's API key is in {path}", file=out)
+    out.flush()
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -21,14 +46,9 @@ def _serve(args: argparse.Namespace) -> int:
     from server.app import create_app
 
     host = settings.public_url or f"http://{settings.host}:{settings.port}"
-    if not os.environ.get("CIRCLE_API_KEY"):
-        print(f"No CIRCLE_API_KEY set; this run's API key is: {settings.api_key}")
-    print("Create a session:")
-    print(
-        f"  curl -s -X POST {host}/api/sessions -H 'Authorization: Bearer {settings.api_key}'"
-        " -H 'Content-Type: application/json' -d '{\"title\": \"Tuesday group\"}'"
-    )
-    sys.stdout.flush()
+    announce_api_key(settings, host, sys.stdout, bool(os.environ.get("CIRCLE_API_KEY")))
+    if not settings.public_url and security.trusted_hostnames(settings) == security.LOOPBACK_NAMES:
+        print("No --public-url: only requests for localhost are answered.", file=sys.stderr)
     try:
         import uvloop
 

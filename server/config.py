@@ -33,6 +33,8 @@ class Settings:
     retention_days: float = 90.0  # session summaries (and their audit log) are purged after this
     max_participants: int = 16
     ice_host_addresses: tuple[str, ...] = ()  # empty: every interface (aioice's default)
+    # proxies (addresses or networks) whose X-Forwarded-For names the client; empty: none
+    trusted_proxies: tuple[str, ...] = ()
     media: MediaConfig = field(default_factory=MediaConfig)
     static_dir: Path = Path(__file__).resolve().parent.parent / "static"
     vendor_dir: Path = Path(__file__).resolve().parent.parent / "node_modules"
@@ -76,6 +78,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=list(_csv(env("CIRCLE_ICE_REMOTE_NETWORKS"))),
         help="accept remote ICE candidates only in this network, e.g. 127.0.0.0/8 (repeatable)",
+    )
+    parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=list(_csv(env("CIRCLE_TRUSTED_PROXIES"))),
+        help="a reverse proxy (address or network) whose X-Forwarded-For is believed",
     )
     parser.add_argument(
         "--max-participants", type=int, default=int(env("CIRCLE_MAX_PARTICIPANTS", "16"))
@@ -124,6 +132,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         retention_days=args.retention_days,
         max_participants=args.max_participants,
         ice_host_addresses=tuple(args.ice_address),
+        trusted_proxies=tuple(args.trusted_proxy),
         media=MediaConfig(
             ice_servers=tuple(args.ice_server),
             announced_ip=args.public_ip,

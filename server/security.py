@@ -24,8 +24,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSP = (
-    "default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
-    "form-action 'self'"
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'"
 )
 HEADERS = {
     "Content-Security-Policy": CSP,

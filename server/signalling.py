@@ -17,6 +17,13 @@ from rooms import controls
 from rooms.errors import Refusal
 from rooms.validation import StrictModel, describe
 from server import accounts
+from server.limits import (
+    AUDIT_ROWS_PER_CONNECTION,
+    AUDIT_WINDOW_S,
+    AuditCap,
+    JoinLimits,
+    client_address,
+)
 from server.live.effects import Effects
 from server.live.fanout import Fanout
 from server.live.registry import LiveSessions, slot_json
@@ -109,6 +116,7 @@ class Connection:
     participant_id: str | None = None  # as joined; still joined while live.sids says so
     # A leader's account: from the link, else from the console's sign-in cookie.
     facilitator_id: str | None = None
+    address: str = "?"  # the client's, for the join limits (server/limits.py)
 
 
 class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is untyped
@@ -121,6 +129,8 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         self.registry = registry
         self.fanout = fanout
         self.effects = effects
+        self.join_limits = JoinLimits()
+        self.audit_cap = AuditCap(AUDIT_ROWS_PER_CONNECTION, AUDIT_WINDOW_S)
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in ("connect", "disconnect"):
@@ -194,7 +204,12 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
                 self.registry.clock(),
             )
         bucket = TokenBucket(RATE_PER_S, RATE_BURST, time.monotonic())
-        connection = Connection(sid, grant, bucket, None, facilitator_id)
+        address = client_address(
+            environ.get("REMOTE_ADDR"),
+            environ.get("HTTP_X_FORWARDED_FOR"),
+            self.registry.settings.trusted_proxies,
+        )
+        connection = Connection(sid, grant, bucket, None, facilitator_id, address)
         await self.save_session(sid, {"connection": connection})
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
@@ -213,6 +228,9 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         if self._joined(conn) is not None:
             raise Refusal("invalid", "already joined")
         grant = conn.grant
+        token_key = f"{grant.session_id}/{grant.role}/{grant.invite_token_id or grant.link_id}"
+        if not self.join_limits.allow(token_key, conn.address, time.monotonic()):
+            raise Refusal("rate_limited", "too many joins; wait a minute")
         store = self.registry.store()
         record = await store.get_session(grant.session_id)
         if record is None:
@@ -322,14 +340,17 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         role and the session's state; its effects on media happen here, at once."""
         live, pid = self._live(conn)
         actor = live.session.participants.get(pid)
-        action = str(data.get("action", ""))[:40] if isinstance(data, dict) else ""
+        action = controls.audit_action(data.get("action") if isinstance(data, dict) else None)
         target = data.get("target") if isinstance(data, dict) else None
+        known = isinstance(target, str) and (
+            target in live.session.participants or target in live.session.removed
+        )
         entry = AuditEntry(
             session_id=live.session.id,
             actor_id=pid,
             actor_role=actor.role.value if actor else "unknown",
             action=action,
-            target_id=target[:40] if isinstance(target, str) else None,
+            target_id=target if known else ("unknown" if target is not None else None),
             detail={},
             at=self.registry.clock(),
             outcome="ok",
@@ -344,11 +365,23 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             elif exc.code == "not_found":
                 refused = "not_found"
             # refused attempts are audited too
-            await self.registry.store().append_audit(replace(entry, outcome=refused))
+            await self._audit(replace(entry, outcome=refused))
             raise
-        await self.registry.store().append_audit(entry)
+        await self._audit(entry)
         await self.effects.publish(live, events)
         return {"ok": True}
+
+    async def _audit(self, entry: AuditEntry) -> None:
+        """At most AUDIT_ROWS_PER_CONNECTION rows a minute per person; what was refused is
+        one row after the next one written ("rate_limited", detail {"refused": N})."""
+        write, refused = self.audit_cap.admit(f"{entry.session_id}/{entry.actor_id}", entry.at)
+        if not write:
+            return
+        store = self.registry.store()
+        await store.append_audit(entry)
+        if refused:
+            row = replace(entry, action="rate_limited", target_id=None, detail={"refused": refused})
+            await store.append_audit(replace(row, outcome="invalid"))
 
     async def on_client_stats(self, sid: str, conn: Connection, data: Any) -> Reply:
         report = _parse(ClientStats, data)

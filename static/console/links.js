@@ -57,10 +57,14 @@ function replaceButton(session, box) {
   const button = el('button', {
     class: 'btn small danger',
     type: 'button',
-    text: 'Replace the invite and co-facilitator links',
+    text: 'Reissue the shared invites (the old ones stop working)',
   });
   button.addEventListener('click', async () => {
-    if (!window.confirm('The current invite and co-facilitator links will stop working. Continue?'))
+    if (
+      !window.confirm(
+        'The invite and co-facilitator links sent so far will stop working. Continue?',
+      )
+    )
       return;
     try {
       const id = encodeURIComponent(session.session_id);
@@ -70,7 +74,7 @@ function replaceButton(session, box) {
       report(error, problem);
     }
   });
-  return el('div', { class: 'link-row' }, button, problem);
+  return el('div', { class: 'link-replace' }, button, problem);
 }
 
 function linkRow(row) {

@@ -1,14 +1,16 @@
-"""Issue 15, finding 6: `circle facilitator disable` and `reset-password` revoke sign-ins."""
+"""Issue 15, findings 6 and 12: `circle facilitator disable` and `reset-password` revoke
+sign-ins; a generated API key is never written to a log."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 from pathlib import Path
 
 import pytest
 
 from server import accounts
-from server.cli import main
+from server.cli import announce_api_key, main
 from server.config import Settings
 from server.store import open_store
 
@@ -41,3 +43,13 @@ def test_disable_and_reset_password(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert (version, disabled) == (2, False)
     assert accounts.verify_password(password_hash, "second passphrase")
     assert main(["facilitator", "disable", "nobody@example.org", *data]) == 1
+
+
+def test_a_generated_api_key_never_reaches_a_log(tmp_path: Path) -> None:
+    settings = Settings(api_key="generated-key-123", data_dir=tmp_path / "d")
+    out = io.StringIO()  # not a terminal: a log file or the journal
+    announce_api_key(settings, "http://127.0.0.1:8080", out, configured=False)
+    assert "generated-key-123" not in out.getvalue()
+    key_file = tmp_path / "d" / "api-key"
+    assert key_file.read_text().strip() == "generated-key-123"
+    assert key_file.stat().st_mode & 0o777 == 0o600
