@@ -7,6 +7,9 @@ from __future__ import annotations
 import ipaddress
 from collections import deque
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
+
+from server.store import AuditEntry, Store
 
 JOINS_PER_TOKEN = 40  # a general link shared by a full group, each rejoining a few times
 JOINS_PER_ADDRESS = 20  # a clinic's NAT may carry several people
@@ -50,7 +53,9 @@ class AuditCap:
     """Admits at most `per_window` audit rows per key; counts the ones it refused, so the
     next admitted row can be followed by one "N more refused" row."""
 
-    def __init__(self, per_window: int, window_s: float) -> None:
+    def __init__(
+        self, per_window: int = AUDIT_ROWS_PER_CONNECTION, window_s: float = AUDIT_WINDOW_S
+    ) -> None:
         self._limit = SlidingLimit(per_window, window_s)
         self._refused: dict[str, int] = {}
 
@@ -60,6 +65,24 @@ class AuditCap:
             self._refused[key] = self._refused.get(key, 0) + 1
             return False, 0
         return True, self._refused.pop(key, 0)
+
+    async def write(self, store: Store, entry: AuditEntry) -> None:
+        """Append the entry if its actor is under the cap; after it, one "rate_limited" row
+        with detail {"refused": N} for the entries refused since the last one written."""
+        write, refused = self.admit(f"{entry.session_id}/{entry.actor_id}", entry.at)
+        if not write:
+            return
+        await store.append_audit(entry)
+        if refused:
+            await store.append_audit(
+                replace(
+                    entry,
+                    action="rate_limited",
+                    target_id=None,
+                    detail={"refused": refused},
+                    outcome="invalid",
+                )
+            )
 
 
 class JoinLimits:

@@ -17,19 +17,14 @@ from rooms import controls
 from rooms.errors import Refusal
 from rooms.validation import StrictModel, describe
 from server import accounts
-from server.limits import (
-    AUDIT_ROWS_PER_CONNECTION,
-    AUDIT_WINDOW_S,
-    AuditCap,
-    JoinLimits,
-    client_address,
-)
+from server.limits import AuditCap, JoinLimits, client_address
 from server.live.effects import Effects
 from server.live.fanout import Fanout
 from server.live.registry import LiveSessions, slot_json
 from server.live.reports import state_for
 from server.live.session import LiveSession
 from server.media.router import ice_server
+from server.socket_server import DISCONNECT_REASONS
 from server.store import AuditEntry, AuditOutcome
 from server.tokens import SessionGrant, verify
 
@@ -37,10 +32,6 @@ log = logging.getLogger(__name__)
 
 RATE_PER_S = 10.0  # sustained client events per second per connection
 RATE_BURST = 30.0
-# python-engineio's own reasons: the only ones its server passes to on_disconnect
-DISCONNECT_REASONS = frozenset(
-    value for name, value in vars(socketio.AsyncServer.reason).items() if name.isupper()
-)
 
 
 class JoinRequest(StrictModel):
@@ -130,7 +121,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         self.fanout = fanout
         self.effects = effects
         self.join_limits = JoinLimits()
-        self.audit_cap = AuditCap(AUDIT_ROWS_PER_CONNECTION, AUDIT_WINDOW_S)
+        self.audit_cap = AuditCap()
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in ("connect", "disconnect"):
@@ -372,16 +363,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         return {"ok": True}
 
     async def _audit(self, entry: AuditEntry) -> None:
-        """At most AUDIT_ROWS_PER_CONNECTION rows a minute per person; what was refused is
-        one row after the next one written ("rate_limited", detail {"refused": N})."""
-        write, refused = self.audit_cap.admit(f"{entry.session_id}/{entry.actor_id}", entry.at)
-        if not write:
-            return
-        store = self.registry.store()
-        await store.append_audit(entry)
-        if refused:
-            row = replace(entry, action="rate_limited", target_id=None, detail={"refused": refused})
-            await store.append_audit(replace(row, outcome="invalid"))
+        await self.audit_cap.write(self.registry.store(), entry)
 
     async def on_client_stats(self, sid: str, conn: Connection, data: Any) -> Reply:
         report = _parse(ClientStats, data)

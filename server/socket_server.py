@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "disconnecting"})
 EVENT_NAME_MAX = 40
 MAX_NESTING = 32
+# python-engineio's own reasons: the only ones its server passes to on_disconnect
+DISCONNECT_REASONS = frozenset(
+    value for name, value in vars(socketio.AsyncServer.reason).items() if name.isupper()
+)
 
 
 class CircleMsgPackPacket(MsgPackPacket):  # type: ignore[misc]
