@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from server import console_api, ops_api, security, sessions_api, summaries_api
+from server import console_api, openapi, ops_api, security, sessions_api, summaries_api
 from server.config import Settings
 from server.live.effects import Effects
 from server.live.fanout import Fanout
@@ -64,6 +64,7 @@ def create_app(
     console_api.add_routes(app)
     sessions_api.add_routes(app)
     ops_api.add_routes(app)
+    openapi.add_routes(app)
     app.router.add_get("/signin", _page("signin.html"))
     app.router.add_get("/console", _page("console.html"))
     app.router.add_get("/", _page("index.html"))
