@@ -18,7 +18,7 @@ from server.store import Facilitator, Group
 from server.web import CLOCK, SETTINGS, STORE, facilitator_only, parse_body, signed_in
 
 SIGNIN_PER_MINUTE = 10  # per client address: slows password guessing without locking anyone out
-SIGNIN_PER_ACCOUNT_PER_MINUTE = 5  # per email, from anywhere: against spread-out guessing
+SIGNIN_PER_ACCOUNT_PER_MINUTE = 10  # per email, from any address: against spread-out guessing
 
 
 class SignInRequest(StrictModel):
