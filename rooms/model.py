@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import ClassVar, Protocol, runtime_checkable
 
 from rooms.errors import Refusal
+from rooms.validation import clean_text
 
 MAIN_ROOM = "main"
 PRIVATE_ROOM_PREFIX = "private-"  # + the participant id: a leader's 1:1 room with them
@@ -250,6 +251,9 @@ class Session:
     # Who left, by what identifies them on a return (rejoin key, personal invite): a person who
     # comes back after their place has lapsed is still the same person (the same id).
     returning_ids: dict[str, str] = field(default_factory=dict)
+    knock_keys: set[str] = field(default_factory=set)  # rejoin keys of the removed: knock again
+    blocked_keys: set[str] = field(default_factory=set)  # rejoin keys of the removed and blocked
+    max_waiting: int = 32  # the waiting room's own cap: knocks never fill the session
     breakouts: Breakouts = field(default_factory=Breakouts)
     ended_at: float | None = None
 
@@ -272,11 +276,17 @@ class Session:
             raise Refusal("ended", "this session has ended")
         if self.locked:
             raise Refusal("locked", "this session is locked; nobody else can join")
-        if invite_id is not None and invite_id in self.blocked_invites:
+        if (invite_id is not None and invite_id in self.blocked_invites) or (
+            rejoin_key is not None and rejoin_key in self.blocked_keys
+        ):
             raise Refusal("blocked", "this invite can no longer join the session")
-        if len(self.participants) >= self.max_participants:
-            raise Refusal("full", f"this session is full ({self.max_participants} people)")
-        name = " ".join(display_name.split())
+        admitted = (
+            role.leads
+            or rejoin_key in self.readmit_keys
+            or (not self.waiting_room and rejoin_key not in self.knock_keys)
+        )
+        self.check_room(role, admitted)
+        name = clean_text(display_name)
         if not name:
             raise Refusal("invalid", "a name is required")
         participant = Participant(
@@ -284,7 +294,7 @@ class Session:
             name,
             role,
             joined_at=now,
-            admitted=role.leads or not self.waiting_room or rejoin_key in self.readmit_keys,
+            admitted=admitted,
             invite_id=invite_id,
             credentials=" ".join(credentials.split()),
             rejoin_key=rejoin_key,
@@ -342,6 +352,16 @@ class Session:
         raised = [p for p in self.admitted() if p.hand_raised_at is not None]
         raised.sort(key=lambda p: (p.hand_raised_at, p.joined_at, p.id))
         return [p.id for p in raised]
+
+    def check_room(self, role: Role, admitted: bool) -> None:
+        """Only admitted people count against the size, leaders always get in, and the
+        waiting room has its own cap."""
+        if role.leads:
+            return
+        if admitted and len(self.admitted()) >= self.max_participants:
+            raise Refusal("full", f"this session is full ({self.max_participants} people)")
+        if not admitted and len(self.waiting()) >= self.max_waiting:
+            raise Refusal("full", "the waiting room is full; try again in a moment")
 
     def sync_audio_lock(self, participant: Participant) -> None:
         """Apply the session's unmute policy to one participant (leaders are never locked)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
@@ -15,9 +16,18 @@ def describe(exc: ValidationError, skip_loc: int = 0) -> str:
     return f"{where}: {first['msg'].removeprefix('Value error, ')}"
 
 
+def clean_text(text: str) -> str:
+    """Without control and format characters (NUL, bidi overrides, zero-width joiners: a name
+    that reads differently on screen), runs of whitespace as one space."""
+    kept = "".join(
+        " " if c.isspace() else c for c in text if unicodedata.category(c) not in ("Cc", "Cf")
+    )
+    return " ".join(kept.split())
+
+
 def _tidy(text: str) -> str:
     """Runs of whitespace become one space; a value of only whitespace is refused."""
-    tidy = " ".join(text.split())
+    tidy = clean_text(text)
     if not tidy:
         raise ValueError("must not be blank")
     return tidy

@@ -7,10 +7,9 @@ import gc
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import socketio
 from aiohttp import web
 
-from server import console_api, link_api, ops_api, sessions_api, summaries_api
+from server import console_api, link_api, openapi, ops_api, security, sessions_api, summaries_api
 from server.config import Settings
 from server.live.effects import Effects
 from server.live.fanout import Fanout
@@ -20,6 +19,7 @@ from server.media import aiortc_hooks
 from server.media.router import MediaRouter
 from server.media.stats import ForwardingStats
 from server.signalling import Signalling
+from server.socket_server import CircleServer
 from server.store import open_store
 from server.web import CLOCK, LIVE, MAX_BODY_BYTES, SETTINGS, STORE, refusals
 
@@ -33,11 +33,14 @@ def create_app(
     router_class: type[MediaRouter] = MediaRouter,
 ) -> web.Application:
     aiortc_hooks.restrict_host_addresses(settings.ice_host_addresses or None)
-    app = web.Application(middlewares=[no_store, refusals], client_max_size=MAX_BODY_BYTES)
-    sio = socketio.AsyncServer(
+    app = web.Application(
+        middlewares=[*security.make_middlewares(settings), no_store, refusals],
+        client_max_size=MAX_BODY_BYTES,
+    )
+    sio = CircleServer(
         async_mode="aiohttp",
-        serializer="msgpack",
-        cors_allowed_origins=[],  # same origin only
+        # only the public origin ([] would turn python-engineio's check off altogether)
+        cors_allowed_origins=security.socket_origin_check(settings),
         ping_interval=4,
         ping_timeout=5,  # a vanished tab is noticed within 10 s
         max_http_buffer_size=SOCKET_MESSAGE_MAX_BYTES,
@@ -62,6 +65,7 @@ def create_app(
     sessions_api.add_routes(app)
     link_api.add_routes(app)
     ops_api.add_routes(app)
+    openapi.add_routes(app)
     app.router.add_get("/signin", _page("signin.html"))
     app.router.add_get("/console", _page("console.html"))
     app.router.add_get("/", _page("index.html"))
@@ -90,7 +94,6 @@ async def no_store(
     response = await handler(request)
     if request.path.startswith(("/api/", "/s/")):
         response.headers["Cache-Control"] = "no-store"
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
     return response
 
 

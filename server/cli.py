@@ -10,10 +10,35 @@ import os
 import secrets
 import sys
 import time
+from typing import TextIO
 
 from aiohttp import web
 
-from server.config import add_serve_arguments, settings_from_args
+from server import security
+from server.config import Settings, add_serve_arguments, settings_from_args
+
+
+def announce_api_key(settings: Settings, host: str, out: TextIO, configured: bool) -> None:
+    """A generated API key is shown once on a terminal; when output goes elsewhere (a log
+    file, the journal) it is written to <data dir>/api-key (0600) instead, never logged."""
+    if configured:
+        return
+    if out.isatty():
+        print(f"No CIRCLE_API_KEY set; this run's API key is: {settings.api_key}", file=out)
+        print("Create a session:", file=out)
+        print(
+            f"  curl -s -X POST {host}/api/sessions -H 'Authorization: Bearer <key>'"
+            " -H 'Content-Type: application/json' -d '{\"title\": \"Tuesday group\"}'",
+            file=out,
+        )
+    else:
+        path = settings.data_dir / "api-key"
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as key_file:
+            key_file.write(settings.api_key + "\n")
+        print(f"No CIRCLE_API_KEY set; this run's API key is in {path}", file=out)
+    out.flush()
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -21,14 +46,9 @@ def _serve(args: argparse.Namespace) -> int:
     from server.app import create_app
 
     host = settings.public_url or f"http://{settings.host}:{settings.port}"
-    if not os.environ.get("CIRCLE_API_KEY"):
-        print(f"No CIRCLE_API_KEY set; this run's API key is: {settings.api_key}")
-    print("Create a session:")
-    print(
-        f"  curl -s -X POST {host}/api/sessions -H 'Authorization: Bearer {settings.api_key}'"
-        " -H 'Content-Type: application/json' -d '{\"title\": \"Tuesday group\"}'"
-    )
-    sys.stdout.flush()
+    announce_api_key(settings, host, sys.stdout, bool(os.environ.get("CIRCLE_API_KEY")))
+    if not settings.public_url and security.trusted_hostnames(settings) == security.LOOPBACK_NAMES:
+        print("No --public-url: only requests for localhost are answered.", file=sys.stderr)
     try:
         import uvloop
 
@@ -75,9 +95,34 @@ async def _add_facilitator(args: argparse.Namespace, password: str) -> int:
     return 0
 
 
+async def _change_access(args: argparse.Namespace, password: str | None) -> int:
+    """disable or reset-password: either way every sign-in cookie of the account is revoked."""
+    from server import accounts
+    from server.store import open_store
+
+    store = await open_store(settings_from_args(args))
+    try:
+        found = await store.find_facilitator_by_email(args.email)
+        if found is None:
+            print(f"No facilitator with the email {args.email}.", file=sys.stderr)
+            return 1
+        if password is None:
+            await store.update_facilitator_access(found.id, disabled=True)
+            print(f"Disabled {found.id}; its sign-ins are revoked.")
+        else:
+            new_hash = accounts.hash_password(password)
+            await store.update_facilitator_access(found.id, password_hash=new_hash, disabled=False)
+            print(f"New password for {found.id}; its earlier sign-ins are revoked.")
+    finally:
+        await store.close()
+    return 0
+
+
 def _facilitator(args: argparse.Namespace) -> int:
     from server.accounts import MIN_PASSWORD_CHARS
 
+    if args.facilitator_command == "disable":
+        return asyncio.run(_change_access(args, None))
     password = os.environ.get("CIRCLE_FACILITATOR_PASSWORD")  # for scripted setups
     if password is None:
         password = getpass.getpass("Password: ")
@@ -87,6 +132,8 @@ def _facilitator(args: argparse.Namespace) -> int:
     if len(password) < MIN_PASSWORD_CHARS:
         print(f"Use at least {MIN_PASSWORD_CHARS} characters.", file=sys.stderr)
         return 1
+    if args.facilitator_command == "reset-password":
+        return asyncio.run(_change_access(args, password))
     return asyncio.run(_add_facilitator(args, password))
 
 
@@ -119,6 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--name", default=None, help="display name shown on the tile")
     add.add_argument("--credentials", default="", help="e.g. LCSW, LPC, PhD, MD, PMHNP, CAC")
     add_serve_arguments(add)
+    for name, purpose in (
+        ("disable", "disable an account and revoke its sign-ins"),
+        ("reset-password", "set a new password (prompted) and revoke earlier sign-ins"),
+    ):
+        change = facilitator_commands.add_parser(name, help=purpose)
+        change.add_argument("email")
+        add_serve_arguments(change)
     raw = sys.argv[1:] if argv is None else argv
     if not raw or (raw[0].startswith("-") and raw[0] not in ("-h", "--help")):
         raw = ["serve", *raw]

@@ -35,6 +35,8 @@ class Settings:
     reconnect_grace_s: float = 60.0  # a participant whose connection drops keeps their place
     empty_session_final_s: float = 900.0  # an empty session's summary becomes final after this
     ice_host_addresses: tuple[str, ...] = ()  # empty: every interface (aioice's default)
+    # proxies (addresses or networks) whose X-Forwarded-For names the client; empty: none
+    trusted_proxies: tuple[str, ...] = ()
     media: MediaConfig = field(default_factory=MediaConfig)
     static_dir: Path = Path(__file__).resolve().parent.parent / "static"
     vendor_dir: Path = Path(__file__).resolve().parent.parent / "node_modules"
@@ -80,6 +82,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="accept remote ICE candidates only in this network, e.g. 127.0.0.0/8 (repeatable)",
     )
     parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=list(_csv(env("CIRCLE_TRUSTED_PROXIES"))),
+        help="a reverse proxy (address or network) whose X-Forwarded-For is believed",
+    )
+    parser.add_argument(
         "--max-participants", type=int, default=int(env("CIRCLE_MAX_PARTICIPANTS", "16"))
     )
     parser.add_argument(
@@ -112,14 +120,19 @@ def _load_secret(data_dir: Path) -> str:
     path = data_dir / "secret.key"
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = secrets.token_urlsafe(48)
     path.write_text(value)
     path.chmod(0o600)
     return value
 
 
+MAX_TOKEN_TTL_HOURS = 24 * 31  # a link lives at most a month after its session's start
+
+
 def settings_from_args(args: argparse.Namespace) -> Settings:
+    if not 0 < args.token_ttl_hours <= MAX_TOKEN_TTL_HOURS:
+        raise SystemExit(f"--token-ttl-hours: more than 0 and at most {MAX_TOKEN_TTL_HOURS}")
     data_dir = Path(args.data_dir)
     return Settings(
         host=args.host,
@@ -135,6 +148,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         reconnect_grace_s=args.reconnect_grace_s,
         empty_session_final_s=args.empty_session_final_s,
         ice_host_addresses=tuple(args.ice_address),
+        trusted_proxies=tuple(args.trusted_proxy),
         media=MediaConfig(
             ice_servers=tuple(args.ice_server),
             announced_ip=args.public_ip,

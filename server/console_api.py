@@ -13,10 +13,12 @@ from pydantic import Field
 from rooms.errors import Refusal
 from rooms.validation import StrictModel, TidyText
 from server import accounts
+from server.limits import SlidingLimit, client_address
 from server.store import Facilitator, Group
-from server.web import CLOCK, SETTINGS, STORE, facilitator_only, parse_body
+from server.web import CLOCK, SETTINGS, STORE, facilitator_only, parse_body, signed_in
 
 SIGNIN_PER_MINUTE = 10  # per client address: slows password guessing without locking anyone out
+SIGNIN_PER_ACCOUNT_PER_MINUTE = 10  # per email, from any address: against spread-out guessing
 
 
 class SignInRequest(StrictModel):
@@ -53,17 +55,12 @@ def group_json(g: Group) -> dict[str, Any]:
 
 
 class SignInLimiter:
-    def __init__(self) -> None:
-        self._attempts: dict[str, list[float]] = {}
+    """Per client address (behind a trusted proxy: the forwarded one) and per account; both
+    forget idle keys (server/limits.py)."""
 
-    def allow(self, who: str, now: float) -> bool:
-        recent = [t for t in self._attempts.get(who, []) if now - t < 60]
-        if len(recent) >= SIGNIN_PER_MINUTE:
-            self._attempts[who] = recent
-            return False
-        recent.append(now)
-        self._attempts[who] = recent
-        return True
+    def __init__(self) -> None:
+        self.by_address = SlidingLimit(SIGNIN_PER_MINUTE, 60.0)
+        self.by_account = SlidingLimit(SIGNIN_PER_ACCOUNT_PER_MINUTE, 60.0)
 
 
 SIGNIN_LIMITER = web.AppKey("signin_limiter", SignInLimiter)
@@ -71,20 +68,31 @@ SIGNIN_LIMITER = web.AppKey("signin_limiter", SignInLimiter)
 
 async def sign_in(request: web.Request) -> web.StreamResponse:
     now = request.app[CLOCK]()
-    if not request.app[SIGNIN_LIMITER].allow(request.remote or "?", time.monotonic()):
+    limiter, at = request.app[SIGNIN_LIMITER], time.monotonic()
+    address = client_address(
+        request.remote,
+        request.headers.get("X-Forwarded-For"),
+        request.app[SETTINGS].trusted_proxies,
+    )
+    if not limiter.by_address.allow(address, at):
         raise Refusal("rate_limited", "too many sign-in attempts; wait a minute")
     body = await parse_body(request, SignInRequest)
+    if not limiter.by_account.allow(body.email.strip().lower(), at):
+        raise Refusal("rate_limited", "too many sign-in attempts; wait a minute")
     store = request.app[STORE]
     facilitator = await store.find_facilitator_by_email(body.email.strip().lower())
-    # One answer for an unknown email and a wrong password: nothing to enumerate accounts with.
-    if facilitator is None or not accounts.verify_password(
-        facilitator.password_hash, body.password
-    ):
+    # One answer, in the same time, for an unknown email and a wrong password.
+    known = await accounts.check_password(
+        facilitator.password_hash if facilitator else None, body.password
+    )
+    if facilitator is None or not known or facilitator.disabled:
         raise Refusal("unauthorized", "email or password is not right")
     response = web.json_response(profile(facilitator))
     response.set_cookie(
         accounts.COOKIE_NAME,
-        accounts.issue_cookie(request.app[SETTINGS].secret, facilitator.id, now),
+        accounts.issue_cookie(
+            request.app[SETTINGS].secret, facilitator.id, now, facilitator.token_version
+        ),
         max_age=accounts.COOKIE_TTL_S,
         httponly=True,
         samesite="Strict",
@@ -95,6 +103,10 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
 
 
 async def sign_out(request: web.Request) -> web.StreamResponse:
+    """Revokes the account's cookies (this one and any copy of it), then clears it."""
+    me = await signed_in(request)
+    if me is not None:
+        await request.app[STORE].update_facilitator_access(me.id)
     response = web.json_response({"ok": True})
     response.del_cookie(accounts.COOKIE_NAME, path="/")
     return response

@@ -18,8 +18,8 @@ from pydantic import Field, field_validator
 from rooms.errors import Refusal
 from rooms.model import Role
 from rooms.validation import StrictModel, TidyText
-from server import tokens
-from server.store import Invite, SessionRecord
+from server import links, tokens
+from server.store import AuditEntry, Invite, SessionRecord
 from server.web import (
     CLOCK,
     SETTINGS,
@@ -32,6 +32,9 @@ from server.web import (
 )
 
 AUDIT_LIMIT_MAX = 1000
+# A start is at most this far ahead (links live until token_ttl_hours after it) or behind.
+SCHEDULE_AHEAD_S = 366 * 86400
+SCHEDULE_BEHIND_S = 86400
 
 
 class CreateSessionRequest(StrictModel):
@@ -54,15 +57,28 @@ class CreateSessionRequest(StrictModel):
         return when.isoformat()
 
 
+class EmptyRequest(StrictModel):
+    pass
+
+
 class InviteRequest(StrictModel):
     label: TidyText = Field(min_length=1, max_length=80)
 
 
+def _timestamp(iso: str) -> float:
+    """Unix seconds of a stored or given start; out of range is infinitely far."""
+    try:
+        return datetime.fromisoformat(iso).timestamp()
+    except (OverflowError, ValueError):
+        return float("inf")
+
+
 def _expiry(request: web.Request, record: SessionRecord) -> int:
     """Links work from now until token_ttl_hours after the later of now and the start time."""
-    start = request.app[CLOCK]()
-    if record.scheduled_start is not None:
-        start = max(start, datetime.fromisoformat(record.scheduled_start).timestamp())
+    now = request.app[CLOCK]()
+    start = now
+    if record.scheduled_start is not None:  # bounded on creation; older records too here
+        start = min(max(now, _timestamp(record.scheduled_start)), now + SCHEDULE_AHEAD_S)
     return int(start + request.app[SETTINGS].token_ttl_hours * 3600)
 
 
@@ -82,12 +98,14 @@ async def session_json(
         return tokens.SessionGrant(record.id, record.title, role, expires, **claims)
 
     me = caller.facilitator.id if caller.facilitator else record.created_by
+    store, secret = request.app[STORE], request.app[SETTINGS].secret
+    general = await links.general_link_id(store, secret, record.id)
     data: dict[str, Any] = asdict(record)
     data["session_id"] = data.pop("id")
     data["expires_at"] = datetime.fromtimestamp(expires, UTC).isoformat()
     data["facilitator_url"] = _link(request, record, grant(Role.FACILITATOR, facilitator_id=me))
-    data["cofacilitator_url"] = _link(request, record, grant(Role.COFACILITATOR))
-    data["invite_url"] = _link(request, record, grant(Role.PARTICIPANT))
+    data["cofacilitator_url"] = _link(request, record, grant(Role.COFACILITATOR, link_id=general))
+    data["invite_url"] = _link(request, record, grant(Role.PARTICIPANT, link_id=general))
     invites = []
     if record.group_id is not None:
         for invite in await request.app[STORE].invites_of_group(record.group_id):
@@ -107,6 +125,10 @@ async def session_json(
 @key_or_facilitator
 async def create_session(request: web.Request, caller: Caller) -> web.StreamResponse:
     body = await parse_body(request, CreateSessionRequest)
+    if body.scheduled_start is not None:
+        start, now = _timestamp(body.scheduled_start), request.app[CLOCK]()
+        if not now - SCHEDULE_BEHIND_S <= start <= now + SCHEDULE_AHEAD_S:
+            raise Refusal("invalid", "scheduled_start: from yesterday to a year from now")
     store = request.app[STORE]
     if body.group_id is not None:
         group = await store.get_group(body.group_id)
@@ -144,6 +166,22 @@ async def list_sessions(request: web.Request, caller: Caller) -> web.StreamRespo
 @key_or_facilitator
 async def get_session(request: web.Request, caller: Caller) -> web.StreamResponse:
     record = await led_session(request, caller)
+    return web.json_response(await session_json(request, record, caller))
+
+
+@key_or_facilitator
+async def replace_invite_link(request: web.Request, caller: Caller) -> web.StreamResponse:
+    """Revoke the general invite and co-facilitator links (a running session too): links
+    already sent stop joining, people already in stay. Answers the session with new links."""
+    record = await led_session(request, caller)
+    await parse_body(request, EmptyRequest)
+    store = request.app[STORE]
+    await links.replace_general_link(store, request.app[SETTINGS].secret, record.id)
+    await store.append_audit(
+        AuditEntry(
+            record.id, caller.who, "leader", "replace_link", None, {}, request.app[CLOCK](), "ok"
+        )
+    )
     return web.json_response(await session_json(request, record, caller))
 
 
@@ -210,6 +248,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/sessions", list_sessions)
     app.router.add_get("/api/sessions/{session_id}", get_session)
     app.router.add_get("/api/sessions/{session_id}/audit", session_audit)
+    app.router.add_post("/api/sessions/{session_id}/invite_link", replace_invite_link)
     app.router.add_get("/api/groups/{group_id}/invites", list_invites)
     app.router.add_post("/api/groups/{group_id}/invites", create_invite)
     app.router.add_delete("/api/groups/{group_id}/invites/{invite_id}", revoke_invite)

@@ -16,6 +16,7 @@ from rooms import controls
 from rooms.controls import continuity
 from rooms.errors import Refusal
 from server import accounts
+from server.limits import AuditCap, JoinLimits, client_address
 from server.live.effects import Effects
 from server.live.fanout import Fanout
 from server.live.registry import LiveSessions, slot_json
@@ -32,6 +33,7 @@ from server.requests import (
     TokenBucket,
     parse,
 )
+from server.socket_server import DISCONNECT_REASONS
 from server.store import AuditEntry, AuditOutcome
 from server.tokens import SessionGrant, verify
 
@@ -54,6 +56,7 @@ class Connection:
     participant_id: str | None = None  # as joined; still joined while live.sids says so
     # A leader's account: from the link, else from the console's sign-in cookie.
     facilitator_id: str | None = None
+    address: str = "?"  # the client's, for the join limits (server/limits.py)
     gone: bool = False  # the socket has closed
 
 
@@ -67,6 +70,8 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         self.registry = registry
         self.fanout = fanout
         self.effects = effects
+        self.join_limits = JoinLimits()
+        self.audit_cap = AuditCap()
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in ("connect", "disconnect"):
@@ -122,6 +127,9 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
     # -- connection lifecycle -------------------------------------------------------------
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        if (await self.get_session(sid)).get("connection") is not None:
+            # The library refuses a second CONNECT itself; never replace a known connection.
+            raise socketio.exceptions.ConnectionRefusedError("already connected")
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             grant = verify(self.registry.settings.secret, token, self.registry.clock())
@@ -141,10 +149,18 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
                 self.registry.clock(),
             )
         bucket = TokenBucket(RATE_PER_S, RATE_BURST, time.monotonic())
-        connection = Connection(sid, grant, bucket, None, facilitator_id)
+        address = client_address(
+            environ.get("REMOTE_ADDR"),
+            environ.get("HTTP_X_FORWARDED_FOR"),
+            self.registry.settings.trusted_proxies,
+        )
+        connection = Connection(sid, grant, bucket, None, facilitator_id, address)
         await self.save_session(sid, {"connection": connection})
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        if reason not in DISCONNECT_REASONS:
+            log.warning("ignored a disconnect with a reason not of the library: %s", sid)
+            return
         conn: Connection | None = (await self.get_session(sid)).get("connection")
         if conn is None:
             return
@@ -165,12 +181,17 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         if self._joined(conn) is not None:
             raise Refusal("invalid", "already joined")
         grant = conn.grant
+        token_key = f"{grant.session_id}/{grant.role}/{grant.invite_token_id or grant.link_id}"
+        if not self.join_limits.allow(token_key, conn.address, time.monotonic()):
+            raise Refusal("rate_limited", "too many joins; wait a minute")
         store = self.registry.store()
         record = await store.get_session(grant.session_id)
         if record is None:
             raise Refusal("not_found", "This session does not exist any more.")
         if record.ended_at is not None:
             raise Refusal("ended", "This session has ended.")
+        if grant.link_id is not None and await store.is_invite_blocked(record.id, grant.link_id):
+            raise Refusal("invalid_token", "This link was replaced. Ask for the new one.")
         invite_id = None
         if grant.invite_token_id is not None:
             invite = await store.get_invite_by_token_id(grant.invite_token_id)
@@ -292,14 +313,17 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         role and the session's state; its effects on media happen here, at once."""
         live, pid = self._live(conn)
         actor = live.session.participants.get(pid)
-        action = str(data.get("action", ""))[:40] if isinstance(data, dict) else ""
+        action = controls.audit_action(data.get("action") if isinstance(data, dict) else None)
         target = data.get("target") if isinstance(data, dict) else None
+        known = isinstance(target, str) and (
+            target in live.session.participants or target in live.session.removed
+        )
         entry = AuditEntry(
             session_id=live.session.id,
             actor_id=pid,
             actor_role=actor.role.value if actor else "unknown",
             action=action,
-            target_id=target[:40] if isinstance(target, str) else None,
+            target_id=target if known else ("unknown" if target is not None else None),
             detail={},
             at=self.registry.clock(),
             outcome="ok",
@@ -314,11 +338,14 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             elif exc.code == "not_found":
                 refused = "not_found"
             # refused attempts are audited too
-            await self.registry.store().append_audit(replace(entry, outcome=refused))
+            await self._audit(replace(entry, outcome=refused))
             raise
-        await self.registry.store().append_audit(entry)
+        await self._audit(entry)
         await self.effects.publish(live, events)
         return {"ok": True}
+
+    async def _audit(self, entry: AuditEntry) -> None:
+        await self.audit_cap.write(self.registry.store(), entry)
 
     async def on_client_stats(self, sid: str, conn: Connection, data: Any) -> Reply:
         report = parse(ClientStats, data)

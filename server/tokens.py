@@ -16,7 +16,7 @@ AUDIENCE = "circle-session"
 @dataclass(frozen=True)
 class SessionGrant:
     session_id: str
-    title: str
+    title: str  # not in the token: a link in someone's history names no group
     role: Role
     expires_at: int  # unix seconds
     # The facilitator account a leader link was made for: their name and credentials come
@@ -25,12 +25,14 @@ class SessionGrant:
     # A participant's personal group invite: recognises them across sessions, and lets a
     # facilitator block this one person from rejoining.
     invite_token_id: str | None = None
+    # The general invite link's id: replacing the link puts it on the session's revocation
+    # list (server/links.py), so the old link stops joining.
+    link_id: str | None = None
 
 
 def issue(secret: str, grant: SessionGrant) -> str:
     claims = {
         "sid": grant.session_id,
-        "title": grant.title,
         "role": grant.role.value,
         "exp": grant.expires_at,
         "aud": AUDIENCE,
@@ -39,6 +41,8 @@ def issue(secret: str, grant: SessionGrant) -> str:
         claims["fid"] = grant.facilitator_id
     if grant.invite_token_id is not None:
         claims["inv"] = grant.invite_token_id
+    if grant.link_id is not None:
+        claims["lid"] = grant.link_id
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -62,7 +66,7 @@ def verify(secret: str, token: object, now: float) -> SessionGrant:
         role = Role(claims["role"])
     except ValueError as exc:
         raise Refusal("invalid_token", "This link is not valid.") from exc
-    fid, inv = claims.get("fid"), claims.get("inv")
+    fid, inv, lid = claims.get("fid"), claims.get("inv"), claims.get("lid")
     return SessionGrant(
         str(claims["sid"]),
         str(claims.get("title", "")),
@@ -70,4 +74,5 @@ def verify(secret: str, token: object, now: float) -> SessionGrant:
         int(claims["exp"]),
         facilitator_id=str(fid) if fid is not None else None,
         invite_token_id=str(inv) if inv is not None else None,
+        link_id=str(lid) if lid is not None else None,
     )

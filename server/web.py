@@ -3,6 +3,7 @@ who is calling (a signed-in facilitator or the server's API key)."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
@@ -27,6 +28,8 @@ class LiveView(Protocol):
     def counts(self) -> tuple[int, int]: ...
 
 
+log = logging.getLogger(__name__)
+
 STORE = web.AppKey("store", Store)
 LIVE = web.AppKey("live", LiveView)
 SETTINGS = web.AppKey("settings", Settings)
@@ -41,10 +44,15 @@ STATUS = {
     "expired_token": 401,
     "forbidden": 403,
     "not_found": 404,
+    "method_not_allowed": 405,
     "live": 409,
     "too_large": 413,
+    "unsupported_media_type": 415,
     "rate_limited": 429,
+    "internal": 500,
 }
+# aiohttp's own HTTP errors (no route, wrong method, ...) answered in the same JSON shape
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "invalid"}
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -61,6 +69,15 @@ async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse
         return await handler(request)
     except Refusal as refusal:
         return web.json_response(refusal.reply(), status=STATUS.get(refusal.code, 400))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = HTTP_CODES.get(exc.status, "invalid" if exc.status < 500 else "internal")
+        return error(exc.status, code, exc.reason)
+    except Exception:
+        # Never a traceback to the caller; the log has it (no request data: names, tokens).
+        log.exception("%s %s failed", request.method, request.match_info.route.resource)
+        return error(500, "internal", "something went wrong on the server")
 
 
 async def parse_body(request: web.Request, model: type[M]) -> M:
@@ -80,12 +97,19 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
 
 
 async def signed_in(request: web.Request) -> Facilitator | None:
-    fid = accounts.read_cookie(
+    """The facilitator of a genuine cookie not revoked since (sign-out, password reset,
+    disabled account: each bumps the account's token version)."""
+    claims = accounts.read_cookie_claims(
         request.app[SETTINGS].secret,
         request.cookies.get(accounts.COOKIE_NAME),
         request.app[CLOCK](),
     )
-    return await request.app[STORE].get_facilitator(fid) if fid else None
+    if claims is None:
+        return None
+    facilitator = await request.app[STORE].get_facilitator(claims[0])
+    if facilitator is None or facilitator.disabled or facilitator.token_version != claims[1]:
+        return None
+    return facilitator
 
 
 def api_key_ok(request: web.Request) -> bool:

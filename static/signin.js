@@ -65,7 +65,11 @@ $('signin').addEventListener('submit', async (event) => {
 });
 
 $('signout').addEventListener('click', async () => {
-  await fetch('/api/auth/signout', { method: 'POST' });
+  await fetch('/api/auth/signout', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: '{}',
+  });
   location.reload();
 });
 

@@ -424,7 +424,11 @@ $('delete').addEventListener('click', async () => {
     return;
   let response;
   try {
-    response = await fetch(API, { method: 'DELETE', credentials: 'same-origin' });
+    response = await fetch(API, {
+      method: 'DELETE',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' },
+    });
   } catch {
     $('status').textContent = 'The server cannot be reached; nothing was deleted.';
     return;

@@ -36,7 +36,8 @@ async def signed_in(server: RunningServer, fid: str, email: str) -> aiohttp.Clie
 async def call(
     http: aiohttp.ClientSession, method: str, url: str, body: object = None
 ) -> tuple[int, Any]:
-    async with http.request(method, url, json=body) as r:
+    headers = {"Content-Type": "application/json"}  # unsafe methods must say JSON
+    async with http.request(method, url, json=body, headers=headers) as r:
         return r.status, await r.json()
 
 

@@ -63,7 +63,7 @@ async def test_sign_in_profile_groups_sign_out(circle_server: RunningServer) -> 
             assert group["name"] == "Tuesday IOP" and group["facilitator_ids"] == ["f_dana"]
         async with http.get(f"{base}/api/groups") as listed:
             assert [g["id"] for g in (await listed.json())["groups"]] == [group["id"]]
-        async with http.post(f"{base}/api/auth/signout") as out:
+        async with http.post(f"{base}/api/auth/signout", json={}) as out:
             assert out.status == 200
         async with http.get(f"{base}/api/me") as after:
             assert after.status == 401

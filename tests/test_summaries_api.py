@@ -144,7 +144,7 @@ async def test_only_the_groups_leaders_read_and_delete(circle_server: RunningSer
     async with aiohttp.ClientSession(cookies=cookie("f_sam"), **jar) as sam:
         async with sam.get(f"{base}/api/sessions/{sid}/summary") as r:
             assert r.status == 404
-        async with sam.delete(f"{base}/api/sessions/{sid}") as r:
+        async with sam.delete(f"{base}/api/sessions/{sid}", json={}) as r:
             assert r.status == 404
         async with sam.get(f"{base}/api/groups/g_1/trends") as r:
             assert r.status == 404
@@ -152,7 +152,7 @@ async def test_only_the_groups_leaders_read_and_delete(circle_server: RunningSer
     async with aiohttp.ClientSession(cookies=cookie("f_dana"), **jar) as dana:
         async with dana.get(f"{base}/api/sessions/{sid}/summary") as r:
             assert r.status == 200
-        async with dana.delete(f"{base}/api/sessions/{sid}") as r:
+        async with dana.delete(f"{base}/api/sessions/{sid}", json={}) as r:
             assert (r.status, (await r.json())["ok"]) == (200, True)
         async with dana.get(f"{base}/api/sessions/{sid}/summary") as r:
             assert r.status == 404

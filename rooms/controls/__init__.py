@@ -27,7 +27,7 @@ from __future__ import annotations
 from rooms.command import Events
 from rooms.controls.common import ParticipantId
 from rooms.controls.delivery import deliveries, leave, recipients
-from rooms.controls.dispatch import Command, apply, parse_command
+from rooms.controls.dispatch import ACTIONS, Command, apply, audit_action, parse_command
 from rooms.controls.engagement import (
     EngagementOptOut,
     EngagementOptOutChanged,
@@ -86,6 +86,7 @@ from rooms.controls.waiting_room import (
 from rooms.model import Audience, DomainEvent, Everyone, Leaders, Only
 
 __all__ = [
+    "ACTIONS",
     "REACTIONS",
     "Admit",
     "AdmitAll",
@@ -143,6 +144,7 @@ __all__ = [
     "UnmuteRequested",
     "VideoForcedOff",
     "apply",
+    "audit_action",
     "deliveries",
     "events_for_join",
     "leave",

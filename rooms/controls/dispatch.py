@@ -3,7 +3,7 @@ table from command type to the feature handler that applies it."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, get_args
 
 from pydantic import Field, TypeAdapter, ValidationError
 
@@ -52,6 +52,16 @@ PARTICIPANT_COMMANDS = (
     *breakouts.PARTICIPANT_COMMANDS,
 )
 FACILITATOR_COMMANDS = (*roles.FACILITATOR_COMMANDS, *moderation.FACILITATOR_COMMANDS)
+
+
+ACTIONS = frozenset(
+    str(action) for kind in HANDLERS for action in get_args(kind.model_fields["action"].annotation)
+)
+
+
+def audit_action(action: object) -> str:
+    """The action as the audit log names it: a client's unknown string is never stored."""
+    return action if isinstance(action, str) and action in ACTIONS else "unknown"
 
 
 def parse_command(data: object) -> Command:

@@ -56,7 +56,8 @@ class StopVideo(Command):
 class Remove(Command):
     action: Literal["remove"]
     target: ParticipantId
-    block: bool = False  # the participant's personal invite may not join again
+    block: bool = False  # the personal invite and the page's resume key may not join again
+    lock: bool = False  # and lock the session in the same step
 
 
 class Lock(Command):
@@ -299,15 +300,19 @@ def _on_remove(session: Session, actor: Participant, cmd: Remove, now: float) ->
     spotlight, queue = session.spotlight, session.hand_queue()
     session.leave(target.id, now)
     session.removed.add(target.id)
-    session.readmit_keys.discard(target.rejoin_key or "")  # back only through the waiting room
-    blocked = cmd.block and target.invite_id is not None
-    if blocked:
-        assert target.invite_id is not None
+    if target.rejoin_key is not None:  # back only through the waiting room, or never
+        session.readmit_keys.discard(target.rejoin_key)
+        session.knock_keys.add(target.rejoin_key)
+        if cmd.block:
+            session.blocked_keys.add(target.rejoin_key)
+    blocked = cmd.block and (target.invite_id is not None or target.rejoin_key is not None)
+    if cmd.block and target.invite_id is not None:
         session.blocked_invites.add(target.invite_id)
     return [
         ParticipantRemoved(target.id, blocked),
         RemovedNotice(target.id, blocked),
         *departure_effects(session, spotlight, queue),
+        *(_set_locked(session, actor, True) if cmd.lock else []),
     ]
 
 

@@ -94,6 +94,7 @@ def events_for_join(session: Session, joined: ParticipantJoined) -> Events:
 
 
 def _admit(session: Session, target: Participant) -> DomainEvent:
+    session.check_room(target.role, admitted=True)
     target.admitted = True
     if target.rejoin_key is not None:
         session.readmit_keys.add(target.rejoin_key)
@@ -105,7 +106,11 @@ def _on_admit(session: Session, actor: Participant, cmd: Admit, now: float) -> E
 
 
 def _on_admit_all(session: Session, actor: Participant, cmd: AdmitAll, now: float) -> Events:
-    return [_admit(session, p) for p in session.waiting()]
+    room = session.max_participants - len(session.admitted())
+    waiting = session.waiting()
+    if waiting and room <= 0:
+        raise Refusal("full", f"this session is full ({session.max_participants} people)")
+    return [_admit(session, p) for p in waiting[: max(room, 0)]]
 
 
 def _on_deny(session: Session, actor: Participant, cmd: Deny, now: float) -> Events:

@@ -96,6 +96,13 @@ class Store(Protocol):
         """Change what participants see of a facilitator; None when there is no such account."""
         ...
 
+    async def update_facilitator_access(
+        self, facilitator_id: str, *, password_hash: str | None = None, disabled: bool | None = None
+    ) -> Facilitator | None:
+        """Bump the token version (every cookie issued before stops working), setting a new
+        password hash or the disabled flag if given; None when there is no such account."""
+        ...
+
     async def add_group(self, group: Group) -> Group:
         """Store a new group; returns it as stored (owner first in `facilitator_ids`)."""
         ...

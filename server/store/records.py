@@ -42,6 +42,10 @@ class Facilitator:
     display_name: str
     credentials: str  # shown next to the name, e.g. "LCSW"
     created_at: float  # unix seconds
+    # Sign-in cookies carry it; sign-out, a password reset and disabling bump it, so every
+    # cookie issued before stops working.
+    token_version: int = 0
+    disabled: bool = False
 
 
 @dataclass(frozen=True, slots=True)

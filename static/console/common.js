@@ -26,9 +26,10 @@ export class ApiError extends Error {
 
 export async function api(method, path, body) {
   const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
-  if (body !== undefined) {
+  if (method !== 'GET') {
+    // the server refuses unsafe requests that are not JSON (no cross-site form can send it)
     init.headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
+    init.body = JSON.stringify(body === undefined ? {} : body);
   }
   let response;
   try {

@@ -1,7 +1,7 @@
 // A session's links (facilitator, co-facilitator, invite, personal), each with a copy button.
 
 import { el } from '../lib/dom.js';
-import { nextId, srOnly } from './common.js';
+import { api, nextId, report, srOnly } from './common.js';
 
 const COPIED_SHOWN_MS = 5000;
 
@@ -34,6 +34,7 @@ export function linkList(session) {
     })),
   ];
   const box = el('div', { class: 'links' }, ...rows.map(linkRow));
+  box.append(replaceButton(session, box));
   if (session.group_id && session.personal_invites.length === 0) {
     box.append(
       el('p', {
@@ -47,6 +48,33 @@ export function linkList(session) {
     );
   }
   return box;
+}
+
+// Someone who should not have the invite link has it: revoke it (and the co-facilitator
+// link) and show new ones. People already in the session stay.
+function replaceButton(session, box) {
+  const problem = el('p', { class: 'help', 'aria-live': 'polite' });
+  const button = el('button', {
+    class: 'btn small danger',
+    type: 'button',
+    text: 'Reissue the shared invites (the old ones stop working)',
+  });
+  button.addEventListener('click', async () => {
+    if (
+      !window.confirm(
+        'The invite and co-facilitator links sent so far will stop working. Continue?',
+      )
+    )
+      return;
+    try {
+      const id = encodeURIComponent(session.session_id);
+      const updated = await api('POST', `/api/sessions/${id}/invite_link`, {});
+      box.replaceWith(linkList(updated));
+    } catch (error) {
+      report(error, problem);
+    }
+  });
+  return el('div', { class: 'link-replace' }, button, problem);
 }
 
 function linkRow(row) {

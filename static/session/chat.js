@@ -2,7 +2,7 @@
 import { $ } from '../lib/dom.js';
 import { timeOfDay } from '../lib/format.js';
 import { control } from './network.js';
-import { app, displayName, leads, nameOf } from './state.js';
+import { app, displayName, leads, nameOf, roleLabel } from './state.js';
 
 // ---------------------------------------------------------------- chat
 
@@ -14,6 +14,14 @@ export function addChat(msg) {
   const from = msg.from === app.participantId ? 'You' : nameOf(msg.from);
   const to = msg.to ? ` to ${msg.to === app.participantId ? 'you' : nameOf(msg.to)} (private)` : '';
   who.textContent = `${from}${to}`;
+  // The server's word on who leads: a participant named "Facilitator" gets no badge.
+  const sender = app.participants.get(msg.from);
+  if (sender && sender.role !== 'participant') {
+    const badge = document.createElement('span');
+    badge.className = 'badge role-badge';
+    badge.textContent = roleLabel(sender.role);
+    who.append(' ', badge);
+  }
   const when = document.createElement('time');
   when.textContent = timeOfDay(msg.at);
   const text = document.createElement('p');

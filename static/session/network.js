@@ -12,10 +12,26 @@ function b64urlDecode(part) {
   return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
 }
 
-/** Reads the token from the fragment; checks only its shape (the server verifies it). */
-export function readToken() {
+/** This tab's copy of the link's token: kept in sessionStorage, gone from the address bar
+ * (and so from the browser's history) as soon as the page has read it. */
+function takeToken() {
+  const slot = `circle-token-${app.sessionId}`;
   const params = new URLSearchParams(location.hash.replace(/^#/, ''));
-  const token = (params.get('t') || '').trim();
+  let token = (params.get('t') || '').trim();
+  try {
+    if (token) sessionStorage.setItem(slot, token);
+    else token = sessionStorage.getItem(slot) || '';
+  } catch {
+    /* storage blocked: keep the token in the address bar, or the page cannot rejoin */
+    return token;
+  }
+  if (params.has('t')) history.replaceState(null, '', location.pathname + location.search);
+  return token;
+}
+
+/** Reads the token (see takeToken); checks only its shape (the server verifies it). */
+export function readToken() {
+  const token = takeToken();
   if (!token) return { error: 'missing_token' };
   const parts = token.split('.');
   if (parts.length !== 3) return { error: 'invalid_token' };

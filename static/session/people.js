@@ -126,9 +126,19 @@ function actionsFor(p) {
   );
   out.push(
     actionButton(
+      'Remove and lock the session',
+      { action: 'remove', target: p.id, lock: true },
+      { danger: true, confirmText: `Remove ${name} and let nobody else join?` },
+    ),
+  );
+  out.push(
+    actionButton(
       'Remove and block',
       { action: 'remove', target: p.id, block: true },
-      { danger: true, confirmText: `Remove ${name} and stop this invite from rejoining?` },
+      {
+        danger: true,
+        confirmText: `Remove ${name} and stop them rejoining from this browser or their personal invite?`,
+      },
     ),
   );
   return out;

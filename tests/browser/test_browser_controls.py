@@ -136,7 +136,9 @@ async def test_knock_admit_mute_help_and_remove_with_block(
     # Remove with block: the same personal invite cannot come back.
     await person_action(lead, "Alex", "Remove and block")
     await alex.get_by_text("You were removed from the session").wait_for(timeout=WAIT_S * 1000)
-    assert dialogs == ["Remove Alex and stop this invite from rejoining?"]
+    assert dialogs == [
+        "Remove Alex and stop them rejoining from this browser or their personal invite?"
+    ]
     again = await open_page(browser, alex_invite["url"])
     await join(again, "Alex")
     await again.get_by_text("You cannot rejoin this session").wait_for(timeout=WAIT_S * 1000)

@@ -134,6 +134,19 @@ async def test_profile_update_changes_only_the_profile(store: Store) -> None:
     assert await store.update_facilitator_profile("nobody", "X", "Y") is None
 
 
+async def test_access_changes_bump_the_token_version(store: Store) -> None:
+    await store.add_facilitator(facilitator(1))
+    assert (await store.get_facilitator("fac-1")).token_version == 0  # type: ignore[union-attr]
+    signed_out = await store.update_facilitator_access("fac-1")
+    assert signed_out == replace(facilitator(1), token_version=1)
+    reset = await store.update_facilitator_access("fac-1", password_hash="h2")
+    assert reset == replace(facilitator(1), token_version=2, password_hash="h2")
+    disabled = await store.update_facilitator_access("fac-1", disabled=True)
+    assert disabled == replace(reset, token_version=3, disabled=True)
+    assert await store.find_facilitator_by_email(facilitator(1).email) == disabled
+    assert await store.update_facilitator_access("nobody") is None
+
+
 # groups
 
 

@@ -40,6 +40,19 @@ class RedisAccounts(RedisCore):
             lambda f: replace(f, display_name=display_name, credentials=credentials),
         )
 
+    async def update_facilitator_access(
+        self, facilitator_id: str, *, password_hash: str | None = None, disabled: bool | None = None
+    ) -> Facilitator | None:
+        def change(f: Facilitator) -> Facilitator:
+            return replace(
+                f,
+                token_version=f.token_version + 1,
+                password_hash=f.password_hash if password_hash is None else password_hash,
+                disabled=f.disabled if disabled is None else disabled,
+            )
+
+        return await self._update(Facilitator, self._key("facilitator", facilitator_id), change)
+
     # groups
 
     async def add_group(self, group: Group) -> Group:

@@ -57,6 +57,19 @@ class SQLiteAccounts(SQLiteCore):
             _facilitator,
         )
 
+    async def update_facilitator_access(
+        self, facilitator_id: str, *, password_hash: str | None = None, disabled: bool | None = None
+    ) -> Facilitator | None:
+        return await self._update_one(
+            "UPDATE facilitators SET token_version = token_version + 1,"
+            " password_hash = COALESCE(?, password_hash), disabled = COALESCE(?, disabled)"
+            " WHERE id = ?",
+            (password_hash, disabled, facilitator_id),
+            f"{_SELECT_FACILITATOR} id = ?",
+            facilitator_id,
+            _facilitator,
+        )
+
     # groups
 
     async def add_group(self, group: Group) -> Group:

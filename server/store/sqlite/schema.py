@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -96,15 +97,31 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             updated_at REAL NOT NULL
         )""",
     ),
+    (  # 3: revocable sign-in cookies, disabled accounts
+        "ALTER TABLE facilitators ADD COLUMN token_version INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE facilitators ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+def private_files(path: Path) -> None:
+    """The folder 0700 and the database 0600 before SQLite opens it: SQLite makes its WAL and
+    shared-memory files with the database's own mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            file.chmod(0o600)
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating it, with its folder, if need be) and migrate the store's file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_files(path)
     # isolation_level=None: no implicit transactions; writes say BEGIN IMMEDIATE (core.py)
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA secure_delete=ON")  # deleted rows are zeroed, not left in free pages
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
     conn.execute("PRAGMA busy_timeout=5000")

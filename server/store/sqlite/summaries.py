@@ -70,7 +70,14 @@ class SQLiteSummaries(SQLiteCore):
     # deleting a session's data, on request or by retention
 
     async def delete_session_data(self, session_id: str) -> bool:
-        return await self._write(lambda conn: _delete_session(conn, session_id))
+        deleted = await self._write(lambda conn: _delete_session(conn, session_id))
+        await self._forget_deleted()
+        return deleted
+
+    async def _forget_deleted(self) -> None:
+        """Copy the WAL into the (secure_delete) database and truncate it: the deleted rows'
+        old pages must not stay readable in the WAL."""
+        await self._run(lambda conn: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall())
 
     async def purge_summaries(self, older_than: float) -> list[str]:
         def purge(conn: sqlite3.Connection) -> list[str]:
@@ -86,7 +93,10 @@ class SQLiteSummaries(SQLiteCore):
                 _delete_session(conn, session_id)
             return ids
 
-        return await self._write(purge)
+        purged = await self._write(purge)
+        if purged:
+            await self._forget_deleted()
+        return purged
 
     # the deletion log
 

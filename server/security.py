@@ -1,0 +1,124 @@
+"""HTTP hardening middlewares and the socket's origin check (docs/security.md).
+
+- `trusted_host`: links are built from the request's origin when there is no --public-url, so
+  a request for an unknown Host (`Host: evil.example`) is refused (421) before any route runs.
+- `same_origin_json`: every unsafe method needs `Content-Type: application/json` (a
+  cross-site form can send only form or text/plain bodies) and, when the browser says where it
+  comes from (`Origin`, `Sec-Fetch-Site`), the same origin.
+- `security_headers`: CSP (the pages have no inline script or style), nosniff, no framing, no
+  referrer, no server version.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from server.config import Settings
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSP = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Server": "Circle",
+}
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _json(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": code, "message": message}, status=status)
+
+
+def _hostname(host: str) -> str:
+    """The name in a Host header, without the port (IPv6 literals keep no brackets)."""
+    return (urlsplit(f"//{host}").hostname or "").lower()
+
+
+def trusted_hostnames(settings: Settings) -> frozenset[str]:
+    """Hosts whose requests may build links: the public URL's, else loopback and the
+    listening address itself (unless it is a wildcard such as 0.0.0.0)."""
+    if settings.public_url:
+        return frozenset({_hostname(urlsplit(settings.public_url).netloc)})
+    names = set(LOOPBACK_NAMES)
+    try:
+        if not ipaddress.ip_address(settings.host).is_unspecified:
+            names.add(settings.host.lower())
+    except ValueError:
+        names.add(settings.host.lower())
+    return frozenset(names)
+
+
+def public_origin(settings: Settings, request_origin: str) -> str:
+    """The origin pages are served from: --public-url's, else the (trusted) request's."""
+    if settings.public_url:
+        parts = urlsplit(settings.public_url)
+        return f"{parts.scheme}://{parts.netloc}".lower()
+    return request_origin.lower()
+
+
+def make_middlewares(settings: Settings) -> list[Any]:
+    hostnames = trusted_hostnames(settings)
+
+    @web.middleware
+    async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:  # raised past the JSON middleware (it never should)
+            response = exc
+        response.headers.update(HEADERS)
+        return response
+
+    @web.middleware
+    async def trusted_host(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if _hostname(request.host) not in hostnames:
+            return _json(421, "misdirected", "unknown host; the server's --public-url names it")
+        return await handler(request)
+
+    @web.middleware
+    async def same_origin_json(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method in SAFE_METHODS or request.match_info.http_exception is not None:
+            return await handler(request)  # no such route or method: answered as such
+        expected = public_origin(settings, str(request.url.origin()))
+        origin = request.headers.get("Origin")
+        site = request.headers.get("Sec-Fetch-Site")
+        if (origin is not None and origin.lower() != expected) or site not in (
+            None,
+            "same-origin",
+            "none",
+        ):
+            return _json(403, "forbidden", "requests from other sites are refused")
+        if request.content_type != "application/json":
+            return _json(415, "unsupported_media_type", "send Content-Type: application/json")
+        return await handler(request)
+
+    return [security_headers, trusted_host, same_origin_json]
+
+
+def socket_origin_check(settings: Settings) -> Callable[[str | None, dict[str, Any]], bool]:
+    """python-engineio's `cors_allowed_origins` callable: only the public origin may open a
+    socket (a missing Origin is a non-browser client, which CORS does not concern)."""
+    hostnames = trusted_hostnames(settings)
+
+    def allowed(origin: str | None, environ: dict[str, Any]) -> bool:
+        if origin is None:
+            return True
+        host = str(environ.get("HTTP_HOST", ""))
+        if _hostname(host) not in hostnames:
+            return False
+        scheme = str(environ.get("wsgi.url_scheme", "http"))
+        return origin.lower() == public_origin(settings, f"{scheme}://{host}")
+
+    return allowed
