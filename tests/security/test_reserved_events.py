@@ -43,7 +43,11 @@ async def test_client_sent_connect_and_disconnect_are_refused(
     assert len(live.session.participants) == 2
     assert (await leader.call("media_state", {"audio": False}))["ok"]
     await leader.sio.disconnect()
-    await until(lambda: session["session_id"] not in circle_server.live.sessions, 5, "ended")
+    await until(
+        lambda: all(p.disconnected_at for p in live.session.participants.values()),
+        5,
+        "both sockets gone: both reconnecting, none connected",
+    )
 
 
 @pytest.mark.unit
