@@ -3,6 +3,8 @@ starts; a leader's own name; and nothing for a bad link."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import aiohttp
 
 from tests.clients import call, signed_in, token_of
@@ -12,12 +14,15 @@ from tests.conftest import RunningServer
 async def test_a_link_tells_who_leads_and_when(circle_server: RunningServer) -> None:
     base = circle_server.base_url
     dana = await signed_in(circle_server, "f_dana", "dana@example.org")
+    # two months ahead, with the facilitator's own zone (starts are bounded to a year)
+    eastern = timezone(timedelta(hours=-5))
+    start = (datetime.now(eastern) + timedelta(days=60)).replace(microsecond=0).isoformat()
     try:
         _, session = await call(
             dana,
             "POST",
             f"{base}/api/sessions",
-            {"title": "Week 3", "scheduled_start": "2030-01-08T18:00:00-05:00"},
+            {"title": "Week 3", "scheduled_start": start},
         )
         async with aiohttp.ClientSession() as anon:
             status, about = await call(
@@ -26,7 +31,7 @@ async def test_a_link_tells_who_leads_and_when(circle_server: RunningServer) -> 
             assert status == 200
             assert about == {
                 "title": "Week 3",
-                "scheduled_start": "2030-01-08T18:00:00-05:00",
+                "scheduled_start": start,
                 "ended": False,
                 "leader": {"name": "F_Dana", "credentials": "PhD"},
                 "your_name": None,
