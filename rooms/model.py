@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar, Protocol, runtime_checkable
 
+from rooms.crisis_state import Crisis, Holding, SafetyInfo
 from rooms.errors import Refusal
 from rooms.validation import clean_text
 
@@ -256,6 +257,13 @@ class Session:
     max_waiting: int = 32  # the waiting room's own cap: knocks never fill the session
     breakouts: Breakouts = field(default_factory=Breakouts)
     ended_at: float | None = None
+    # Crisis readiness (rooms.controls.crisis): the safety check at join, each participant's
+    # answer (in memory only: `persist` False keeps it out of the saved live state), the
+    # crisis responses, and the message holding the group while no leader is in it.
+    safety_check: bool = True
+    safety: dict[str, SafetyInfo] = field(default_factory=dict, metadata={"persist": False})
+    crises: list[Crisis] = field(default_factory=list)
+    holding: Holding | None = None
 
     def join(
         self,

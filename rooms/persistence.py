@@ -4,9 +4,11 @@
 dicts (JSON and msgpack both carry it); `restore_session(state)` makes an equal `Session`.
 
 Field-driven: every dataclass field of Session, and of the dataclasses it holds (Participant,
-Breakouts, BreakoutRoom), is written and read by its type annotation, so a field added later
-round-trips with no edit here. A type this module cannot carry fails loudly (TypeError) rather
-than being dropped; tests/rooms/test_persistence.py checks every field.
+Breakouts, BreakoutRoom, Crisis, ...), is written and read by its type annotation, so a field
+added later round-trips with no edit here. A field with `metadata={"persist": False}` is never
+written (a participant's safety check: held in memory only) and comes back as its default. A
+type this module cannot carry fails loudly (TypeError) rather than being dropped;
+tests/rooms/test_persistence.py checks every field.
 
 Format (`SCHEMA` "circle.live/1"):
 
@@ -54,7 +56,11 @@ def _hints(kind: type) -> dict[str, Any]:
     """The resolved annotations of a dataclass's init fields (the module's names resolve the
     postponed `from __future__ import annotations` strings)."""
     resolved = typing.get_type_hints(kind)
-    return {f.name: resolved[f.name] for f in dataclasses.fields(kind) if f.init}
+    return {
+        f.name: resolved[f.name]
+        for f in dataclasses.fields(kind)
+        if f.init and f.metadata.get("persist", True)
+    }
 
 
 def _optional(hint: Any) -> tuple[bool, Any]:

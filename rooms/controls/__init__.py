@@ -17,15 +17,27 @@ to the person in it: `Participant.view_for`).
 it before dropping their connection.
 
 One module a feature, each with its commands, events and a table of handlers: waiting_room,
-moderation, participation (hands, reactions, chat, help), private_rooms, roles, engagement, and
-rooms.breakouts. dispatch parses and authorizes commands and picks the handler; delivery and
-view are what the server tells people outside of commands.
+moderation, participation (hands, reactions, chat, help), private_rooms, roles, engagement,
+crisis (the safety check and crisis responses), and rooms.breakouts. dispatch parses and
+authorizes commands and picks the handler; delivery and view are what the server tells people
+outside of commands.
 """
 
 from __future__ import annotations
 
 from rooms.command import Events
 from rooms.controls.common import ParticipantId
+from rooms.controls.crisis import (
+    CrisisAlert,
+    CrisisChanged,
+    CrisisEnd,
+    CrisisNote,
+    CrisisStart,
+    GroupHandedOver,
+    GroupHeld,
+    SafetyShown,
+    SafetyView,
+)
 from rooms.controls.delivery import deliveries, leave, recipients
 from rooms.controls.dispatch import ACTIONS, Command, apply, audit_action, parse_command
 from rooms.controls.engagement import (
@@ -97,6 +109,11 @@ __all__ = [
     "Chat",
     "ChatMessage",
     "Command",
+    "CrisisAlert",
+    "CrisisChanged",
+    "CrisisEnd",
+    "CrisisNote",
+    "CrisisStart",
     "Demote",
     "Deny",
     "DomainEvent",
@@ -107,6 +124,8 @@ __all__ = [
     "EngagementSettingsChanged",
     "Events",
     "Everyone",
+    "GroupHandedOver",
+    "GroupHeld",
     "HandQueueChanged",
     "Help",
     "HelpRequested",
@@ -134,6 +153,8 @@ __all__ = [
     "RemovedNotice",
     "ReturnToMain",
     "RoleChanged",
+    "SafetyShown",
+    "SafetyView",
     "SessionEnded",
     "SessionLockChanged",
     "SetPrivateChat",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rooms.command import Events
+from rooms.controls import crisis
 from rooms.controls.delivery import leave
 from rooms.model import Audience, Everyone, Participant, Session
 
@@ -71,16 +72,22 @@ def disconnect(session: Session, pid: str, now: float) -> Events:
     if person.disconnected_at is not None:
         return []
     person.disconnected_at = now
-    return [ParticipantReconnecting(pid, now)]
+    return [
+        ParticipantReconnecting(pid, now),
+        *crisis.connection_changed(session, pid, "dropped", now),
+    ]
 
 
-def resume(session: Session, pid: str) -> Events:
+def resume(session: Session, pid: str, now: float) -> Events:
     """They are back (a new connection with their key or invite) while still in the session."""
     person = session.participants[pid]
     if person.disconnected_at is None:
         return []
     person.disconnected_at = None
-    return [ParticipantReconnected(person)]
+    return [
+        ParticipantReconnected(person),
+        *crisis.connection_changed(session, pid, "returned", now),
+    ]
 
 
 def lapsed(session: Session, now: float, grace_s: float) -> list[str]:
@@ -98,4 +105,4 @@ def depart(session: Session, pid: str, now: float) -> Events:
     if person is not None and person.admitted and pid not in session.removed:
         for identity in identities(person.rejoin_key, person.invite_id):
             session.returning_ids[identity] = pid
-    return leave(session, pid, now)
+    return crisis.connection_changed(session, pid, "left", now) + leave(session, pid, now)

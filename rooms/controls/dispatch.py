@@ -11,6 +11,7 @@ from rooms import breakouts
 from rooms.command import Command as BaseCommand
 from rooms.command import Events, Handler
 from rooms.controls import (
+    crisis,
     engagement,
     moderation,
     participation,
@@ -29,6 +30,7 @@ Command = Annotated[
     | private_rooms.PrivateRoomCommand
     | engagement.EngagementCommand
     | roles.RoleCommand
+    | crisis.CrisisCommand
     | breakouts.BreakoutCommand,
     Field(discriminator="action"),
 ]
@@ -41,6 +43,7 @@ HANDLERS: dict[type[BaseCommand], Handler] = {
     **private_rooms.HANDLERS,
     **engagement.HANDLERS,
     **roles.HANDLERS,
+    **crisis.HANDLERS,
     **breakouts.HANDLERS,
 }
 

@@ -255,6 +255,16 @@ def _on_mute_all(session: Session, actor: Participant, cmd: MuteAll, now: float)
     return _set_unmute_policy(session, allowed, group, actor.id)
 
 
+def mute_room(session: Session, room_id: str, by: str) -> Events:
+    """Mute the participants of one room (a held group), leaving the unmute policy as it is."""
+    group = [
+        p
+        for p in session.admitted()
+        if p.role is Role.PARTICIPANT and p.audio_on and p.room_id == room_id
+    ]
+    return _set_unmute_policy(session, session.participants_may_unmute, group, by)
+
+
 def _on_allow_unmute(session: Session, actor: Participant, cmd: AllowUnmute, now: float) -> Events:
     return _set_unmute_policy(session, True, [], actor.id)
 

@@ -37,12 +37,25 @@ def _inside(session: Session, room_id: str) -> list[Participant]:
 
 def _on_private_room(session: Session, actor: Participant, cmd: PrivateRoom, now: float) -> Events:
     target = find_target(session, cmd.target)
-    not_self(actor, target)
+    check_aside(actor, target)
     room_id = PRIVATE_ROOM_PREFIX + target.id
     if target.room_id == room_id and actor.room_id == room_id:
         raise Refusal("invalid", "you are already in a private room with them")
+    return take_aside(session, actor, target)
+
+
+def check_aside(actor: Participant, target: Participant) -> None:
+    """May `actor` take `target` into a 1:1 room (refused before anything changes)."""
+    not_self(actor, target)
     if target.role.leads:
         raise Refusal("invalid", "private rooms are for participants")
+
+
+def take_aside(session: Session, actor: Participant, target: Participant) -> Events:
+    """The target and the actor into the target's 1:1 room (nothing when already there)."""
+    room_id = PRIVATE_ROOM_PREFIX + target.id
+    if target.room_id == room_id and actor.room_id == room_id:
+        return []
     events = session.move([target, actor], room_id)
     if target.help_requested_at is not None:  # answering the call resolves it
         events += resolve_help(target, actor)

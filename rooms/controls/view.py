@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rooms import breakouts
+from rooms.controls import crisis
 from rooms.model import Session
 
 
@@ -20,6 +21,7 @@ def snapshot(session: Session, viewer_id: str, now: float) -> dict[str, object]:
         "private_chat_allowed": session.private_chat_allowed,
         "ended": session.ended_at is not None,
         "breakouts": breakouts.public_view(session.breakouts, now),
+        **crisis.view(session, viewer),
     }
     if viewer is not None and viewer.role.leads:
         state["waiting"] = [p.public() for p in session.waiting()]

@@ -131,6 +131,10 @@ MATRIX: list[tuple[dict[str, Any], str, str, str]] = [
     ({"action": "engagement_settings"}, INVALID, INVALID, FORBIDDEN),  # nothing to change
     ({"action": "engagement_opt_out", "opted_out": True}, OK, OK, OK),
     ({"action": "end"}, OK, FORBIDDEN, FORBIDDEN),
+    ({"action": "safety_view", "target": TGT}, OK, OK, FORBIDDEN),
+    ({"action": "crisis_start", "target": TGT}, OK, OK, FORBIDDEN),
+    ({"action": "crisis_note", "target": TGT, "note": "x"}, INVALID, INVALID, FORBIDDEN),  # none
+    ({"action": "crisis_end", "target": TGT}, INVALID, INVALID, FORBIDDEN),  # no crisis
     ({"action": "promote", "target": TGT}, OK, FORBIDDEN, FORBIDDEN),
     ({"action": "demote", "target": COF}, OK, FORBIDDEN, FORBIDDEN),
 ]
