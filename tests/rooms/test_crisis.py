@@ -140,7 +140,8 @@ def test_without_a_co_leader_the_group_is_held_and_may_be_muted_without_naming_a
     assert "crisis" not in text and "private-" not in text and WHERE not in text
     assert snapshot(s, OTHER, clock.now)["holding"] == {"message": "Breathe", "since": 100.0}
     assert "crises" not in snapshot(s, OTHER, clock.now)
-    public = [p for p in snapshot(s, OTHER, clock.now)["participants"] if p["id"] == PAT]
+    people: Any = snapshot(s, OTHER, clock.now)["participants"]
+    public = [p for p in people if p["id"] == PAT]
     assert public[0]["room"] == MAIN_ROOM
     ended = sent(s, run(s, FAC, clock.tick(60), action="crisis_end", target=PAT))
     assert s.holding is None

@@ -32,7 +32,7 @@ STATE_TYPES = (
     Holding,
 )
 # Held in memory only, never saved (metadata persist False): restored as their defaults.
-TRANSIENT = {"safety": {}}
+TRANSIENT: dict[str, Any] = {"safety": {}}
 
 
 def run(session: Session, actor: str, action: str, now: float, **fields: Any) -> None:
