@@ -19,6 +19,7 @@ from server.store.records import (
     DELETION_REASONS,
     AuditEntry,
     AuditOutcome,
+    CrisisRecord,
     DeletionEntry,
     DeletionReason,
     DetailValue,
@@ -34,6 +35,7 @@ from server.store.validation import (
     MAX_JSON_DEPTH,
     MSGPACK_INT_RANGE,
     check_audit_entry,
+    check_crisis,
     check_deletion_entry,
     check_json,
     check_live_state,
@@ -51,6 +53,7 @@ __all__ = [
     "MSGPACK_INT_RANGE",
     "AuditEntry",
     "AuditOutcome",
+    "CrisisRecord",
     "DeletionEntry",
     "DeletionReason",
     "DetailValue",
@@ -63,6 +66,7 @@ __all__ = [
     "StoreError",
     "SummaryRecord",
     "check_audit_entry",
+    "check_crisis",
     "check_deletion_entry",
     "check_json",
     "check_live_state",
@@ -161,6 +165,16 @@ class Store(Protocol):
         """The session's latest `limit` entries, oldest first."""
         ...
 
+    async def put_crisis(self, record: CrisisRecord) -> None:
+        """Insert or replace one crisis record (by session and crisis id). Data that is not
+        plain JSON, empty ids or a non-finite `started_at` are refused (ValueError) before any
+        write. Deleted with the session's data (delete_session_data, purge_summaries)."""
+        ...
+
+    async def crises_of_session(self, session_id: str) -> list[CrisisRecord]:
+        """The session's crisis records, by `started_at` then crisis id."""
+        ...
+
     async def put_summary(self, summary: SummaryRecord) -> None:
         """Insert or replace a session's summary; the newest stands (a write older than the
         stored one, say a flush that raced the session's end, is ignored), so a session that
@@ -194,8 +208,8 @@ class Store(Protocol):
         ...
 
     async def delete_session_data(self, session_id: str) -> bool:
-        """Delete the session's summary, audit log, invite blocks, live state and record; True
-        if any existed."""
+        """Delete the session's summary, audit log, crisis records, invite blocks, live state and
+        record; True if any existed."""
         ...
 
     async def purge_summaries(self, older_than: float) -> list[str]:

@@ -71,6 +71,8 @@ class SessionRecord:
     scheduled_start: str | None  # ISO 8601 with a zone, as the facilitator entered it
     created_at: float
     ended_at: float | None = None
+    # Ask each participant where they are and whom to call at join (docs/crisis.md).
+    safety_check: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,18 @@ class SummaryRecord:
     data: dict[str, Any] = field(hash=False)
     updated_at: float  # unix seconds of the last write; retention counts from it
     final: bool  # False while the session runs ("in progress")
+
+
+@dataclass(frozen=True, slots=True)
+class CrisisRecord:
+    """One crisis response in a session (rooms.controls.crisis), as the clinical record keeps
+    it: `data` is plain JSON (who, when, the actions, the safety check at the time). Kept with
+    the session's audit data: deleted with it, and by retention."""
+
+    session_id: str
+    crisis_id: str
+    started_at: float
+    data: dict[str, Any] = field(hash=False)
 
 
 DeletionReason = Literal["deleted", "retention"]

@@ -13,6 +13,7 @@ from server.store.records import (
     AUDIT_OUTCOMES,
     DELETION_REASONS,
     AuditEntry,
+    CrisisRecord,
     DeletionEntry,
     Facilitator,
     Group,
@@ -70,6 +71,17 @@ def check_summary(summary: SummaryRecord) -> None:
     check_json(summary.data)
     if not math.isfinite(summary.updated_at):
         raise ValueError("summary updated_at must be a finite number")
+
+
+def check_crisis(record: CrisisRecord) -> None:
+    """Reject, before anything is written, a crisis record either backend could not keep."""
+    if not record.session_id or not record.crisis_id:
+        raise ValueError("a crisis record needs its session and crisis ids")
+    if not isinstance(record.data, dict):
+        raise ValueError("crisis data must be a JSON object")
+    check_json(record.data)
+    if not math.isfinite(record.started_at):
+        raise ValueError("crisis started_at must be a finite number")
 
 
 def check_deletion_entry(entry: DeletionEntry) -> None:

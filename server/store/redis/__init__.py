@@ -10,8 +10,8 @@ Summaries are scored by `updated_at` instead (`summaries_by_time` is what retent
 
 One class, one file per concern: core.py (client, keys, transactions, shared reads and writes),
 accounts.py (facilitators, groups), sessions.py (sessions, invites, blocks), audit.py,
-summaries.py (summaries, deletion and retention, the deletion log), live.py (running sessions'
-states, restored after a restart).
+crises.py (crisis records), summaries.py (summaries, deletion and retention, the deletion
+log), live.py (running sessions' states, restored after a restart).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 from server.store.redis.accounts import RedisAccounts
 from server.store.redis.audit import RedisAudit
 from server.store.redis.core import DEFAULT_PREFIX, MAX_TRANSACTION_ATTEMPTS
+from server.store.redis.crises import RedisCrises
 from server.store.redis.live import RedisLiveStates
 from server.store.redis.sessions import RedisSessions
 from server.store.redis.summaries import RedisSummaries
@@ -26,5 +27,7 @@ from server.store.redis.summaries import RedisSummaries
 __all__ = ["DEFAULT_PREFIX", "MAX_TRANSACTION_ATTEMPTS", "RedisStore"]
 
 
-class RedisStore(RedisAccounts, RedisSessions, RedisAudit, RedisSummaries, RedisLiveStates):
+class RedisStore(
+    RedisAccounts, RedisSessions, RedisAudit, RedisCrises, RedisSummaries, RedisLiveStates
+):
     """`Store` on Redis; `prefix` keeps several deployments (or tests) apart on one server."""

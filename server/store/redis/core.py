@@ -14,6 +14,7 @@ from redis.exceptions import WatchError
 
 from server.store.records import (
     AuditEntry,
+    CrisisRecord,
     DeletionEntry,
     Facilitator,
     Group,
@@ -41,6 +42,7 @@ def pack(
     | SessionRecord
     | Invite
     | AuditEntry
+    | CrisisRecord
     | SummaryRecord
     | DeletionEntry,
 ) -> bytes:

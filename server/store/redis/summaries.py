@@ -80,6 +80,7 @@ class RedisSummaries(RedisCore):
         keys = [
             summary_key,
             self._key("audit", session_id),
+            self._key("crises", session_id),
             self._key("blocked_invites", session_id),
             self._key("live_state", session_id),
             session_key,

@@ -5,14 +5,15 @@ guarded by a lock; WAL mode lets a second process (a CLI tool, a backup) read wh
 
 One class, one file per concern: schema.py (migrations), core.py (connection, transactions,
 row helpers), accounts.py (facilitators, groups), sessions.py (sessions, invites, blocks),
-audit.py, summaries.py (summaries, deletion and retention, the deletion log), live.py (running
-sessions' states, restored after a restart).
+audit.py, crises.py (crisis records), summaries.py (summaries, deletion and retention, the
+deletion log), live.py (running sessions' states, restored after a restart).
 """
 
 from __future__ import annotations
 
 from server.store.sqlite.accounts import SQLiteAccounts
 from server.store.sqlite.audit import SQLiteAudit
+from server.store.sqlite.crises import SQLiteCrises
 from server.store.sqlite.live import SQLiteLiveStates
 from server.store.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from server.store.sqlite.sessions import SQLiteSessions
@@ -21,7 +22,9 @@ from server.store.sqlite.summaries import SQLiteSummaries
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
 
-class SQLiteStore(SQLiteAccounts, SQLiteSessions, SQLiteAudit, SQLiteSummaries, SQLiteLiveStates):
+class SQLiteStore(
+    SQLiteAccounts, SQLiteSessions, SQLiteAudit, SQLiteCrises, SQLiteSummaries, SQLiteLiveStates
+):
     """`Store` on a single SQLite file; the schema is created (or migrated) when it opens.
 
     The constructor opens the file and so blocks briefly: call it from a thread (as

@@ -101,6 +101,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE facilitators ADD COLUMN token_version INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE facilitators ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0",
     ),
+    (  # 4: crisis readiness: the safety check setting, crisis records (with the audit data)
+        "ALTER TABLE sessions ADD COLUMN safety_check INTEGER NOT NULL DEFAULT 1",
+        """CREATE TABLE crises (
+            session_id TEXT NOT NULL,
+            crisis_id TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (session_id, crisis_id)
+        ) WITHOUT ROWID""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

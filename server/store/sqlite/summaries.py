@@ -16,6 +16,7 @@ _SUMMARY_COLUMNS = "session_id, group_id, data, updated_at, final"
 _SESSION_DATA = (
     ("summaries", "session_id"),
     ("audit", "session_id"),
+    ("crises", "session_id"),
     ("blocked_invites", "session_id"),
     ("live_states", "session_id"),
     ("sessions", "id"),
