@@ -9,7 +9,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from server import console_api, link_api, openapi, ops_api, security, sessions_api, summaries_api
+from server import (
+    console_api,
+    crisis_api,
+    link_api,
+    openapi,
+    ops_api,
+    security,
+    sessions_api,
+    summaries_api,
+)
 from server.config import Settings
 from server.live.effects import Effects
 from server.live.fanout import Fanout
@@ -63,6 +72,7 @@ def create_app(
     app[LIVE] = registry
     console_api.add_routes(app)
     sessions_api.add_routes(app)
+    crisis_api.add_routes(app)
     link_api.add_routes(app)
     ops_api.add_routes(app)
     openapi.add_routes(app)

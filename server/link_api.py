@@ -40,6 +40,7 @@ async def link_info(request: web.Request) -> web.StreamResponse:
         "title": record.title,
         "scheduled_start": record.scheduled_start,
         "ended": record.ended_at is not None,
+        "safety_check": record.safety_check,
         "leader": {"name": leader.display_name, "credentials": leader.credentials}
         if leader is not None
         else None,

@@ -59,6 +59,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("GET", "/api/sessions/{session_id}/engagement"): Operation("Live engagement"),
     ("GET", "/api/sessions/{session_id}/summary"): Operation("The summary", query=FORMAT),
+    ("GET", "/api/sessions/{session_id}/crises"): Operation(
+        "The session's crisis records (leaders of its group)", query=FORMAT
+    ),
     ("GET", "/api/groups/{group_id}/invites"): Operation("Personal invites of a group"),
     ("POST", "/api/groups/{group_id}/invites"): Operation(
         "Add a personal invite", body=InviteRequest, ok=201

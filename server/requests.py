@@ -11,8 +11,18 @@ from rooms.errors import Refusal
 from rooms.validation import StrictModel, describe
 
 
+class SafetyCheck(StrictModel):
+    """Where the participant is now and whom to call (docs/crisis.md): leaders only."""
+
+    location: str = Field(min_length=1, max_length=300)
+    contact_name: str = Field(default="", max_length=100)
+    contact_phone: str = Field(default="", max_length=40, pattern=r"^[0-9+()\-. /]*$")
+
+
 class JoinRequest(StrictModel):
     name: str = Field(min_length=1, max_length=60)
+    # The pre-join safety check, when the session asks for it (kept in memory only).
+    safety: SafetyCheck | None = None
     # The pre-join screen's choice: False means "do not measure my speaking time".
     measure: bool = True
     # The page's own random secret for this session: back in without knocking after a drop.

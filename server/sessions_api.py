@@ -41,6 +41,8 @@ class CreateSessionRequest(StrictModel):
     title: TidyText = Field(min_length=1, max_length=200)
     group_id: str | None = Field(default=None, min_length=1, max_length=64)
     waiting_room: bool = True
+    # ask each participant where they are and whom to call at join (docs/crisis.md)
+    safety_check: bool = True
     scheduled_start: str | None = Field(default=None, max_length=64)
 
     @field_validator("scheduled_start")
@@ -142,6 +144,7 @@ async def create_session(request: web.Request, caller: Caller) -> web.StreamResp
         created_by=caller.facilitator.id if caller.facilitator else None,
         waiting_room=body.waiting_room,
         scheduled_start=body.scheduled_start,
+        safety_check=body.safety_check,
         created_at=request.app[CLOCK](),
     )
     await store.add_session(record)

@@ -13,7 +13,7 @@ from typing import Any
 import socketio
 
 from rooms import controls
-from rooms.controls import continuity
+from rooms.controls import continuity, crisis
 from rooms.errors import Refusal
 from server import accounts
 from server.limits import AuditCap, JoinLimits, client_address
@@ -211,6 +211,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         live.empty_since = None
         pid = continuity.returning(live.session, request.rejoin_key, grant.invite_token_id)
         if pid is not None and pid in live.session.participants:
+            _give_safety(live, pid, request, self.registry.clock())  # as given now
             return await self._resume(sid, conn, live, pid)
         pid = pid or "p_" + secrets.token_urlsafe(6)
         now = self.registry.clock()
@@ -225,6 +226,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         )
         conn.participant_id = pid
         live.sids[pid] = sid
+        _give_safety(live, pid, request, now)
         if invite_id is not None:
             live.invite_ids[pid] = invite_id
         if grant.role.leads:
@@ -370,6 +372,15 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         await self.effects.depart(live.session.id, pid)
         self.fanout.close_later(sid)
         return {"ok": True}
+
+
+def _give_safety(live: LiveSession, pid: str, request: JoinRequest, now: float) -> None:
+    """The pre-join safety check, held in the live session only (never logged or saved)."""
+    if request.safety is not None:
+        check = request.safety
+        crisis.give_safety(
+            live.session, pid, check.location, check.contact_name, check.contact_phone, now
+        )
 
 
 def _cookie(environ: dict[str, Any], name: str) -> str | None:

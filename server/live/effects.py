@@ -14,7 +14,7 @@ from rooms.controls import continuity
 from rooms.model import MAIN_ROOM, DomainEvent, RoomChanged
 from server.live.fanout import Fanout
 from server.live.registry import LiveSessions
-from server.live.reports import state_for
+from server.live.reports import crisis_record, state_for
 from server.live.session import LiveSession
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class Effects:
             await live.router.reset(pid, person.room_id)
             await self.fanout.sio.enter_room(sid, live.room())
         log.info("participant %s of session %s resumed", pid, live.session.id)
-        await self.publish(live, continuity.resume(live.session, pid))
+        await self.publish(live, continuity.resume(live.session, pid, self.registry.clock()))
 
     async def depart(self, session_id: str, pid: str) -> None:
         """A participant is gone: they left, or their place lapsed."""
@@ -142,6 +142,10 @@ class Effects:
     ) -> None:
         await self._take_out(live, event.target)
 
+    async def _crisis_changed(self, live: LiveSession, event: controls.CrisisChanged) -> None:
+        """Every change to a crisis response is kept at once, with the audit data."""
+        await self.registry.store().put_crisis(crisis_record(live, event.crisis))
+
     async def _ended(self, live: LiveSession, event: controls.SessionEnded) -> None:
         if not isinstance(event.audience, controls.Everyone):
             return  # the copy of the event for a waiting participant
@@ -163,4 +167,5 @@ _EFFECTS: dict[type, Effect] = {
     controls.RemovedNotice: Effects._sent_away,
     controls.ParticipantDenied: Effects._sent_away,
     controls.SessionEnded: Effects._ended,
+    controls.CrisisChanged: Effects._crisis_changed,
 }

@@ -76,6 +76,7 @@ class LiveSessions:
                 self.clock(),
                 max_participants=self.settings.max_participants,
                 waiting_room=record.waiting_room,
+                safety_check=record.safety_check,
             )
             live = self._make(record, session, stored.data if stored else None)
         return live
@@ -141,6 +142,7 @@ class LiveSessions:
         it is final (ended, or empty for a while), its state is kept for a restart."""
         await self.save_summary(live, final=final)
         if final:
+            live.session.safety.clear()  # the safety checks end with the session (docs/crisis.md)
             await self.store().delete_live_state(live.session.id)
         else:
             await self.save_state(live)

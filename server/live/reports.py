@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from rooms import controls
+from rooms.crisis_state import Crisis
 from rooms.quality import Level
 from rooms.summary import SessionFacts, build_summary
 from rooms.summary_merge import merge_summaries
 from server.live.session import LiveSession
+from server.store import CrisisRecord
 
 
 def state_for(live: LiveSession, pid: str, now: float) -> dict[str, Any]:
@@ -62,3 +64,34 @@ def _with_connection(live: LiveSession, kind: str, pid: str) -> str:
     if kind == "silent" and live.quality.level(pid, "up") in (Level.POOR, Level.LOST):
         return "silent_poor_connection"
     return kind
+
+
+def crisis_record(live: LiveSession, crisis: Crisis) -> CrisisRecord:
+    """A crisis response as the clinical record keeps it: names by id as the session knew
+    them, and the person's safety check as it was (kept because a crisis was recorded)."""
+    people = live.session.participants
+
+    def who(pid: str | None) -> dict[str, str] | None:
+        if not pid:
+            return None
+        person = people.get(pid)
+        name = person.display_name if person else live.leaders.get(pid, {}).get("name", "")
+        return {"id": pid, "name": name}
+
+    info = live.session.safety.get(crisis.participant_id)
+    actions = [
+        {"at": a.at, "kind": a.kind, "by": a.by, "by_name": (who(a.by) or {}).get("name", "")}
+        | {"note": a.note}
+        for a in crisis.actions
+    ]
+    data = {
+        **crisis.payload(),
+        "actions": actions,
+        "session_id": live.session.id,
+        "session_title": live.session.title,
+        "participant": who(crisis.participant_id),
+        "leader": who(crisis.leader_id),
+        "group_lead": who(crisis.group_lead),
+        "safety": info.payload() if info else None,
+    }
+    return CrisisRecord(live.session.id, crisis.id, crisis.started_at, data)

@@ -1,0 +1,84 @@
+"""REST API for crisis records (docs/crisis.md): a session's crisis responses, JSON or CSV,
+for the clinical record. Only the leaders of the session's group (or its creator) and the API
+key may read them; they are deleted with the session's audit data (and by retention)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from rooms.errors import Refusal
+from server.store import CrisisRecord
+from server.web import STORE, Caller, key_or_facilitator, led_session
+
+CSV_COLUMNS = (
+    "crisis_id",
+    "participant",
+    "location",
+    "contact_name",
+    "contact_phone",
+    "started_at",
+    "ended_at",
+    "action_at",
+    "action",
+    "by",
+    "note",
+)
+
+
+def _when(at: object) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat() if isinstance(at, int | float) else ""
+
+
+def crises_csv(records: list[CrisisRecord]) -> str:
+    """One row per action of each crisis response, times in UTC ISO 8601."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for record in records:
+        data: dict[str, Any] = record.data
+        safety = data.get("safety") or {}
+        who = data.get("participant") or {}
+        for action in data.get("actions", []):
+            writer.writerow(
+                (
+                    record.crisis_id,
+                    who.get("name", ""),
+                    safety.get("location", ""),
+                    safety.get("contact_name", ""),
+                    safety.get("contact_phone", ""),
+                    _when(data.get("started_at")),
+                    _when(data.get("ended_at")),
+                    _when(action.get("at")),
+                    action.get("kind", ""),
+                    action.get("by_name", ""),
+                    action.get("note", ""),
+                )
+            )
+    return out.getvalue()
+
+
+@key_or_facilitator
+async def session_crises(request: web.Request, caller: Caller) -> web.StreamResponse:
+    record = await led_session(request, caller)
+    crises = await request.app[STORE].crises_of_session(record.id)
+    fmt = request.query.get("format", "json")
+    if fmt == "csv":
+        return web.Response(
+            text=crises_csv(crises),
+            content_type="text/csv",
+            headers={
+                "Content-Disposition": f'attachment; filename="circle-{record.id}-crises.csv"'
+            },
+        )
+    if fmt != "json":
+        raise Refusal("invalid", "format: json or csv")
+    return web.json_response({"session_id": record.id, "crises": [c.data for c in crises]})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/sessions/{session_id}/crises", session_crises)
