@@ -3,12 +3,13 @@
 import { $, show } from './lib/dom.js';
 import { sendChat } from './session/chat.js';
 import { askForHelp, toggleCam, toggleHand, toggleMic } from './session/controls.js';
+import { safetyForJoin, wireCrisis } from './session/crisis.js';
 import { confirmDialog, linkError, unreachable } from './session/dialogs.js';
 import { wireEngagement } from './session/engagement.js';
 import { connect, leave } from './session/join.js';
 import { startPreview } from './session/media.js';
 import { control, readToken } from './session/network.js';
-import { togglePanel, wireTabs } from './session/people.js';
+import { renderPanel, togglePanel, wireTabs } from './session/people.js';
 import { loadAbout, wirePrejoin } from './session/prejoin.js';
 import { wirePrivateTalk } from './session/private_talk.js';
 import { wireQuality } from './session/quality.js';
@@ -34,6 +35,17 @@ async function onJoinSubmit(event) {
     return;
   }
   $('name-input').removeAttribute('aria-invalid');
+  const safety = safetyForJoin();
+  if (safety?.error) {
+    errorEl.textContent = safety.error;
+    errorEl.hidden = false;
+    $(safety.field).setAttribute('aria-invalid', 'true');
+    $(safety.field).focus();
+    return;
+  }
+  for (const id of ['safety-location', 'safety-contact-phone'])
+    $(id).removeAttribute('aria-invalid');
+  app.safety = safety;
   errorEl.hidden = true;
   app.name = name;
   $('join-button').disabled = true;
@@ -83,6 +95,8 @@ function init() {
   wireEngagement();
   wireQuality();
   wirePrivateTalk();
+  wireCrisis();
+  document.addEventListener('circle:crisis', () => renderPanel());
   wireVideoNotes();
   wirePrejoin();
   $('chat-form').addEventListener('submit', sendChat);

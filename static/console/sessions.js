@@ -20,7 +20,11 @@ export function wireSessionForm() {
     problem.textContent = '';
     title.removeAttribute('aria-invalid');
     start.removeAttribute('aria-invalid');
-    const body = { title: title.value.trim(), waiting_room: $('session-waiting').checked };
+    const body = {
+      title: title.value.trim(),
+      waiting_room: $('session-waiting').checked,
+      safety_check: $('session-safety').checked,
+    };
     if (!body.title) {
       invalid(title, problem, 'Enter a title for the session.');
       return;
@@ -119,6 +123,7 @@ function sessionItem(session) {
       status.when ? timeElement(status.when) : null,
     ),
     fact('Waiting room', session.waiting_room ? 'On' : 'Off'),
+    fact('Safety check', session.safety_check === false ? 'Off' : 'On'),
     fact('Links work until', timeElement(new Date(session.expires_at))),
   );
 

@@ -1,6 +1,7 @@
 // Network and join: the socket, joining and rejoining, the server's state and its events.
 import { $, show } from '../lib/dom.js';
 import { renderControls, renderRole, sendMediaState, setMic } from './controls.js';
+import { applyCrisisState, CRISIS_EVENTS, renderHolding } from './crisis.js';
 import { fatal, linkError, unreachable } from './dialogs.js';
 import { ENGAGEMENT_EVENTS } from './engagement.js';
 import { sessionEvents } from './events.js';
@@ -29,6 +30,7 @@ function applyParticipant(p) {
   if (p.id === app.participantId && p.room) {
     app.room = p.room;
     privateRoomChanged(p.room);
+    renderHolding();
   }
 }
 
@@ -43,6 +45,7 @@ async function joinFlow() {
       name: app.name,
       rejoin_key: rejoinKey(),
       measure: !$('measure-opt-out').checked,
+      ...(app.safety ? { safety: app.safety } : {}),
     });
   } catch (err) {
     if (gen !== app.generation) return;
@@ -135,6 +138,7 @@ function applyState(state) {
   for (const h of state.help_requests || []) app.helpRequests.set(h.participant_id, h.at);
   const me = app.participants.get(app.participantId);
   if (me && me.audio === false && app.micOn) setMic(false); // joined during a locked mute
+  applyCrisisState(state);
 }
 
 /** Our peer connections failed (or the server says so): new ones, in the same room. */
@@ -318,7 +322,13 @@ export function connect() {
     renderAll,
     restartMedia,
   });
-  const events = { ...session, ...BREAKOUT_EVENTS, ...ENGAGEMENT_EVENTS, ...QUALITY_EVENTS };
+  const events = {
+    ...session,
+    ...BREAKOUT_EVENTS,
+    ...ENGAGEMENT_EVENTS,
+    ...QUALITY_EVENTS,
+    ...CRISIS_EVENTS,
+  };
   for (const [event, handler] of Object.entries(events)) {
     socket.on(event, (msg) => {
       if (app.state === 'left' || app.state === 'error') return;

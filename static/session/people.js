@@ -1,6 +1,7 @@
 // The side panel and the people tab: everyone, the waiting room, hands, and leaders' actions.
 import { $, show } from '../lib/dom.js';
 import { renderChatTargets } from './chat.js';
+import { crisisButton, safetyButton } from './crisis.js';
 import { renderEngagement } from './engagement.js';
 import { actionButton, control } from './network.js';
 import { inPrivate, privateState } from './private_talk.js';
@@ -96,6 +97,7 @@ function actionsFor(p) {
   );
   if (p.hand) out.push(actionButton('Lower hand', { action: 'lower_hand', target: p.id }));
   if (p.role === 'participant') {
+    out.push(safetyButton(p));
     out.push(
       inPrivate(p.room)
         ? actionButton('Return to the group', { action: 'return_to_main', target: p.id })
@@ -162,6 +164,8 @@ function personRow(p, actions) {
   li.append(label);
   const mute = p.admitted === false ? null : muteButton(p);
   if (mute) li.append(mute);
+  const urgent = p.admitted === false ? null : crisisButton(p);
+  if (urgent) li.append(urgent);
   if (actions.length) {
     const menu = document.createElement('details');
     menu.className = 'menu';

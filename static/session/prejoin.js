@@ -2,6 +2,7 @@
 // holder may know), a leader's own name, and the device picker with a microphone level meter.
 import { $, show } from '../lib/dom.js';
 import { dateTime } from '../lib/format.js';
+import { showSafetyCheck } from './crisis.js';
 import { startPreview } from './media.js';
 import { app } from './state.js';
 
@@ -38,6 +39,7 @@ export async function loadAbout() {
   } catch {
     return; // the join itself will say what is wrong
   }
+  showSafetyCheck(about);
   const line = aboutLine(about);
   for (const id of ['prejoin-about', 'waiting-about']) {
     $(id).textContent = line;

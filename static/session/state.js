@@ -30,6 +30,9 @@ export const app = {
   privateChatAllowed: false, // participant-to-participant; the facilitator may turn it on
   privateSince: null, // private_talk.js: performance.now() when our private talk began
   helpRequests: new Map(), // leaders only: participant id -> unix seconds
+  // crisis.js: the pre-join safety check as sent, and the group's holding message
+  safety: null,
+  holding: null,
   // media.js: our devices and the two peer connections
   localStream: null,
   audioTrack: null,

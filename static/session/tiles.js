@@ -1,5 +1,6 @@
 // The video grid: one tile per participant in our room, its tracks, the speaker and reactions.
 import { $, show } from '../lib/dom.js';
+import { canCrisis, crisisAction } from './crisis.js';
 import { control } from './network.js';
 import { renderQualityBadges } from './quality.js';
 import { app, displayName, leads, REACTIONS, roleLabel } from './state.js';
@@ -35,6 +36,7 @@ function createTile(p) {
       q.audio !== false ? { action: 'mute', target: q.id } : { action: 'ask_unmute', target: q.id };
     control(body, q.audio !== false ? null : `Asked ${q.name} to unmute`);
   });
+  tile.querySelector('.tile-crisis').addEventListener('click', () => crisisAction(p.id));
   if (self) video.classList.add('mirror');
   $('grid').append(tile);
   return tile;
@@ -64,6 +66,9 @@ export function updateTile(p) {
   mute.hidden = !leads(app.role) || self || p.role === 'facilitator';
   mute.textContent = audioOn ? 'Mute' : 'Ask to unmute';
   mute.setAttribute('aria-label', `${mute.textContent} ${p.name}`);
+  const urgent = tile.querySelector('.tile-crisis');
+  urgent.hidden = self || !canCrisis(p);
+  urgent.setAttribute('aria-label', `Start a crisis response for ${p.name}`);
   tile.querySelector('.cam-state').hidden = videoOn;
   tile.classList.toggle('video-off', !videoOn);
   tile.classList.toggle('muted', !audioOn);
