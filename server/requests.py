@@ -14,7 +14,7 @@ from rooms.validation import StrictModel, describe
 class SafetyCheck(StrictModel):
     """Where the participant is now and whom to call (docs/crisis.md): leaders only."""
 
-    location: str = Field(min_length=1, max_length=300)
+    location: str = Field(default="", max_length=300)
     contact_name: str = Field(default="", max_length=100)
     contact_phone: str = Field(default="", max_length=40, pattern=r"^[0-9+()\-. /]*$")
 

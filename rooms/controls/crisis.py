@@ -152,14 +152,15 @@ class CrisisAlert:
 def give_safety(
     session: Session, pid: str, location: str, name: str, phone: str, now: float
 ) -> None:
-    """Keep what a participant gave at join (in memory only); cleaned, bounded text."""
+    """Keep what a participant gave at join (in memory only), cleaned and bounded; nothing
+    when they gave nothing (leaders then see "not given" and can ask)."""
     if not session.safety_check or pid not in session.participants:
         return
-    location = clean_text(location)[:300]
-    if location:
-        session.safety[pid] = SafetyInfo(
-            location, clean_text(name)[:100], clean_text(phone)[:40], now
-        )
+    info = SafetyInfo(
+        clean_text(location)[:300], clean_text(name)[:100], clean_text(phone)[:40], now
+    )
+    if info.location or info.contact_name or info.contact_phone:
+        session.safety[pid] = info
 
 
 def active_crisis(session: Session, pid: str) -> Crisis | None:

@@ -57,12 +57,12 @@ export function showSafetyCheck(about) {
   $('safety-remember').checked = true;
 }
 
-/** The safety check for the join event: null when not asked; `{error}` when incomplete. */
+/** The safety check for the join event: null when not asked or left empty (the facilitator
+ *  then sees "not given" and may ask); `{error}` for a phone number that is not one. */
 export function safetyForJoin() {
   if ($('safety-check').hidden) return null;
   const location = $('safety-location').value.trim();
   const contactPhone = $('safety-contact-phone').value.trim();
-  if (!location) return { error: 'Please say where you are right now.', field: 'safety-location' };
   if (!/^[0-9+()\-. /]*$/.test(contactPhone)) {
     return {
       error: 'Please write the phone number with digits only.',
@@ -75,13 +75,15 @@ export function safetyForJoin() {
     contact_phone: contactPhone,
   };
   const key = rememberKey();
+  const given = Boolean(location || safety.contact_name || contactPhone);
   try {
-    if (key && $('safety-remember').checked) localStorage.setItem(key, JSON.stringify(safety));
+    if (key && given && $('safety-remember').checked)
+      localStorage.setItem(key, JSON.stringify(safety));
     else if (key) localStorage.removeItem(key);
   } catch {
     /* storage may be off: nothing is remembered */
   }
-  return safety;
+  return given ? safety : null;
 }
 
 // ---------------------------------------------------------------- leaders: starting a response
