@@ -13,17 +13,21 @@ from tests.conftest import RunningServer
 
 async def test_a_link_tells_who_leads_and_when(circle_server: RunningServer) -> None:
     base = circle_server.base_url
+    # a start within the year ahead that sessions may be scheduled in
+    zone = timezone(timedelta(hours=-5))
+    start = (datetime.now(zone) + timedelta(days=30)).replace(microsecond=0).isoformat()
     dana = await signed_in(circle_server, "f_dana", "dana@example.org")
     # two months ahead, with the facilitator's own zone (starts are bounded to a year)
     eastern = timezone(timedelta(hours=-5))
     start = (datetime.now(eastern) + timedelta(days=60)).replace(microsecond=0).isoformat()
     try:
-        _, session = await call(
+        created, session = await call(
             dana,
             "POST",
             f"{base}/api/sessions",
             {"title": "Week 3", "scheduled_start": start},
         )
+        assert created == 201, session
         async with aiohttp.ClientSession() as anon:
             status, about = await call(
                 anon, "POST", f"{base}/api/link", {"token": token_of(session["invite_url"])}
@@ -33,6 +37,7 @@ async def test_a_link_tells_who_leads_and_when(circle_server: RunningServer) -> 
                 "title": "Week 3",
                 "scheduled_start": start,
                 "ended": False,
+                "safety_check": True,
                 "leader": {"name": "F_Dana", "credentials": "PhD"},
                 "your_name": None,
             }
