@@ -61,6 +61,7 @@ class Crisis:
     started_at: float
     ended_at: float | None = None
     group_lead: str | None = None  # the co-leader who was handed the group, if any
+    participant_name: str = ""  # as they were called when it started: the record outlives them
     actions: list[CrisisAction] = field(default_factory=list)
 
     @property

@@ -105,4 +105,7 @@ def depart(session: Session, pid: str, now: float) -> Events:
     if person is not None and person.admitted and pid not in session.removed:
         for identity in identities(person.rejoin_key, person.invite_id):
             session.returning_ids[identity] = pid
-    return crisis.connection_changed(session, pid, "left", now) + leave(session, pid, now)
+    events = crisis.connection_changed(session, pid, "left", now)
+    if crisis.active_crisis(session, pid) is None:
+        session.safety.pop(pid, None)  # gone; a return sends it again from their page
+    return events + leave(session, pid, now)

@@ -216,6 +216,7 @@ def _on_crisis_start(session: Session, actor: Participant, cmd: CrisisStart, now
     if active_crisis(session, target.id) is not None:
         raise Refusal("invalid", "a crisis response for them is already under way")
     crisis = Crisis(f"c{len(session.crises) + 1}", target.id, actor.id, now)
+    crisis.participant_name = target.display_name
     crisis.note(now, "started", actor.id)
     session.crises.append(crisis)
     events = take_aside(session, actor, target)

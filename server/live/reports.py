@@ -76,6 +76,8 @@ def crisis_record(live: LiveSession, crisis: Crisis) -> CrisisRecord:
             return None
         person = people.get(pid)
         name = person.display_name if person else live.leaders.get(pid, {}).get("name", "")
+        if pid == crisis.participant_id:
+            name = name or crisis.participant_name
         return {"id": pid, "name": name}
 
     info = live.session.safety.get(crisis.participant_id)

@@ -203,3 +203,16 @@ def test_the_region_guess() -> None:
     assert guess_regions("Sydney NSW") == ["AU"]
     assert guess_regions("London, Ontario") == ["CA", "GB"]  # unsure: both
     assert len(guess_regions("somewhere")) == 5  # no idea: all
+
+
+def test_a_departure_forgets_the_safety_check_unless_a_response_goes_on() -> None:
+    s, clock = make(), Clock()
+    give_safety(s, OTHER, "Leeds", "", "", clock.now)
+    continuity.depart(s, OTHER, clock.tick(1))
+    assert OTHER not in s.safety
+    run(s, FAC, clock.now, action="crisis_start", target=PAT)
+    events = continuity.depart(s, PAT, clock.tick(5))
+    assert s.safety[PAT].location == WHERE  # kept while the response goes on
+    alert = next(e.payload() for e in events if e.name == "crisis_alert")
+    assert (alert["kind"], alert["location"]) == ("left", WHERE)
+    assert s.participants[FAC].room_id == MAIN_ROOM  # nobody stays behind in the 1:1
