@@ -20,6 +20,7 @@ CrisisActionKind = Literal[
     "returned",
     "left",
     "resolved",
+    "session_ended",
 ]
 
 HOLDING_MESSAGE = "The facilitator stepped away for a moment; please take a few minutes to reflect."
@@ -70,6 +71,10 @@ class Crisis:
 
     def note(self, at: float, kind: CrisisActionKind, by: str = "", note: str = "") -> None:
         self.actions.append(CrisisAction(at, kind, by, note))
+
+    def close(self, at: float, kind: CrisisActionKind, by: str = "", note: str = "") -> None:
+        self.note(at, kind, by, note)
+        self.ended_at = at
 
     def payload(self) -> dict[str, object]:
         return {

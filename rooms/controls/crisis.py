@@ -240,8 +240,7 @@ def _on_crisis_note(session: Session, actor: Participant, cmd: CrisisNote, now: 
 
 def _on_crisis_end(session: Session, actor: Participant, cmd: CrisisEnd, now: float) -> Events:
     crisis = _crisis_of(session, cmd.target)
-    crisis.note(now, "resolved", actor.id, clean_text(cmd.note))
-    crisis.ended_at = now
+    crisis.close(now, "resolved", actor.id, clean_text(cmd.note))
     events: Events = [CrisisChanged(crisis)]
     if session.holding is not None and not any(c.active for c in session.crises):
         session.holding = None

@@ -361,6 +361,9 @@ def _on_set_private_chat(
 
 def _on_end(session: Session, actor: Participant, cmd: End, now: float) -> Events:
     session.ended_at = now
+    for crisis in session.crises:  # an open response ends with the session, on its record
+        if crisis.active:
+            crisis.close(now, "session_ended", actor.id)
     return [
         SessionEnded(actor.id, now, Everyone()),
         *(SessionEnded(actor.id, now, Only(p.id)) for p in session.waiting()),

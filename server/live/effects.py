@@ -149,7 +149,10 @@ class Effects:
     async def _ended(self, live: LiveSession, event: controls.SessionEnded) -> None:
         if not isinstance(event.audience, controls.Everyone):
             return  # the copy of the event for a waiting participant
-        await self.registry.store().end_session(live.session.id, event.at)
+        store = self.registry.store()
+        await store.end_session(live.session.id, event.at)
+        for crisis in live.session.crises:  # each record as the session's end left it
+            await store.put_crisis(crisis_record(live, crisis))
         live.record = replace(live.record, ended_at=event.at)
         for pid in list(live.sids):
             await self._take_out(live, pid)

@@ -21,6 +21,7 @@ const ACTION_WORDS = {
   returned: 'They reconnected',
   left: 'They left the session',
   resolved: 'Resolved',
+  session_ended: 'The session ended',
 };
 
 const crisis = {

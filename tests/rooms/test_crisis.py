@@ -216,3 +216,12 @@ def test_a_departure_forgets_the_safety_check_unless_a_response_goes_on() -> Non
     alert = next(e.payload() for e in events if e.name == "crisis_alert")
     assert (alert["kind"], alert["location"]) == ("left", WHERE)
     assert s.participants[FAC].room_id == MAIN_ROOM  # nobody stays behind in the 1:1
+
+
+def test_ending_the_session_closes_an_open_response_in_its_record() -> None:
+    s, clock = make(), Clock()
+    run(s, FAC, clock.now, action="crisis_start", target=PAT)
+    run(s, FAC, clock.tick(30), action="end")
+    (crisis,) = s.crises
+    assert crisis.ended_at == clock.now  # nobody can resolve it once the session is over
+    assert crisis.actions[-1].kind == "session_ended"
