@@ -5,11 +5,14 @@ final after a while, and a connection that closes mid-join leaves nobody half-jo
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from rooms.model import PRIVATE_ROOM_PREFIX, Role
+from server import tokens
+from server.store import Group, Invite, SessionRecord
 from tests.live.conftest import Live
 
 GRACE_S = 60.0  # the default reconnect grace (make_settings keeps the product's defaults)
@@ -43,23 +46,24 @@ async def test_a_drop_keeps_the_place_and_a_return_resumes_the_same_person(live:
 async def test_a_personal_invite_resumes_the_same_person_from_another_device(
     live: Live,
 ) -> None:
-    await live.session()
-    session_live = None
+    await live.store.add_group(Group("g_1", "Tuesday", "f_x", ("f_x",), live.now[0]))
+    await live.store.add_invite(Invite("i_cy", "g_1", "Cy", "it_cy", live.now[0]))
+    await live.store.add_session(
+        SessionRecord("s_1", "Group", "g_1", None, False, None, live.now[0])
+    )
     await live.join("a", "Ann", Role.FACILITATOR)
-    await live.connect("laptop")
-    grant_invite = "it_personal"
-    # a personal invite's identity is its token id: join both sockets with it
-    for sid in ("laptop", "phone"):
-        conn = live.sio.sessions[sid]["connection"] if sid == "laptop" else None
-        if conn is None:
-            await live.connect(sid)
-            conn = live.sio.sessions[sid]["connection"]
-        conn.grant = type(conn.grant)(**{**conn.grant.__dict__, "invite_token_id": grant_invite})
+    grant = tokens.SessionGrant("s_1", "", Role.PARTICIPANT, int(live.now[0]) + 3600)
+    personal = {"token": tokens.issue(live.secret, replace(grant, invite_token_id="it_cy"))}
+    await live.namespace.trigger_event("connect", "laptop", {}, personal)
     first = await live.send("laptop", "join", {"name": "Cy", "rejoin_key": "laptop-key-123456"})
-    session_live = live.registry.sessions["s_1"]
-    # the store knows no such invite: the join is refused before anything changes
-    assert first["error"] == "invalid_token"
-    assert len(session_live.session.participants) == 1
+    assert first["ok"], first
+    # the phone has its own page key, but the same personal invite: the same person
+    await live.namespace.trigger_event("connect", "phone", {}, personal)
+    again = await live.send("phone", "join", {"name": "Cy", "rejoin_key": "phone-key-1234567"})
+    assert again["participant_id"] == first["participant_id"] and again["resumed"] is True
+    live_session = live.registry.sessions["s_1"]
+    assert live_session.sids[first["participant_id"]] == "phone"
+    assert len(live_session.session.participants) == 2
 
 
 async def test_a_second_tab_with_the_same_key_takes_over_and_the_first_is_closed(
