@@ -1,6 +1,9 @@
-"""Endpoints for operators and benchmarks: liveness and the forwarding path's counters."""
+"""Endpoints for operators and benchmarks: liveness, the forwarding path's counters and what
+the process holds (tasks, peer connections, per-session objects)."""
 
 from __future__ import annotations
+
+import asyncio
 
 from aiohttp import web
 
@@ -15,7 +18,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def forwarding_stats(request: web.Request) -> web.Response:
-    """Counters of the forwarding path since start (API key only)."""
+    """Counters of the forwarding path since start, and what the process holds now: its
+    asyncio tasks and the running sessions' objects (API key only)."""
     require_api_key(request)
     stats = request.app[STATS]
     if request.query.get("reset_delays") == "1":
@@ -31,6 +35,8 @@ async def forwarding_stats(request: web.Request) -> web.Response:
             "frames_out": stats.frames_out,
             "frames_dropped": stats.frames_dropped,
             "keyframe_requests": stats.keyframe_requests,
+            "tasks": len(asyncio.all_tasks()),
+            "objects": request.app[LIVE].objects(),
             "delay_ms": {
                 "p50": stats.delay_percentile_ms(50),
                 "p99": stats.delay_percentile_ms(99),

@@ -26,6 +26,8 @@ class LiveView(Protocol):
 
     def counts(self) -> tuple[int, int]: ...
 
+    def objects(self) -> dict[str, int]: ...
+
 
 STORE = web.AppKey("store", Store)
 LIVE = web.AppKey("live", LiveView)
