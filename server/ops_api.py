@@ -4,6 +4,7 @@ the process holds (tasks, peer connections, per-session objects)."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 from aiohttp import web
 
@@ -25,6 +26,7 @@ async def forwarding_stats(request: web.Request) -> web.Response:
     if request.query.get("reset_delays") == "1":
         stats.reset_delays()
     sessions, participants = request.app[LIVE].counts()
+    tasks = asyncio.all_tasks()
     return web.json_response(
         {
             "sessions": sessions,
@@ -35,7 +37,9 @@ async def forwarding_stats(request: web.Request) -> web.Response:
             "frames_out": stats.frames_out,
             "frames_dropped": stats.frames_dropped,
             "keyframe_requests": stats.keyframe_requests,
-            "tasks": len(asyncio.all_tasks()),
+            "tasks": len(tasks),
+            # what the tasks run, by coroutine (to tell which ones pile up)
+            "task_kinds": dict(Counter(_kind(t) for t in tasks).most_common()),
             "objects": request.app[LIVE].objects(),
             "delay_ms": {
                 "p50": stats.delay_percentile_ms(50),
@@ -44,6 +48,11 @@ async def forwarding_stats(request: web.Request) -> web.Response:
             },
         }
     )
+
+
+def _kind(task: asyncio.Task[object]) -> str:
+    coro = task.get_coro()
+    return str(getattr(coro, "__qualname__", type(coro).__name__))
 
 
 def add_routes(app: web.Application) -> None:
