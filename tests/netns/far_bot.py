@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import sys
@@ -75,5 +76,6 @@ async def main(invite_url: str, stats_path: Path, seconds: float, clip: Path) ->
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     url, path, duration, media = sys.argv[1:5]
     asyncio.run(main(url, Path(path), float(duration), Path(media)))

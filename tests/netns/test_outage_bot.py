@@ -107,9 +107,11 @@ async def test_a_bot_whose_link_drops_comes_back_as_itself_in_its_room(
     await lead.start()
     await mate.start()
     far = FarBot(tmp_path / "far.json")
+    log = (tmp_path / "far.log").open("wb")  # its warnings, for a failure's post-mortem
     child = await run_inside(
         link,
         ["-m", "tests.netns.far_bot", session["invite_url"], str(far.path), "170", str(small_clip)],
+        stderr=log,
     )
     try:
         live = server.live.sessions[session["session_id"]]
@@ -143,5 +145,6 @@ async def test_a_bot_whose_link_drops_comes_back_as_itself_in_its_room(
         assert 1.0 < gap < 30.0, f"the time away is a gap in the attendance: {spans}"
     finally:
         await stop_child(child)
+        log.close()
         await mate.close()
         await lead.close()
