@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,22 +56,32 @@ def read(path: Path) -> dict[str, Any]:
     return data
 
 
+async def keep_writing(
+    stats_path: Path, seconds: float, view: Callable[[], Awaitable[dict[str, Any]]]
+) -> None:
+    """Write `view()` to `stats_path` every WRITE_EVERY_S until `seconds` pass or SIGTERM."""
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            while not stop.is_set():
+                write(stats_path, await view())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), WRITE_EVERY_S)
+
+
 async def main(invite_url: str, stats_path: Path, seconds: float, clip: Path) -> None:
     addresses = ice_addresses_from_env()
     if addresses:
         aiortc_hooks.restrict_host_addresses(addresses)
     bot = Bot(invite_url, "Far", EncodedMedia.load(clip, clip))
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+
+    async def view() -> dict[str, Any]:
+        return snapshot(bot)
+
     try:
         await bot.start()
-        async with asyncio.timeout(seconds):
-            while not stop.is_set():
-                write(stats_path, snapshot(bot))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), WRITE_EVERY_S)
-    except TimeoutError:
-        pass
+        await keep_writing(stats_path, seconds, view)
     finally:
         await bot.leave()
 

@@ -1,25 +1,23 @@
 """A Chromium participant for a network-namespace test, run as a child process inside the
 namespace (`python -m tests.netns.far_page URL NAME STATS_PATH SECONDS`), so that the browser's
 traffic (page, socket, WebRTC) crosses the test's link while Playwright drives it over a pipe
-that no cut can touch. It joins as NAME, then every 0.25 s writes the page's own view to
+that no cut can touch. It joins as NAME, then every 0.2 s writes the page's own view to
 STATS_PATH as JSON (state, participant id, room, its peer connections' states), replacing the
 file atomically. It closes the browser after SECONDS, or on SIGTERM."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from playwright.async_api import async_playwright
 
 from bench.harness import CHROMIUM, CHROMIUM_ARGS
-from tests.netns.far_bot import write
+from tests.netns.far_bot import keep_writing
 
-WRITE_EVERY_S = 0.25
 STATE_JS = """() => {
   const c = window.circle;
   return {
@@ -33,8 +31,6 @@ STATE_JS = """() => {
 
 
 async def main(url: str, name: str, stats_path: Path, seconds: float) -> None:
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with async_playwright() as pw:
         # The server is not on loopback here: its origin must count as secure for the page to
         # have a camera and microphone (and with them, its real ICE addresses, not mDNS names).
@@ -51,14 +47,11 @@ async def main(url: str, name: str, stats_path: Path, seconds: float) -> None:
             await page.goto(url)
             await page.get_by_label("Your name").fill(name)
             await page.get_by_role("button", name="Join").click()
-            async with asyncio.timeout(seconds):
-                while not stop.is_set():
-                    view = await page.evaluate(STATE_JS)
-                    write(stats_path, {**view, "errors": errors})
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), WRITE_EVERY_S)
-        except TimeoutError:
-            pass
+
+            async def view() -> dict[str, Any]:
+                return {**await page.evaluate(STATE_JS), "errors": errors}
+
+            await keep_writing(stats_path, seconds, view)
         finally:
             await browser.close()
 

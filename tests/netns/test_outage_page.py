@@ -26,13 +26,11 @@ BACK_WITHIN_S = 15.0  # the page's socket.io reconnection backs off up to 4 s
 
 
 async def test_a_page_in_a_private_room_comes_back_to_it_and_is_never_heard_by_the_group(
-    link: ImpairedLink, server_on_link: RunningServer, small_clip: Path, tmp_path: Path
+    link: ImpairedLink, server_on_link: RunningServer, small_media: EncodedMedia, tmp_path: Path
 ) -> None:
-    server = server_on_link
-    session = await server.create_session("Private outage")
-    media = EncodedMedia.load(small_clip, small_clip)
-    lead = Bot(session["facilitator_url"], "Lead", media)
-    group = [Bot(session["invite_url"], name, media) for name in ("Ash", "Bea")]
+    session = await server_on_link.create_session("Private outage")
+    lead = Bot(session["facilitator_url"], "Lead", small_media)
+    group = [Bot(session["invite_url"], name, small_media) for name in ("Ash", "Bea")]
     for bot in (lead, *group):
         await bot.start()
     page = tmp_path / "page.json"
@@ -40,7 +38,7 @@ async def test_a_page_in_a_private_room_comes_back_to_it_and_is_never_heard_by_t
         link, ["-m", "tests.netns.far_page", session["invite_url"], "Sam", str(page), "150"]
     )
     try:
-        live = server.live.sessions[session["session_id"]]
+        live = server_on_link.live.sessions[session["session_id"]]
         await until(lambda: read(page).get("state") == "joined", 60, "the page joins")
         sam = read(page)["participant_id"]
         await until(
