@@ -1,6 +1,10 @@
-"""Endpoints for operators and benchmarks: liveness and the forwarding path's counters."""
+"""Endpoints for operators and benchmarks: liveness, the forwarding path's counters and what
+the process holds (tasks, peer connections, per-session objects)."""
 
 from __future__ import annotations
+
+import asyncio
+from collections import Counter
 
 from aiohttp import web
 
@@ -15,12 +19,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def forwarding_stats(request: web.Request) -> web.Response:
-    """Counters of the forwarding path since start (API key only)."""
+    """Counters of the forwarding path since start, and what the process holds now: its
+    asyncio tasks and the running sessions' objects (API key only)."""
     require_api_key(request)
     stats = request.app[STATS]
     if request.query.get("reset_delays") == "1":
         stats.reset_delays()
     sessions, participants = request.app[LIVE].counts()
+    tasks = asyncio.all_tasks()
     return web.json_response(
         {
             "sessions": sessions,
@@ -31,6 +37,10 @@ async def forwarding_stats(request: web.Request) -> web.Response:
             "frames_out": stats.frames_out,
             "frames_dropped": stats.frames_dropped,
             "keyframe_requests": stats.keyframe_requests,
+            "tasks": len(tasks),
+            # what the tasks run, by coroutine (to tell which ones pile up)
+            "task_kinds": dict(Counter(_kind(t) for t in tasks).most_common()),
+            "objects": request.app[LIVE].objects(),
             "delay_ms": {
                 "p50": stats.delay_percentile_ms(50),
                 "p99": stats.delay_percentile_ms(99),
@@ -38,6 +48,11 @@ async def forwarding_stats(request: web.Request) -> web.Response:
             },
         }
     )
+
+
+def _kind(task: asyncio.Task[object]) -> str:
+    coro = task.get_coro()
+    return str(getattr(coro, "__qualname__", type(coro).__name__))
 
 
 def add_routes(app: web.Application) -> None:

@@ -27,6 +27,8 @@ class LiveView(Protocol):
 
     def counts(self) -> tuple[int, int]: ...
 
+    def objects(self) -> dict[str, int]: ...
+
 
 log = logging.getLogger(__name__)
 

@@ -32,6 +32,7 @@ __all__ = ["Bot", "BotError", "BotReport", "BotStats", "SequenceTracker", "parse
 log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT_S = 30.0
+RESUME_ATTEMPTS = 5  # tries on one connection; each new connection tries again
 _CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
 
 
@@ -125,13 +126,26 @@ class Bot:
             self._resuming = asyncio.create_task(self._resume())
 
     async def _resume(self) -> None:
-        """Connected again: join with the same key (the same person), then fresh media."""
+        """Connected again: join with the same key (the same person), then fresh media. A step
+        that fails (a timeout on a busy server) is tried again while this connection lasts:
+        once joined, the server's side of the media is reset first (`restart_media`)."""
+        joined = False
         try:
-            await self.join()
-            await self._renegotiate()
-            self.resumes += 1
-        except (BotError, socketio.exceptions.SocketIOError) as exc:
-            log.warning("%s: could not resume: %s", self.name, exc)
+            for _ in range(RESUME_ATTEMPTS):
+                try:
+                    if joined:
+                        await self.request("restart_media", {})
+                    else:
+                        await self.join()
+                        joined = True
+                    await self._renegotiate()
+                    self.resumes += 1
+                    return
+                except (BotError, socketio.exceptions.SocketIOError) as exc:
+                    log.warning("%s: could not resume yet: %s", self.name, exc)
+                if self._closed or not self.sio.connected:
+                    return  # the next connection resumes
+                await asyncio.sleep(1.0)
         finally:
             self._resuming = None
 

@@ -19,7 +19,7 @@ from server.live.fanout import Fanout
 from server.live.reports import engagement_report, summary_of
 from server.live.session import LiveSession
 from server.media.producer import AudioLevel
-from server.media.router import MediaRouter, Slot
+from server.media.router import MADE_PEER_CONNECTIONS, MediaRouter, Slot
 from server.media.stats import ForwardingStats
 from server.store import SessionRecord, Store, SummaryRecord
 
@@ -203,6 +203,30 @@ class LiveSessions:
         """Running sessions and the participants in them."""
         people = sum(len(live.session.participants) for live in self.sessions.values())
         return len(self.sessions), people
+
+    def objects(self) -> dict[str, int]:
+        """What running sessions hold, counted (for a soak run: these must not grow while
+        people come and go, and must fall to zero when the sessions are over)."""
+        lives = list(self.sessions.values())
+        media = [m for live in lives for m in live.router.participants.values()]
+        pcs = [pc for m in media for pc in (m.publish_pc, m.subscribe_pc) if pc is not None]
+        people = [p for live in lives for p in live.engagement.people.values()]
+        return {
+            "peer_connections": len(pcs),
+            "peer_connections_open": sum(
+                pc.connectionState != "closed" for pc in list(MADE_PEER_CONNECTIONS)
+            ),
+            "producers": sum(len(m.producers) for m in media),
+            "consumers": sum(len(c) for m in media for c in m.slots.values()),
+            "sockets": sum(len(live.sids) for live in lives),
+            "remembered": sum(len(live.session.returning_ids) for live in lives),
+            "engagement_people": len(people),
+            "utterances": sum(len(p.utterances) for p in people),
+            "quality_people": sum(len(live.quality.people) for live in lives),
+            "alerts": sum(len(live.alert_log) for live in lives),
+            "locks": len(self._locks),
+            "background": len(self._background),
+        }
 
 
 def slot_json(slot: Slot) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -57,6 +58,10 @@ def ice_server(url: str) -> RTCIceServer:
 
 
 CLOCK_RATES = {"audio": 48_000, "video": 90_000}
+
+# Every peer connection the routers made, while in memory: for /api/stats, where one that is
+# not closed but no router holds is a leak.
+MADE_PEER_CONNECTIONS: weakref.WeakSet[RTCPeerConnection] = weakref.WeakSet()
 
 
 def _jitter_ms(jitter: float | int, kind: str) -> float:
@@ -107,6 +112,7 @@ class MediaRouter:
 
     def _new_pc(self, pid: str) -> RTCPeerConnection:
         pc = RTCPeerConnection(self._rtc_configuration())
+        MADE_PEER_CONNECTIONS.add(pc)
 
         @pc.on("connectionstatechange")
         def on_state() -> None:

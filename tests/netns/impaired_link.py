@@ -53,7 +53,11 @@ class ImpairedLink:
     far_ip: str
     subnet: str
     upstream: Impairment = field(default_factory=Impairment)
-    packets: dict[str, int] = field(default_factory=lambda: {"up": 0, "up_dropped": 0, "down": 0})
+    # The wire is cut: nothing passes either way (Wi-Fi gone, a lid closed), until it is False.
+    cut: bool = False
+    packets: dict[str, int] = field(
+        default_factory=lambda: {"up": 0, "up_dropped": 0, "down": 0, "down_dropped": 0}
+    )
     _near_fd: int = -1
     _far_fd: int = -1
     _near_dev: str = ""
@@ -96,7 +100,7 @@ class ImpairedLink:
     def _pump_up(self, loop: asyncio.AbstractEventLoop) -> None:
         while (packet := _read(self._far_fd)) is not None:
             self.packets["up"] += 1
-            if self._rng.random() * 100 < self.upstream.loss_pct:
+            if self.cut or self._rng.random() * 100 < self.upstream.loss_pct:
                 self.packets["up_dropped"] += 1
                 continue
             if self.upstream.delay_ms > 0:
@@ -107,6 +111,9 @@ class ImpairedLink:
     def _pump_down(self) -> None:
         while (packet := _read(self._near_fd)) is not None:
             self.packets["down"] += 1
+            if self.cut:
+                self.packets["down_dropped"] += 1
+                continue
             _write(self._far_fd, packet)
 
     def close(self) -> None:

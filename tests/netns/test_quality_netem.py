@@ -11,56 +11,20 @@ Without them this test fails, it does not skip.
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from rooms.quality import Level
-from server.app import SESSIONS, create_app
+from server.app import SESSIONS
 from server.bot.client import Bot
 from server.bot.media import EncodedMedia, generate_clip
-from server.config import MediaConfig
 from server.live.session import LiveSession
-from server.media import aiortc_hooks
-from tests.conftest import make_settings, start_app, until
+from tests.conftest import RunningServer, until
+from tests.netns.conftest import run_inside, stop_child
 from tests.netns.impaired_link import ImpairedLink, Impairment
 
 BOT_DELAY_MS = 100
-
-
-@pytest.fixture
-async def link() -> AsyncIterator[ImpairedLink]:
-    try:
-        made = ImpairedLink.create()
-    except PermissionError as exc:
-        pytest.fail(str(exc))
-    made.start()
-    try:
-        yield made
-    finally:
-        made.close()
-
-
-@pytest.fixture
-async def server_on_link(link: ImpairedLink, tmp_path: Path) -> AsyncIterator[Any]:
-    settings = make_settings(
-        tmp_path,
-        host=link.near_ip,
-        ice_host_addresses=(link.near_ip,),
-        media=MediaConfig(slots_per_kind=15, remote_networks=(link.subnet,)),
-    )
-    app = create_app(settings)
-    runner = await start_app(app, settings)
-    try:
-        yield app, f"http://{settings.host}:{settings.port}", settings
-    finally:
-        await runner.cleanup()
-        aiortc_hooks.restrict_host_addresses(None)
 
 
 def up_link(live: LiveSession, pid: str) -> Any:
@@ -72,7 +36,7 @@ def down_link(live: LiveSession, pid: str) -> Any:
 
 
 async def average_while(seconds: float, read: Any) -> float:
-    values = []
+    values: list[float] = []
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         await asyncio.sleep(2.0)
@@ -84,9 +48,9 @@ async def average_while(seconds: float, read: Any) -> float:
 
 
 async def test_loss_and_delay_are_measured_and_the_level_follows(
-    link: ImpairedLink, server_on_link: Any, tmp_path: Path
+    link: ImpairedLink, server_on_link: RunningServer, tmp_path: Path
 ) -> None:
-    app, base_url, settings = server_on_link
+    app, base_url, settings = server_on_link.app, server_on_link.base_url, server_on_link.settings
     import aiohttp
 
     async with (
@@ -101,21 +65,20 @@ async def test_loss_and_delay_are_measured_and_the_level_follows(
     clip = generate_clip(tmp_path / "speech.webm", seconds=8, video=False)
     # A participant on this side publishes, so the far bot has media to receive and report on.
     near = Bot(session["invite_url"], "Near", EncodedMedia.load(clip, None), subscribe=False)
-    aiortc_hooks.restrict_host_addresses([link.near_ip])
     await near.start()
-    far = await asyncio.create_subprocess_exec(
-        *link.exec_prefix(),
-        sys.executable,
-        "-m",
-        "server",
-        "bot",
-        "--invite-url",
-        session["invite_url"],
-        "--duration",
-        "150",
-        "--audio",
-        str(clip),
-        env={**os.environ, "CIRCLE_ICE_ADDRESSES": link.far_ip},
+    far = await run_inside(
+        link,
+        [
+            "-m",
+            "server",
+            "bot",
+            "--invite-url",
+            session["invite_url"],
+            "--duration",
+            "150",
+            "--audio",
+            str(clip),
+        ],
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
@@ -155,9 +118,5 @@ async def test_loss_and_delay_are_measured_and_the_level_follows(
             "the level recovers once the impairment is gone",
         )
     finally:
-        far.terminate()
-        try:
-            await asyncio.wait_for(far.wait(), 10)
-        except TimeoutError:
-            far.kill()
+        await stop_child(far)
         await near.close()
