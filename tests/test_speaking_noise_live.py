@@ -14,8 +14,8 @@ from pathlib import Path
 
 from bench.harness import start_server
 from bench.speaking.drivers import BOT_LEAD_IN_S, run_bots
-from bench.speaking.sweep import CAST, PAUSE_S, SCRIPT
-from bench.speaking.truth import SILENT_MAX_S, build_conversation
+from bench.speaking.sweep import cell_conversation
+from bench.speaking.truth import SILENT_MAX_S
 
 CELLS = (("white", -70.0), ("pink", -50.0))
 TIME_MARGIN_PCT, TIME_MARGIN_S = 10.0, 0.5  # the benchmark's: 5 % or 0.3 s
@@ -31,14 +31,7 @@ async def test_speaking_holds_on_noisy_microphones(tmp_path: Path) -> None:
             where = tmp_path / f"{kind}{-floor:.0f}"
             where.mkdir()
             conversation = await asyncio.to_thread(
-                build_conversation,
-                where,
-                1,
-                BOT_LEAD_IN_S,
-                script=SCRIPT,
-                cast=CAST,
-                noise=(kind, floor),
-                join_pause_s=PAUSE_S,
+                cell_conversation, where, 1, BOT_LEAD_IN_S, kind, floor
             )
             async with asyncio.timeout(CELL_LIMIT_S):
                 result = await run_bots(conversation, server, where)

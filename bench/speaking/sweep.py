@@ -102,6 +102,21 @@ def row(cell: Cell) -> str:
     return f"| {cell.mode} | {cell.kind} | {cell.floor_dbov:.0f} | {' | '.join(cells)} | {result} |"
 
 
+def cell_conversation(
+    workdir: Path, seed: int, lead_in_s: float, kind: str, floor_dbov: float
+) -> Conversation:
+    """The sweep's conversation, everyone on `kind` noise at `floor_dbov`."""
+    return build_conversation(
+        workdir,
+        seed,
+        lead_in_s,
+        script=SCRIPT,
+        cast=CAST,
+        noise=(kind, floor_dbov),
+        join_pause_s=PAUSE_S,
+    )
+
+
 def cell_record(cell: Cell, conversation: Conversation, result: RunResult) -> dict[str, Any]:
     """What bench/speaking/replay.py needs to score a cell's traced levels again."""
     return {
@@ -160,14 +175,7 @@ async def run_mode(
                 celldir = workdir / f"{mode}-{kind}-{-floor:.0f}"
                 celldir.mkdir()
                 conversation = await asyncio.to_thread(
-                    build_conversation,
-                    celldir,
-                    seed,
-                    lead_in,
-                    script=SCRIPT,
-                    cast=CAST,
-                    noise=(kind, floor),
-                    join_pause_s=PAUSE_S,
+                    cell_conversation, celldir, seed, lead_in, kind, floor
                 )
                 try:
                     async with asyncio.timeout(CELL_LIMIT_S):
