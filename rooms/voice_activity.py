@@ -27,6 +27,10 @@ class VoiceActivityConfig:
     floor_min_packets: int = 5  # fewer non-voice levels than this: the floor is not known yet
     fluctuation_window_ms: int = 400  # speech moves within this (syllables come at 3-6 Hz)...
     fluctuation_min_db: int = 6  # ...by at least this; steady noise does not
+    continue_ms: int = 200  # within this of such voice, a level this far over the floor...
+    continue_above_floor_db: int = 2  # ...and over the top of the person's recent noise...
+    noise_top_percentile: int = 90  # ...(this percentile of it) is voice too: the soft sounds
+    # between and after syllables
     gap_ms: int = 60  # no packet for longer than this: the sender was silent (Opus DTX)
     trusted_above_floor_db: int = 14  # the loud part of voice (this percentile of how far...
     trusted_percentile: int = 90  # ...it stands above the floor) under this: too noisy...
@@ -41,7 +45,11 @@ class VoiceActivity:
 
     config: VoiceActivityConfig = field(default_factory=VoiceActivityConfig)
     floor_dbov: int | None = None  # the noise floor, once known
+    soft: bool = False  # the last packet was voice by the soft-sound rule alone, after noise
+    _voiced: bool = False  # the last packet was voice
+    noise_top_dbov: int | None = None  # how loud the noise gets (noise_top_percentile)
     _last_at: float | None = None
+    _last_voice_at: float | None = None  # the last packet voiced by all three rules
     _recent: deque[tuple[float, int]] = field(default_factory=deque)  # (at, dBov), fluctuation
     _quiet: deque[tuple[float, int]] = field(default_factory=deque)  # (at, level), non-voice
     _counts: list[int] = field(default_factory=lambda: [0] * LEVELS)  # histogram of _quiet
@@ -51,6 +59,7 @@ class VoiceActivity:
         """One packet's level (0 loudest .. 127 silence) at `at` seconds. The voice bit is
         accepted and not used (docs/engagement.md says why)."""
         config = self.config
+        self.soft = False
         level = max(0, min(LEVELS - 1, level))
         dbov = -level
         # The first packet, and the first after a DTX gap, follow silence: speech that starts
@@ -68,11 +77,28 @@ class VoiceActivity:
             >= config.fluctuation_min_db
         )
         floor = self.floor_dbov
-        voice = (
-            dbov >= config.quietest_voice_dbov
-            and (floor is None or dbov >= floor + config.above_floor_db)
-            and moving
-        )
+        loud_enough = dbov >= config.quietest_voice_dbov
+        voice = loud_enough and (floor is None or dbov >= floor + config.above_floor_db) and moving
+        top = self.noise_top_dbov
+        if voice and floor is not None:
+            self._last_voice_at = at
+        elif (
+            # Speech is loud at syllables and soft between and after them: right after clear
+            # voice, with no packet of noise in between, a level still above the noise is the
+            # same speech going on.
+            loud_enough
+            and floor is not None
+            and top is not None
+            and self._last_voice_at is not None
+            and at - self._last_voice_at <= config.continue_ms / 1000
+            and dbov >= floor + config.continue_above_floor_db
+            and dbov > top
+        ):
+            # Straight after voice it is the fading end of the sound: part of the speech. After
+            # a packet of noise it only tells that the speech goes on (`soft`).
+            self.soft = not self._voiced
+            self._voiced = True
+            return True
         if voice:
             if floor is not None:
                 self._heights.append(dbov - floor)
@@ -80,6 +106,7 @@ class VoiceActivity:
                     self._heights.popleft()
         else:
             self._learn_floor(level, at)
+        self._voiced = voice
         return voice
 
     def _learn_floor(self, level: int, at: float) -> None:
@@ -93,11 +120,15 @@ class VoiceActivity:
         if total < config.floor_min_packets:
             return  # keep what was known
         wanted = total * config.floor_percentile / 100
+        wanted_top = total * config.noise_top_percentile / 100
         seen = 0
+        floor: int | None = None
         for quietest_first in range(LEVELS - 1, -1, -1):
             seen += self._counts[quietest_first]
-            if seen >= wanted:
-                self.floor_dbov = -quietest_first
+            if floor is None and seen >= wanted:
+                floor = -quietest_first
+            if seen >= wanted_top:
+                self.floor_dbov, self.noise_top_dbov = floor, -quietest_first
                 return
 
     @property

@@ -151,3 +151,19 @@ def test_a_steady_level_is_noise_even_when_loud_and_the_floor_follows_it() -> No
     assert v.floor_dbov == -40 and v.noisy is False
     quiet = [v.hear(50, None, round(6 + i * FRAME_S, 3)) for i in range(50)]
     assert not any(quiet)  # quieter than the absolute floor (-55 dBov is the loudest it takes)
+
+
+def test_soft_sounds_just_after_clear_voice_are_voice_but_never_start_it() -> None:
+    va = VoiceActivity()
+    at = 0.0
+    for _ in range(100):  # a steady -50 dBov floor
+        va.hear(50, None, at)
+        at += 0.02
+    # 6-7 dB over the floor, alone: never voice (the floor rule asks 9 dB)
+    assert not any(va.hear(44 + k % 2, None, at + 0.02 * k) for k in range(20))
+    at += 0.4
+    assert va.hear(38, None, at)  # a syllable, 12 dB over the floor
+    soft = [va.hear(44, None, at + 0.02 * (k + 1)) for k in range(15)]
+    assert soft[:9] == [True] * 9  # the soft sound after it, for up to 200 ms
+    assert not any(soft[11:])  # ...and no longer
+    assert va.floor_dbov == -50
