@@ -202,7 +202,8 @@ class Engagement:
             voice.recent.popleft()
         if len(voice.recent) * config.packet_ms >= config.attack_ms:
             voice.speaking = True
-            voice.start = voice.recent[0]
+            rise = voice.activity.rise_at
+            voice.start = voice.recent[0] if rise is None else min(voice.recent[0], rise)
             voice.last_voice_end = voice.last_heard = at + packet_s
             voice.recent.clear()
 

@@ -50,6 +50,8 @@ class VoiceActivity:
     floor_dbov: int | None = None  # the noise floor, once known
     soft: bool = False  # the last packet was voice by the soft-sound rule alone, after noise
     _voiced: bool = False  # the last packet was voice
+    rise_at: float | None = None  # where the soft rise into the current voice began
+    _rising_from: float | None = None  # the first of the packets just now above the noise
     noise_top_dbov: int | None = None  # how loud the noise gets (noise_top_percentile)
     _last_at: float | None = None
     _first_at: float = 0.0  # the stream's first packet
@@ -97,7 +99,21 @@ class VoiceActivity:
             )
         )
         top = self.noise_top_dbov
+        soft_level = (
+            loud_enough
+            and floor is not None
+            and top is not None
+            and dbov >= floor + config.continue_above_floor_db
+            and dbov > top
+        )
+        if not soft_level:
+            self._rising_from = None
+        elif self._rising_from is None:
+            self._rising_from = at
         if voice and floor is not None:
+            if not self._voiced:  # speech rose softly into this: it began there
+                rise = self._rising_from if self._rising_from is not None else at
+                self.rise_at = max(rise, at - config.continue_ms / 1000)
             self._last_voice_at = at
         elif (
             # Speech is loud at syllables and soft between and after them: within a moment of
