@@ -63,7 +63,7 @@ class VoiceActivity:
 
     def hear(self, level: int, voice_bit: bool | None, at: float) -> bool:
         """One packet's level (0 loudest .. 127 silence) at `at` seconds. The voice bit is
-        accepted and not used (docs/engagement.md says why)."""
+        accepted and not used: Chromium sets it on nearly every packet (docs/engagement.md)."""
         config = self.config
         self.soft = False
         level = max(0, min(LEVELS - 1, level))
