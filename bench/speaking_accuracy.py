@@ -1,6 +1,7 @@
 """Speaking-time accuracy: a scripted espeak-ng conversation through the real server.
 
     .venv/bin/python -m bench.speaking_accuracy [--chromium] [--seed N] [--keep]
+    .venv/bin/python -m bench.speaking_accuracy --sweep [--modes ...] [--kinds ...] [--floors ...]
 
 (`.venv/bin/python bench/speaking_accuracy.py` works too.)
 
@@ -20,6 +21,9 @@ page. Per speaker it reports the server's speaking time and turns against the tr
 speaking indicator's onset latency (the `speaking` event's arrival minus the moment the turn's
 first voiced audio was sent). Targets: speaking time within 5% or 0.3 s (whichever is larger),
 turns exact, onset within 300 ms. Exit code 0 only if every speaker meets every target.
+
+`--sweep`: the noise sweep of bench/speaking/sweep.py (noise kinds and floors, bots, Chromium
+with and without its processing, a loaded server core), one table row per cell.
 
 Needs the Debian package espeak-ng (and chromium for `--chromium`). Bounded: about 75 s of
 audio plus start-up; everything stays on 127.0.0.1.
