@@ -68,6 +68,7 @@ class Cell:
     floor_dbov: float
     results: list[SpeakerResult] = field(default_factory=list)
     error: str | None = None
+    notes: list[str] = field(default_factory=list)  # the driver's (joins, clock checks)
 
     @property
     def ok(self) -> bool:
@@ -181,6 +182,7 @@ async def run_mode(
                     async with asyncio.timeout(CELL_LIMIT_S):
                         result = await run_cell(mode, conversation, server, celldir)
                     cell.results = result.results
+                    cell.notes = result.notes
                     played.append((conversation, result))
                     with (workdir / "cells.jsonl").open("a") as log:
                         log.write(json.dumps(cell_record(cell, conversation, result)) + "\n")
@@ -236,4 +238,6 @@ async def sweep(args: argparse.Namespace, workdir: Path) -> int:
     print(f"{len(every) - len(failed)} of {len(every)} cells PASS")
     for cell in failed:
         print(f"- FAIL {cell.mode} {cell.kind} {cell.floor_dbov:.0f} dBFS")
+        for note in cell.notes:
+            print(f"  - {note}")
     return 0 if not failed else 1
