@@ -1,6 +1,7 @@
 """Speaking-time accuracy: a scripted espeak-ng conversation through the real server.
 
     .venv/bin/python -m bench.speaking_accuracy [--chromium] [--seed N] [--keep]
+    .venv/bin/python -m bench.speaking_accuracy --sweep [--modes ...] [--kinds ...] [--floors ...]
 
 (`.venv/bin/python bench/speaking_accuracy.py` works too.)
 
@@ -21,6 +22,9 @@ speaking indicator's onset latency (the `speaking` event's arrival minus the mom
 first voiced audio was sent). Targets: speaking time within 5% or 0.3 s (whichever is larger),
 turns exact, onset within 300 ms. Exit code 0 only if every speaker meets every target.
 
+`--sweep`: the noise sweep of bench/speaking/sweep.py (noise kinds and floors, bots, Chromium
+with and without its processing, a loaded server core), one table row per cell.
+
 Needs the Debian package espeak-ng (and chromium for `--chromium`). Bounded: about 75 s of
 audio plus start-up; everything stays on 127.0.0.1.
 """
@@ -33,6 +37,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 if not __package__:  # run as a file, `python bench/speaking_accuracy.py`: find the bench package
@@ -45,8 +50,10 @@ from bench.speaking.drivers import (
     run_bots,
     run_chromium,
 )
+from bench.speaking.noise import KINDS
 from bench.speaking.report import cpu_counters, describe, machine, table
 from bench.speaking.script import SCRIPT
+from bench.speaking.sweep import FLOORS, MODES, sweep
 from bench.speaking.truth import (
     ONSET_LIMIT_S,
     TIME_TOLERANCE_PCT,
@@ -120,13 +127,32 @@ def main() -> int:
     parser.add_argument("--chromium", action="store_true", help="speakers are headless Chromium")
     parser.add_argument("--seed", type=int, default=1, help="gaps, pauses and noise (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the audio and server log")
+    parser.add_argument(
+        "--sweep", action="store_true", help="the noise sweep (bench/speaking/sweep.py)"
+    )
+    parser.add_argument("--modes", default=",".join(MODES), help="sweep: modes, comma-separated")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="sweep: noise kinds")
+    parser.add_argument(
+        "--floors", default=",".join(f"{f:.0f}" for f in FLOORS), help="sweep: noise dBFS"
+    )
     args = parser.parse_args()
     try:
-        check_tools(args.chromium)
+        check_tools(args.chromium or (args.sweep and "chromium" in args.modes))
     except MissingTool as exc:
         print(f"speaking_accuracy: {exc}", file=sys.stderr)
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="circle-speaking-"))
+    if args.sweep:
+        started = time.monotonic()
+        try:
+            code = asyncio.run(sweep(args, workdir))
+        finally:
+            if args.keep:
+                print(f"files kept in {workdir}")
+            else:
+                shutil.rmtree(workdir, ignore_errors=True)
+        print(f"Sweep wall time {time.monotonic() - started:.0f} s. Machine: {machine()}")
+        return code
     try:
         result = asyncio.run(run(args, workdir))
     except TimeoutError:

@@ -91,7 +91,8 @@ class _Voice:
 
     speaking: bool = False
     start: float = 0.0
-    last_voice_end: float = -math.inf
+    last_voice_end: float = -math.inf  # where the turn ends if no more voice comes
+    last_heard: float = -math.inf  # the last voice, soft sounds included: the hangover's start
     recent: deque[float] = field(default_factory=deque)  # voiced packet times, before onset
     activity: VoiceActivity = field(default_factory=VoiceActivity)  # which packets are voice
 
@@ -189,27 +190,32 @@ class Engagement:
         config = self.config
         voice = person.voice
         packet_s = config.packet_ms / 1000
-        if voice.speaking and at - voice.last_voice_end > config.hangover_ms / 1000:
+        if voice.speaking and at - voice.last_heard > config.hangover_ms / 1000:
             self._stop_speaking(person, at)
         if not voice.activity.hear(level, voice_bit, at):
             return
         if voice.speaking:
-            voice.last_voice_end = at + packet_s
+            # Soft sounds between syllables keep speech going but never lengthen a turn: it
+            # ends with its last clear voice.
+            voice.last_heard = at + packet_s
+            if not voice.activity.soft:
+                voice.last_voice_end = at + packet_s
             return
         voice.recent.append(at)
         while voice.recent and at - voice.recent[0] > config.attack_window_ms / 1000:
             voice.recent.popleft()
         if len(voice.recent) * config.packet_ms >= config.attack_ms:
             voice.speaking = True
-            voice.start = voice.recent[0]
-            voice.last_voice_end = at + packet_s
+            rise = voice.activity.rise_at
+            voice.start = voice.recent[0] if rise is None else min(voice.recent[0], rise)
+            voice.last_voice_end = voice.last_heard = at + packet_s
             voice.recent.clear()
 
     def tick(self, now: float) -> None:
         """End speech whose pause has reached the hangover (no packet needs to arrive)."""
         hangover = self.config.hangover_ms / 1000
         for person in self.people.values():
-            if person.voice.speaking and now - person.voice.last_voice_end >= hangover:
+            if person.voice.speaking and now - person.voice.last_heard >= hangover:
                 self._stop_speaking(person, now)
 
     def observe(self, event: DomainEvent, at: float) -> None:

@@ -41,6 +41,7 @@ CSV_COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ("joins", ("attendance", "joins")),
     ("present_s", ("attendance", "present_s")),
     ("measured", ("speaking", "measured")),
+    ("noisy_microphone", ("speaking", "noisy_microphone")),
     ("speaking_s", ("speaking", "speaking_s")),
     ("share_pct", ("speaking", "share_pct")),
     ("turns", ("speaking", "turns")),
@@ -136,8 +137,12 @@ def build_summary(
         attendance = engagement.attendance(pid, now)
         spans = attendance["spans"]
         speaking: dict[str, Any] = {"measured": m["measured"]}
+        noisy = m["measured"] and m["noisy_microphone"]
         if m["measured"]:
-            speaking.update({key: m[key] for key in _SPEECH_FIELDS})
+            # too noisy to measure: no numbers at all, rather than numbers of their noise
+            speaking["noisy_microphone"] = noisy
+            if not noisy:
+                speaking.update({key: m[key] for key in _SPEECH_FIELDS})
         own_alerts = [a for a in alerts if a["participant_id"] == pid]
         participants.append(
             {
@@ -165,7 +170,7 @@ def build_summary(
                 "alert_count": len(own_alerts),
             }
         )
-        for u in engagement.utterances(pid):
+        for u in [] if noisy else engagement.utterances(pid):
             timeline.append(
                 {
                     "participant_id": pid,
@@ -201,7 +206,7 @@ def build_summary(
             [
                 p["speaking"]["speaking_s"]
                 for p in participants
-                if p["role"] == "participant" and p["speaking"]["measured"]
+                if p["role"] == "participant" and "speaking_s" in p["speaking"]
             ]
         ),
         "follows": metrics["session"]["follows"],

@@ -27,7 +27,14 @@ class VoiceActivityConfig:
     floor_min_packets: int = 5  # fewer non-voice levels than this: the floor is not known yet
     fluctuation_window_ms: int = 400  # speech moves within this (syllables come at 3-6 Hz)...
     fluctuation_min_db: int = 6  # ...by at least this; steady noise does not
+    peak_above_floor_db: int = 11  # ...and reach this far over the floor (a syllable's peak)
+    continue_ms: int = 200  # within this of such voice, a level this far over the floor...
+    continue_above_floor_db: int = 2  # ...and over the top of the person's recent noise...
+    noise_top_percentile: int = 90  # ...(this percentile of it) is voice too: the soft sounds
+    # between and after syllables
     gap_ms: int = 60  # no packet for longer than this: the sender was silent (Opus DTX)
+    settle_ms: int = 1000  # a stream's first levels, while the browser's processing settles,...
+    # ...teach the floor and are never voice
     trusted_above_floor_db: int = 14  # the loud part of voice (this percentile of how far...
     trusted_percentile: int = 90  # ...it stands above the floor) under this: too noisy...
     trusted_min_voice_ms: int = 1000  # ...once there is this much voice to judge by...
@@ -41,7 +48,14 @@ class VoiceActivity:
 
     config: VoiceActivityConfig = field(default_factory=VoiceActivityConfig)
     floor_dbov: int | None = None  # the noise floor, once known
+    soft: bool = False  # the last packet was voice by the soft-sound rule alone, after noise
+    _voiced: bool = False  # the last packet was voice
+    rise_at: float | None = None  # where the soft rise into the current voice began
+    _rising_from: float | None = None  # the first of the packets just now above the noise
+    noise_top_dbov: int | None = None  # how loud the noise gets (noise_top_percentile)
     _last_at: float | None = None
+    _first_at: float = 0.0  # the stream's first packet
+    _last_voice_at: float | None = None  # the last packet voiced by all three rules
     _recent: deque[tuple[float, int]] = field(default_factory=deque)  # (at, dBov), fluctuation
     _quiet: deque[tuple[float, int]] = field(default_factory=deque)  # (at, level), non-voice
     _counts: list[int] = field(default_factory=lambda: [0] * LEVELS)  # histogram of _quiet
@@ -49,13 +63,16 @@ class VoiceActivity:
 
     def hear(self, level: int, voice_bit: bool | None, at: float) -> bool:
         """One packet's level (0 loudest .. 127 silence) at `at` seconds. The voice bit is
-        accepted and not used (docs/engagement.md says why)."""
+        accepted and not used: Chromium sets it on nearly every packet (docs/engagement.md)."""
         config = self.config
+        self.soft = False
         level = max(0, min(LEVELS - 1, level))
         dbov = -level
         # The first packet, and the first after a DTX gap, follow silence: speech that starts
         # there has moved from silence already. Otherwise speech must move within the window.
         after_gap = self._last_at is None or at - self._last_at > config.gap_ms / 1000
+        if self._last_at is None:
+            self._first_at = at
         self._last_at = at
         if after_gap:
             self._recent.clear()
@@ -63,23 +80,60 @@ class VoiceActivity:
         horizon = at - config.fluctuation_window_ms / 1000
         while self._recent[0][0] < horizon:
             self._recent.popleft()
-        moving = after_gap or (
-            max(d for _, d in self._recent) - min(d for _, d in self._recent)
-            >= config.fluctuation_min_db
-        )
+        loudest = max(d for _, d in self._recent)
+        moving = after_gap or loudest - min(d for _, d in self._recent) >= config.fluctuation_min_db
         floor = self.floor_dbov
-        voice = (
-            dbov >= config.quietest_voice_dbov
-            and (floor is None or dbov >= floor + config.above_floor_db)
-            and moving
+        loud_enough = dbov >= config.quietest_voice_dbov
+        above = loud_enough and (floor is None or dbov >= floor + config.above_floor_db) and moving
+        if above and floor is not None:  # the evidence for `noisy`
+            self._heights.append(dbov - floor)
+            while len(self._heights) * config.packet_ms > config.evidence_voice_ms:
+                self._heights.popleft()
+        # A syllable peaks well over the noise; a browser's auto gain or noise suppressor lifts
+        # the noise by a few dB only, and most while it settles at the start of a stream.
+        voice = above and (
+            floor is None
+            or (
+                loudest >= floor + config.peak_above_floor_db
+                and at - self._first_at >= config.settle_ms / 1000
+            )
         )
-        if voice:
-            if floor is not None:
-                self._heights.append(dbov - floor)
-                while len(self._heights) * config.packet_ms > config.evidence_voice_ms:
-                    self._heights.popleft()
-        else:
+        top = self.noise_top_dbov
+        soft_level = (
+            loud_enough
+            and floor is not None
+            and top is not None
+            and dbov >= floor + config.continue_above_floor_db
+            and dbov > top
+        )
+        if not soft_level:
+            self._rising_from = None
+        elif self._rising_from is None:
+            self._rising_from = at
+        if voice and floor is not None:
+            if not self._voiced:  # speech rose softly into this: it began there
+                rise = self._rising_from if self._rising_from is not None else at
+                self.rise_at = max(rise, at - config.continue_ms / 1000)
+            self._last_voice_at = at
+        elif (
+            # Speech is loud at syllables and soft between and after them: within a moment of
+            # clear voice, a level still above the noise is the same speech going on.
+            loud_enough
+            and floor is not None
+            and top is not None
+            and self._last_voice_at is not None
+            and at - self._last_voice_at <= config.continue_ms / 1000
+            and dbov >= floor + config.continue_above_floor_db
+            and dbov > top
+        ):
+            # Straight after voice it is the fading end of the sound: part of the speech. After
+            # a packet of noise it only tells that the speech goes on (`soft`).
+            self.soft = not self._voiced
+            self._voiced = True
+            return True
+        if not voice:
             self._learn_floor(level, at)
+        self._voiced = voice
         return voice
 
     def _learn_floor(self, level: int, at: float) -> None:
@@ -93,11 +147,15 @@ class VoiceActivity:
         if total < config.floor_min_packets:
             return  # keep what was known
         wanted = total * config.floor_percentile / 100
+        wanted_top = total * config.noise_top_percentile / 100
         seen = 0
+        floor: int | None = None
         for quietest_first in range(LEVELS - 1, -1, -1):
             seen += self._counts[quietest_first]
-            if seen >= wanted:
-                self.floor_dbov = -quietest_first
+            if floor is None and seen >= wanted:
+                floor = -quietest_first
+            if seen >= wanted_top:
+                self.floor_dbov, self.noise_top_dbov = floor, -quietest_first
                 return
 
     @property

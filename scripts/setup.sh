@@ -44,5 +44,5 @@ if [ ! -d node_modules/socket.io-client ] || [ ! -x node_modules/.bin/biome ] \
 fi
 
 if [ $want_test -eq 1 ]; then
-  apt_install chromium:chromium redis-server:redis-server ip:iproute2
+  apt_install chromium:chromium redis-server:redis-server ip:iproute2 espeak-ng:espeak-ng
 fi

@@ -138,6 +138,11 @@ const COLUMNS = [
   ['Alerts', (p) => alertsText(p), false],
 ];
 
+// Their speaking numbers can be shown: measured, and their microphone not too noisy to measure.
+function speechKnown(p) {
+  return p.speaking.measured && !p.speaking.noisy_microphone;
+}
+
 function troubleText(quality) {
   const parts = [];
   for (const [direction, link] of [
@@ -184,14 +189,15 @@ function renderTable() {
       const row = el('tr', { 'data-participant-id': p.id });
       COLUMNS.forEach(([, value, numeric, speech], i) => {
         if (i === 0) row.append(el('th', { scope: 'row', text: value(p) }));
-        else if (!speech || p.speaking.measured)
+        else if (!speech || speechKnown(p))
           row.append(el('td', { class: numeric ? 'num' : 'words', text: value(p) }));
         else if (!COLUMNS[i - 1][3]) {
           // one cell across the speaking columns
           const span = COLUMNS.filter((c) => c[3]).length;
-          row.append(
-            el('td', { class: 'unmeasured', colspan: String(span), text: 'Not measured' }),
-          );
+          const text = p.speaking.noisy_microphone
+            ? 'Microphone too noisy to measure'
+            : 'Not measured';
+          row.append(el('td', { class: 'unmeasured', colspan: String(span), text }));
         }
       });
       return row;
@@ -207,7 +213,7 @@ function renderTable() {
 // ---- charts ----
 
 function renderShare() {
-  const measured = summary.participants.filter((p) => p.speaking.measured);
+  const measured = summary.participants.filter(speechKnown);
   const label = measured.map((p) => `${p.name} ${num(p.speaking.share_pct, 1)}%`).join(', ');
   fitLanes('share-chart', measured.length);
   chart(
@@ -268,7 +274,7 @@ function renderTimeline() {
     ),
   };
   fitLanes('timeline-chart', people.length);
-  const talkers = people.filter((p) => p.speaking.measured && p.speaking.turns > 0);
+  const talkers = people.filter((p) => speechKnown(p) && p.speaking.turns > 0);
   chart(
     'timeline-chart',
     {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import time
 from array import array
@@ -47,6 +48,14 @@ async def engagement(server: ServerProcess, session_id: str) -> dict[str, Any]:
     path = f"/api/sessions/{session_id}/engagement"
     report: dict[str, Any] = await asyncio.to_thread(server.api, path)
     return report
+
+
+async def alerted(server: ServerProcess, session_id: str, report: dict[str, Any]) -> set[str]:
+    """Everyone who was in an engagement alert at any time (the summary's alert log), or is
+    in one now (the report)."""
+    summary = await asyncio.to_thread(server.api, f"/api/sessions/{session_id}/summary")
+    logged = {str(p["id"]) for p in summary["participants"] if p.get("alerts")}
+    return logged | {str(a["participant_id"]) for a in report.get("alerts", [])}
 
 
 class Facilitator:
@@ -133,7 +142,11 @@ async def run_bots(conversation: Conversation, server: ServerProcess, workdir: P
         spread = max(origins.values()) - min(origins.values())
         notes.append(f"tracks started within {1000 * spread:.0f} ms of each other")
         pids = {name: str(bot.participant_id) for name, bot in bots.items()}
-        result = RunResult("bots", collect(conversation, report, facilitator, pids, origins), notes)
+        flagged = await alerted(server, session["session_id"], report)
+        results = collect(conversation, report, facilitator, pids, origins, flagged)
+        result = RunResult("bots", results, notes)
+        result.pids = pids
+        result.origins = origins
         result.truth_interruptions = truth_interruptions(conversation, origins)
         return result
     finally:
@@ -181,7 +194,11 @@ GUM_GATE_JS = """
   };
   md.getUserMedia = async (constraints) => {
     await gate;
-    const wanted = constraints && constraints.audio ? { audio: constraints.audio } : constraints;
+    const audio = constraints && constraints.audio;
+    const overrides = AUDIO_OVERRIDES;
+    const wanted = audio
+      ? { audio: Object.assign({}, audio === true ? {} : audio, overrides) }
+      : constraints;
     const call = { requested: now(), resolved: null, marker: null };
     window.__bench.calls.push(call);
     const stream = await real(wanted);
@@ -204,8 +221,13 @@ def with_marker(pcm: array[int]) -> array[int]:
 
 
 async def run_chromium(
-    conversation: Conversation, server: ServerProcess, workdir: Path
+    conversation: Conversation,
+    server: ServerProcess,
+    workdir: Path,
+    audio_overrides: dict[str, Any] | None = None,
 ) -> RunResult:
+    """`audio_overrides`: merged into the page's own audio constraints (e.g. auto gain and
+    noise suppression off), by the bench's init script; the product's defaults are untouched."""
     from playwright.async_api import Browser, Page, async_playwright
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
@@ -217,7 +239,11 @@ async def run_chromium(
     facilitator = Facilitator(session["facilitator_url"])
     browsers: list[Browser] = []
     notes = ["Chromium: audio only (getUserMedia asked for no camera)"]
-    gate_js = GUM_GATE_JS.replace("MARKER_THRESHOLD", str(MARKER_PEAK / 3))
+    gate_js = GUM_GATE_JS.replace("MARKER_THRESHOLD", str(MARKER_PEAK / 3)).replace(
+        "AUDIO_OVERRIDES", json.dumps(audio_overrides or {})
+    )
+    if audio_overrides:
+        notes.append(f"page audio constraints overridden: {json.dumps(audio_overrides)}")
     async with async_playwright() as pw:
         try:
             await facilitator.bot.start()
@@ -301,17 +327,19 @@ async def run_chromium(
             spread = max(origins.values()) - min(origins.values())
             notes.append(f"fake microphones started within {1000 * spread:.0f} ms of each other")
             for name, (_, connected_at) in joined.items():
-                first = conversation.tracks[name].turns[0][0]
-                if connected_at > origins[name] + first - 0.2:
+                turns = conversation.tracks[name].turns
+                if turns and connected_at > origins[name] + turns[0][0] - 0.2:
                     notes.append(f"{name} was publishing only after their first words began")
                 if connected_at < origins[name] + MARKER_AT_S + MARKER_S:
                     notes.append(f"{name} was publishing before the marker tone had played")
             await sleep_until(max(origins.values()) + conversation.script_end_s + READ_AFTER_S)
             report = await engagement(server, session["session_id"])
             pids = {name: pid for name, (pid, _) in joined.items()}
-            result = RunResult(
-                "chromium", collect(conversation, report, facilitator, pids, origins), notes
-            )
+            flagged = await alerted(server, session["session_id"], report)
+            results = collect(conversation, report, facilitator, pids, origins, flagged)
+            result = RunResult("chromium", results, notes)
+            result.pids = pids
+            result.origins = origins
             result.truth_interruptions = truth_interruptions(conversation, origins)
             return result
         finally:

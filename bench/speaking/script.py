@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import av
-import av.filter
+
+from bench.speaking.noise import noise
 
 RATE = 48_000  # Hz, mono s16 everywhere
 FRAME_S = 0.010  # energy frames for the truth
@@ -144,27 +145,9 @@ def voiced_frames(samples: array[int]) -> list[bool]:
     return [db > -200.0 and db >= peak - VOICED_BELOW_PEAK_DB for db in levels]
 
 
-def noise_floor(seconds: float, dbov: float, seed: int) -> array[int]:
-    """White noise at `dbov` RMS (ffmpeg's anoisesrc: uniform, so amplitude = RMS * sqrt 3)."""
-    amplitude = 10 ** (dbov / 20) * math.sqrt(3)
-    graph = av.filter.Graph()
-    src = graph.add("anoisesrc", f"d={seconds:.3f}:c=white:r={RATE}:a={amplitude:.8f}:s={seed}")
-    fmt = graph.add("aformat", f"sample_fmts=s16:channel_layouts=mono:sample_rates={RATE}")
-    sink = graph.add("abuffersink")
-    src.link_to(fmt)
-    fmt.link_to(sink)
-    graph.configure()
-    out: array[int] = array("h")
-    while True:
-        try:
-            piece = sink.pull()
-        except (av.error.EOFError, av.error.BlockingIOError):
-            break
-        out.frombytes(bytes(piece.planes[0])[: piece.samples * 2])
-    want = round(seconds * RATE)
-    if len(out) < want:
-        out.extend([0] * (want - len(out)))
-    return out[:want]
+def noise_floor(seconds: float, dbov: float, seed: int, kind: str = "white") -> array[int]:
+    """Microphone noise at `dbov` RMS (bench/speaking/noise.py)."""
+    return noise(kind, seconds, dbov, seed)
 
 
 def sentence_audio(speaker: Speaker, text: str, workdir: Path, index: int) -> array[int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from bench.speaking.script import (
     RATE,
     SCRIPT,
     SPEAKERS,
+    Line,
     Speaker,
     frame_db,
     noise_floor,
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 TIME_TOLERANCE_PCT = 5.0
 TIME_TOLERANCE_S = 0.3
 ONSET_LIMIT_S = 0.3
+SILENT_MAX_S = 0.5  # a member who never speaks: at most this, no turn, no alert
 
 TAIL_S = 4.0  # noise floor after the last words (bots: before the clip loops)
 
@@ -99,13 +102,24 @@ def spans_of(frames: list[tuple[float, bool]], merge_gap_s: float) -> list[tuple
     return [(round(a, 3), round(b, 3)) for a, b in spans]
 
 
-def build_conversation(workdir: Path, seed: int, lead_in_s: float) -> Conversation:
-    """Synthesize, place and mix the script; compute the truth from the placed audio."""
+def build_conversation(
+    workdir: Path,
+    seed: int,
+    lead_in_s: float,
+    *,
+    script: Sequence[Line] = SCRIPT,
+    cast: Sequence[Speaker] = SPEAKERS,
+    noise: tuple[str, float] | None = None,
+    join_pause_s: tuple[float, float] = JOIN_PAUSE_S,
+) -> Conversation:
+    """Synthesize, place and mix the script; compute the truth from the placed audio.
+    `noise` (kind, dBov) replaces every speaker's own white-noise floor; a speaker with no
+    line in the script never speaks (their track is the noise alone)."""
     rng = random.Random(seed)
-    speakers = {s.name: s for s in SPEAKERS}
-    placed: dict[str, list[Utterance]] = {s.name: [] for s in SPEAKERS}
+    speakers = {s.name: s for s in cast}
+    placed: dict[str, list[Utterance]] = {s.name: [] for s in cast}
     cursor = lead_in_s
-    for index, line in enumerate(SCRIPT):
+    for index, line in enumerate(script):
         speaker = speakers[line.speaker]
         pieces = [
             sentence_audio(speaker, text, workdir, index * 10 + k)
@@ -114,7 +128,7 @@ def build_conversation(workdir: Path, seed: int, lead_in_s: float) -> Conversati
         samples: array[int] = array("h")
         for k, piece in enumerate(pieces):
             if k:
-                pause = round(rng.uniform(*JOIN_PAUSE_S), 2)
+                pause = round(rng.uniform(*join_pause_s), 2)
                 samples.extend([0] * round(pause * RATE))
             samples.extend(piece)
         lo, hi = line.gap_s
@@ -134,7 +148,7 @@ def build_conversation(workdir: Path, seed: int, lead_in_s: float) -> Conversati
     script_end = cursor
     length = script_end + TAIL_S
     tracks: dict[str, Track] = {}
-    for number, speaker in enumerate(SPEAKERS):
+    for number, speaker in enumerate(cast):
         utterances = placed[speaker.name]
         voiced_energy, voiced_count = 0, 0
         for u in utterances:
@@ -142,9 +156,14 @@ def build_conversation(workdir: Path, seed: int, lead_in_s: float) -> Conversati
                 if v:
                     voiced_energy += sum(s * s for s in u.samples[i * FRAME : (i + 1) * FRAME])
                     voiced_count += FRAME
-        level = 10 * math.log10(voiced_energy / voiced_count / 32767**2)
+        level = (
+            10 * math.log10(voiced_energy / voiced_count / 32767**2)
+            if voiced_count
+            else speaker.speech_dbov  # never speaks
+        )
         gain = 10 ** ((speaker.speech_dbov - level) / 20)
-        pcm = noise_floor(length, speaker.noise_dbov, seed * 100 + number + 1)
+        kind, noise_dbov = noise or ("white", speaker.noise_dbov)
+        pcm = noise_floor(length, noise_dbov, seed * 100 + number + 1, kind)
         noise_db = frame_db(pcm)
         for u in utterances:
             offset = round(u.start_s * RATE)
@@ -188,6 +207,13 @@ class SpeakerResult:
     latencies_s: list[float]  # per matched truth turn
     missed_onsets: int  # truth turns with no `speaking` onset near them
     interruptions: int  # measured (informational)
+    alerted: bool = False  # in an engagement alert (dominating, silent) during the run
+    noisy: bool = False  # reported as a noisy microphone at the end (informational)
+
+    @property
+    def silent(self) -> bool:
+        """Never says a word: scored as at most SILENT_MAX_S, no turn, never alerted on."""
+        return self.truth_turns == 0
 
     @property
     def error_s(self) -> float:
@@ -199,6 +225,8 @@ class SpeakerResult:
 
     @property
     def time_ok(self) -> bool:
+        if self.silent:
+            return self.measured_s <= SILENT_MAX_S
         return abs(self.error_s) <= max(TIME_TOLERANCE_PCT / 100 * self.truth_s, TIME_TOLERANCE_S)
 
     @property
@@ -207,6 +235,8 @@ class SpeakerResult:
 
     @property
     def onset_ok(self) -> bool:
+        if self.silent:
+            return not self.alerted  # (no onset to time)
         return (
             not self.missed_onsets
             and bool(self.latencies_s)
@@ -224,6 +254,8 @@ class RunResult:
     results: list[SpeakerResult]
     notes: list[str] = field(default_factory=list)
     truth_interruptions: int = 0
+    pids: dict[str, str] = field(default_factory=dict)  # speaker -> participant id
+    origins: dict[str, float] = field(default_factory=dict)  # speaker -> monotonic track start
 
 
 def match_onsets(
@@ -279,7 +311,10 @@ def collect(
     facilitator: Facilitator,
     pids: dict[str, str],
     origins: dict[str, float],
+    alerted: set[str] | frozenset[str] = frozenset(),
 ) -> list[SpeakerResult]:
+    """Per speaker: the report's speaking time and turns, the indicator's onsets, and whether
+    they were ever in an alert (`alerted`: participant ids, from the summary's alert log)."""
     results = []
     for name, track in conversation.tracks.items():
         got = report["participants"].get(pids[name], {})
@@ -294,6 +329,8 @@ def collect(
                 latencies,
                 missed,
                 int(got.get("interruptions") or 0),
+                alerted=pids[name] in alerted,
+                noisy=bool(got.get("noisy_microphone")),
             )
         )
     return results

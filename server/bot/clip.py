@@ -50,15 +50,21 @@ def _video_frames(seconds: float, width: int, height: int, fps: int) -> list[Any
     return _pull_all(sink)
 
 
-def _audio_frames(seconds: float, expr: str = SPEECH_EXPR) -> list[Any]:
+def audio_source_frames(source: str, args: str, rate: int = AUDIO_CLOCK) -> list[Any]:
+    """The frames of one lavfi audio source (`aevalsrc`, `anoisesrc`, ...) as mono s16 at
+    `rate`: the one filter graph behind the bots' clips and the benchmarks' noise."""
     graph = av.filter.Graph()
-    src = graph.add("aevalsrc", f"exprs='{expr}':s={AUDIO_CLOCK}:d={seconds}:n=960")
-    fmt = graph.add("aformat", f"sample_fmts=s16:channel_layouts=mono:sample_rates={AUDIO_CLOCK}")
+    src = graph.add(source, args)
+    fmt = graph.add("aformat", f"sample_fmts=s16:channel_layouts=mono:sample_rates={rate}")
     sink = graph.add("abuffersink")
     src.link_to(fmt)
     fmt.link_to(sink)
     graph.configure()
     return _pull_all(sink)
+
+
+def _audio_frames(seconds: float, expr: str = SPEECH_EXPR) -> list[Any]:
+    return audio_source_frames("aevalsrc", f"exprs='{expr}':s={AUDIO_CLOCK}:d={seconds}:n=960")
 
 
 def generate_clip(

@@ -52,6 +52,7 @@ class LiveSessions:
         # which are made with this registry and so are set after it.
         self.on_media_failed: ParticipantHandler | None = None
         self._background = BackgroundTasks()  # work started by the routers' callbacks
+        self.behind = Behind()  # how late audio reaches the engagement engine
 
     def lock(self, session_id: str) -> asyncio.Lock:
         """Held by whatever changes a session (a join, a control, a disconnect, a worker's
@@ -183,7 +184,12 @@ class LiveSessions:
             return  # muted time never counts as speaking
         speaker = live.speakers.setdefault(participant.room_id, ActiveSpeaker())
         speaker.add(level.participant_id, level.level, level.voice, level.at)
-        live.engagement.level(level.participant_id, level.level, self.clock())
+        # Timed by when the audio began (its RTP timestamp), not when it arrived: a packet
+        # held up by the network or a busy server counts where it was spoken.
+        now = self.clock()
+        late = 0.0 if level.media_at is None else max(0.0, level.at - level.media_at)
+        self.behind.note(late, now)
+        live.engagement.level(level.participant_id, level.level, now - late, level.voice)
 
     async def _media_failed(self, session_id: str, pid: str) -> None:
         if self.on_media_failed is not None:
@@ -227,6 +233,25 @@ class LiveSessions:
             "locks": len(self._locks),
             "background": len(self._background),
         }
+
+
+class Behind:
+    """How far behind real time the audio heard so far may be: the largest lateness of packets
+    (arrival after their RTP time) and of the event loop (a worker waking late, while packets
+    queue) in the last `memory_s`. Speech is ended by the clock only once its pause has lasted
+    the hangover plus this, so audio still on its way cannot split a turn."""
+
+    def __init__(self, memory_s: float = 2.0) -> None:
+        self.memory_s = memory_s
+        self._late = 0.0
+        self._at = -1e18
+
+    def note(self, late_s: float, now: float) -> None:
+        if late_s >= self._late or now - self._at > self.memory_s:
+            self._late, self._at = late_s, now
+
+    def value(self, now: float) -> float:
+        return self._late if now - self._at <= self.memory_s else 0.0
 
 
 def slot_json(slot: Slot) -> dict[str, Any]:

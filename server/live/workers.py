@@ -90,12 +90,16 @@ class Workers:
         ENGAGEMENT_SPEAKING_S); the whole engagement picture every ENGAGEMENT_METRICS_S."""
         ticks_per_report = round(ENGAGEMENT_METRICS_S / ENGAGEMENT_SPEAKING_S)
         tick = 0
+        behind = self.registry.behind
         while True:
+            due = self.registry.clock() + ENGAGEMENT_SPEAKING_S
             await asyncio.sleep(ENGAGEMENT_SPEAKING_S)
             tick += 1
             now = self.registry.clock()
+            # Woken late: the loop was busy and packets may be queued behind this check.
+            behind.note(now - due, now)
             for live in self._live():
-                live.engagement.tick(now)
+                live.engagement.tick(now - behind.value(now))
                 speaking = frozenset(live.engagement.speaking_now())
                 if speaking != live.announced_speaking:
                     live.announced_speaking = speaking

@@ -11,6 +11,7 @@ from typing import Protocol
 from aiortc.rtp import RtpPacket
 
 from server.media.forwarding import ForwardedFrame, Vp8FrameAssembler
+from server.media.rtp_clock import RtpClock
 from server.media.stats import ForwardingStats
 
 KEYFRAME_REQUEST_INTERVAL_S = 0.5  # at most one PLI per producer in this time
@@ -24,7 +25,8 @@ class AudioLevel:
     participant_id: str
     level: int
     voice: bool
-    at: float  # monotonic seconds
+    at: float  # monotonic seconds, when it arrived
+    media_at: float | None = None  # when its audio began, from its RTP timestamp (same clock)
 
 
 class ProducerListener(Protocol):
@@ -62,6 +64,7 @@ class Producer:
         self._on_audio_level = on_audio_level
         self._clock = clock
         self._assembler = Vp8FrameAssembler() if kind == "video" else None
+        self._rtp_clock = RtpClock() if kind == "audio" else None  # Opus: 48 kHz always
         self._ssrc: int | None = None
         self._last_request_at = -1e9
         self._keyframe_owed_since: float | None = None
@@ -76,7 +79,12 @@ class Producer:
         if self._assembler is None:
             if self._on_audio_level is not None and packet.extensions.audio_level is not None:
                 voice, level = packet.extensions.audio_level
-                self._on_audio_level(AudioLevel(self.participant_id, level, voice, now))
+                media_at = (
+                    now
+                    if self._rtp_clock is None
+                    else self._rtp_clock.at(packet.ssrc, packet.timestamp, now)
+                )
+                self._on_audio_level(AudioLevel(self.participant_id, level, voice, now, media_at))
             if packet.payload:
                 self._fan_out(ForwardedFrame([packet.payload], packet.timestamp, True, now))
             return

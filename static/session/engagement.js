@@ -81,8 +81,9 @@ export function renderEngagement() {
       const share = document.createElement('td');
       const turns = document.createElement('td');
       const silent = document.createElement('td');
-      if (!m.measured) {
-        share.textContent = 'not measured';
+      if (!m.measured || m.noisy_microphone) {
+        // their "speech" stands too little above their microphone's noise to be counted
+        share.textContent = m.measured ? 'microphone too noisy to measure' : 'not measured';
         share.colSpan = 3;
         tr.append(who, share);
         return tr;

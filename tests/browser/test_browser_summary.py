@@ -554,3 +554,30 @@ async def test_pages_show_rooms_quality_unmeasured_speech_and_weeks_of_trends(
     assert any("/summary" in u for u in served) and any("/trends" in u for u in served)
     assert errors == []
     await context.close()
+
+
+async def test_a_microphone_too_noisy_to_measure_shows_words_not_numbers(
+    circle_server: RunningServer, browser: Browser
+) -> None:
+    base = circle_server.base_url
+    summary = rich_summary()
+    for p in summary["participants"]:
+        if p["id"] == "b":  # as rooms/summary.py writes it: no numbers of their noise
+            p["speaking"] = {"measured": True, "noisy_microphone": True}
+    summary["timeline"] = [t for t in summary["timeline"] if t["participant_id"] != "b"]
+    context, page, errors = await page_of(browser)
+
+    async def serve(route: Route) -> None:
+        await route.fulfill(json=summary)
+
+    await page.route(f"{base}/api/sessions/s_rich/summary", serve)
+    await page.goto(f"{base}/sessions/s_rich/summary")
+    await wait_for(page, CHARTS_DRAWN, "the three charts")
+    bo = page.locator("#people tbody tr").filter(has=page.get_by_text("Bo", exact=True))
+    noisy = bo.locator("td.unmeasured")
+    await expect(noisy).to_have_text("Microphone too noisy to measure")
+    assert await noisy.get_attribute("colspan") == "8"  # across the speaking columns
+    share = await chart_data(page, "share-chart")
+    assert "Bo" not in share["labels"]
+    assert errors == []
+    await context.close()

@@ -149,7 +149,12 @@ def test_audio_levels_are_emitted_per_packet(clock: Clock, graph: ForwardingGrap
     packet = video_packet(1, 960, b"\xf8\xff")
     packet.extensions.audio_level = (True, 30)
     producer.on_packet(packet)
-    assert levels == [AudioLevel("p_a", 30, True, clock.now)]
+    assert levels == [AudioLevel("p_a", 30, True, clock.now, clock.now)]
+    clock.now += 0.5  # the next packet, 20 ms of audio later, arrives late: timed by its stamp
+    packet = video_packet(2, 960 + 960, b"\xf8\xff")
+    packet.extensions.audio_level = (False, 60)
+    producer.on_packet(packet)
+    assert levels[1].at == clock.now and levels[1].media_at == pytest.approx(100.02)
 
 
 def test_resumed_video_restarts_at_a_keyframe(clock: Clock) -> None:

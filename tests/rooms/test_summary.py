@@ -192,3 +192,30 @@ def test_a_private_talk_is_named_with_the_member() -> None:
     rooms = {r["room"]: r["name"] for p in summary["participants"] for r in p["rooms"]}
     assert rooms["private-a"] == "Private talk with A"
     assert summary["room_names"]["private-a"] == "Private talk with A"
+
+
+def test_a_microphone_too_noisy_to_measure_gives_no_numbers() -> None:
+    e = Engagement()
+    for pid in ("a", "n"):
+        e.join(pid, {"name": pid.upper(), "role": "participant"}, 0.0)
+    speak(e, "a", 1.0, 6.0)
+    # n: a -50 dBov hiss; what rises over it stands only 10-13 dB above it (noise, or a voice
+    # the hiss buries): taken for voice, but too close to the floor to trust
+    at = 0.0
+    for i in range(500):
+        voiced = i % 20 >= 10
+        e.level("n", (40, 37)[i % 2] if voiced else 50, round(at, 3))
+        at += 0.02
+    e.tick(12.0)
+    assert e.metrics(12.0)["participants"]["n"]["noisy_microphone"] is True
+    facts = SessionFacts("s_1", "Week 3", None, 0.0, 12.0, [])
+    summary = build_summary(facts, e, QualityMonitor(), [], 12.0, final=True)
+    people = by_id(summary)
+    assert people["n"]["speaking"] == {"measured": True, "noisy_microphone": True}
+    assert people["a"]["speaking"]["noisy_microphone"] is False
+    assert people["a"]["speaking"]["speaking_s"] == pytest.approx(5.0, abs=0.1)
+    assert {t["participant_id"] for t in summary["timeline"]} == {"a"}
+    rows = list(csv.reader(io.StringIO(summary_csv(summary))))
+    table = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+    assert table["n"]["noisy_microphone"] == "true" and table["n"]["speaking_s"] == ""
+    assert table["a"]["noisy_microphone"] == "false" and table["a"]["speaking_s"] != ""

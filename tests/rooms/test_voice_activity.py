@@ -151,3 +151,43 @@ def test_a_steady_level_is_noise_even_when_loud_and_the_floor_follows_it() -> No
     assert v.floor_dbov == -40 and v.noisy is False
     quiet = [v.hear(50, None, round(6 + i * FRAME_S, 3)) for i in range(50)]
     assert not any(quiet)  # quieter than the absolute floor (-55 dBov is the loudest it takes)
+
+
+def test_soft_sounds_just_after_clear_voice_are_voice_but_never_start_it() -> None:
+    va = VoiceActivity()
+    at = 0.0
+    for _ in range(100):  # a steady -50 dBov floor
+        va.hear(50, None, at)
+        at += 0.02
+    # 6-7 dB over the floor, alone: never voice (the floor rule asks 9 dB)
+    assert not any(va.hear(44 + k % 2, None, at + 0.02 * k) for k in range(20))
+    at += 0.4
+    assert va.hear(38, None, at)  # a syllable, 12 dB over the floor
+    soft = [va.hear(44, None, at + 0.02 * (k + 1)) for k in range(15)]
+    assert soft[:9] == [True] * 9  # the soft sound after it, for up to 200 ms
+    assert not any(soft[11:])  # ...and no longer
+    assert va.floor_dbov == -50
+
+
+def test_noise_lifted_a_few_db_by_a_browsers_processing_is_not_voice() -> None:
+    va = VoiceActivity()
+    at = 0.0
+    for _ in range(100):  # -56 dBov after noise suppression
+        va.hear(56, None, at)
+        at += 0.02
+    # auto gain lifts it for 400 ms: it moves (9 dB span) and stands 5-9 dB over the floor,
+    # but never peaks the 11 dB over it that a syllable does
+    lifted = [51, 51, 49, 48, 49, 50, 47, 51, 50, 53, 51, 48, 50, 52, 54, 50, 53, 54, 53, 51]
+    assert not any(va.hear(level, None, at + 0.02 * k) for k, level in enumerate(lifted))
+    at += 0.4
+    assert va.hear(40, None, at)  # a syllable 16 dB over the floor is
+
+
+def test_a_streams_first_half_second_over_a_known_floor_is_never_voice() -> None:
+    va = VoiceActivity()
+    # Chromium's processing settling: the noise jumps as the stream starts
+    levels = [62, 61, 62, 60, 62, 61, 62, 62, 62, 62, 63, 66, 55, 56, 51, 55, 55, 48, 45, 46]
+    assert not any(va.hear(level, None, 0.02 * k) for k, level in enumerate(levels) if k)
+    # speech from the very first packet (the floor not yet known) is voice at once
+    talker = VoiceActivity()
+    assert all(talker.hear(level, None, 0.02 * k) for k, level in enumerate([30, 24, 30, 22]))
