@@ -8,14 +8,13 @@ Definitions of every metric and threshold: docs/engagement.md.
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from rooms import controls
 from rooms.controls.continuity import ParticipantReconnected, ParticipantReconnecting
+from rooms.engagement_record import PersonRecord, VoiceState, enter_room, leave_room
 from rooms.model import (
-    MAIN_ROOM,
     DomainEvent,
     Everyone,
     Only,
@@ -24,6 +23,7 @@ from rooms.model import (
     ParticipantUpdated,
     RoomChanged,
 )
+from rooms.talk import Utterance, balance_index, clipped_total, floor_dynamics
 from rooms.voice_activity import VoiceActivity, VoiceActivityConfig
 
 
@@ -51,77 +51,6 @@ class AlertSettings:
     silence_min: float = 15.0  # minutes without speaking while present
 
 
-@dataclass(frozen=True)
-class Utterance:
-    start: float
-    end: float
-    room: str
-
-    @property
-    def duration(self) -> float:
-        return self.end - self.start
-
-
-class Intervals:
-    """On/off over time: total on-time up to `now`."""
-
-    def __init__(self) -> None:
-        self.spans: list[list[float]] = []  # [start, end]; end == inf while on
-
-    @property
-    def on(self) -> bool:
-        return bool(self.spans) and math.isinf(self.spans[-1][1])
-
-    def set(self, on: bool, at: float) -> None:
-        if on and not self.on:
-            self.spans.append([at, math.inf])
-        elif not on and self.on:
-            self.spans[-1][1] = at
-
-    def total(self, now: float) -> float:
-        return sum(max(0.0, min(end, now) - start) for start, end in self.spans)
-
-    def since(self) -> float | None:
-        return self.spans[-1][0] if self.on else None
-
-
-@dataclass
-class _Voice:
-    """Voice activity of one person: attack, then speech until a pause reaches the hangover."""
-
-    speaking: bool = False
-    start: float = 0.0
-    last_voice_end: float = -math.inf  # where the turn ends if no more voice comes
-    last_heard: float = -math.inf  # the last voice, soft sounds included: the hangover's start
-    recent: deque[float] = field(default_factory=deque)  # voiced packet times, before onset
-    activity: VoiceActivity = field(default_factory=VoiceActivity)  # which packets are voice
-
-
-@dataclass
-class _Person:
-    name: str
-    role: str
-    room: str = MAIN_ROOM
-    audio_on: bool = True
-    hand: bool = False
-    opted_out: bool = False
-    present: Intervals = field(default_factory=Intervals)
-    video: Intervals = field(default_factory=Intervals)
-    muted: Intervals = field(default_factory=Intervals)
-    # Muted by a leader: not their silence. Silence counts again from when they unmute.
-    muted_by_leader: bool = False
-    silence_from: float = -math.inf
-    first_joined: float | None = None
-    last_left: float | None = None
-    utterances: list[Utterance] = field(default_factory=list)
-    room_spans: list[list[Any]] = field(default_factory=list)  # [room, start, end or inf]
-    voice: _Voice = field(default_factory=_Voice)
-    hands: int = 0
-    chats: int = 0
-    reactions: int = 0
-    help_requests: int = 0
-
-
 class Engagement:
     """One session's engagement engine."""
 
@@ -129,7 +58,7 @@ class Engagement:
         self.config = config or EngagementConfig()
         self.alert_settings = AlertSettings()
         self.measuring = True  # the facilitator may turn measurement off for the session
-        self.people: dict[str, _Person] = {}
+        self.people: dict[str, PersonRecord] = {}
         self.opted_out: set[str] = set()  # kept from before admission too
 
     # -- inputs ---------------------------------------------------------------------------
@@ -137,12 +66,12 @@ class Engagement:
     def join(self, pid: str, public: dict[str, Any], at: float) -> None:
         person = self.people.get(pid)
         if person is None:
-            person = self.people[pid] = _Person(str(public["name"]), str(public["role"]))
+            person = self.people[pid] = PersonRecord(str(public["name"]), str(public["role"]))
             person.voice = self._new_voice()
             person.first_joined = at
         person.opted_out = pid in self.opted_out
         person.present.set(True, at)
-        _enter_room(person, person.room, at)
+        enter_room(person, person.room, at)
         self._update(pid, public, at)
 
     def leave(self, pid: str, at: float) -> None:
@@ -151,7 +80,7 @@ class Engagement:
             return
         self._stop_speaking(person, at)
         person.present.set(False, at)
-        _leave_room(person, at)
+        leave_room(person, at)
         person.video.set(False, at)
         person.muted.set(False, at)
         person.last_left = at
@@ -170,8 +99,8 @@ class Engagement:
             person.voice = self._new_voice()
             person.utterances.clear()
 
-    def _new_voice(self) -> _Voice:
-        return _Voice(activity=VoiceActivity(self.config.voice))
+    def _new_voice(self) -> VoiceState:
+        return VoiceState(activity=VoiceActivity(self.config.voice))
 
     def set_measuring(self, measuring: bool, at: float) -> None:
         if not measuring:
@@ -240,8 +169,8 @@ class Engagement:
                 self._stop_speaking(person, at)  # an utterance belongs to one room
                 person.room = event.room_id
                 if person.present.on:
-                    _leave_room(person, at)
-                    _enter_room(person, event.room_id, at)
+                    leave_room(person, at)
+                    enter_room(person, event.room_id, at)
         elif isinstance(event, controls.AudioForcedOff):
             person = self.people.get(event.target)
             if person is not None:
@@ -295,10 +224,10 @@ class Engagement:
         person.role = str(public.get("role", person.role))
         person.name = str(public.get("name", person.name))
 
-    def _measured(self, person: _Person) -> bool:
+    def _measured(self, person: PersonRecord) -> bool:
         return self.measuring and not person.opted_out
 
-    def _stop_speaking(self, person: _Person, at: float) -> None:
+    def _stop_speaking(self, person: PersonRecord, at: float) -> None:
         voice = person.voice
         voice.recent.clear()
         if not voice.speaking:
@@ -313,7 +242,7 @@ class Engagement:
     def speaking_now(self) -> set[str]:
         return {pid for pid, p in self.people.items() if p.voice.speaking}
 
-    def _utterances(self, person: _Person) -> list[Utterance]:
+    def _utterances(self, person: PersonRecord) -> list[Utterance]:
         """Finished utterances and the one in progress (up to its last voice)."""
         voice = person.voice
         if not voice.speaking:
@@ -326,9 +255,9 @@ class Engagement:
         speech = {pid: self._utterances(p) for pid, p in self.people.items()}
         measured = {pid for pid, p in self.people.items() if self._measured(p)}
         totals = {pid: sum(u.duration for u in speech[pid]) for pid in measured}
-        recent = {pid: _clipped_total(speech[pid], recent_from, now) for pid in measured}
+        recent = {pid: clipped_total(speech[pid], recent_from, now) for pid in measured}
         all_talk, recent_talk = sum(totals.values()), sum(recent.values())
-        floor = _floor_dynamics(speech, self.config)
+        floor = floor_dynamics(speech, self.config.interruption_takeover_ms / 1000)
         participants: dict[str, Any] = {}
         for pid, person in self.people.items():
             entry: dict[str, Any] = {
@@ -401,14 +330,14 @@ class Engagement:
             for room, by_person in talk.items()
         }
 
-    def _current_silence(self, person: _Person, now: float) -> float:
+    def _current_silence(self, person: PersonRecord, now: float) -> float:
         since = person.present.since()
         if since is None or person.voice.speaking:
             return 0.0
         last_end = max((u.end for u in person.utterances), default=-math.inf)
         return now - max(since, last_end)
 
-    def _longest_silence(self, person: _Person, now: float) -> float:
+    def _longest_silence(self, person: PersonRecord, now: float) -> float:
         """The longest stretch present without speaking (from arrival, between turns, to now)."""
         longest = 0.0
         turns = self._utterances(person)
@@ -455,11 +384,10 @@ class Engagement:
             if self._measured(p) and p.present.on and p.role == "participant"
         }
         recent = {
-            pid: _clipped_total(self._utterances(p), recent_from, now)
-            for pid, p in measured.items()
+            pid: clipped_total(self._utterances(p), recent_from, now) for pid, p in measured.items()
         }
         group_recent = sum(
-            _clipped_total(self._utterances(p), recent_from, now)
+            clipped_total(self._utterances(p), recent_from, now)
             for p in self.people.values()
             if self._measured(p)
         )
@@ -483,79 +411,7 @@ class Engagement:
         return self.alert_settings
 
 
-# -- floor dynamics: overlaps, interruptions, who follows whom ------------------------------
-
-
-@dataclass
-class _Floor:
-    overlap_s: dict[str, float] = field(default_factory=dict)
-    overlaps: dict[str, int] = field(default_factory=dict)  # own turns that overlapped someone
-    interruptions: dict[str, int] = field(default_factory=dict)
-    interrupted: dict[str, int] = field(default_factory=dict)
-    follows: dict[str, dict[str, int]] = field(default_factory=dict)  # from -> to -> count
-
-
-def _floor_dynamics(speech: dict[str, list[Utterance]], config: EngagementConfig) -> _Floor:
-    floor = _Floor()
-    by_room: dict[str, list[tuple[Utterance, str]]] = {}
-    for pid, turns in speech.items():
-        for u in turns:
-            by_room.setdefault(u.room, []).append((u, pid))
-    takeover = config.interruption_takeover_ms / 1000
-    for room_turns in by_room.values():
-        room_turns.sort(key=lambda t: (t[0].start, t[1]))
-        previous: str | None = None
-        active: list[int] = []  # earlier turns still running at the current start
-        overlapped: set[int] = set()
-        for i, (u, pid) in enumerate(room_turns):
-            active = [j for j in active if room_turns[j][0].end > u.start]
-            for j in active:
-                v, other = room_turns[j]
-                if other == pid:
-                    continue
-                shared = min(u.end, v.end) - u.start
-                floor.overlap_s[pid] = floor.overlap_s.get(pid, 0.0) + shared
-                floor.overlap_s[other] = floor.overlap_s.get(other, 0.0) + shared
-                overlapped.update((i, j))
-                # started while the other spoke, and took the floor: they stopped soon after
-                if v.start < u.start and v.end - u.start <= takeover and u.end > v.end:
-                    floor.interruptions[pid] = floor.interruptions.get(pid, 0) + 1
-                    floor.interrupted[other] = floor.interrupted.get(other, 0) + 1
-            active.append(i)
-            if previous is not None and previous != pid:
-                row = floor.follows.setdefault(previous, {})
-                row[pid] = row.get(pid, 0) + 1
-            previous = pid
-        for i in overlapped:
-            pid = room_turns[i][1]
-            floor.overlaps[pid] = floor.overlaps.get(pid, 0) + 1
-    return floor
-
-
 # -- small helpers --------------------------------------------------------------------------
-
-
-def _enter_room(person: _Person, room: str, at: float) -> None:
-    person.room_spans.append([room, at, math.inf])
-
-
-def _leave_room(person: _Person, at: float) -> None:
-    if person.room_spans and math.isinf(person.room_spans[-1][2]):
-        person.room_spans[-1][2] = at
-
-
-def balance_index(talk: list[float]) -> float | None:
-    """Normalised Shannon entropy of talk shares: 1.0 when everyone present talks equally,
-    towards 0 when one person does all the talking. None under two people or no talk."""
-    total = sum(talk)
-    if len(talk) < 2 or total <= 0:
-        return None
-    entropy = -sum((t / total) * math.log(t / total) for t in talk if t > 0)
-    return round(entropy / math.log(len(talk)), 3)
-
-
-def _clipped_total(turns: list[Utterance], start: float, end: float) -> float:
-    return sum(max(0.0, min(u.end, end) - max(u.start, start)) for u in turns)
 
 
 def _s(seconds: float) -> float:

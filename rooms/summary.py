@@ -13,10 +13,11 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from rooms.engagement import Engagement, balance_index
+from rooms.engagement import Engagement
 from rooms.model import PRIVATE_ROOM_PREFIX
 from rooms.quality import QualityMonitor
 from rooms.summary_merge import merge_summaries
+from rooms.talk import balance_index
 
 __all__ = [
     "CSV_COLUMNS",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from rooms.engagement import balance_index
+from rooms.talk import balance_index
 
 _SUMMED_SPEECH = ("speaking_s", "turns", "overlap_s", "overlaps", "interruptions", "interrupted")
 _MAXED_SPEECH = ("longest_turn_s", "longest_silence_s")

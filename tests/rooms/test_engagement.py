@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from rooms import controls
-from rooms.engagement import Engagement, EngagementConfig, balance_index
+from rooms.engagement import Engagement, EngagementConfig
 from rooms.model import Participant, ParticipantUpdated, Role, RoomChanged, Session
+from rooms.talk import balance_index
 
 LOUD, QUIET_SPEECH, NOISE = 25, 45, 70  # RFC 6464 levels (-dBov)
 SYLLABLE_DB = (0, 8, 4, 8)  # speech moves from packet to packet; only a fan holds one level

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 
 from rooms import controls
-from rooms.engagement import Engagement, balance_index
+from rooms.engagement import Engagement
 from rooms.model import Participant, ParticipantJoined, Role, RoomChanged, Session
 from rooms.quality import LinkSample, QualityMonitor
 from rooms.summary import SessionFacts, build_summary, group_trends, merge_summaries, summary_csv
+from rooms.talk import balance_index
 from tests.rooms.test_summary import by_id, speak
 
 ROLES = {"f": Role.FACILITATOR, "a": Role.PARTICIPANT, "b": Role.PARTICIPANT}
