@@ -7,6 +7,7 @@ import asyncio
 import time
 
 import aiohttp
+from yarl import URL
 
 from tests.clients import signed_in
 from tests.conftest import RunningServer
@@ -54,7 +55,7 @@ async def test_unknown_emails_take_as_long_and_the_loop_keeps_running(
 async def test_sign_out_revokes_the_cookie(circle_server: RunningServer) -> None:
     http = await signed_in(circle_server, "f_dana", "dana@example.org")
     base = circle_server.base_url
-    cookie = http.cookie_jar.filter_cookies(base)["circle_session"].value
+    cookie = http.cookie_jar.filter_cookies(URL(base))["circle_session"].value
     async with http.post(f"{base}/api/auth/signout", json={}) as r:
         assert r.status == 200
     await http.close()
