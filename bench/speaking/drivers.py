@@ -14,6 +14,7 @@ import json
 import math
 import time
 from array import array
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,25 @@ async def alerted(server: ServerProcess, session_id: str, report: dict[str, Any]
     summary = await asyncio.to_thread(server.api, f"/api/sessions/{session_id}/summary")
     logged = {str(p["id"]) for p in summary["participants"] if p.get("alerts")}
     return logged | {str(a["participant_id"]) for a in report.get("alerts", [])}
+
+
+@dataclass
+class Run:
+    """One conversation through the server, ready to be scored once it has been played."""
+
+    server: ServerProcess
+    session_id: str
+    conversation: Conversation
+    facilitator: Facilitator
+    notes: list[str]
+
+    async def score(self, mode: str, pids: dict[str, str], origins: dict[str, float]) -> RunResult:
+        """What the server measured, against the truth."""
+        report = await engagement(self.server, self.session_id)
+        flagged = await alerted(self.server, self.session_id, report)
+        results = collect(self.conversation, report, self.facilitator, pids, origins, flagged)
+        interruptions = truth_interruptions(self.conversation, origins)
+        return RunResult(mode, results, self.notes, interruptions, pids, origins)
 
 
 class Facilitator:
@@ -137,18 +157,12 @@ async def run_bots(conversation: Conversation, server: ServerProcess, workdir: P
         await sleep_until(max(origins.values()) + conversation.script_end_s + READ_AFTER_S)
         if time.monotonic() >= min(origins.values()) + conversation.length_s:
             raise RuntimeError("read the results too late: a clip already looped")
-        report = await engagement(server, session["session_id"])
         origins = {name: m.origin() for name, m in media.items()}
         spread = max(origins.values()) - min(origins.values())
         notes.append(f"tracks started within {1000 * spread:.0f} ms of each other")
         pids = {name: str(bot.participant_id) for name, bot in bots.items()}
-        flagged = await alerted(server, session["session_id"], report)
-        results = collect(conversation, report, facilitator, pids, origins, flagged)
-        result = RunResult("bots", results, notes)
-        result.pids = pids
-        result.origins = origins
-        result.truth_interruptions = truth_interruptions(conversation, origins)
-        return result
+        run = Run(server, session["session_id"], conversation, facilitator, notes)
+        return await run.score("bots", pids, origins)
     finally:
         await asyncio.gather(
             *(b.close() for b in [*bots.values(), facilitator.bot]), return_exceptions=True
@@ -333,15 +347,9 @@ async def run_chromium(
                 if connected_at < origins[name] + MARKER_AT_S + MARKER_S:
                     notes.append(f"{name} was publishing before the marker tone had played")
             await sleep_until(max(origins.values()) + conversation.script_end_s + READ_AFTER_S)
-            report = await engagement(server, session["session_id"])
             pids = {name: pid for name, (pid, _) in joined.items()}
-            flagged = await alerted(server, session["session_id"], report)
-            results = collect(conversation, report, facilitator, pids, origins, flagged)
-            result = RunResult("chromium", results, notes)
-            result.pids = pids
-            result.origins = origins
-            result.truth_interruptions = truth_interruptions(conversation, origins)
-            return result
+            run = Run(server, session["session_id"], conversation, facilitator, notes)
+            return await run.score("chromium", pids, origins)
         finally:
             await facilitator.bot.close()
             for browser in browsers:
