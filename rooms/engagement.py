@@ -119,7 +119,7 @@ class Engagement:
         config = self.config
         voice = person.voice
         packet_s = config.packet_ms / 1000
-        if voice.speaking and at - voice.last_heard > config.hangover_ms / 1000:
+        if voice.speaking and at - voice.last_heard > self._hangover_s(voice):
             self._stop_speaking(person, at)
         if not voice.activity.hear(level, voice_bit, at):
             return
@@ -142,10 +142,13 @@ class Engagement:
 
     def tick(self, now: float) -> None:
         """End speech whose pause has reached the hangover (no packet needs to arrive)."""
-        hangover = self.config.hangover_ms / 1000
         for person in self.people.values():
-            if person.voice.speaking and now - person.voice.last_heard >= hangover:
+            voice = person.voice
+            if voice.speaking and now - voice.last_heard >= self._hangover_s(voice):
                 self._stop_speaking(person, now)
+
+    def _hangover_s(self, voice: VoiceState) -> float:
+        return (self.config.hangover_ms + voice.activity.extra_hangover_ms) / 1000
 
     def observe(self, event: DomainEvent, at: float) -> None:
         """Take what matters from a domain event (rooms.model / rooms.controls)."""

@@ -39,6 +39,12 @@ class VoiceActivityConfig:
     trusted_percentile: int = 90  # ...it stands above the floor) under this: too noisy...
     trusted_min_voice_ms: int = 1000  # ...once there is this much voice to judge by...
     evidence_voice_ms: int = 10_000  # ...over the last this much voice
+    # A voice whose loud part stands less than this over the floor loses the soft onset and
+    # fade of each word under the noise (about 100 ms each side), so the pause between two
+    # sentences looks that much longer: its speech bridges pauses this much longer too.
+    faint_above_floor_db: int = 20
+    faint_min_voice_ms: int = 200  # judged once there is this much voice
+    faint_extra_hangover_ms: int = 200
     packet_ms: int = 20  # audio carried by one packet
 
 
@@ -158,13 +164,27 @@ class VoiceActivity:
                 self.floor_dbov, self.noise_top_dbov = floor, -quietest_first
                 return
 
+    def _loud_height_db(self, min_voice_ms: int) -> int | None:
+        """How far the loud part of the voice (trusted_percentile) stands over the floor, once
+        there is `min_voice_ms` of voice to judge by."""
+        config = self.config
+        if len(self._heights) * config.packet_ms < min_voice_ms:
+            return None
+        heights = sorted(self._heights)
+        return heights[min(len(heights) - 1, len(heights) * config.trusted_percentile // 100)]
+
     @property
     def noisy(self) -> bool:
         """Too noisy to measure: even the loud part of what was taken for voice stood too
         little above the floor to tell speech from noise."""
+        loud = self._loud_height_db(self.config.trusted_min_voice_ms)
+        return loud is not None and loud < self.config.trusted_above_floor_db
+
+    @property
+    def extra_hangover_ms(self) -> int:
+        """Pause bridged on top of the usual hangover: a faint voice's edges are under the
+        noise (faint_above_floor_db)."""
         config = self.config
-        if len(self._heights) * config.packet_ms < config.trusted_min_voice_ms:
-            return False
-        heights = sorted(self._heights)
-        loud = heights[min(len(heights) - 1, len(heights) * config.trusted_percentile // 100)]
-        return loud < config.trusted_above_floor_db
+        loud = self._loud_height_db(config.faint_min_voice_ms)
+        faint = loud is not None and loud < config.faint_above_floor_db
+        return config.faint_extra_hangover_ms if faint else 0

@@ -191,3 +191,22 @@ def test_a_streams_first_half_second_over_a_known_floor_is_never_voice() -> None
     # speech from the very first packet (the floor not yet known) is voice at once
     talker = VoiceActivity()
     assert all(talker.hear(level, None, 0.02 * k) for k, level in enumerate([30, 24, 30, 22]))
+
+
+def _two_sentences(peak: int) -> list[int]:
+    """A steady -47 dBov hiss, then two 1.5 s sentences (syllables peaking at `peak`) whose
+    visible pause is 0.56 s: a 0.3 s pause with each side's soft edge under the hiss."""
+    hiss = [47, 46] * 50
+    syllables = ([peak + 8, peak + 3, peak, peak + 4, peak + 9, 47] * 13)[:75]
+    return hiss + syllables + [47, 46] * 14 + syllables + [47, 46] * 75
+
+
+@pytest.mark.parametrize(("peak", "turns"), [(33, 1), (20, 2)])
+def test_a_faint_voice_bridges_the_pause_its_hidden_edges_widen(peak: int, turns: int) -> None:
+    """Syllables 14 dB over the hiss lose their soft edges under it, so the pause between two
+    sentences looks 0.2 s longer than it is: one turn. A voice 27 dB over it keeps its edges:
+    the same visible pause is a real one, two turns."""
+    result = run({"talker": _two_sentences(peak)})
+    m = result.engine.metrics(result.end)["participants"]["talker"]
+    assert m["turns"] == turns, m
+    assert m["noisy_microphone"] is False
