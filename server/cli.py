@@ -137,12 +137,7 @@ def _facilitator(args: argparse.Namespace) -> int:
     return asyncio.run(_add_facilitator(args, password))
 
 
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=os.environ.get("CIRCLE_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    logging.getLogger("aioice").setLevel(logging.WARNING)  # one line per ICE check otherwise
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="circle", description="Circle group-session server")
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="run the server (the default)")
@@ -173,6 +168,16 @@ def main(argv: list[str] | None = None) -> int:
         change = facilitator_commands.add_parser(name, help=purpose)
         change.add_argument("email")
         add_serve_arguments(change)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=os.environ.get("CIRCLE_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    logging.getLogger("aioice").setLevel(logging.WARNING)  # one line per ICE check otherwise
+    parser = build_parser()
     raw = sys.argv[1:] if argv is None else argv
     if not raw or (raw[0].startswith("-") and raw[0] not in ("-h", "--help")):
         raw = ["serve", *raw]
