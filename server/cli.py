@@ -8,6 +8,7 @@ import getpass
 import logging
 import os
 import secrets
+import ssl
 import sys
 import time
 from typing import TextIO
@@ -45,7 +46,9 @@ def _serve(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     from server.app import create_app
 
-    host = settings.public_url or f"http://{settings.host}:{settings.port}"
+    tls = _tls_context(settings)
+    scheme = "https" if tls else "http"
+    host = settings.public_url or f"{scheme}://{settings.host}:{settings.port}"
     announce_api_key(settings, host, sys.stdout, bool(os.environ.get("CIRCLE_API_KEY")))
     if not settings.public_url and security.trusted_hostnames(settings) == security.LOOPBACK_NAMES:
         print("No --public-url: only requests for localhost are answered.", file=sys.stderr)
@@ -55,8 +58,27 @@ def _serve(args: argparse.Namespace) -> int:
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a dependency; keep working without
         pass
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=print)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ssl_context=tls,
+        print=print,
+    )
     return 0
+
+
+def _tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """HTTPS on --port itself, for a machine without a reverse proxy: browsers give camera and
+    microphone only to https pages (or localhost)."""
+    if settings.tls_cert is None or settings.tls_key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise SystemExit(f"--tls-cert/--tls-key: cannot load them: {exc}") from exc
+    return context
 
 
 def _bot(args: argparse.Namespace) -> int:
