@@ -221,7 +221,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     if not 0 < args.token_ttl_hours <= MAX_TOKEN_TTL_HOURS:
         raise SystemExit(f"--token-ttl-hours: more than 0 and at most {MAX_TOKEN_TTL_HOURS}")
     data_dir = Path(args.data_dir)
-    tls_cert, tls_key = _tls_files(args)
+    tls_cert, tls_key = _tls_files(args)  # every flag checked before anything is written
+    turn = _turn_config(args, args.token_ttl_hours)
+    ice_ports = port_range(args.ice_port_range) if args.ice_port_range else None
     return Settings(
         host=args.host,
         port=args.port,
@@ -244,7 +246,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             announced_ip=args.public_ip,
             remote_networks=tuple(args.ice_remote_network),
             slots_per_kind=max(1, args.max_participants - 1),
-            turn=_turn_config(args, args.token_ttl_hours),
-            ice_port_range=port_range(args.ice_port_range) if args.ice_port_range else None,
+            turn=turn,
+            ice_port_range=ice_ports,
         ),
     )
