@@ -1,4 +1,5 @@
-"""`circle` command line: `circle serve` (the default) and `circle bot`."""
+"""`circle` command line: `circle serve` (the default), `circle bot`, `circle facilitator`,
+`circle backup` and `circle restore`."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import secrets
 import ssl
 import sys
 import time
+from pathlib import Path
 from typing import TextIO
 
 from aiohttp import web
 
 from server import security
-from server.config import Settings, add_serve_arguments, settings_from_args
+from server.config import Settings, add_serve_arguments, add_store_arguments, settings_from_args
 
 
 def announce_api_key(settings: Settings, host: str, out: TextIO, configured: bool) -> None:
@@ -159,6 +161,31 @@ def _facilitator(args: argparse.Namespace) -> int:
     return asyncio.run(_add_facilitator(args, password))
 
 
+def _backup(args: argparse.Namespace) -> int:
+    """`circle backup PATH` / `circle restore PATH` on the SQLite store of --data-dir."""
+    from server.store import SQLITE_FILE_NAME
+    from server.store.sqlite import backup
+
+    if args.redis_url:
+        print(
+            "The data is in Redis: back it up with Redis itself (docs/deploy.md, Backups).",
+            file=sys.stderr,
+        )
+        return 1
+    store = Path(args.data_dir) / SQLITE_FILE_NAME
+    try:
+        if args.command == "backup":
+            backup.backup(store, Path(args.path))
+        else:
+            backup.restore(Path(args.path), store)
+    except backup.BackupError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    done = "Backed up" if args.command == "backup" else "Restored"
+    print(f"{done} {store} {'to' if args.command == 'backup' else 'from'} {args.path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="circle", description="Circle group-session server")
     commands = parser.add_subparsers(dest="command")
@@ -176,6 +203,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="gather ICE candidates only on this address (repeatable; env CIRCLE_ICE_ADDRESSES)",
     )
+    for name, purpose in (
+        ("backup", "copy the SQLite store to PATH while the server runs"),
+        ("restore", "replace the SQLite store with the backup at PATH (server stopped)"),
+    ):
+        copy = commands.add_parser(name, help=purpose)
+        copy.add_argument("path")
+        add_store_arguments(copy)
     facilitator = commands.add_parser("facilitator", help="manage facilitator accounts")
     facilitator_commands = facilitator.add_subparsers(dest="facilitator_command", required=True)
     add = facilitator_commands.add_parser("add", help="add an account (password is prompted)")
@@ -208,4 +242,6 @@ def main(argv: list[str] | None = None) -> int:
         return _bot(args)
     if args.command == "facilitator":
         return _facilitator(args)
+    if args.command in ("backup", "restore"):
+        return _backup(args)
     return _serve(args)
