@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import secrets
 import shutil
 import socket
@@ -51,6 +52,25 @@ def free_port() -> int:
         s.bind((LOOPBACK, 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def free_udp_ports(count: int) -> tuple[int, int]:
+    """`count` consecutive UDP ports on 127.0.0.1 that were free a moment ago."""
+    for _ in range(50):
+        first = random.randrange(20_000, 60_000)
+        held: list[socket.socket] = []
+        try:
+            for port in range(first, first + count):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                held.append(sock)
+                sock.bind((LOOPBACK, port))
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
+        return first, first + count - 1
+    raise RuntimeError("no free UDP port range found")
 
 
 def http_json(url: str, key: str, body: dict[str, Any] | None = None) -> Any:

@@ -42,6 +42,7 @@ def create_app(
     router_class: type[MediaRouter] = MediaRouter,
 ) -> web.Application:
     aiortc_hooks.restrict_host_addresses(settings.ice_host_addresses or None)
+    aiortc_hooks.bind_host_ports(settings.media.ice_port_range)
     app = web.Application(
         middlewares=[*security.make_middlewares(settings), no_store, refusals],
         client_max_size=MAX_BODY_BYTES,

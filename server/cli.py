@@ -1,4 +1,5 @@
-"""`circle` command line: `circle serve` (the default) and `circle bot`."""
+"""`circle` command line: `circle serve` (the default), `circle bot`, `circle facilitator`,
+`circle backup` and `circle restore`."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ import getpass
 import logging
 import os
 import secrets
+import ssl
 import sys
 import time
+from pathlib import Path
 from typing import TextIO
 
 from aiohttp import web
 
 from server import security
-from server.config import Settings, add_serve_arguments, settings_from_args
+from server.config import Settings, add_serve_arguments, add_store_arguments, settings_from_args
 
 
 def announce_api_key(settings: Settings, host: str, out: TextIO, configured: bool) -> None:
@@ -45,7 +48,9 @@ def _serve(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     from server.app import create_app
 
-    host = settings.public_url or f"http://{settings.host}:{settings.port}"
+    tls = _tls_context(settings)
+    scheme = "https" if tls else "http"
+    host = settings.public_url or f"{scheme}://{settings.host}:{settings.port}"
     announce_api_key(settings, host, sys.stdout, bool(os.environ.get("CIRCLE_API_KEY")))
     if not settings.public_url and security.trusted_hostnames(settings) == security.LOOPBACK_NAMES:
         print("No --public-url: only requests for localhost are answered.", file=sys.stderr)
@@ -55,8 +60,27 @@ def _serve(args: argparse.Namespace) -> int:
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a dependency; keep working without
         pass
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=print)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ssl_context=tls,
+        print=print,
+    )
     return 0
+
+
+def _tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """HTTPS on --port itself, for a machine without a reverse proxy: browsers give camera and
+    microphone only to https pages (or localhost)."""
+    if settings.tls_cert is None or settings.tls_key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise SystemExit(f"--tls-cert/--tls-key: cannot load them: {exc}") from exc
+    return context
 
 
 def _bot(args: argparse.Namespace) -> int:
@@ -137,12 +161,32 @@ def _facilitator(args: argparse.Namespace) -> int:
     return asyncio.run(_add_facilitator(args, password))
 
 
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=os.environ.get("CIRCLE_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    logging.getLogger("aioice").setLevel(logging.WARNING)  # one line per ICE check otherwise
+def _backup(args: argparse.Namespace) -> int:
+    """`circle backup PATH` / `circle restore PATH` on the SQLite store of --data-dir."""
+    from server.store import SQLITE_FILE_NAME
+    from server.store.sqlite import backup
+
+    if args.redis_url:
+        print(
+            "The data is in Redis: back it up with Redis itself (docs/deploy.md, Backups).",
+            file=sys.stderr,
+        )
+        return 1
+    store = Path(args.data_dir) / SQLITE_FILE_NAME
+    try:
+        if args.command == "backup":
+            backup.backup(store, Path(args.path))
+        else:
+            backup.restore(Path(args.path), store)
+    except backup.BackupError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    done = "Backed up" if args.command == "backup" else "Restored"
+    print(f"{done} {store} {'to' if args.command == 'backup' else 'from'} {args.path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="circle", description="Circle group-session server")
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="run the server (the default)")
@@ -159,6 +203,13 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="gather ICE candidates only on this address (repeatable; env CIRCLE_ICE_ADDRESSES)",
     )
+    for name, purpose in (
+        ("backup", "copy the SQLite store to PATH while the server runs"),
+        ("restore", "replace the SQLite store with the backup at PATH (server stopped)"),
+    ):
+        copy = commands.add_parser(name, help=purpose)
+        copy.add_argument("path")
+        add_store_arguments(copy)
     facilitator = commands.add_parser("facilitator", help="manage facilitator accounts")
     facilitator_commands = facilitator.add_subparsers(dest="facilitator_command", required=True)
     add = facilitator_commands.add_parser("add", help="add an account (password is prompted)")
@@ -173,6 +224,16 @@ def main(argv: list[str] | None = None) -> int:
         change = facilitator_commands.add_parser(name, help=purpose)
         change.add_argument("email")
         add_serve_arguments(change)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=os.environ.get("CIRCLE_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    logging.getLogger("aioice").setLevel(logging.WARNING)  # one line per ICE check otherwise
+    parser = build_parser()
     raw = sys.argv[1:] if argv is None else argv
     if not raw or (raw[0].startswith("-") and raw[0] not in ("-h", "--help")):
         raw = ["serve", *raw]
@@ -181,4 +242,6 @@ def main(argv: list[str] | None = None) -> int:
         return _bot(args)
     if args.command == "facilitator":
         return _facilitator(args)
+    if args.command in ("backup", "restore"):
+        return _backup(args)
     return _serve(args)

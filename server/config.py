@@ -8,6 +8,21 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# A group block of an IOP lasts about 3 h; coturn checks the username's expiry at every
+# Allocate and Refresh, so credentials must outlive the longest session a page joins (a
+# reconnect joins again and gets new ones). Twice the block, and under the 24 h link.
+DEFAULT_TURN_TTL_S = 6 * 3600
+
+
+@dataclass(frozen=True)
+class TurnConfig:
+    """A TURN server with coturn's `use-auth-secret`: browsers get time-limited credentials
+    derived from the shared secret (server/turn.py), never the secret itself."""
+
+    secret: str
+    urls: tuple[str, ...]  # turn:host:3478?transport=udp, turns:host:5349?transport=tcp
+    ttl_s: int = DEFAULT_TURN_TTL_S
+
 
 @dataclass(frozen=True)
 class MediaConfig:
@@ -18,6 +33,8 @@ class MediaConfig:
     remote_networks: tuple[str, ...] = ()  # allowed remote candidate networks; empty: any
     slots_per_kind: int = 15  # a subscriber sees up to this many others (room size - 1)
     max_sdp_bytes: int = 65_536
+    turn: TurnConfig | None = None  # per-participant TURN credentials (server/turn.py)
+    ice_port_range: tuple[int, int] | None = None  # host candidates bind only these UDP ports
 
 
 @dataclass(frozen=True)
@@ -37,6 +54,8 @@ class Settings:
     ice_host_addresses: tuple[str, ...] = ()  # empty: every interface (aioice's default)
     # proxies (addresses or networks) whose X-Forwarded-For names the client; empty: none
     trusted_proxies: tuple[str, ...] = ()
+    tls_cert: Path | None = None  # both set: HTTPS on --port without a proxy
+    tls_key: Path | None = None
     media: MediaConfig = field(default_factory=MediaConfig)
     static_dir: Path = Path(__file__).resolve().parent.parent / "static"
     vendor_dir: Path = Path(__file__).resolve().parent.parent / "node_modules"
@@ -111,6 +130,74 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=float(env("CIRCLE_RETENTION_DAYS", "90")),
         help="keep session summaries and audit logs this long",
     )
+    _add_network_edge_arguments(parser)
+
+
+def _add_network_edge_arguments(parser: argparse.ArgumentParser) -> None:
+    """HTTPS, TURN and the ICE port range: what reaching the server from outside needs
+    (docs/deploy.md)."""
+    env = os.environ.get
+    parser.add_argument("--tls-cert", default=env("CIRCLE_TLS_CERT"), help="PEM certificate chain")
+    parser.add_argument("--tls-key", default=env("CIRCLE_TLS_KEY"), help="PEM private key")
+    parser.add_argument(
+        "--turn-secret",
+        default=env("CIRCLE_TURN_SECRET"),
+        help="coturn's static-auth-secret: each participant gets time-limited credentials",
+    )
+    parser.add_argument(
+        "--turn-url",
+        action="append",
+        default=list(_csv(env("CIRCLE_TURN_URLS"))),
+        help="turn:/turns: URL of that TURN server, repeatable (no credentials in it)",
+    )
+    parser.add_argument(
+        "--turn-ttl-s",
+        type=int,
+        default=int(env("CIRCLE_TURN_TTL_S", str(DEFAULT_TURN_TTL_S))),
+        help="how long a participant's TURN credentials stay valid",
+    )
+    parser.add_argument(
+        "--ice-port-range",
+        default=env("CIRCLE_ICE_PORT_RANGE"),
+        help="bind ICE host candidates only to these UDP ports, e.g. 40000-40999",
+    )
+
+
+def port_range(text: str) -> tuple[int, int]:
+    """`40000-40999` -> (40000, 40999); SystemExit with the reason when malformed."""
+    low, dash, high = text.partition("-")
+    try:
+        first, last = int(low), int(high)
+    except ValueError:
+        first = last = 0
+    if not dash or not 1024 <= first <= last <= 65535:
+        raise SystemExit(
+            f"--ice-port-range {text!r}: give FIRST-LAST, 1024 <= FIRST <= LAST <= 65535"
+        )
+    return first, last
+
+
+def _turn_config(args: argparse.Namespace, token_ttl_hours: float) -> TurnConfig | None:
+    if not args.turn_secret and not args.turn_url:
+        return None
+    if not args.turn_secret or not args.turn_url:
+        raise SystemExit("--turn-secret and --turn-url go together")
+    for url in args.turn_url:
+        scheme, _, rest = url.partition(":")
+        if scheme not in ("turn", "turns") or not rest or "@" in rest:
+            raise SystemExit(f"--turn-url {url!r}: turn:host:port or turns:host:port, no user")
+    if not 60 <= args.turn_ttl_s <= token_ttl_hours * 3600:
+        raise SystemExit("--turn-ttl-s: at least 60 and at most the link's --token-ttl-hours")
+    return TurnConfig(args.turn_secret, tuple(args.turn_url), args.turn_ttl_s)
+
+
+def _tls_files(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise SystemExit("--tls-cert and --tls-key go together")
+    for path in (args.tls_cert, args.tls_key):
+        if path and not Path(path).is_file():
+            raise SystemExit(f"TLS file {path} not found")
+    return (Path(args.tls_cert), Path(args.tls_key)) if args.tls_cert else (None, None)
 
 
 def _load_secret(data_dir: Path) -> str:
@@ -134,6 +221,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     if not 0 < args.token_ttl_hours <= MAX_TOKEN_TTL_HOURS:
         raise SystemExit(f"--token-ttl-hours: more than 0 and at most {MAX_TOKEN_TTL_HOURS}")
     data_dir = Path(args.data_dir)
+    tls_cert, tls_key = _tls_files(args)  # every flag checked before anything is written
+    turn = _turn_config(args, args.token_ttl_hours)
+    ice_ports = port_range(args.ice_port_range) if args.ice_port_range else None
     return Settings(
         host=args.host,
         port=args.port,
@@ -149,10 +239,14 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         empty_session_final_s=args.empty_session_final_s,
         ice_host_addresses=tuple(args.ice_address),
         trusted_proxies=tuple(args.trusted_proxy),
+        tls_cert=tls_cert,
+        tls_key=tls_key,
         media=MediaConfig(
             ice_servers=tuple(args.ice_server),
             announced_ip=args.public_ip,
             remote_networks=tuple(args.ice_remote_network),
             slots_per_kind=max(1, args.max_participants - 1),
+            turn=turn,
+            ice_port_range=ice_ports,
         ),
     )

@@ -118,7 +118,8 @@ def socket_origin_check(settings: Settings) -> Callable[[str | None, dict[str, A
         host = str(environ.get("HTTP_HOST", ""))
         if _hostname(host) not in hostnames:
             return False
-        scheme = str(environ.get("wsgi.url_scheme", "http"))
+        # python-engineio says "http" unless X-Forwarded-Proto says otherwise, even over TLS
+        scheme = "https" if settings.tls_cert else str(environ.get("wsgi.url_scheme", "http"))
         return origin.lower() == public_origin(settings, f"{scheme}://{host}")
 
     return allowed

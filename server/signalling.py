@@ -15,14 +15,13 @@ import socketio
 from rooms import controls
 from rooms.controls import continuity, crisis
 from rooms.errors import Refusal
-from server import accounts
+from server import accounts, ice_servers
 from server.limits import AuditCap, JoinLimits, client_address
 from server.live.effects import Effects
 from server.live.fanout import Fanout
 from server.live.registry import LiveSessions, slot_json
 from server.live.reports import state_for
 from server.live.session import LiveSession
-from server.media.router import ice_server
 from server.requests import (
     ClientStats,
     EmptyRequest,
@@ -268,9 +267,9 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             "participant_id": pid,
             "role": person.role.value,
             "admitted": person.admitted,
-            "ice_servers": [
-                _ice_server_json(url) for url in self.registry.settings.media.ice_servers
-            ],
+            "ice_servers": ice_servers.for_participant(
+                self.registry.settings.media, pid, self.registry.clock()
+            ),
         }
         if person.admitted:
             reply.update(state_for(live, pid, self.registry.clock()))
@@ -390,13 +389,3 @@ def _cookie(environ: dict[str, Any], name: str) -> str | None:
         return None
     morsel = jar.get(name)
     return morsel.value if morsel is not None else None
-
-
-def _ice_server_json(url: str) -> dict[str, str]:
-    """The browser's RTCIceServer for a configured STUN/TURN URL."""
-    server = ice_server(url)
-    entry = {"urls": str(server.urls)}
-    if server.username:
-        entry["username"] = server.username
-        entry["credential"] = str(server.credential)
-    return entry

@@ -8,11 +8,17 @@ pinned aiortc, so an aiortc upgrade that moves them fails loudly instead of sile
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import ipaddress
+import random
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import aioice.ice
+import aioice.turn
+from aioice.candidate import Candidate, candidate_foundation, candidate_priority
 from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpreceiver import StreamStatistics
@@ -172,3 +178,113 @@ def restrict_host_addresses(addresses: Sequence[str] | None) -> None:
         ]
 
     aioice.ice.get_host_addresses = get_host_addresses
+
+
+class PortRangeExhausted(RuntimeError):
+    """Every UDP port of --ice-port-range is taken on an address: no host candidate there."""
+
+
+_stock_component_candidates = aioice.ice.Connection.get_component_candidates
+
+
+def bind_host_ports(ports: tuple[int, int] | None) -> None:
+    """Bind ICE host candidates only to UDP ports first..last (inclusive), so a firewall can
+    open just that range; None restores aioice's ephemeral ports.
+
+    aioice 0.13 binds each host socket to port 0 inside `Connection.get_component_candidates`
+    (its `port_range` is an open pull request, aiortc/aioice#112). So this replaces that
+    method: host sockets are bound here, in the range, and made into candidates as aioice
+    does; server-reflexive candidates are asked of the STUN server for them as aioice does; the
+    stock method, given no addresses, still adds the relayed candidate when there is a TURN
+    server. A range with no free port raises PortRangeExhausted from the gathering."""
+    connection_class = aioice.ice.Connection
+    _require(connection_class, "get_component_candidates")
+    for name in ("StunProtocol", "server_reflexive_candidate"):
+        if not hasattr(aioice.ice, name):
+            raise HookError(f"aioice.ice has no {name}: aioice internals changed")
+    if ports is None:
+        connection_class.get_component_candidates = _stock_component_candidates  # type: ignore[method-assign]
+        return
+    first, last = ports
+
+    async def get_component_candidates(
+        self: aioice.ice.Connection,
+        component: int,
+        addresses: list[str],
+        timeout: int = 5,  # noqa: ASYNC109 - aioice's signature
+    ) -> list[Candidate]:
+        protocols: list[aioice.ice.StunProtocol] = []
+        try:
+            for address in addresses:
+                protocol = await _bind_in_range(self, component, address, first, last)
+                if protocol is not None:
+                    protocols.append(protocol)
+        except PortRangeExhausted:
+            for protocol in protocols:
+                protocol.transport.close()
+            raise
+        self._protocols += protocols
+        candidates = [protocol.local_candidate for protocol in protocols]
+        candidates += await _reflexive_candidates(self, protocols, timeout)
+        relayed: list[Candidate] = await _stock_component_candidates(self, component, [], timeout)
+        return candidates + relayed
+
+    connection_class.get_component_candidates = get_component_candidates  # type: ignore[method-assign]
+
+
+async def _bind_in_range(
+    connection: aioice.ice.Connection, component: int, address: str, first: int, last: int
+) -> aioice.ice.StunProtocol | None:
+    """A host candidate's protocol on a free port of first..last, tried from a random start
+    (a port just freed is not handed to the next connection at once); None when the address
+    cannot be bound at all, which aioice also skips."""
+    family = socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
+    count = last - first + 1
+    start = random.randrange(count)
+    for offset in range(count):
+        port = first + (start + offset) % count
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.bind((address, port))
+        except OSError as exc:
+            sock.close()
+            if exc.errno == errno.EADDRINUSE:
+                continue
+            return None
+        sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, aioice.turn.UDP_SOCKET_BUFFER_SIZE)
+        loop = asyncio.get_running_loop()
+        _, protocol = await loop.create_datagram_endpoint(
+            lambda: aioice.ice.StunProtocol(connection), sock=sock
+        )
+        protocol.local_candidate = Candidate(
+            foundation=candidate_foundation("host", "udp", address),
+            component=component,
+            transport="udp",
+            priority=candidate_priority(component, "host"),
+            host=address,
+            port=port,
+            type="host",
+        )
+        return protocol
+    raise PortRangeExhausted(f"no free UDP port in --ice-port-range {first}-{last} on {address}")
+
+
+async def _reflexive_candidates(
+    connection: aioice.ice.Connection, protocols: list[aioice.ice.StunProtocol], limit_s: int
+) -> list[Candidate]:
+    """What the STUN server sees of each IPv4 host socket, as aioice asks it."""
+    stun_server = connection.stun_server
+    if stun_server is None:
+        return []
+    tasks = [
+        asyncio.create_task(aioice.ice.server_reflexive_candidate(protocol, stun_server))
+        for protocol in protocols
+        if ipaddress.ip_address(protocol.local_candidate.host).version == 4
+    ]
+    if not tasks:
+        return []
+    done, pending = await asyncio.wait(tasks, timeout=limit_s)
+    for task in pending:
+        task.cancel()
+    return [task.result()[0] for task in done if task.exception() is None]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiortc import (
@@ -55,6 +55,15 @@ def ice_server(url: str) -> RTCIceServer:
         user, _, password = creds.partition(":")
         return RTCIceServer(urls=f"{scheme}:{host}", username=user, credential=password)
     return RTCIceServer(urls=url)
+
+
+async def _gathered(pc: RTCPeerConnection, description: Awaitable[RTCSessionDescription]) -> None:
+    """Set the local offer or answer, which gathers the ICE candidates."""
+    try:
+        await pc.setLocalDescription(await description)
+    except aiortc_hooks.PortRangeExhausted as exc:
+        log.warning("ICE port range exhausted: %s", exc)
+        raise Refusal("at_capacity", "The server has no free media port; try again soon.") from exc
 
 
 CLOCK_RATES = {"audio": 48_000, "video": 90_000}
@@ -178,7 +187,10 @@ class MediaRouter:
             await pc.setRemoteDescription(
                 RTCSessionDescription(self._remote_sdp(offer_sdp), "offer")
             )
-            await pc.setLocalDescription(await pc.createAnswer())
+            await _gathered(pc, pc.createAnswer())
+        except Refusal:
+            await pc.close()
+            raise
         except Exception as exc:  # aiortc raises ValueError, OperationError, ... on bad SDP
             await pc.close()
             raise Refusal("invalid_sdp", f"cannot answer this offer: {exc}") from exc
@@ -217,7 +229,12 @@ class MediaRouter:
             kind: [self._add_slot(pc, kind, i) for i in range(self.config.slots_per_kind)]
             for kind in KINDS
         }
-        await pc.setLocalDescription(await pc.createOffer())
+        try:
+            await _gathered(pc, pc.createOffer())
+        except Refusal:
+            media.subscribe_pc = None
+            await pc.close()
+            raise
         for transceiver in pc.getTransceivers():
             track = transceiver.sender.track
             assert isinstance(track, Consumer)

@@ -4,6 +4,7 @@ connection. If an aiortc upgrade moves an internal, these fail loudly."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import aioice.ice
@@ -11,9 +12,12 @@ import pytest
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtp import RtpPacket
 
+from bench.harness import free_udp_ports
 from server.media import aiortc_hooks
 from server.media.forwarding import ForwardedFrame
 from tests.conftest import negotiate, peer_pair
+
+STOCK_COMPONENT_CANDIDATES = aioice.ice.Connection.get_component_candidates
 
 
 class FrameTrack(MediaStreamTrack):
@@ -113,3 +117,45 @@ async def test_count_received_packets_sees_packets_before_any_assembly(
     finally:
         await sender_pc.close()
         await receiver_pc.close()
+
+
+def _host_ports(pc: Any) -> set[int]:
+    sdp = pc.localDescription.sdp
+    return {int(line.split()[5]) for line in sdp.splitlines() if line.startswith("a=candidate")}
+
+
+async def test_bind_host_ports_keeps_candidates_in_the_range(loopback_ice: None) -> None:
+    first, last = free_udp_ports(4)
+    aiortc_hooks.bind_host_ports((first, last))
+    sender_pc, receiver_pc = peer_pair()
+    try:
+        sender_pc.addTransceiver("audio", direction="sendonly")
+        receiver_pc.addTransceiver("audio", direction="recvonly")
+        await negotiate(sender_pc, receiver_pc)
+        ports = _host_ports(sender_pc) | _host_ports(receiver_pc)
+        assert len(ports) == 2 and all(first <= p <= last for p in ports), ports
+        async with asyncio.timeout(10):
+            while sender_pc.connectionState != "connected":
+                await asyncio.sleep(0.05)
+    finally:
+        aiortc_hooks.bind_host_ports(None)
+        await sender_pc.close()
+        await receiver_pc.close()
+
+
+async def test_bind_host_ports_says_when_the_range_is_exhausted(loopback_ice: None) -> None:
+    first, last = free_udp_ports(1)
+    taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    taken.bind(("127.0.0.1", first))
+    aiortc_hooks.bind_host_ports((first, last))
+    pc = peer_pair()[0]
+    try:
+        pc.addTransceiver("audio", direction="sendonly")
+        with pytest.raises(aiortc_hooks.PortRangeExhausted, match=f"{first}-{last} on 127.0.0.1"):
+            await pc.setLocalDescription(await pc.createOffer())
+    finally:
+        aiortc_hooks.bind_host_ports(None)
+        taken.close()
+        await pc.close()
+    # restored: aioice's own ephemeral ports again
+    assert aioice.ice.Connection.get_component_candidates is STOCK_COMPONENT_CANDIDATES

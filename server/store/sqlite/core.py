@@ -4,6 +4,7 @@ the row helpers the concerns share."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from server.store.records import StoreConflict
+from server.store.sqlite.backup import hold_in_use
 from server.store.sqlite.schema import connect
 
 if TYPE_CHECKING:
@@ -73,6 +75,7 @@ class SQLiteCore:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self._in_use = hold_in_use(self.path)  # `circle restore` refuses while it is held
         self._conn = connect(self.path)
         self._lock = threading.Lock()
 
@@ -122,3 +125,4 @@ class SQLiteCore:
 
     async def close(self) -> None:
         await self._run(lambda conn: conn.close())
+        os.close(self._in_use)
