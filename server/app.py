@@ -27,6 +27,8 @@ from server.live.workers import Workers
 from server.media import aiortc_hooks
 from server.media.router import MediaRouter
 from server.media.stats import ForwardingStats
+from server.metrics import Metrics
+from server.readiness import Readiness
 from server.signalling import Signalling
 from server.socket_server import CircleServer
 from server.store import open_store
@@ -68,6 +70,8 @@ def create_app(
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[ops_api.STATS] = stats
+    app[ops_api.METRICS] = Metrics(settings.node_id, stats, registry)
+    app[ops_api.READINESS] = Readiness()
     app[SESSIONS] = registry
     app[LIVE] = registry
     console_api.add_routes(app)
@@ -125,7 +129,8 @@ def _vendor(relative: str) -> Callable[[web.Request], Awaitable[web.FileResponse
 
 
 async def _store(app: web.Application) -> AsyncIterator[None]:
-    app[STORE] = await open_store(app[SETTINGS])
+    store = app[STORE] = await open_store(app[SETTINGS])
+    app[ops_api.READINESS].probes["redis" if app[SETTINGS].redis_url else "sqlite"] = store.ping
     yield
     await app[STORE].close()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
 import os
 import secrets
 import sys
@@ -14,8 +13,8 @@ from typing import TextIO
 
 from aiohttp import web
 
-from server import security
-from server.config import Settings, add_serve_arguments, settings_from_args
+from server import logs, security
+from server.config import Settings, add_serve_arguments, default_node_id, settings_from_args
 
 
 def announce_api_key(settings: Settings, host: str, out: TextIO, configured: bool) -> None:
@@ -138,11 +137,6 @@ def _facilitator(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=os.environ.get("CIRCLE_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    logging.getLogger("aioice").setLevel(logging.WARNING)  # one line per ICE check otherwise
     parser = argparse.ArgumentParser(prog="circle", description="Circle group-session server")
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="run the server (the default)")
@@ -177,6 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     if not raw or (raw[0].startswith("-") and raw[0] not in ("-h", "--help")):
         raw = ["serve", *raw]
     args = parser.parse_args(raw)
+    logs.configure(
+        getattr(args, "log_format", "text"),
+        getattr(args, "node_id", None) or default_node_id(),
+        os.environ.get("CIRCLE_LOG_LEVEL", "INFO"),
+    )
     if args.command == "bot":
         return _bot(args)
     if args.command == "facilitator":

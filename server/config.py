@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from server.logs import LOG_FORMATS
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,11 @@ class MediaConfig:
     remote_networks: tuple[str, ...] = ()  # allowed remote candidate networks; empty: any
     slots_per_kind: int = 15  # a subscriber sees up to this many others (room size - 1)
     max_sdp_bytes: int = 65_536
+
+
+def default_node_id() -> str:
+    """This process, among the others sharing a Redis: its host name and process id."""
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ class Settings:
     # proxies (addresses or networks) whose X-Forwarded-For names the client; empty: none
     trusted_proxies: tuple[str, ...] = ()
     media: MediaConfig = field(default_factory=MediaConfig)
+    node_id: str = field(default_factory=default_node_id)  # the `process` of metrics and logs
     static_dir: Path = Path(__file__).resolve().parent.parent / "static"
     vendor_dir: Path = Path(__file__).resolve().parent.parent / "node_modules"
 
@@ -103,6 +112,17 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="a session everyone has left is summarised as final after this long",
     )
     parser.add_argument(
+        "--node-id",
+        default=env("CIRCLE_NODE_ID"),
+        help="this process's name in metrics and logs; default: <host name>-<process id>",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=env("CIRCLE_LOG_FORMAT", "text"),
+        help="json: one JSON object per line, for a log collector",
+    )
+    parser.add_argument(
         "--token-ttl-hours", type=float, default=float(env("CIRCLE_TOKEN_TTL_HOURS", "24"))
     )
     parser.add_argument(
@@ -148,6 +168,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         reconnect_grace_s=args.reconnect_grace_s,
         empty_session_final_s=args.empty_session_final_s,
         ice_host_addresses=tuple(args.ice_address),
+        node_id=args.node_id or default_node_id(),
         trusted_proxies=tuple(args.trusted_proxy),
         media=MediaConfig(
             ice_servers=tuple(args.ice_server),
