@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import os
 import secrets
 import sys
@@ -15,6 +16,8 @@ from aiohttp import web
 
 from server import logs, security
 from server.config import Settings, add_serve_arguments, default_node_id, settings_from_args
+
+log = logging.getLogger(__name__)
 
 
 def announce_api_key(settings: Settings, host: str, out: TextIO, configured: bool) -> None:
@@ -47,7 +50,7 @@ def _serve(args: argparse.Namespace) -> int:
     host = settings.public_url or f"http://{settings.host}:{settings.port}"
     announce_api_key(settings, host, sys.stdout, bool(os.environ.get("CIRCLE_API_KEY")))
     if not settings.public_url and security.trusted_hostnames(settings) == security.LOOPBACK_NAMES:
-        print("No --public-url: only requests for localhost are answered.", file=sys.stderr)
+        log.warning("No --public-url: only requests for localhost are answered.")
     try:
         import uvloop
 

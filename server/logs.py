@@ -68,4 +68,5 @@ def configure(log_format: str, process: str, level: str) -> None:
     json_lines = log_format == "json"
     handler.setFormatter(JsonFormatter(process) if json_lines else logging.Formatter(TEXT_FORMAT))
     logging.basicConfig(level=level, handlers=[handler])
+    logging.captureWarnings(json_lines)  # a warning is a JSON line too, not raw stderr text
     logging.getLogger("aioice").setLevel(logging.WARNING)  # one line per ICE check otherwise
