@@ -36,6 +36,7 @@ from server.web import CLOCK, LIVE, MAX_BODY_BYTES, SETTINGS, STORE, refusals
 
 SESSIONS = web.AppKey("sessions", LiveSessions)
 SOCKET_MESSAGE_MAX_BYTES = 1_000_000  # larger messages close that one connection
+FRESH_PATHS = frozenset({"/readyz", "/metrics"})  # never answered from a cache either
 
 
 def create_app(
@@ -106,7 +107,7 @@ async def no_store(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     response = await handler(request)
-    if request.path.startswith(("/api/", "/s/")):
+    if request.path.startswith(("/api/", "/s/")) or request.path in FRESH_PATHS:
         response.headers["Cache-Control"] = "no-store"
     return response
 

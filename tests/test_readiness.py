@@ -20,7 +20,10 @@ from tests.store.conftest import RedisServer
 
 
 async def get(server: RunningServer, path: str) -> tuple[int, dict[str, Any]]:
+    """The status and JSON body; a readiness answer must never come from a cache."""
     async with aiohttp.ClientSession() as http, http.get(server.base_url + path) as response:
+        if path == "/readyz":
+            assert response.headers["Cache-Control"] == "no-store"
         return response.status, await response.json()
 
 
