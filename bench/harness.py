@@ -169,12 +169,13 @@ def start_server(
     timeout_s: float = 20.0,
     port: int | None = None,
     key: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> ServerProcess:
     """`python -m server serve` (or a `module` taking the same flags) on a free loopback port
     (or `port`, say to restart one), ICE host candidates on 127.0.0.1 only, polled on
-    /healthz until it answers."""
+    /healthz until it answers. `env` adds to (or overrides) its environment."""
     port, key = port or free_port(), key or secrets.token_urlsafe(16)
-    env = {**os.environ, "CIRCLE_API_KEY": key, "CIRCLE_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "CIRCLE_API_KEY": key, "CIRCLE_LOG_LEVEL": "WARNING", **(env or {})}
     command = [
         PYTHON, "-m", module, *(["serve"] if module == "server" else []),
         "--host", LOOPBACK,

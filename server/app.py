@@ -27,6 +27,8 @@ from server.live.workers import Workers
 from server.media import aiortc_hooks
 from server.media.router import MediaRouter
 from server.media.stats import ForwardingStats
+from server.metrics import Metrics
+from server.readiness import Readiness
 from server.signalling import Signalling
 from server.socket_server import CircleServer
 from server.store import open_store
@@ -34,6 +36,7 @@ from server.web import CLOCK, LIVE, MAX_BODY_BYTES, SETTINGS, STORE, refusals
 
 SESSIONS = web.AppKey("sessions", LiveSessions)
 SOCKET_MESSAGE_MAX_BYTES = 1_000_000  # larger messages close that one connection
+FRESH_PATHS = frozenset({"/readyz", "/metrics"})  # never answered from a cache either
 
 
 def create_app(
@@ -69,6 +72,8 @@ def create_app(
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[ops_api.STATS] = stats
+    app[ops_api.METRICS] = Metrics(settings.node_id, stats, registry)
+    app[ops_api.READINESS] = Readiness()
     app[SESSIONS] = registry
     app[LIVE] = registry
     console_api.add_routes(app)
@@ -103,7 +108,7 @@ async def no_store(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     response = await handler(request)
-    if request.path.startswith(("/api/", "/s/")):
+    if request.path.startswith(("/api/", "/s/")) or request.path in FRESH_PATHS:
         response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -126,7 +131,8 @@ def _vendor(relative: str) -> Callable[[web.Request], Awaitable[web.FileResponse
 
 
 async def _store(app: web.Application) -> AsyncIterator[None]:
-    app[STORE] = await open_store(app[SETTINGS])
+    store = app[STORE] = await open_store(app[SETTINGS])
+    app[ops_api.READINESS].probes["redis" if app[SETTINGS].redis_url else "sqlite"] = store.ping
     yield
     await app[STORE].close()
 

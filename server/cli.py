@@ -17,8 +17,16 @@ from typing import TextIO
 
 from aiohttp import web
 
-from server import security
-from server.config import Settings, add_serve_arguments, add_store_arguments, settings_from_args
+from server import logs, security
+from server.config import (
+    Settings,
+    add_serve_arguments,
+    add_store_arguments,
+    default_node_id,
+    settings_from_args,
+)
+
+log = logging.getLogger(__name__)
 
 
 def announce_api_key(settings: Settings, host: str, out: TextIO, configured: bool) -> None:
@@ -53,7 +61,7 @@ def _serve(args: argparse.Namespace) -> int:
     host = settings.public_url or f"{scheme}://{settings.host}:{settings.port}"
     announce_api_key(settings, host, sys.stdout, bool(os.environ.get("CIRCLE_API_KEY")))
     if not settings.public_url and security.trusted_hostnames(settings) == security.LOOPBACK_NAMES:
-        print("No --public-url: only requests for localhost are answered.", file=sys.stderr)
+        log.warning("No --public-url: only requests for localhost are answered.")
     try:
         import uvloop
 
@@ -228,16 +236,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=os.environ.get("CIRCLE_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    logging.getLogger("aioice").setLevel(logging.WARNING)  # one line per ICE check otherwise
     parser = build_parser()
     raw = sys.argv[1:] if argv is None else argv
     if not raw or (raw[0].startswith("-") and raw[0] not in ("-h", "--help")):
         raw = ["serve", *raw]
     args = parser.parse_args(raw)
+    logs.configure(
+        getattr(args, "log_format", "text"),
+        getattr(args, "node_id", None) or default_node_id(),
+        os.environ.get("CIRCLE_LOG_LEVEL", "INFO"),
+    )
     if args.command == "bot":
         return _bot(args)
     if args.command == "facilitator":

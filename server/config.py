@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from server.logs import LOG_FORMATS
 
 # A group block of an IOP lasts about 3 h; coturn checks the username's expiry at every
 # Allocate and Refresh, so credentials must outlive the longest session a page joins (a
@@ -37,6 +40,11 @@ class MediaConfig:
     ice_port_range: tuple[int, int] | None = None  # host candidates bind only these UDP ports
 
 
+def default_node_id() -> str:
+    """This process, among the others sharing a Redis: its host name and process id."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -57,6 +65,7 @@ class Settings:
     tls_cert: Path | None = None  # both set: HTTPS on --port without a proxy
     tls_key: Path | None = None
     media: MediaConfig = field(default_factory=MediaConfig)
+    node_id: str = field(default_factory=default_node_id)  # the `process` of metrics and logs
     static_dir: Path = Path(__file__).resolve().parent.parent / "static"
     vendor_dir: Path = Path(__file__).resolve().parent.parent / "node_modules"
 
@@ -120,6 +129,17 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=float(env("CIRCLE_EMPTY_SESSION_FINAL_S", "900")),
         help="a session everyone has left is summarised as final after this long",
+    )
+    parser.add_argument(
+        "--node-id",
+        default=env("CIRCLE_NODE_ID"),
+        help="this process's name in metrics and logs; default: <host name>-<process id>",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=env("CIRCLE_LOG_FORMAT", "text"),
+        help="json: one JSON object per line, for a log collector",
     )
     parser.add_argument(
         "--token-ttl-hours", type=float, default=float(env("CIRCLE_TOKEN_TTL_HOURS", "24"))
@@ -238,6 +258,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         reconnect_grace_s=args.reconnect_grace_s,
         empty_session_final_s=args.empty_session_final_s,
         ice_host_addresses=tuple(args.ice_address),
+        node_id=args.node_id or default_node_id(),
         trusted_proxies=tuple(args.trusted_proxy),
         tls_cert=tls_cert,
         tls_key=tls_key,

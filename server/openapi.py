@@ -27,6 +27,7 @@ class Operation:
     query: dict[str, dict[str, Any]] = field(default_factory=dict)
     ok: int = 200
     refusals: tuple[str, ...] = ()
+    content_type: str = "application/json"  # of the answer when it is `ok`
 
 
 LIMIT = {"limit": {"type": "integer", "minimum": 1, "maximum": AUDIT_LIMIT_MAX, "default": 100}}
@@ -81,6 +82,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("GET", "/api/openapi.json"): Operation("This document", (NONE,)),
     ("GET", "/healthz"): Operation("Liveness", (NONE,)),
+    ("GET", "/readyz"): Operation(
+        "Readiness: store (and Redis) reachable, not draining", (NONE,), refusals=("not_ready",)
+    ),
+    ("GET", "/metrics"): Operation(
+        "Prometheus metrics (text format 0.0.4)", (KEY,), content_type="text/plain"
+    ),
 }
 
 ERROR = {
@@ -98,7 +105,7 @@ def _operation(method: str, path: str, op: Operation) -> dict[str, Any]:
         refused += ["forbidden", "unsupported_media_type", "too_large"]
     statuses = sorted({STATUS[code] for code in refused} | {404, 421})
     responses: dict[str, Any] = {
-        str(op.ok): {"description": "done", "content": {"application/json": {"schema": {}}}}
+        str(op.ok): {"description": "done", "content": {op.content_type: {"schema": {}}}}
     }
     for status in statuses:
         responses[str(status)] = {

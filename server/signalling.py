@@ -15,7 +15,7 @@ import socketio
 from rooms import controls
 from rooms.controls import continuity, crisis
 from rooms.errors import Refusal
-from server import accounts, ice_servers
+from server import accounts, ice_servers, logs
 from server.limits import AuditCap, JoinLimits, client_address
 from server.live.effects import Effects
 from server.live.fanout import Fanout
@@ -78,6 +78,14 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         sid, data = args[0], args[1] if len(args) > 1 else None
         handler = getattr(self, f"on_{event}", None)
         conn: Connection | None = (await self.get_session(sid)).get("connection")
+        with logs.about(
+            conn.grant.session_id if conn else None, conn.participant_id if conn else None
+        ):
+            return await self._handle(event, sid, conn, handler, data)
+
+    async def _handle(
+        self, event: str, sid: str, conn: Connection | None, handler: Any, data: Any
+    ) -> Any:
         try:
             if handler is None:
                 raise Refusal("unknown_event", f"unknown event {event[:40]!r}")
@@ -224,6 +232,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             rejoin_key=request.rejoin_key,
         )
         conn.participant_id = pid
+        logs.PARTICIPANT_ID.set(pid)
         live.sids[pid] = sid
         _give_safety(live, pid, request, now)
         if invite_id is not None:
@@ -254,6 +263,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
 
     async def _resume(self, sid: str, conn: Connection, live: LiveSession, pid: str) -> Reply:
         conn.participant_id = pid
+        logs.PARTICIPANT_ID.set(pid)
         reply = {**self._joined_reply(live, pid), "resumed": True, "restored": live.restored}
         await self.effects.resume(live, pid, sid)
         return reply

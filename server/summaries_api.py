@@ -101,7 +101,10 @@ async def purge_expired(app: web.Application, now: float) -> list[str]:
 async def _retention_worker(app: web.Application) -> AsyncIterator[None]:
     async def run() -> None:
         while True:
-            await purge_expired(app, app[CLOCK]())
+            try:
+                await purge_expired(app, app[CLOCK]())
+            except Exception as exc:  # the store unreachable (Redis restarting, ...): next time
+                log.warning("retention: purge failed (%s); next try in an hour", type(exc).__name__)
             await asyncio.sleep(PURGE_INTERVAL_S)
 
     task = asyncio.create_task(run())

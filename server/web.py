@@ -29,6 +29,8 @@ class LiveView(Protocol):
 
     def objects(self) -> dict[str, int]: ...
 
+    def link_levels(self) -> dict[tuple[str, str], int]: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ STATUS = {
     "unsupported_media_type": 415,
     "rate_limited": 429,
     "internal": 500,
+    "not_ready": 503,
 }
 # aiohttp's own HTTP errors (no route, wrong method, ...) answered in the same JSON shape
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "invalid"}

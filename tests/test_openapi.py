@@ -14,6 +14,7 @@ from tests.conftest import make_settings
 pytestmark = pytest.mark.unit
 
 API_MD = Path(__file__).resolve().parent.parent / "docs" / "api.md"
+OPS_PATHS = ("/healthz", "/readyz", "/metrics")  # outside /api/, for probes and scrapers
 
 
 def _shape(path: str) -> str:
@@ -27,7 +28,7 @@ def test_the_router_and_the_document_agree(tmp_path: Path) -> None:
         for route in app.router.routes()
         if route.resource is not None
         and route.method != "HEAD"
-        and (route.resource.canonical.startswith("/api/") or route.resource.canonical == "/healthz")
+        and (route.resource.canonical.startswith("/api/") or route.resource.canonical in OPS_PATHS)
     }
     assert served == set(OPERATIONS)
     doc = document()
@@ -41,6 +42,6 @@ def test_docs_api_md_names_every_route_and_no_other() -> None:
     named = {
         (m, _shape(p))
         for m, p in re.findall(r"`(GET|POST|PATCH|PUT|DELETE) (/[^`\s]*)`", text)
-        if p.startswith("/api/") or p == "/healthz"
+        if p.startswith("/api/") or p in OPS_PATHS
     }
     assert named == {(m, _shape(p)) for m, p in OPERATIONS}

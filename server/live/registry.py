@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -209,6 +210,16 @@ class LiveSessions:
         """Running sessions and the participants in them."""
         people = sum(len(live.session.participants) for live in self.sessions.values())
         return len(self.sessions), people
+
+    def link_levels(self) -> dict[tuple[str, str], int]:
+        """(direction, level) -> how many participants with media have it ("unknown" before
+        their link is first judged)."""
+        found: Counter[tuple[str, str]] = Counter()
+        for live in self.sessions.values():
+            for pid in list(live.router.participants):
+                for direction in ("up", "down"):
+                    found[(direction, live.quality.level(pid, direction) or "unknown")] += 1
+        return dict(found)
 
     def objects(self) -> dict[str, int]:
         """What running sessions hold, counted (for a soak run: these must not grow while

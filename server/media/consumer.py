@@ -46,6 +46,7 @@ class Consumer(MediaStreamTrack):
         self._rebaser = TimestampRebaser(SWITCH_GAP_TICKS[kind])
         self._waiting_keyframe = kind == "video"
         self._stats = stats
+        self._counts = stats.by_kind[kind]
         self._listener = listener
         self._clock = clock
 
@@ -105,6 +106,7 @@ class Consumer(MediaStreamTrack):
 
     def pack(self, frame: ForwardedFrame) -> tuple[list[bytes], int]:
         self._stats.frames_out += 1
-        self._stats.packets_out += len(frame.payloads)
-        self._stats.delays_s.append(self._clock() - frame.arrival)
+        self._counts.packets_out += len(frame.payloads)
+        self._counts.bytes_out += frame.size
+        self._stats.record_delay(self._clock() - frame.arrival)
         return frame.payloads, self._rebaser.rebase(frame.timestamp)

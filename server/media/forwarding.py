@@ -26,6 +26,10 @@ class ForwardedFrame:
     timestamp: int
     keyframe: bool
     arrival: float  # monotonic seconds when the frame's last packet arrived
+    size: int = field(init=False)  # payload bytes, counted once for all its subscribers
+
+    def __post_init__(self) -> None:
+        self.size = sum(map(len, self.payloads))
 
 
 def vp8_frame_start(payload: bytes) -> tuple[bool, bool]:

@@ -59,6 +59,7 @@ class Producer:
         self.last_packet_at: float | None = None
         self._send_keyframe_request = send_keyframe_request
         self._stats = stats
+        self._counts = stats.by_kind[kind]
         self._listener = listener
         self._on_frame = listener.on_frame  # bound once: it is called for every frame
         self._on_audio_level = on_audio_level
@@ -71,11 +72,13 @@ class Producer:
 
     def on_packet(self, packet: RtpPacket) -> None:
         now = self._clock()
+        size = len(packet.payload)
         self.packets += 1
-        self.bytes += len(packet.payload)
+        self.bytes += size
         self.last_packet_at = now
         self._ssrc = packet.ssrc
-        self._stats.packets_in += 1
+        self._counts.packets_in += 1
+        self._counts.bytes_in += size
         if self._assembler is None:
             if self._on_audio_level is not None and packet.extensions.audio_level is not None:
                 voice, level = packet.extensions.audio_level

@@ -226,4 +226,9 @@ class Store(Protocol):
         """The latest `limit` deletions, oldest first."""
         ...
 
+    async def ping(self) -> None:
+        """Return once the store answers; raise (StoreError, RedisError, OSError, ...) when
+        it cannot be reached."""
+        ...
+
     async def close(self) -> None: ...

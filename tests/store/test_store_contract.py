@@ -85,6 +85,10 @@ def audit(session_id: str, action: str, at: float = 5000.0) -> AuditEntry:
 # facilitators
 
 
+async def test_ping_answers_while_the_backend_is_up(store: Store) -> None:
+    assert await store.ping() is None  # /readyz's probe: it raises when unreachable
+
+
 async def test_facilitator_round_trip_lower_cases_the_email(store: Store) -> None:
     stored = await store.add_facilitator(facilitator(1, email="  Dana.Lee@Example.ORG "))
 

@@ -80,7 +80,7 @@ class RedisCore:
         return f"{self._prefix}{kind}:{name}"
 
     async def ping(self) -> None:
-        """Fail at start rather than at the first request when Redis is unreachable."""
+        """Raise when Redis is unreachable (at start, and for readiness)."""
         await self._redis.ping()
 
     async def close(self) -> None:

@@ -79,6 +79,9 @@ class SQLiteCore:
         self._conn = connect(self.path)
         self._lock = threading.Lock()
 
+    async def ping(self) -> None:
+        await self._run(lambda conn: conn.execute("SELECT 1").fetchone())
+
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         return await asyncio.to_thread(self._locked, work)
 
