@@ -10,6 +10,7 @@ failure is an exception, which fixtures turn into `pytest.fail` where they want 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -26,6 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from playwright.async_api import Page
+
     from server.bot.client import Bot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +47,23 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--allow-loopback-in-peer-connection",
 ]
+
+
+async def page_value(page: Page, expression: str, timeout_s: float) -> Any:
+    """Poll `expression` in the page until it is truthy, and return it; TimeoutError after
+    `timeout_s`. Evaluated over the DevTools protocol, as the page's Content-Security-Policy
+    (no eval) refuses Playwright's wait_for_function."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while loop.time() < deadline:
+        try:
+            value = await page.evaluate(expression)
+        except Exception:  # navigating, or the page's modules not loaded yet
+            value = None
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    raise TimeoutError(expression)
 
 
 def free_port() -> int:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.harness import CHROMIUM, CHROMIUM_ARGS, ServerProcess
+from bench.harness import CHROMIUM, CHROMIUM_ARGS, ServerProcess, page_value
 from bench.speaking.script import RATE, encode_opus_webm, write_wav
 from bench.speaking.truth import (
     Conversation,
@@ -243,7 +243,6 @@ async def run_chromium(
     """`audio_overrides`: merged into the page's own audio constraints (e.g. auto gain and
     noise suppression off), by the bench's init script; the product's defaults are untouched."""
     from playwright.async_api import Browser, Page, async_playwright
-    from playwright.async_api import TimeoutError as PlaywrightTimeout
 
     wavs = {
         name: await asyncio.to_thread(write_wav, workdir / f"{name}.wav", with_marker(track.pcm))
@@ -280,8 +279,10 @@ async def run_chromium(
                 page = await browser.new_page()
                 await page.add_init_script(gate_js)
                 await page.goto(session["invite_url"])
-                await page.wait_for_function(
-                    "window.__bench && window.circle && window.circle.state === 'prejoin'"
+                await page_value(
+                    page,
+                    "window.__bench && window.circle && window.circle.state === 'prejoin'",
+                    30,
                 )
                 return page
 
@@ -290,23 +291,23 @@ async def run_chromium(
             wall_to_mono = time.time() - time.monotonic()
             await asyncio.gather(*(p.evaluate("window.__bench.go()") for p in pages.values()))
             for page in pages.values():
-                await page.wait_for_function(
-                    "window.__bench.calls.length && window.__bench.calls[0].resolved",
-                    timeout=15_000,
+                await page_value(
+                    page, "window.__bench.calls.length && window.__bench.calls[0].resolved", 15
                 )
             # Join once the marker has played, so no server ever hears it.
             await sleep_until(time.monotonic() + MARKER_AT_S + MARKER_S)
             for page in pages.values():
-                with contextlib.suppress(PlaywrightTimeout):
-                    await page.wait_for_function("window.__bench.calls[0].marker", timeout=2_000)
+                with contextlib.suppress(TimeoutError):
+                    await page_value(page, "window.__bench.calls[0].marker", 2)
 
             async def join(name: str, page: Page) -> tuple[str, float]:
                 await page.get_by_label("Your name").fill(name)
                 await page.get_by_role("button", name="Join").click()
-                await page.wait_for_function(
+                await page_value(
+                    page,
                     "window.circle.state === 'joined' && window.circle.pcPublish"
                     " && window.circle.pcPublish.connectionState === 'connected'",
-                    timeout=20_000,
+                    20,
                 )
                 pid = await page.evaluate("window.circle.participantId")
                 return str(pid), time.monotonic()

@@ -3,10 +3,11 @@ page that collects its errors, join, wait for a page condition, read a page's in
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from playwright.async_api import Browser, Page
+
+from bench.harness import page_value
 
 WAIT_S = 20.0
 
@@ -30,20 +31,12 @@ async def join(page: Page, name: str) -> None:
 
 
 async def wait_for(page: Page, expression: str, what: str, timeout_s: float = WAIT_S) -> Any:
-    """Poll `expression` until it is truthy. Evaluated over the DevTools protocol, as the
-    page's Content-Security-Policy (no eval) would refuse Playwright's wait_for_function."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while loop.time() < deadline:
-        try:
-            value = await page.evaluate(expression)
-        except Exception:  # navigating, or the page's modules not loaded yet
-            value = None
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    errors = getattr(page, "circle_exceptions", []) + getattr(page, "circle_errors", [])
-    raise AssertionError(f"timed out waiting for {what}; page errors: {errors}")
+    """Poll `expression` until it is truthy (bench.harness.page_value)."""
+    try:
+        return await page_value(page, expression, timeout_s)
+    except TimeoutError:
+        errors = getattr(page, "circle_exceptions", []) + getattr(page, "circle_errors", [])
+        raise AssertionError(f"timed out waiting for {what}; page errors: {errors}") from None
 
 
 async def joined(page: Page, tiles: int, who: str) -> str:
