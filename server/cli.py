@@ -41,12 +41,23 @@ def announce_api_key(settings: Settings, host: str, out: TextIO, configured: boo
     out.flush()
 
 
-def _serve(args: argparse.Namespace) -> int:
-    settings = settings_from_args(args)
-    from server.app import create_app
-
+def _serve(args: argparse.Namespace, serve_argv: list[str]) -> int:
+    settings = settings_from_args(args)  # the secret file is made here, before any worker
+    workers = args.workers or ((os.cpu_count() or 1) if settings.redis_url else 1)
+    if workers > 1 and not settings.redis_url:
+        raise SystemExit("--workers above 1 needs --redis-url (REDIS_URL): workers share Redis")
     host = settings.public_url or f"http://{settings.host}:{settings.port}"
     announce_api_key(settings, host, sys.stdout, bool(os.environ.get("CIRCLE_API_KEY")))
+    if workers > 1:
+        from server.cluster import supervisor
+
+        commands = supervisor.worker_commands(
+            serve_argv, workers, settings.port, settings.node_id, settings.public_url
+        )
+        env = {**os.environ, "CIRCLE_API_KEY": settings.api_key}  # one key for every worker
+        return supervisor.supervise(commands, env, settings.drain_timeout_s)
+    from server.app import create_app
+
     if not settings.public_url and security.trusted_hostnames(settings) == security.LOOPBACK_NAMES:
         print("No --public-url: only requests for localhost are answered.", file=sys.stderr)
     try:
@@ -147,6 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="run the server (the default)")
     add_serve_arguments(serve)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("CIRCLE_WORKERS", "0")) or None,
+        help="processes on this machine, ports from --port up (needs --redis-url; default "
+        "with it: one per core, else 1)",
+    )
     bot = commands.add_parser("bot", help="join headless participants that publish media files")
     bot.add_argument("--invite-url", required=True)
     bot.add_argument("--count", type=int, default=1)
@@ -181,4 +199,4 @@ def main(argv: list[str] | None = None) -> int:
         return _bot(args)
     if args.command == "facilitator":
         return _facilitator(args)
-    return _serve(args)
+    return _serve(args, raw[1:])
