@@ -17,6 +17,10 @@ from aiohttp import web
 from server import security
 from server.config import Settings, add_serve_arguments, settings_from_args
 
+# At exit, after the drain (on_shutdown): sockets still open get this long, then are cut
+# (aiohttp's default waits a minute for every websocket).
+SHUTDOWN_GRACE_S = 1.0
+
 
 def announce_api_key(settings: Settings, host: str, out: TextIO, configured: bool) -> None:
     """A generated API key is shown once on a terminal; when output goes elsewhere (a log
@@ -66,7 +70,13 @@ def _serve(args: argparse.Namespace, serve_argv: list[str]) -> int:
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a dependency; keep working without
         pass
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=print)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=print,
+        shutdown_timeout=SHUTDOWN_GRACE_S,
+    )
     return 0
 
 

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +22,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 
+from server.background import BackgroundTasks
 from server.bot.media import EncodedMedia, EncodedTrack, OpusPacker, Vp8Packer
 from server.bot.stats import KINDS, BotReport, BotStats, ReceiveCounter, SequenceTracker
 from server.media import aiortc_hooks
@@ -116,6 +117,8 @@ class Bot:
         self.nodes: list[str] = []  # the cluster's other nodes, as the last join told
         self.moves = 0  # how often it moved to another node of a cluster and resumed there
         self._relocating: asyncio.Task[None] | None = None
+        self._leaving = BackgroundTasks()  # sockets left behind, closing
+        self._slot_updates = 0  # "slots" events so far
         self.sio = self._new_socket()
 
     def _new_socket(self) -> socketio.AsyncClient:
@@ -125,18 +128,33 @@ class Bot:
             reconnection_delay=0.5,
             reconnection_delay_max=2,
         )
-        sio.on("connect", self._on_connect)
-        sio.on("disconnect", self._on_disconnect)
-        sio.on("move", self._on_move)
-        sio.on("media_reset", self._on_media_reset)
-        sio.on("admitted", self._on_admitted)
-        sio.on("slots", self._on_slots)
-        sio.on("participant_joined", self._on_participant)
-        sio.on("participant_updated", self._on_participant)
-        sio.on("participant_left", self._on_participant_left)
-        sio.on("active_speaker", self._on_active_speaker)
-        sio.on("error", self._on_error)
+        handlers: dict[str, Callable[..., Awaitable[None]]] = {
+            "connect": self._on_connect,
+            "disconnect": self._on_disconnect,
+            "move": self._on_move,
+            "media_reset": self._on_media_reset,
+            "admitted": self._on_admitted,
+            "slots": self._on_slots,
+            "participant_joined": self._on_participant,
+            "participant_updated": self._on_participant,
+            "participant_left": self._on_participant_left,
+            "active_speaker": self._on_active_speaker,
+            "error": self._on_error,
+        }
+        for event, handler in handlers.items():
+            sio.on(event, self._from_current(sio, handler))
         return sio
+
+    def _from_current(
+        self, sio: socketio.AsyncClient, handler: Callable[..., Awaitable[None]]
+    ) -> Callable[..., Awaitable[None]]:
+        """What a socket left behind (after a move) still says is stale: ignored."""
+
+        async def handle(*args: Any) -> None:
+            if sio is self.sio:
+                await handler(*args)
+
+        return handle
 
     # -- socket.io ------------------------------------------------------------------------
 
@@ -185,8 +203,8 @@ class Bot:
     async def _switch(self, origin: str) -> None:
         """A new socket, to `origin` (the old one is shut down, its reconnecting too)."""
         old, self.sio = self.sio, self._new_socket()
-        with contextlib.suppress(Exception):
-            await old.shutdown()
+        # not awaited: a draining node may hold the old socket open until it exits
+        self._leaving.spawn(old.shutdown())
         self.origin = origin
         await self.connect(NODE_CONNECT_TIMEOUT_S)
 
@@ -250,6 +268,7 @@ class Bot:
                 await self.subscribe()
 
     async def _on_slots(self, data: dict[str, Any]) -> None:
+        self._slot_updates += 1
         self._apply_slots(data.get("slots", []))
 
     def _apply_slots(self, slots: list[dict[str, Any]]) -> None:
@@ -359,10 +378,13 @@ class Bot:
         await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "answer"))
 
     async def subscribe(self) -> None:
+        updates = self._slot_updates
         reply = await self.request("subscribe", {})
         pc = self.subscribe_pc = RTCPeerConnection(_rtc_configuration())
         await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "offer"))
-        self._apply_slots(reply.get("slots", []))
+        if self._slot_updates == updates:
+            # else a "slots" event came meanwhile: the server made it after this reply
+            self._apply_slots(reply.get("slots", []))
         for transceiver in pc.getTransceivers():
             mid = transceiver.mid
             assert mid is not None
@@ -402,6 +424,7 @@ class Bot:
         for task in (self._resuming, self._relocating):
             if task is not None:
                 task.cancel()
+        self._leaving.cancel_all()
         if self.sio.connected:
             with contextlib.suppress(Exception):
                 await self.sio.disconnect()
