@@ -19,6 +19,7 @@ from server import (
     sessions_api,
     summaries_api,
 )
+from server.cluster.node import ClusterNode
 from server.config import Settings
 from server.live.effects import Effects
 from server.live.fanout import Fanout
@@ -66,14 +67,20 @@ def create_app(
     registry = LiveSessions(settings, stats, lambda: app[STORE], fanout, clock, router_class)
     effects = Effects(registry, fanout)
     registry.on_media_failed = effects.media_failed
-    sio.register_namespace(Signalling(registry, fanout, effects))
+    readiness = Readiness()
+    metrics = Metrics(settings.node_id, stats, registry)
+    # With Redis, this process is one node of a cluster (a cluster of one is fine).
+    cluster = (
+        ClusterNode(settings, registry, readiness, metrics.cluster) if settings.redis_url else None
+    )
+    sio.register_namespace(Signalling(registry, fanout, effects, cluster))
     workers = Workers(registry, fanout, effects)
 
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[ops_api.STATS] = stats
-    app[ops_api.METRICS] = Metrics(settings.node_id, stats, registry)
-    app[ops_api.READINESS] = Readiness()
+    app[ops_api.METRICS] = metrics
+    app[ops_api.READINESS] = readiness
     app[SESSIONS] = registry
     app[LIVE] = registry
     console_api.add_routes(app)
@@ -97,9 +104,13 @@ def create_app(
     app.cleanup_ctx.append(_store)
     summaries_api.add_routes(app)  # its retention worker needs the store open
     app.on_startup.append(_freeze_startup_heap)
+    if cluster is not None:
+        # after the store, and ended after the sessions are saved (cleanups run in reverse)
+        app.cleanup_ctx.append(cluster.run)
+        app.on_shutdown.append(cluster.drain)
     app.on_shutdown.append(_stopping)
     app.cleanup_ctx.append(lambda app: workers.run())
-    app.cleanup_ctx.append(_live_sessions)
+    app.cleanup_ctx.append(_live_sessions if cluster is None else _cluster_sessions)
     return app
 
 
@@ -155,5 +166,15 @@ async def _live_sessions(app: web.Application) -> AsyncIterator[None]:
     registry = app[SESSIONS]
     await registry.restore()
     yield
+    await _keep_sessions(registry)
+
+
+async def _cluster_sessions(app: web.Application) -> AsyncIterator[None]:
+    """In a cluster, a session comes back on the node that claims it (server/cluster/)."""
+    yield
+    await _keep_sessions(app[SESSIONS])
+
+
+async def _keep_sessions(registry: LiveSessions) -> None:
     await registry.close()
     registry.fanout.close()

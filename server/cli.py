@@ -28,6 +28,10 @@ from server.config import (
 
 log = logging.getLogger(__name__)
 
+# At exit, after the drain (on_shutdown): sockets still open get this long, then are cut
+# (aiohttp's default waits a minute for every websocket).
+SHUTDOWN_GRACE_S = 1.0
+
 
 def announce_api_key(settings: Settings, host: str, out: TextIO, configured: bool) -> None:
     """A generated API key is shown once on a terminal; when output goes elsewhere (a log
@@ -52,14 +56,25 @@ def announce_api_key(settings: Settings, host: str, out: TextIO, configured: boo
     out.flush()
 
 
-def _serve(args: argparse.Namespace) -> int:
-    settings = settings_from_args(args)
-    from server.app import create_app
-
+def _serve(args: argparse.Namespace, serve_argv: list[str]) -> int:
+    settings = settings_from_args(args)  # the secret file is made here, before any worker
+    workers = args.workers or ((os.cpu_count() or 1) if settings.redis_url else 1)
+    if workers > 1 and not settings.redis_url:
+        raise SystemExit("--workers above 1 needs --redis-url (REDIS_URL): workers share Redis")
     tls = _tls_context(settings)
     scheme = "https" if tls else "http"
     host = settings.public_url or f"{scheme}://{settings.host}:{settings.port}"
     announce_api_key(settings, host, sys.stdout, bool(os.environ.get("CIRCLE_API_KEY")))
+    if workers > 1:
+        from server.cluster import supervisor
+
+        commands = supervisor.worker_commands(
+            serve_argv, workers, settings.port, settings.node_id, settings.public_url
+        )
+        env = {**os.environ, "CIRCLE_API_KEY": settings.api_key}  # one key for every worker
+        return supervisor.supervise(commands, env, settings.drain_timeout_s)
+    from server.app import create_app
+
     if not settings.public_url and security.trusted_hostnames(settings) == security.LOOPBACK_NAMES:
         log.warning("No --public-url: only requests for localhost are answered.")
     try:
@@ -74,6 +89,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=settings.port,
         ssl_context=tls,
         print=print,
+        shutdown_timeout=SHUTDOWN_GRACE_S,
     )
     return 0
 
@@ -199,6 +215,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="run the server (the default)")
     add_serve_arguments(serve)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("CIRCLE_WORKERS", "0")) or None,
+        help="processes on this machine, ports from --port up (needs --redis-url; default "
+        "with it: one per core, else 1)",
+    )
     bot = commands.add_parser("bot", help="join headless participants that publish media files")
     bot.add_argument("--invite-url", required=True)
     bot.add_argument("--count", type=int, default=1)
@@ -252,4 +275,4 @@ def main(argv: list[str] | None = None) -> int:
         return _facilitator(args)
     if args.command in ("backup", "restore"):
         return _backup(args)
-    return _serve(args)
+    return _serve(args, raw[1:])

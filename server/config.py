@@ -53,6 +53,12 @@ class Settings:
     secret: str = ""  # signs tokens; kept in the data dir so links survive a restart
     data_dir: Path = Path("data")
     redis_url: str | None = None  # set: accounts, groups, sessions and audit live in Redis
+    # Packets forwarded per second one process carries before forwarding degrades. From
+    # docs/benchmarks.md (one core): 8 people forward ~5,300 pkt/s at 0.6 core with a 6 ms
+    # delay p99, 12 people ~12,000 pkt/s saturate it (p99 0.18 s); at ~100 us a packet,
+    # 8,000 pkt/s is ~0.8 core, leaving room for a room's growth and the engagement work.
+    capacity_pps: float = 8_000.0
+    drain_timeout_s: float = 30.0  # SIGTERM: pages are moved to other processes within this
     public_url: str | None = None  # base of the links; default: the request's own origin
     token_ttl_hours: float = 24.0
     retention_days: float = 90.0  # session summaries (and their audit log) are purged after this
@@ -88,6 +94,18 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=int(env("PORT", env("CIRCLE_PORT", "8080"))))
     add_store_arguments(parser)
     parser.add_argument("--public-url", default=env("CIRCLE_PUBLIC_URL"), help="base URL for links")
+    parser.add_argument(
+        "--capacity-pps",
+        type=float,
+        default=float(env("CIRCLE_CAPACITY_PPS", "8000")),
+        help="forwarded packets/s one process carries; a full cluster refuses new sessions",
+    )
+    parser.add_argument(
+        "--drain-timeout-s",
+        type=float,
+        default=float(env("CIRCLE_DRAIN_TIMEOUT_S", "30")),
+        help="on SIGTERM, time given to move this process's participants elsewhere",
+    )
     parser.add_argument(
         "--ice-server",
         action="append",
@@ -133,7 +151,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--node-id",
         default=env("CIRCLE_NODE_ID"),
-        help="this process's name in metrics and logs; default: <host name>-<process id>",
+        help="this process's name in the cluster, metrics and logs; default: <host name>-<pid>",
     )
     parser.add_argument(
         "--log-format",
@@ -251,6 +269,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         secret=_load_secret(data_dir),
         data_dir=data_dir,
         redis_url=args.redis_url or None,
+        capacity_pps=args.capacity_pps,
+        drain_timeout_s=args.drain_timeout_s,
         public_url=args.public_url,
         token_ttl_hours=args.token_ttl_hours,
         retention_days=args.retention_days,

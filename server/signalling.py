@@ -16,6 +16,7 @@ from rooms import controls
 from rooms.controls import continuity, crisis
 from rooms.errors import Refusal
 from server import accounts, ice_servers, logs
+from server.cluster.node import ClusterNode
 from server.limits import AuditCap, JoinLimits, client_address
 from server.live.effects import Effects
 from server.live.fanout import Fanout
@@ -64,11 +65,18 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
     after `trigger_event` has found the connection, applied the rate limit, and before it
     turns a refusal into one error reply to the sender only."""
 
-    def __init__(self, registry: LiveSessions, fanout: Fanout, effects: Effects) -> None:
+    def __init__(
+        self,
+        registry: LiveSessions,
+        fanout: Fanout,
+        effects: Effects,
+        cluster: ClusterNode | None = None,
+    ) -> None:
         super().__init__("/")
         self.registry = registry
         self.fanout = fanout
         self.effects = effects
+        self.cluster = cluster  # several processes: a session joins only on its owner
         self.join_limits = JoinLimits()
         self.audit_cap = AuditCap()
 
@@ -107,7 +115,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
                 exc.code,
                 exc.message,
             )
-            refused = {"error": exc.code, "message": exc.message}
+            refused = exc.reply()
             await self.emit("error", {**refused, "event": event[:40]}, to=sid)
             return refused
 
@@ -188,6 +196,11 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         if self._joined(conn) is not None:
             raise Refusal("invalid", "already joined")
         grant = conn.grant
+        peers: Reply = {}
+        if self.cluster is not None:
+            # before the join limits: being sent to the owner is no join
+            await self.cluster.locate(grant.session_id)
+            peers["nodes"] = await self.cluster.peer_urls()  # where to go if this one dies
         token_key = f"{grant.session_id}/{grant.role}/{grant.invite_token_id or grant.link_id}"
         if not self.join_limits.allow(token_key, conn.address, time.monotonic()):
             raise Refusal("rate_limited", "too many joins; wait a minute")
@@ -219,7 +232,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         pid = continuity.returning(live.session, request.rejoin_key, grant.invite_token_id)
         if pid is not None and pid in live.session.participants:
             _give_safety(live, pid, request, self.registry.clock())  # as given now
-            return await self._resume(sid, conn, live, pid)
+            return {**await self._resume(sid, conn, live, pid), **peers}
         pid = pid or "p_" + secrets.token_urlsafe(6)
         now = self.registry.clock()
         joined = live.session.join(
@@ -245,7 +258,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         if not request.measure:
             live.engagement.opt_out(pid, True, now)
         admitted = joined.participant.admitted
-        reply = self._joined_reply(live, pid)
+        reply = {**self._joined_reply(live, pid), **peers}
         log.info(
             "participant %s joined session %s as %s%s",
             pid,

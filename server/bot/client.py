@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +22,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 
+from server.background import BackgroundTasks
 from server.bot.media import EncodedMedia, EncodedTrack, OpusPacker, Vp8Packer
 from server.bot.stats import KINDS, BotReport, BotStats, ReceiveCounter, SequenceTracker
 from server.media import aiortc_hooks
@@ -33,6 +34,13 @@ log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT_S = 30.0
 RESUME_ATTEMPTS = 5  # tries on one connection; each new connection tries again
+# A cluster (docs/cluster.md): a join is redirected to the session's node; a node that stops
+# answering this long is left for the others the join reply named.
+REDIRECTS = 4
+FAILOVER_AFTER_S = 2.0
+RELOCATE_ROUNDS = 30  # each tries every known node, then pauses
+RELOCATE_PAUSE_S = 1.0
+NODE_CONNECT_TIMEOUT_S = 5.0
 _CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
 
 
@@ -40,10 +48,13 @@ class BotError(RuntimeError):
     """The server refused a bot's request (`code` and `reason` are the server's), or a step
     timed out or failed (`code` None)."""
 
-    def __init__(self, message: str, code: str | None = None, reason: str = "") -> None:
+    def __init__(
+        self, message: str, code: str | None = None, reason: str = "", url: str = ""
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.reason = reason
+        self.url = url  # where the session runs, with code "elsewhere"
 
 
 def parse_invite(invite_url: str) -> tuple[str, str]:
@@ -103,27 +114,114 @@ class Bot:
         self.resumes = 0  # how often it came back as itself after a drop or a restart
         self._joined = False
         self._resuming: asyncio.Task[None] | None = None
-        self.sio = socketio.AsyncClient(
+        self.nodes: list[str] = []  # the cluster's other nodes, as the last join told
+        self.moves = 0  # how often it moved to another node of a cluster and resumed there
+        self._relocating: asyncio.Task[None] | None = None
+        self._leaving = BackgroundTasks()  # sockets left behind, closing
+        self._slot_updates = 0  # "slots" events so far
+        self.sio = self._new_socket()
+
+    def _new_socket(self) -> socketio.AsyncClient:
+        sio = socketio.AsyncClient(
             serializer="msgpack",
             reconnection=True,
             reconnection_delay=0.5,
             reconnection_delay_max=2,
         )
-        self.sio.on("connect", self._on_connect)
-        self.sio.on("media_reset", self._on_media_reset)
-        self.sio.on("admitted", self._on_admitted)
-        self.sio.on("slots", self._on_slots)
-        self.sio.on("participant_joined", self._on_participant)
-        self.sio.on("participant_updated", self._on_participant)
-        self.sio.on("participant_left", self._on_participant_left)
-        self.sio.on("active_speaker", self._on_active_speaker)
-        self.sio.on("error", self._on_error)
+        handlers: dict[str, Callable[..., Awaitable[None]]] = {
+            "connect": self._on_connect,
+            "disconnect": self._on_disconnect,
+            "move": self._on_move,
+            "media_reset": self._on_media_reset,
+            "admitted": self._on_admitted,
+            "slots": self._on_slots,
+            "participant_joined": self._on_participant,
+            "participant_updated": self._on_participant,
+            "participant_left": self._on_participant_left,
+            "active_speaker": self._on_active_speaker,
+            "error": self._on_error,
+        }
+        for event, handler in handlers.items():
+            sio.on(event, self._from_current(sio, handler))
+        return sio
+
+    def _from_current(
+        self, sio: socketio.AsyncClient, handler: Callable[..., Awaitable[None]]
+    ) -> Callable[..., Awaitable[None]]:
+        """What a socket left behind (after a move) still says is stale: ignored."""
+
+        async def handle(*args: Any) -> None:
+            if sio is self.sio:
+                await handler(*args)
+
+        return handle
 
     # -- socket.io ------------------------------------------------------------------------
 
+    def _moving(self) -> bool:
+        return self._relocating is not None and not self._relocating.done()
+
     async def _on_connect(self) -> None:
-        if self._joined and not self._closed and self._resuming is None:
+        if self._joined and not self._closed and self._resuming is None and not self._moving():
             self._resuming = asyncio.create_task(self._resume())
+
+    async def _on_disconnect(self, *reason: Any) -> None:
+        if self._joined and not self._closed and self.nodes and not self._moving():
+            self._relocating = asyncio.create_task(self._relocate([], FAILOVER_AFTER_S))
+
+    async def _on_move(self, data: Any) -> None:
+        """The node is draining (or lost the session): the session goes on at `url`."""
+        url = data.get("url") if isinstance(data, dict) else None
+        if isinstance(url, str) and not self._closed and not self._moving():
+            self._relocating = asyncio.create_task(self._relocate([url], 0.0))
+
+    async def _relocate(self, first: list[str], wait_s: float) -> None:
+        """Reach the session's node again and resume there: `first`, then the other nodes the
+        last join named, then this one; round after round while the session finds a new
+        owner (a dead owner's lease runs out within seconds)."""
+        await asyncio.sleep(wait_s)
+        if not first and self.sio.connected:
+            return  # this node is back
+        for _ in range(RELOCATE_ROUNDS):
+            for origin in dict.fromkeys([*first, *self.nodes, self.origin]):
+                if self._closed:
+                    return
+                try:
+                    await self._switch(origin)
+                    await self._join_where_it_runs()
+                    await self._renegotiate()
+                except (BotError, socketio.exceptions.SocketIOError) as exc:
+                    log.info("%s: not at %s yet: %s", self.name, origin, exc)
+                    continue
+                self.resumes += 1
+                self.moves += 1
+                return
+            first = []
+            await asyncio.sleep(RELOCATE_PAUSE_S)
+        log.warning("%s: no node of the cluster took the session back", self.name)
+
+    async def _switch(self, origin: str) -> None:
+        """A new socket, to `origin` (the old one is shut down, its reconnecting too)."""
+        old, self.sio = self.sio, self._new_socket()
+        # not awaited: a draining node may hold the old socket open until it exits
+        self._leaving.spawn(old.shutdown())
+        self.origin = origin
+        await self.connect(NODE_CONNECT_TIMEOUT_S)
+
+    async def _join_where_it_runs(self) -> None:
+        """Join; a cluster's node that does not run the session names the one that does."""
+        for _ in range(REDIRECTS):
+            try:
+                await self.join()
+                return
+            except BotError as exc:
+                if exc.code == "elsewhere" and exc.url:
+                    await self._switch(exc.url)
+                elif exc.code == "moving":
+                    await asyncio.sleep(RELOCATE_PAUSE_S)
+                else:
+                    raise
+        raise BotError(f"{self.name}: redirected more than {REDIRECTS} times")
 
     async def _resume(self) -> None:
         """Connected again: join with the same key (the same person), then fresh media. A step
@@ -170,6 +268,7 @@ class Bot:
                 await self.subscribe()
 
     async def _on_slots(self, data: dict[str, Any]) -> None:
+        self._slot_updates += 1
         self._apply_slots(data.get("slots", []))
 
     def _apply_slots(self, slots: list[dict[str, Any]]) -> None:
@@ -205,7 +304,12 @@ class Bot:
             raise BotError(f"{self.name}: no reply to {event}") from exc
         if isinstance(reply, dict) and "error" in reply:
             code, reason = str(reply["error"]), str(reply.get("message", ""))
-            raise BotError(f"{self.name}: {event} refused: {code}: {reason}", code, reason)
+            raise BotError(
+                f"{self.name}: {event} refused: {code}: {reason}",
+                code,
+                reason,
+                str(reply.get("url", "")),
+            )
         if not isinstance(reply, dict):
             raise BotError(f"{self.name}: {event}: unexpected reply {reply!r}")
         return reply
@@ -214,7 +318,7 @@ class Bot:
 
     async def start(self) -> None:
         await self.connect()
-        await self.join()
+        await self._join_where_it_runs()
         try:
             async with asyncio.timeout(self.admit_timeout_s):
                 await self.admitted.wait()
@@ -225,14 +329,14 @@ class Bot:
         if self._subscribe:
             await self.subscribe()
 
-    async def connect(self) -> None:
+    async def connect(self, timeout_s: float = REQUEST_TIMEOUT_S) -> None:
         try:
             await self.sio.connect(
                 self.origin,
                 auth={"token": self._token},
                 transports=["websocket"],
                 socketio_path="socket.io",
-                wait_timeout=REQUEST_TIMEOUT_S,
+                wait_timeout=timeout_s,
             )
         except socketio.exceptions.ConnectionError as exc:
             reason = " ".join(str(a) for a in exc.args)
@@ -244,6 +348,7 @@ class Bot:
         self.state = reply  # the session as the server last told it at a join
         self.participant_id = reply["participant_id"]
         self.role = reply.get("role")
+        self.nodes = [str(url) for url in reply.get("nodes", [])]
         if reply.get("admitted", True):
             self._take_state(reply)
             self.admitted.set()
@@ -273,10 +378,13 @@ class Bot:
         await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "answer"))
 
     async def subscribe(self) -> None:
+        updates = self._slot_updates
         reply = await self.request("subscribe", {})
         pc = self.subscribe_pc = RTCPeerConnection(_rtc_configuration())
         await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "offer"))
-        self._apply_slots(reply.get("slots", []))
+        if self._slot_updates == updates:
+            # else a "slots" event came meanwhile: the server made it after this reply
+            self._apply_slots(reply.get("slots", []))
         for transceiver in pc.getTransceivers():
             mid = transceiver.mid
             assert mid is not None
@@ -313,8 +421,10 @@ class Bot:
         if self._closed:
             return
         self._closed = True
-        if self._resuming is not None:
-            self._resuming.cancel()
+        for task in (self._resuming, self._relocating):
+            if task is not None:
+                task.cancel()
+        self._leaving.cancel_all()
         if self.sio.connected:
             with contextlib.suppress(Exception):
                 await self.sio.disconnect()

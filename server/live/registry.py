@@ -67,10 +67,16 @@ class LiveSessions:
         return self.sessions.get(session_id)
 
     async def open(self, record: SessionRecord) -> LiveSession:
-        """The running session of this record, made with its router on first use; a session
-        that ran before (everyone left long ago) goes on from its stored summary."""
+        """The running session of this record, made with its router on first use: restored
+        from its saved state when it was running elsewhere (another process of a cluster, or
+        this one before a restart); a session that ran before (everyone left long ago) goes on
+        from its stored summary."""
         live = self.sessions.get(record.id)
         if live is None:
+            state = await self.store().get_live_state(record.id)
+            restored = None if state is None else await self._restore(record, state)
+            if restored is not None:
+                return restored
             stored = await self.store().get_summary(record.id)
             session = Session(
                 record.id,
@@ -102,31 +108,37 @@ class LiveSessions:
         """At start-up: every session that was running when the server stopped (or died)
         comes back as it was at its last save; its people are reconnecting, and their pages
         resume them in their rooms."""
-        store, now = self.store(), self.clock()
+        store = self.store()
         for session_id, state in await store.live_states():
             record = await store.get_session(session_id)
             if record is None or record.ended_at is not None:
                 await store.delete_live_state(session_id)
                 continue
-            try:
-                session = restore_session(state)
-            except (ValueError, TypeError, KeyError):
-                log.warning("session %s: its saved state cannot be read; not restored", session_id)
+            await self._restore(record, state)
+
+    async def _restore(self, record: SessionRecord, state: dict[str, Any]) -> LiveSession | None:
+        """A session running again from its saved state (None if the state cannot be read)."""
+        now = self.clock()
+        try:
+            session = restore_session(state)
+        except (ValueError, TypeError, KeyError):
+            log.warning("session %s: its saved state cannot be read; not restored", record.id)
+            return None
+        stored = await self.store().get_summary(record.id)
+        live = self._make(record, session, stored.data if stored else None)
+        live.restored = True
+        live.invite_ids = dict(state.get("invite_ids", {}))
+        live.leaders = dict(state.get("leaders", {}))
+        for person in list(session.participants.values()):
+            if not person.admitted:
+                del session.participants[person.id]  # the waiting knock again
                 continue
-            stored = await store.get_summary(session_id)
-            live = self._make(record, session, stored.data if stored else None)
-            live.restored = True
-            live.invite_ids = dict(state.get("invite_ids", {}))
-            live.leaders = dict(state.get("leaders", {}))
-            for person in list(session.participants.values()):
-                if not person.admitted:
-                    del session.participants[person.id]  # the waiting knock again
-                    continue
-                person.disconnected_at = person.disconnected_at or now
-                live.router.add(person.id, person.room_id)
-            if not session.participants:
-                live.empty_since = now
-            log.info("session %s restored with %d people", session_id, len(session.participants))
+            person.disconnected_at = person.disconnected_at or now
+            live.router.add(person.id, person.room_id)
+        if not session.participants:
+            live.empty_since = now
+        log.info("session %s restored with %d people", record.id, len(session.participants))
+        return live
 
     async def save_state(self, live: LiveSession) -> None:
         """What must survive a restart (rooms.persistence), after each change and each flush."""
@@ -162,6 +174,13 @@ class LiveSessions:
                 final,
             )
         )
+
+    async def let_go(self, live: LiveSession) -> None:
+        """The session runs on another process now (it took the session over): its media
+        here closes, and nothing is saved over what the new owner keeps."""
+        if self.sessions.get(live.session.id) is live:
+            await live.router.close()
+            del self.sessions[live.session.id]
 
     async def close(self) -> None:
         """At shutdown: every session is kept as it was, mid-session (not final)."""

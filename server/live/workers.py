@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict
+
+from redis.exceptions import RedisError
 
 from rooms import breakouts, link_policy
 from rooms.controls import continuity
@@ -18,6 +21,9 @@ from server.live.fanout import Fanout
 from server.live.registry import LiveSessions
 from server.live.reports import engagement_report
 from server.live.session import LiveSession
+from server.store import StoreError
+
+log = logging.getLogger(__name__)
 
 SPEAKER_INTERVAL_S = 0.2
 BREAKOUT_TICK_S = 0.25
@@ -192,7 +198,11 @@ class Workers:
         the server stops mid-session."""
         while True:
             await asyncio.sleep(SUMMARY_FLUSH_S)
-            await self.flush()
+            try:
+                await self.flush()
+            except (StoreError, RedisError, OSError) as exc:
+                # the store is away (a Redis restart): rooms run on, the next flush saves all
+                log.warning("summary flush failed: %s", exc)
 
     async def flush(self) -> None:
         for live in self._live():

@@ -13,7 +13,7 @@ import {
   stopLocalMedia,
   subscribe,
 } from './media.js';
-import { rejoinKey, request } from './network.js';
+import { moveTo, rejoinKey, request } from './network.js';
 import { renderHeader, renderPanel } from './people.js';
 import { privateRoomChanged, renderPrivateBar } from './private_talk.js';
 import { QUALITY_EVENTS } from './quality.js';
@@ -49,6 +49,10 @@ async function joinFlow() {
     });
   } catch (err) {
     if (gen !== app.generation) return;
+    if (err.code === 'elsewhere' && err.url) {
+      moveTo(err.url);
+      return;
+    }
     app.socket.disconnect();
     app.state = 'prejoin';
     setStatus('');
@@ -224,6 +228,14 @@ export function connect() {
     app.everConnected = true;
     socket.io.reconnectionAttempts(25); // about two minutes, longer than the place is kept
     joinFlow();
+  });
+
+  socket.on('move', (msg) => {
+    if (app.state === 'left' || app.state === 'error' || typeof msg?.url !== 'string') return;
+    app.state = 'left'; // nothing more from this socket: the page goes on at msg.url
+    socket.disconnect();
+    closePeerConnections();
+    moveTo(msg.url);
   });
 
   socket.on('connect_error', (err) => {

@@ -19,6 +19,8 @@ function takeToken() {
   const params = new URLSearchParams(location.hash.replace(/^#/, ''));
   let token = (params.get('t') || '').trim();
   try {
+    // moved here by another node of a cluster: the same person, resuming (see moveTo)
+    if (params.get('r')) sessionStorage.setItem(`circle-rejoin-${app.sessionId}`, params.get('r'));
     if (token) sessionStorage.setItem(slot, token);
     else token = sessionStorage.getItem(slot) || '';
   } catch {
@@ -52,10 +54,20 @@ export function readToken() {
 }
 
 class AckError extends Error {
-  constructor(code, message) {
+  constructor(code, message, url) {
     super(message || code);
     this.code = code;
+    this.url = url; // with code "elsewhere": the node that runs the session
   }
+}
+
+/** Go on at another node of the cluster (the session runs there, or this one is draining):
+ * the same page there, with the link's token and this tab's rejoin key in the fragment (each
+ * origin has its own sessionStorage); that page takes both and clears the address bar. */
+export function moveTo(url) {
+  const base = new URL(url);
+  const fragment = new URLSearchParams({ t: app.token, r: rejoinKey() });
+  location.assign(`${base.origin}${location.pathname}#${fragment}`);
 }
 
 export async function request(event, body) {
@@ -66,7 +78,7 @@ export async function request(event, body) {
     throw new AckError('timeout', 'The server did not answer in time.');
   }
   if (!res || res.error || !res.ok) {
-    throw new AckError(res?.error || 'invalid', res?.message || 'Request failed.');
+    throw new AckError(res?.error || 'invalid', res?.message || 'Request failed.', res?.url);
   }
   return res;
 }

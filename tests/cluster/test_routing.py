@@ -1,0 +1,42 @@
+"""Two processes on one Redis: whichever node a link names, everyone of a session ends up on
+the node that owns it, media flows between them and a facilitator's mute takes effect."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bench.harness import everyone_hears_everyone
+from server.bot.media import EncodedMedia
+from tests.cluster.conftest import cluster_of, group_bots, started
+from tests.conftest import until
+from tests.store.conftest import RedisServer
+
+pytestmark = pytest.mark.usefixtures("loopback_ice")
+
+
+async def test_people_reaching_either_node_meet_on_the_owner(
+    redis_server: RedisServer, tmp_path: Path, small_media: EncodedMedia
+) -> None:
+    async with cluster_of(redis_server, tmp_path) as cluster:
+        a = await cluster.start_node()
+        b = await cluster.start_node()
+        await until(lambda: cluster.node_ids() == {"n0", "n1"}, 10, "both nodes registered")
+        session = a.api("/api/sessions", {"title": "Group", "waiting_room": False})
+        bots = group_bots(session, a, b, small_media)
+        async with started(bots) as (lead, ana, ben):
+            owner = cluster.owner_url(session["session_id"])
+            assert owner in (a.base, b.base)
+            assert {bot.origin for bot in bots} == {owner}  # the redirected ones moved
+            assert lead.nodes == [a.base if owner == b.base else b.base]
+            await until(lambda: everyone_hears_everyone(list(bots)), 15, "media flows")
+
+            await lead.request("control", {"action": "mute", "target": ana.participant_id})
+            await asyncio.sleep(1.0)  # the mute is applied, packets in flight arrive
+            frozen = ben.received("audio", ana.participant_id)
+            lead_audio = ben.received("audio", lead.participant_id)
+            await asyncio.sleep(1.0)
+            assert ben.received("audio", ana.participant_id) == frozen
+            assert ben.received("audio", lead.participant_id) > lead_audio
