@@ -119,7 +119,7 @@ class Engagement:
         config = self.config
         voice = person.voice
         packet_s = config.packet_ms / 1000
-        if voice.speaking and at - voice.last_heard > self._hangover_s(voice):
+        if voice.speaking and self._pause_ended(voice, at - voice.last_heard, inclusive=False):
             self._stop_speaking(person, at)
         if not voice.activity.hear(level, voice_bit, at):
             return
@@ -144,11 +144,17 @@ class Engagement:
         """End speech whose pause has reached the hangover (no packet needs to arrive)."""
         for person in self.people.values():
             voice = person.voice
-            if voice.speaking and now - voice.last_heard >= self._hangover_s(voice):
+            if voice.speaking and self._pause_ended(voice, now - voice.last_heard, inclusive=True):
                 self._stop_speaking(person, now)
 
-    def _hangover_s(self, voice: VoiceState) -> float:
-        return (self.config.hangover_ms + voice.activity.extra_hangover_ms) / 1000
+    def _pause_ended(self, voice: VoiceState, pause_s: float, inclusive: bool) -> bool:
+        """Whether a pause this long ends speech: it reached the hangover, with a faint
+        voice's extra (judged only then: it sorts the voice's recent heights)."""
+        hangover_ms = self.config.hangover_ms
+        if pause_s * 1000 < hangover_ms:
+            return False
+        hangover_s = (hangover_ms + voice.activity.extra_hangover_ms) / 1000
+        return pause_s >= hangover_s if inclusive else pause_s > hangover_s
 
     def observe(self, event: DomainEvent, at: float) -> None:
         """Take what matters from a domain event (rooms.model / rooms.controls)."""

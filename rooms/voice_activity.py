@@ -28,6 +28,9 @@ class VoiceActivityConfig:
     fluctuation_window_ms: int = 400  # speech moves within this (syllables come at 3-6 Hz)...
     fluctuation_min_db: int = 6  # ...by at least this; steady noise does not
     peak_above_floor_db: int = 11  # ...and reach this far over the floor (a syllable's peak)
+    syllable_gap_ms: int = 60  # under the voice line this long ends a syllable: what rises
+    # after it needs a peak of its own (a browser's auto gain lifts the noise after a turn),
+    # unless the voice is faint (below): its own syllables barely reach the peak
     continue_ms: int = 200  # within this of such voice, a level this far over the floor...
     continue_above_floor_db: int = 2  # ...and over the top of the person's recent noise...
     noise_top_percentile: int = 90  # ...(this percentile of it) is voice too: the soft sounds
@@ -63,6 +66,8 @@ class VoiceActivity:
     _first_at: float = 0.0  # the stream's first packet
     _last_voice_at: float | None = None  # the last packet voiced by all three rules
     _recent: deque[tuple[float, int]] = field(default_factory=deque)  # (at, dBov), fluctuation
+    _under_since: float | None = None  # the level went under the voice line here
+    _syllable_from: float = 0.0  # the current syllable's peak is looked for from here
     _quiet: deque[tuple[float, int]] = field(default_factory=deque)  # (at, level), non-voice
     _counts: list[int] = field(default_factory=lambda: [0] * LEVELS)  # histogram of _quiet
     _heights: deque[int] = field(default_factory=deque)  # voice above the floor, dB
@@ -89,6 +94,14 @@ class VoiceActivity:
         loudest = max(d for _, d in self._recent)
         moving = after_gap or loudest - min(d for _, d in self._recent) >= config.fluctuation_min_db
         floor = self.floor_dbov
+        if floor is not None and dbov < floor + config.above_floor_db:
+            if self._under_since is None:
+                self._under_since = at
+        elif self._under_since is not None:
+            if at - self._under_since >= config.syllable_gap_ms / 1000 and not self.faint:
+                self._syllable_from = at
+            self._under_since = None
+        peak = max(d for t, d in self._recent if t >= self._syllable_from)
         loud_enough = dbov >= config.quietest_voice_dbov
         above = loud_enough and (floor is None or dbov >= floor + config.above_floor_db) and moving
         if above and floor is not None:  # the evidence for `noisy`
@@ -100,7 +113,7 @@ class VoiceActivity:
         voice = above and (
             floor is None
             or (
-                loudest >= floor + config.peak_above_floor_db
+                peak >= floor + config.peak_above_floor_db
                 and at - self._first_at >= config.settle_ms / 1000
             )
         )
@@ -181,10 +194,14 @@ class VoiceActivity:
         return loud is not None and loud < self.config.trusted_above_floor_db
 
     @property
-    def extra_hangover_ms(self) -> int:
-        """Pause bridged on top of the usual hangover: a faint voice's edges are under the
-        noise (faint_above_floor_db)."""
+    def faint(self) -> bool:
+        """The loud part of the voice stands less than faint_above_floor_db over the floor:
+        the soft edges of its words are under the noise."""
         config = self.config
         loud = self._loud_height_db(config.faint_min_voice_ms)
-        faint = loud is not None and loud < config.faint_above_floor_db
-        return config.faint_extra_hangover_ms if faint else 0
+        return loud is not None and loud < config.faint_above_floor_db
+
+    @property
+    def extra_hangover_ms(self) -> int:
+        """Pause bridged on top of the usual hangover: a faint voice's hidden edges."""
+        return self.config.faint_extra_hangover_ms if self.faint else 0

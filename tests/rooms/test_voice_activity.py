@@ -210,3 +210,18 @@ def test_a_faint_voice_bridges_the_pause_its_hidden_edges_widen(peak: int, turns
     m = result.engine.metrics(result.end)["participants"]["talker"]
     assert m["turns"] == turns, m
     assert m["noisy_microphone"] is False
+
+
+def test_noise_lifted_by_auto_gain_after_a_turn_does_not_lengthen_it() -> None:
+    """Chromium's auto gain after a turn (the sweep, pink -50 dBFS): the noise comes back 4-5 dB
+    over the floor learned before, and one packet of it 9 dB over, while the last syllable is
+    still within the 400 ms the fluctuation rule looks back. It is not a syllable: it has no
+    peak of its own. The turn ends with the speech and its fade."""
+    floor = [57, 56] * 100  # 4 s
+    speech = [20, 24, 30, 24, 18, 26] * 10  # 1.2 s, a voice 30+ dB over its floor
+    fade = [32, 48, 50, 48, 47]
+    lifted = [52, 53] * 7 + [48] + [52, 53] * 40
+    result = run({"talker": floor + speech + fade + lifted})
+    (turn,) = result.engine.utterances("talker")
+    speech_end = JOINED_S + (len(floor) + len(speech) + len(fade)) * FRAME_S
+    assert turn.end - speech_end <= 0.2, (turn, speech_end)
