@@ -38,6 +38,7 @@ class VoiceActivityConfig:
     gap_ms: int = 60  # no packet for longer than this: the sender was silent (Opus DTX)
     settle_ms: int = 1000  # a stream's first levels, while the browser's processing settles,...
     # ...teach the floor and are never voice
+    young_stream_ms: int = 3000  # until then voice is also louder than the top of the noise
     trusted_above_floor_db: int = 14  # the loud part of voice (this percentile of how far...
     trusted_percentile: int = 90  # ...it stands above the floor) under this: too noisy...
     trusted_min_voice_ms: int = 1000  # ...once there is this much voice to judge by...
@@ -103,7 +104,16 @@ class VoiceActivity:
             self._under_since = None
         peak = max(d for t, d in self._recent if t >= self._syllable_from)
         loud_enough = dbov >= config.quietest_voice_dbov
-        above = loud_enough and (floor is None or dbov >= floor + config.above_floor_db) and moving
+        top = self.noise_top_dbov
+        # While a stream is young, voice stands over the loudest of its noise so far too: a
+        # browser's noise suppressor may engage late, after a burst of noise that holds.
+        young = at - self._first_at < config.young_stream_ms / 1000
+        above = (
+            loud_enough
+            and (floor is None or dbov >= floor + config.above_floor_db)
+            and (not young or top is None or dbov > top)
+            and moving
+        )
         if above and floor is not None:  # the evidence for `noisy`
             self._heights.append(dbov - floor)
             while len(self._heights) * config.packet_ms > config.evidence_voice_ms:
@@ -117,7 +127,6 @@ class VoiceActivity:
                 and at - self._first_at >= config.settle_ms / 1000
             )
         )
-        top = self.noise_top_dbov
         soft_level = (
             loud_enough
             and floor is not None

@@ -225,3 +225,14 @@ def test_noise_lifted_by_auto_gain_after_a_turn_does_not_lengthen_it() -> None:
     (turn,) = result.engine.utterances("talker")
     speech_end = JOINED_S + (len(floor) + len(speech) + len(fade)) * FRAME_S
     assert turn.end - speech_end <= 0.2, (turn, speech_end)
+
+
+def test_a_noise_suppressor_engaging_late_is_not_a_turn() -> None:
+    """Chromium's noise suppressor on a -50 dBFS hum (the sweep): 0.7 s of a steady level,
+    then the hum at full level, held for 0.3 s past the first second, then suppressed over
+    0.7 s. A member who never speaks gets no turn."""
+    ramp = [42, 42, 42, 43, 44, 44, 45, 46, 47, 49, 51, 54, 55, 55, 56, 56, 56, 57, 57, 57]
+    levels = [60] * 36 + [64, 43, 39, 40, 40] + [41] * 10 + ramp + [58] * 150
+    result = run({"silent": levels})
+    m = result.engine.metrics(result.end)["participants"]["silent"]
+    assert m["speaking_s"] == 0 and m["turns"] == 0, m
