@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench.forwarding import process_cpu_s
 from bench.harness import (
     KINDS,
     PYTHON,
@@ -96,6 +97,7 @@ class Step:
     worst_loss_pct: float  # the worst room's
     worst_p99_ms: float  # the worst process's
     busy_pct: float  # the whole machine's CPU, all cores
+    server_cores: float  # the busiest server process's (1.0: one core, its limit)
 
     def holds(self) -> bool:
         return self.worst_loss_pct <= MAX_LOSS_PCT and self.worst_p99_ms <= MAX_P99_MS
@@ -115,6 +117,16 @@ def machine_jiffies() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
+def server_pids(pid: int) -> list[int]:
+    """The server's process and its workers (with --workers above 1, it only supervises)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid, *map(int, children)]
+
+
+def cpu_by_process(pids: list[int]) -> list[float]:
+    return [process_cpu_s(pid) for pid in pids]
+
+
 def loss_pct(before: Totals, after: Totals) -> float:
     received = sum(after["received"][k] - before["received"][k] for k in KINDS)
     lost = sum(after["lost"][k] - before["lost"][k] for k in KINDS)
@@ -125,14 +137,16 @@ async def stats(bases: list[str], key: str, query: str = "") -> list[dict[str, A
     return [await asyncio.to_thread(http_json, f"{b}/api/stats{query}", key) for b in bases]
 
 
-async def measure(bases: list[str], key: str, rooms: list[Room], window_s: float) -> Step:
+async def measure(
+    bases: list[str], key: str, pids: list[int], rooms: list[Room], window_s: float
+) -> Step:
     """Every room and every process over one window."""
     first = await stats(bases, key, "?reset_delays=1")
     before = [await room.totals() for room in rooms]
-    cpu0, t0 = machine_jiffies(), time.monotonic()
+    cpu0, servers0, t0 = machine_jiffies(), cpu_by_process(pids), time.monotonic()
     await asyncio.sleep(window_s)
     after = [await room.totals() for room in rooms]
-    cpu1, t1 = machine_jiffies(), time.monotonic()
+    cpu1, servers1, t1 = machine_jiffies(), cpu_by_process(pids), time.monotonic()
     last = await stats(bases, key)
     forwarded = sum(b["packets_out"] - a["packets_out"] for a, b in zip(first, last, strict=True))
     return Step(
@@ -141,17 +155,19 @@ async def measure(bases: list[str], key: str, rooms: list[Room], window_s: float
         max(loss_pct(b, a) for b, a in zip(before, after, strict=True)),
         max(s["delay_ms"]["p99"] or 0.0 for s in last),
         100 * (cpu1[0] - cpu0[0]) / max(cpu1[1] - cpu0[1], 1),
+        max(b - a for a, b in zip(servers0, servers1, strict=True)) / (t1 - t0),
     )
 
 
-async def open_room(base: str, key: str, people: int, clip: Path) -> Room:
+async def open_room(base: str, key: str, people: int, clip: Path, log: Path) -> Room:
     body = {"title": "scale", "waiting_room": False}
     session = await asyncio.to_thread(http_json, f"{base}/api/sessions", key, body)
     command = ["-m", "bench.load_bots", "--invite-url", session["invite_url"], "--hold"]
     command += ["--count", str(people), "--clip", str(clip)]
-    process = await asyncio.create_subprocess_exec(
-        PYTHON, *command, cwd=ROOT, stdin=PIPE, stdout=PIPE
-    )
+    with log.open("ab") as sink:
+        process = await asyncio.create_subprocess_exec(
+            PYTHON, *command, cwd=ROOT, stdin=PIPE, stdout=PIPE, stderr=sink
+        )
     return Room(process)
 
 
@@ -173,14 +189,17 @@ async def run_config(workers: int, args: argparse.Namespace, clip: Path, tmp: Pa
         for base in bases:
             if not wait_ready(server.process, answers_http(f"{base}/healthz"), 20, 0.2):
                 raise RuntimeError(f"worker at {base} did not start")
+        pids = server_pids(server.pid)
+        bots_log = tmp / f"bots-{workers}.log"
         try:
             while len(rooms) < args.max_rooms:
-                rooms.append(await open_room(server.base, server.key, args.people, clip))
+                room = await open_room(server.base, server.key, args.people, clip, bots_log)
+                rooms.append(room)
                 if not await rooms[-1].wait_formed():
                     stopped = f"room {len(rooms)} did not form"
                     break
                 await asyncio.sleep(args.warmup)
-                step = await measure(bases, server.key, rooms, args.window)
+                step = await measure(bases, server.key, pids, rooms, args.window)
                 print(f"  {workers} process(es): {row(step)}", flush=True)
                 if not step.holds():
                     stopped = (
@@ -201,22 +220,23 @@ def row(step: Step) -> str:
     return (
         f"{step.rooms} rooms, {step.packets_per_s:,.0f} pkt/s, worst loss "
         f"{step.worst_loss_pct:.2f} %, worst p99 {step.worst_p99_ms:.1f} ms, "
-        f"machine CPU {step.busy_pct:.0f} %"
+        f"machine CPU {step.busy_pct:.0f} %, busiest server {step.server_cores:.2f} core"
     )
 
 
 def table(results: list[Result], people: int) -> str:
     lines = [
         "| processes | rooms held | people | forwarded pkt/s | worst room loss % "
-        "| worst delay p99 ms | machine CPU % | stopped at |",
-        "|" + "---|" * 8,
+        "| worst delay p99 ms | machine CPU % | busiest server, cores | stopped at |",
+        "|" + "---|" * 9,
     ]
     for r in results:
         s = r.held
-        cells = ["0", "0", "-", "-", "-", "-"]
+        cells = ["0", "0", "-", "-", "-", "-", "-"]
         if s is not None:
             cells = [str(s.rooms), str(s.rooms * people), f"{s.packets_per_s:,.0f}"]
             cells += [f"{s.worst_loss_pct:.2f}", f"{s.worst_p99_ms:.1f}", f"{s.busy_pct:.0f}"]
+            cells.append(f"{s.server_cores:.2f}")
         lines.append(f"| {r.workers} | " + " | ".join(cells) + f" | {r.stopped} |")
     return "\n".join(lines)
 

@@ -26,9 +26,11 @@ import { notice, setStatus, showScreen } from './ui.js';
 
 // A cluster (docs/cluster.md): a node that stops answering this long is left for another.
 const FAILOVER_AFTER_MS = 2000;
-// A dead node's lease names it for up to 5 s: a join sent back there is tried again instead.
-const FLED_RETRY_MS = 1000;
-const FLED_RETRIES = 15;
+// A dead node's lease names it for up to 5 s: a join sent back to the node the page left is
+// tried again instead, as is one refused while the session moves between nodes.
+const JOIN_RETRY_MS = 1000;
+const JOIN_RETRIES = 15;
+let joinRetries = 0; // since the last join that succeeded
 
 function applyParticipant(p) {
   if (!p?.id) return;
@@ -55,13 +57,14 @@ async function joinFlow() {
     });
   } catch (err) {
     if (gen !== app.generation) return;
+    const sentBack =
+      err.code === 'elsewhere' && err.url && app.moved?.fled === new URL(err.url).origin;
+    if ((sentBack || err.code === 'moving') && joinRetries++ < JOIN_RETRIES) {
+      setStatus('Finding a new server for the session…');
+      setTimeout(() => gen === app.generation && joinFlow(), JOIN_RETRY_MS);
+      return;
+    }
     if (err.code === 'elsewhere' && err.url) {
-      const moved = app.moved;
-      if (moved?.fled === new URL(err.url).origin && moved.waits++ < FLED_RETRIES) {
-        setStatus('Finding a new server for the session…');
-        setTimeout(() => gen === app.generation && joinFlow(), FLED_RETRY_MS);
-        return;
-      }
       moveTo(err.url);
       return;
     }
@@ -96,6 +99,7 @@ async function joinFlow() {
     return;
   }
   if (gen !== app.generation) return;
+  joinRetries = 0;
   app.participantId = res.participant_id;
   app.role = res.role;
   app.iceServers = Array.isArray(res.ice_servers) ? res.ice_servers : [];

@@ -87,8 +87,7 @@ function takeMove(params) {
     name,
     mic: params.get('m') !== '0',
     cam: params.get('c') !== '0',
-    fled: params.get('f') || null,
-    waits: 0, // joins sent back to `fled` so far (see joinFlow)
+    fled: params.get('f') || null, // the node that stopped answering (see joinFlow)
   };
 }
 
