@@ -173,7 +173,7 @@ class Bot:
         """A new socket, to `origin` (the old one is shut down, its reconnecting too)."""
         old, self.sio = self.sio, self._new_socket()
         # not awaited: a draining node may hold the old socket open until it exits
-        self._leaving.spawn(old.shutdown())
+        self._leaving.spawn(_dispose(old))
         self.origin = origin
         await self.connect(NODE_CONNECT_TIMEOUT_S)
 
@@ -293,6 +293,7 @@ class Bot:
                 wait_timeout=timeout_s,
             )
         except socketio.exceptions.ConnectionError as exc:
+            await self.sio.disconnect()  # the engine keeps its HTTP session open otherwise
             reason = " ".join(str(a) for a in exc.args)
             raise BotError(f"{self.name}: connection refused: {reason}", "refused", reason) from exc
 
@@ -410,6 +411,13 @@ class Bot:
             {k: self.sent(k) for k in KINDS},
             self._receive.sources(),
         )
+
+
+async def _dispose(sio: socketio.AsyncClient) -> None:
+    """A socket left behind: its reconnecting stopped, then its engine's HTTP session closed
+    (after a failed attempt to reconnect, shutdown alone leaves that open)."""
+    await sio.shutdown()
+    await sio.disconnect()
 
 
 def _last_level(packer: OpusPacker) -> Callable[[], tuple[bool, int] | None]:
