@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import redis
+
 if TYPE_CHECKING:
     from playwright.async_api import Page
 
@@ -151,6 +153,84 @@ def answers_http(url: str) -> Callable[[], bool]:
 
 def log_tail(log: Path, chars: int = 2000) -> str:
     return log.read_text(errors="replace")[-chars:] if log.exists() else "(no log)"
+
+
+REDIS_SERVER = Path("/usr/bin/redis-server")  # Debian's package; scripts/test.sh installs it
+REDIS_START_TIMEOUT_S = 10.0
+BACKENDS = ["sqlite", "redis"]
+
+
+def _redis_binary() -> str:
+    if REDIS_SERVER.exists():
+        return str(REDIS_SERVER)
+    found = shutil.which("redis-server")
+    if found is None:
+        raise RuntimeError(
+            f"redis-server not found ({REDIS_SERVER} or on PATH): the Redis store is tested "
+            "against a real server. Install Debian's redis-server (scripts/test.sh does)."
+        )
+    return found
+
+
+class RedisServer:
+    """A `redis-server` on 127.0.0.1; `persistent` turns the append-only file on (fsync always)
+    so `restart()` shows what a real restart keeps, while per-test servers skip the disk."""
+
+    def __init__(self, workdir: Path, *, persistent: bool) -> None:
+        self.workdir = workdir
+        self.persistent = persistent
+        self.port = free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "redis.log"
+
+    def start(self) -> None:
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"]
+        command = [
+            _redis_binary(),
+            "--bind", "127.0.0.1",
+            "--port", str(self.port),
+            "--dir", str(self.workdir),
+            "--save", "",
+            *(persistence if self.persistent else ["--appendonly", "no"]),
+            "--daemonize", "no",
+            "--logfile", str(self.log),
+        ]  # fmt: skip
+        self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        assert self._process is not None
+        with redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1) as client:
+
+            def answers() -> bool:
+                try:
+                    return bool(client.ping())
+                except redis.exceptions.ConnectionError:
+                    return False
+
+            if wait_ready(self._process, answers, REDIS_START_TIMEOUT_S, 0.02):
+                return
+        self.stop()
+        raise RuntimeError(f"redis-server did not start on port {self.port}:\n{log_tail(self.log)}")
+
+    def stop(self) -> None:
+        """SIGTERM: Redis flushes the append-only file and exits, as under a service manager."""
+        process, self._process = self._process, None
+        stop_process(process, timeout_s=10)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()  # same port and --dir: the same server, as far as clients can tell
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port)
 
 
 @dataclass

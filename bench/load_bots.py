@@ -1,8 +1,10 @@
-"""Bots for bench/forwarding.py, in their own process (pinned to their own core).
+"""Bots for bench/forwarding.py and bench/scale.py, in their own process.
 
 Joins `--count` bots, waits until everyone receives everyone, warms up, then measures over a
 fixed window and prints one JSON line. It prints `WINDOW_START` and `WINDOW_END` lines at the
-window's edges so the parent can sample the server's CPU at the same moments."""
+window's edges so the parent can sample the server's CPU at the same moments. With `--hold` the
+room stays up instead: `READY` once formed, then the totals so far (`TOTALS {...}`) for each
+line read from stdin, until stdin closes (the parent times its windows across rooms)."""
 
 from __future__ import annotations
 
@@ -54,6 +56,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             return {"error": f"room never formed: {exc or 'timeout'}"}
         gc.collect()
         gc.freeze()  # as the server does: no full-heap GC pauses inside the window
+        if args.hold:
+            await hold(bots)
+            return {}
         await asyncio.sleep(args.warmup)
         before, cpu_before, t0 = totals(bots), cpu_seconds(), time.monotonic()
         print("WINDOW_START", flush=True)
@@ -69,6 +74,13 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     return {"seconds": t1 - t0, "bot_cpu_s": cpu_after - cpu_before, **delta}
 
 
+async def hold(bots: list[Bot]) -> None:
+    print("READY", flush=True)
+    loop = asyncio.get_running_loop()
+    while await loop.run_in_executor(None, sys.stdin.readline):
+        print("TOTALS " + json.dumps(totals(bots)), flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--invite-url", required=True)
@@ -76,6 +88,7 @@ def main() -> int:
     parser.add_argument("--clip", type=Path, required=True)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--window", type=float, default=10.0)
+    parser.add_argument("--hold", action="store_true", help="keep the room up (see above)")
     args = parser.parse_args()
     uvloop.install()
     result = asyncio.run(run(args))

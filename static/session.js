@@ -2,7 +2,14 @@
 // Protocol: docs/api.md. This module wires the page; the parts are in static/session/.
 import { $, show } from './lib/dom.js';
 import { sendChat } from './session/chat.js';
-import { askForHelp, toggleCam, toggleHand, toggleMic } from './session/controls.js';
+import {
+  askForHelp,
+  setCam,
+  setMic,
+  toggleCam,
+  toggleHand,
+  toggleMic,
+} from './session/controls.js';
 import { safetyForJoin, wireCrisis } from './session/crisis.js';
 import { confirmDialog, linkError, unreachable } from './session/dialogs.js';
 import { wireEngagement } from './session/engagement.js';
@@ -54,6 +61,20 @@ async function onJoinSubmit(event) {
   if (app.state !== 'prejoin') return;
   if (app.socket) app.socket.disconnect();
   app.everConnected = false;
+  connect();
+}
+
+/** Sent here by another node of the cluster (network.js moveTo): the same person goes on at
+ * once, with the name and the microphone and camera as they were. */
+async function rejoinMoved() {
+  const { name, mic, cam } = app.moved;
+  app.name = name;
+  $('name-input').value = name;
+  $('join-button').disabled = true;
+  await app.previewPromise.catch(() => {});
+  if (app.state !== 'prejoin') return;
+  setMic(mic);
+  setCam(cam);
   connect();
 }
 
@@ -174,6 +195,7 @@ function init() {
   showScreen('prejoin');
   app.previewPromise = startPreview();
   loadAbout();
+  if (app.moved) rejoinMoved();
 }
 
 init();

@@ -1,7 +1,8 @@
 """A Circle participant without a browser: joins over socket.io, publishes pre-encoded media,
 subscribes, and counts what it receives without decoding it (for tests and load runs).
 
-Counting is stats.py's; running several bots (and `circle bot`) is run.py's."""
+Counting is stats.py's; moving between a cluster's nodes is relocation.py's; running several
+bots (and `circle bot`) is run.py's."""
 
 from __future__ import annotations
 
@@ -23,38 +24,22 @@ from aiortc import (
 )
 
 from server.background import BackgroundTasks
+from server.bot.errors import BotError
 from server.bot.media import EncodedMedia, EncodedTrack, OpusPacker, Vp8Packer
+from server.bot.relocation import Relocation
 from server.bot.stats import KINDS, BotReport, BotStats, ReceiveCounter, SequenceTracker
 from server.media import aiortc_hooks
 
-# the names callers import from here; BotReport and SequenceTracker live in stats.py
+# the names callers import from here; BotReport and SequenceTracker live in stats.py, BotError
+# in errors.py
 __all__ = ["Bot", "BotError", "BotReport", "BotStats", "SequenceTracker", "parse_invite"]
 
 log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT_S = 30.0
 RESUME_ATTEMPTS = 5  # tries on one connection; each new connection tries again
-# A cluster (docs/cluster.md): a join is redirected to the session's node; a node that stops
-# answering this long is left for the others the join reply named.
-REDIRECTS = 4
-FAILOVER_AFTER_S = 2.0
-RELOCATE_ROUNDS = 30  # each tries every known node, then pauses
-RELOCATE_PAUSE_S = 1.0
-NODE_CONNECT_TIMEOUT_S = 5.0
+NODE_CONNECT_TIMEOUT_S = 5.0  # a cluster's node, when moving there
 _CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
-
-
-class BotError(RuntimeError):
-    """The server refused a bot's request (`code` and `reason` are the server's), or a step
-    timed out or failed (`code` None)."""
-
-    def __init__(
-        self, message: str, code: str | None = None, reason: str = "", url: str = ""
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.reason = reason
-        self.url = url  # where the session runs, with code "elsewhere"
 
 
 def parse_invite(invite_url: str) -> tuple[str, str]:
@@ -115,8 +100,7 @@ class Bot:
         self._joined = False
         self._resuming: asyncio.Task[None] | None = None
         self.nodes: list[str] = []  # the cluster's other nodes, as the last join told
-        self.moves = 0  # how often it moved to another node of a cluster and resumed there
-        self._relocating: asyncio.Task[None] | None = None
+        self.relocation = Relocation(self)
         self._leaving = BackgroundTasks()  # sockets left behind, closing
         self._slot_updates = 0  # "slots" events so far
         self.sio = self._new_socket()
@@ -156,72 +140,42 @@ class Bot:
 
         return handle
 
+    @property
+    def moves(self) -> int:
+        """How often it moved to another node of a cluster and resumed there."""
+        return self.relocation.moves
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     # -- socket.io ------------------------------------------------------------------------
 
-    def _moving(self) -> bool:
-        return self._relocating is not None and not self._relocating.done()
-
     async def _on_connect(self) -> None:
-        if self._joined and not self._closed and self._resuming is None and not self._moving():
+        if (
+            self._joined
+            and not self._closed
+            and self._resuming is None
+            and not self.relocation.under_way
+        ):
             self._resuming = asyncio.create_task(self._resume())
 
     async def _on_disconnect(self, *reason: Any) -> None:
-        if self._joined and not self._closed and self.nodes and not self._moving():
-            self._relocating = asyncio.create_task(self._relocate([], FAILOVER_AFTER_S))
+        if self._joined and not self._closed:
+            self.relocation.after_drop()
 
     async def _on_move(self, data: Any) -> None:
-        """The node is draining (or lost the session): the session goes on at `url`."""
         url = data.get("url") if isinstance(data, dict) else None
-        if isinstance(url, str) and not self._closed and not self._moving():
-            self._relocating = asyncio.create_task(self._relocate([url], 0.0))
+        if isinstance(url, str) and not self._closed:
+            self.relocation.follow(url)
 
-    async def _relocate(self, first: list[str], wait_s: float) -> None:
-        """Reach the session's node again and resume there: `first`, then the other nodes the
-        last join named, then this one; round after round while the session finds a new
-        owner (a dead owner's lease runs out within seconds)."""
-        await asyncio.sleep(wait_s)
-        if not first and self.sio.connected:
-            return  # this node is back
-        for _ in range(RELOCATE_ROUNDS):
-            for origin in dict.fromkeys([*first, *self.nodes, self.origin]):
-                if self._closed:
-                    return
-                try:
-                    await self._switch(origin)
-                    await self._join_where_it_runs()
-                    await self._renegotiate()
-                except (BotError, socketio.exceptions.SocketIOError) as exc:
-                    log.info("%s: not at %s yet: %s", self.name, origin, exc)
-                    continue
-                self.resumes += 1
-                self.moves += 1
-                return
-            first = []
-            await asyncio.sleep(RELOCATE_PAUSE_S)
-        log.warning("%s: no node of the cluster took the session back", self.name)
-
-    async def _switch(self, origin: str) -> None:
+    async def switch_to(self, origin: str) -> None:
         """A new socket, to `origin` (the old one is shut down, its reconnecting too)."""
         old, self.sio = self.sio, self._new_socket()
         # not awaited: a draining node may hold the old socket open until it exits
-        self._leaving.spawn(old.shutdown())
+        self._leaving.spawn(_dispose(old))
         self.origin = origin
         await self.connect(NODE_CONNECT_TIMEOUT_S)
-
-    async def _join_where_it_runs(self) -> None:
-        """Join; a cluster's node that does not run the session names the one that does."""
-        for _ in range(REDIRECTS):
-            try:
-                await self.join()
-                return
-            except BotError as exc:
-                if exc.code == "elsewhere" and exc.url:
-                    await self._switch(exc.url)
-                elif exc.code == "moving":
-                    await asyncio.sleep(RELOCATE_PAUSE_S)
-                else:
-                    raise
-        raise BotError(f"{self.name}: redirected more than {REDIRECTS} times")
 
     async def _resume(self) -> None:
         """Connected again: join with the same key (the same person), then fresh media. A step
@@ -236,7 +190,7 @@ class Bot:
                     else:
                         await self.join()
                         joined = True
-                    await self._renegotiate()
+                    await self.renegotiate()
                     self.resumes += 1
                     return
                 except (BotError, socketio.exceptions.SocketIOError) as exc:
@@ -251,9 +205,9 @@ class Bot:
         """The server saw our peer connections fail: new ones."""
         with contextlib.suppress(BotError, socketio.exceptions.SocketIOError):
             await self.request("restart_media", {})
-            await self._renegotiate()
+            await self.renegotiate()
 
-    async def _renegotiate(self) -> None:
+    async def renegotiate(self) -> None:
         for pc in (self.publish_pc, self.subscribe_pc):
             if pc is not None:
                 await pc.close()
@@ -318,7 +272,7 @@ class Bot:
 
     async def start(self) -> None:
         await self.connect()
-        await self._join_where_it_runs()
+        await self.relocation.join_where_it_runs()
         try:
             async with asyncio.timeout(self.admit_timeout_s):
                 await self.admitted.wait()
@@ -339,6 +293,7 @@ class Bot:
                 wait_timeout=timeout_s,
             )
         except socketio.exceptions.ConnectionError as exc:
+            await self.sio.disconnect()  # the engine keeps its HTTP session open otherwise
             reason = " ".join(str(a) for a in exc.args)
             raise BotError(f"{self.name}: connection refused: {reason}", "refused", reason) from exc
 
@@ -421,9 +376,9 @@ class Bot:
         if self._closed:
             return
         self._closed = True
-        for task in (self._resuming, self._relocating):
-            if task is not None:
-                task.cancel()
+        if self._resuming is not None:
+            self._resuming.cancel()
+        self.relocation.cancel()
         self._leaving.cancel_all()
         if self.sio.connected:
             with contextlib.suppress(Exception):
@@ -456,6 +411,13 @@ class Bot:
             {k: self.sent(k) for k in KINDS},
             self._receive.sources(),
         )
+
+
+async def _dispose(sio: socketio.AsyncClient) -> None:
+    """A socket left behind: its reconnecting stopped, then its engine's HTTP session closed
+    (after a failed attempt to reconnect, shutdown alone leaves that open)."""
+    await sio.shutdown()
+    await sio.disconnect()
 
 
 def _last_level(packer: OpusPacker) -> Callable[[], tuple[bool, int] | None]:

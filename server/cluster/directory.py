@@ -104,6 +104,10 @@ class Directory:
     async def release(self, session_id: str, node_id: str) -> None:
         await self._release(keys=[self._owner_key(session_id)], args=[node_id])
 
+    async def is_running(self, session_id: str) -> bool:
+        """Whether the session has a saved live state (see running_sessions)."""
+        return bool(await self._redis.sismember(self._prefix + LIVE_INDEX, session_id))
+
     async def running_sessions(self) -> list[str]:
         """Sessions with a saved live state: running somewhere, or waiting for a new owner."""
         members = await self._redis.smembers(self._prefix + LIVE_INDEX)

@@ -138,23 +138,24 @@ class ClusterNode:
                 and chosen.node_id == self.node_id
                 and await self.directory.claim(session_id, self.node_id, LEASE_MS, owner)
             ):
-                if await self._open_here(session_id) and owner != self.node_id:
-                    self.events.failovers += 1
+                async with self.registry.lock(session_id):
+                    await self._open_here(session_id, taken_over=owner != self.node_id)
 
-    async def _open_here(self, session_id: str) -> bool:
-        """Whether the session was restored here (False: it had ended, or already runs)."""
+    async def _open_here(self, session_id: str, *, taken_over: bool) -> None:
+        """Restore a running session here (the caller holds its lock); `taken_over`: its
+        owner died, counted as a failover."""
         store = self.registry.store()
-        async with self.registry.lock(session_id):
-            if session_id in self.registry.sessions:
-                return False
-            record = await store.get_session(session_id)
-            if record is None or record.ended_at is not None:
-                await store.delete_live_state(session_id)
-                await self.directory.release(session_id, self.node_id)
-                return False
-            await self.registry.open(record)
+        if session_id in self.registry.sessions:
+            return
+        record = await store.get_session(session_id)
+        if record is None or record.ended_at is not None:
+            await store.delete_live_state(session_id)
+            await self.directory.release(session_id, self.node_id)
+            return
+        live = await self.registry.open(record)
+        if live.restored:
             log.info("session %s taken over by node %s", session_id, self.node_id)
-            return True
+            self.events.failovers += int(taken_over)
 
     async def _let_go(self, session_id: str) -> None:
         """Another node owns the session now (we were cut off from Redis past our lease)."""
@@ -181,7 +182,8 @@ class ClusterNode:
 
     async def locate(self, session_id: str) -> None:
         """Returns when the session is (now) ours; else refuses with where it lives
-        (`elsewhere`, with its `url`) or `at_capacity` when no node can take it."""
+        (`elsewhere`, with its `url`) or `at_capacity` when no node can take it. The caller
+        holds the session's lock (a join)."""
         for _ in range(CLAIM_ATTEMPTS):
             owner = await self.directory.owner(session_id)
             if owner == self.node_id:
@@ -199,9 +201,11 @@ class ClusterNode:
                 self.events.joins_refused_capacity += 1
                 raise Refusal("at_capacity", AT_CAPACITY)
             if await self.directory.claim(session_id, chosen.node_id, LEASE_MS, owner):
-                if chosen.node_id == self.node_id:
-                    return
-                raise _elsewhere(chosen.url)
+                if chosen.node_id != self.node_id:
+                    raise _elsewhere(chosen.url)
+                if await self.directory.is_running(session_id):  # its owner died: take it over
+                    await self._open_here(session_id, taken_over=True)
+                return
         raise Refusal("moving", "This session is moving to another server; try again.")
 
     async def peer_urls(self) -> list[str]:

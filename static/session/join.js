@@ -24,6 +24,14 @@ import { notice, setStatus, showScreen } from './ui.js';
 
 // ---------------------------------------------------------------- socket and join
 
+// A cluster (docs/cluster.md): a node that stops answering this long is left for another.
+const FAILOVER_AFTER_MS = 2000;
+// A dead node's lease names it for up to 5 s: a join sent back to the node the page left is
+// tried again instead, as is one refused while the session moves between nodes.
+const JOIN_RETRY_MS = 1000;
+const JOIN_RETRIES = 15;
+let joinRetries = 0; // since the last join that succeeded
+
 function applyParticipant(p) {
   if (!p?.id) return;
   app.participants.set(p.id, p);
@@ -49,6 +57,13 @@ async function joinFlow() {
     });
   } catch (err) {
     if (gen !== app.generation) return;
+    const sentBack =
+      err.code === 'elsewhere' && err.url && app.moved?.fled === new URL(err.url).origin;
+    if ((sentBack || err.code === 'moving') && joinRetries++ < JOIN_RETRIES) {
+      setStatus('Finding a new server for the session…');
+      setTimeout(() => gen === app.generation && joinFlow(), JOIN_RETRY_MS);
+      return;
+    }
     if (err.code === 'elsewhere' && err.url) {
       moveTo(err.url);
       return;
@@ -84,9 +99,11 @@ async function joinFlow() {
     return;
   }
   if (gen !== app.generation) return;
+  joinRetries = 0;
   app.participantId = res.participant_id;
   app.role = res.role;
   app.iceServers = Array.isArray(res.ice_servers) ? res.ice_servers : [];
+  app.nodes = Array.isArray(res.nodes) ? res.nodes.filter((u) => typeof u === 'string') : [];
   if (res.session?.title) {
     $('session-title').textContent = res.session.title;
     document.title = `${res.session.title} – Circle`;
@@ -217,8 +234,23 @@ export function connect() {
   });
   app.socket = socket;
   let lostNotice = null;
+  let lostAt = null; // when the connection dropped
+  let retryFailed = false; // whether an attempt to reconnect failed since
+
+  /** Our node has not answered for FAILOVER_AFTER_MS: go on at another node of the cluster
+   * (it serves the page; the join there resumes us, or names the session's new node). */
+  const failOver = () => {
+    if (lostAt === null || !retryFailed || socket.connected || !app.nodes.length) return;
+    if (app.state !== 'reconnecting' || !navigator.onLine) return; // offline: ours may be fine
+    if (performance.now() - lostAt < FAILOVER_AFTER_MS) return;
+    app.state = 'left'; // nothing more from this socket
+    socket.disconnect();
+    closePeerConnections();
+    moveTo(app.nodes[0], location.origin);
+  };
 
   socket.on('connect', () => {
+    lostAt = null;
     if (lostNotice) {
       lostNotice.remove();
       lostNotice = null;
@@ -257,6 +289,8 @@ export function connect() {
       return;
     }
     setStatus(app.everConnected ? 'Connection lost. Reconnecting…' : 'Trying to reach the server…');
+    retryFailed = true;
+    failOver();
   });
 
   socket.io.on('reconnect_failed', () => {
@@ -280,6 +314,9 @@ export function connect() {
     }
     if (reason === 'io client disconnect') return;
     app.state = 'reconnecting';
+    lostAt = performance.now();
+    retryFailed = false;
+    setTimeout(failOver, FAILOVER_AFTER_MS);
     setStatus('Connection lost. Reconnecting…');
     lostNotice = notice(
       'Your connection dropped. Reconnecting… you are still in the session.',

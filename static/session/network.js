@@ -18,6 +18,7 @@ function takeToken() {
   const slot = `circle-token-${app.sessionId}`;
   const params = new URLSearchParams(location.hash.replace(/^#/, ''));
   let token = (params.get('t') || '').trim();
+  takeMove(params);
   try {
     // moved here by another node of a cluster: the same person, resuming (see moveTo)
     if (params.get('r')) sessionStorage.setItem(`circle-rejoin-${app.sessionId}`, params.get('r'));
@@ -61,13 +62,33 @@ class AckError extends Error {
   }
 }
 
-/** Go on at another node of the cluster (the session runs there, or this one is draining):
- * the same page there, with the link's token and this tab's rejoin key in the fragment (each
- * origin has its own sessionStorage); that page takes both and clears the address bar. */
-export function moveTo(url) {
+/** Go on at another node of the cluster (the session runs there, this one is draining, or
+ * it stopped answering: `fled` is then its origin): the same page there, with the link's
+ * token, this tab's rejoin key, the name and the devices' state in the fragment (each origin
+ * has its own sessionStorage); that page takes them, clears the address bar and rejoins. */
+export function moveTo(url, fled = '') {
   const base = new URL(url);
-  const fragment = new URLSearchParams({ t: app.token, r: rejoinKey() });
+  const fragment = new URLSearchParams({
+    t: app.token,
+    r: rejoinKey(),
+    n: app.name,
+    m: app.micOn ? '1' : '0',
+    c: app.camOn ? '1' : '0',
+  });
+  if (fled) fragment.set('f', fled);
   location.assign(`${base.origin}${location.pathname}#${fragment}`);
+}
+
+/** What moveTo carried here, kept in `app.moved` for the page to rejoin at once. */
+function takeMove(params) {
+  const name = params.get('n');
+  if (!name) return;
+  app.moved = {
+    name,
+    mic: params.get('m') !== '0',
+    cam: params.get('c') !== '0',
+    fled: params.get('f') || null, // the node that stopped answering (see joinFlow)
+  };
 }
 
 export async function request(event, body) {

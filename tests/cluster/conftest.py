@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import urllib.request
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.harness import ServerProcess, start_server
 from server.bot.client import Bot
@@ -77,6 +79,29 @@ async def cluster_of(redis: RedisServer, tmp_path: Path) -> AsyncIterator[Cluste
         yield cluster
     finally:
         await asyncio.to_thread(cluster.stop)
+
+
+@asynccontextmanager
+async def cluster_on_own_redis(tmp_path: Path) -> AsyncIterator[Cluster]:
+    """A cluster with a Redis of its own, for tests in other folders (no `redis_server`)."""
+    redis = RedisServer(tmp_path, persistent=True)
+    await asyncio.to_thread(redis.start)
+    try:
+        async with cluster_of(redis, tmp_path) as cluster:
+            yield cluster
+    finally:
+        await asyncio.to_thread(redis.stop)
+
+
+def counter(node: ServerProcess, name: str) -> float:
+    """A sample of the node's /metrics (summed over its labels), e.g. circle_failovers_total."""
+    request = urllib.request.Request(
+        node.base + "/metrics", headers={"Authorization": f"Bearer {node.key}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read().decode()
+    families = text_string_to_metric_families(text)
+    return sum(s.value for family in families for s in family.samples if s.name == name)
 
 
 @asynccontextmanager

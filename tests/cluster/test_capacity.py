@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from server.bot.client import Bot, BotError
 from server.bot.media import EncodedMedia
-from tests.cluster.conftest import cluster_of, started
+from tests.cluster.conftest import cluster_of, counter, started
 from tests.cluster.test_failover import everyone_hears_more
 from tests.conftest import until
 from tests.store.conftest import RedisServer
@@ -37,6 +38,8 @@ async def test_a_full_cluster_refuses_a_new_session_and_keeps_the_running_one(
             await until(lambda: everyone_hears_more(bots, {}), 15, "media flows")
             await until(lambda: node_load(redis_server) > CAPACITY_PPS, 10, "the node is full")
 
+            refusals = "circle_joins_refused_capacity_total"
+            refused_before = await asyncio.to_thread(counter, node, refusals)
             new = node.api("/api/sessions", {"title": "New", "waiting_room": False})
             refused = Bot(new["invite_url"], "Cleo", small_media)
             try:
@@ -46,6 +49,7 @@ async def test_a_full_cluster_refuses_a_new_session_and_keeps_the_running_one(
                 await refused.close()
             assert caught.value.code == "at_capacity"
             assert "at capacity" in caught.value.reason
+            assert await asyncio.to_thread(counter, node, refusals) == refused_before + 1
 
             # one who belongs to the running session still gets in
             async with started([Bot(running["invite_url"], "Dev", small_media)]) as (dev,):

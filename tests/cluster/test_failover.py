@@ -16,7 +16,7 @@ from bench.harness import ServerProcess, hears_all
 from server.bot.client import Bot
 from server.bot.media import EncodedMedia
 from server.live.workers import SUMMARY_FLUSH_S
-from tests.cluster.conftest import Cluster, cluster_of, group_bots, started
+from tests.cluster.conftest import Cluster, cluster_of, counter, group_bots, started
 from tests.conftest import until
 from tests.store.conftest import RedisServer
 
@@ -81,6 +81,7 @@ async def test_a_killed_owner_s_session_goes_on_on_the_other_node(
             people = {p["id"]: p for p in summary["participants"]}
             assert set(people) == set(ids)
             assert all(len(p["attendance"]["spans"]) >= 2 for p in people.values())  # the gap
+            assert await asyncio.to_thread(counter, other, "circle_failovers_total") == 1
 
 
 async def test_a_draining_node_hands_its_session_over_and_exits_in_time(

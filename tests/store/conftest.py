@@ -7,8 +7,6 @@ is missing the tests fail (they are not skipped), so a green run always means bo
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -16,89 +14,11 @@ from pathlib import Path
 from typing import Protocol
 
 import pytest
-import redis
 
-from bench.harness import free_port, log_tail, stop_process, wait_ready
+from bench.harness import RedisServer
 from server.store import RedisStore, Store, open_store
 
-REDIS_SERVER = Path("/usr/bin/redis-server")  # Debian's package; scripts/test.sh installs it
-START_TIMEOUT = 10.0
 BACKENDS = ["sqlite", "redis"]
-
-
-def _redis_binary() -> str:
-    if REDIS_SERVER.exists():
-        return str(REDIS_SERVER)
-    found = shutil.which("redis-server")
-    if found is None:
-        pytest.fail(
-            f"redis-server not found ({REDIS_SERVER} or on PATH): the Redis store is tested "
-            "against a real server. Install Debian's redis-server (scripts/test.sh does).",
-            pytrace=False,
-        )
-    return found
-
-
-class RedisServer:
-    """A `redis-server` on 127.0.0.1; `persistent` turns the append-only file on (fsync always)
-    so `restart()` shows what a real restart keeps, while per-test servers skip the disk."""
-
-    def __init__(self, workdir: Path, *, persistent: bool) -> None:
-        self.workdir = workdir
-        self.persistent = persistent
-        self.port = free_port()
-        self._process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    @property
-    def log(self) -> Path:
-        return self.workdir / "redis.log"
-
-    def start(self) -> None:
-        persistence = ["--appendonly", "yes", "--appendfsync", "always"]
-        command = [
-            _redis_binary(),
-            "--bind", "127.0.0.1",
-            "--port", str(self.port),
-            "--dir", str(self.workdir),
-            "--save", "",
-            *(persistence if self.persistent else ["--appendonly", "no"]),
-            "--daemonize", "no",
-            "--logfile", str(self.log),
-        ]  # fmt: skip
-        self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        assert self._process is not None
-        with redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1) as client:
-
-            def answers() -> bool:
-                try:
-                    return bool(client.ping())
-                except redis.exceptions.ConnectionError:
-                    return False
-
-            if wait_ready(self._process, answers, START_TIMEOUT, 0.02):
-                return
-        self.stop()
-        log = log_tail(self.log)
-        pytest.fail(f"redis-server did not start on port {self.port}:\n{log}", pytrace=False)
-
-    def stop(self) -> None:
-        """SIGTERM: Redis flushes the append-only file and exits, as under a service manager."""
-        process, self._process = self._process, None
-        stop_process(process, timeout_s=10)
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()  # same port and --dir: the same server, as far as clients can tell
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port)
 
 
 @dataclass(frozen=True)
