@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,7 +27,18 @@ from server.bot.stats import KINDS, BotReport, BotStats, ReceiveCounter, Sequenc
 from server.media import aiortc_hooks
 
 # the names callers import from here; BotReport and SequenceTracker live in stats.py
-__all__ = ["Bot", "BotError", "BotReport", "BotStats", "SequenceTracker", "parse_invite"]
+__all__ = [
+    "Bot",
+    "BotError",
+    "BotReport",
+    "BotStats",
+    "SequenceTracker",
+    "count_receivers",
+    "parse_invite",
+    "rtc_configuration",
+    "send_tracks",
+    "wait_connected",
+]
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +71,56 @@ def _codec_preferences(kind: str) -> list[Any]:
     return [c for c in caps if c.mimeType.lower() in _CODECS[kind]]
 
 
-def _rtc_configuration() -> RTCConfiguration:
+def rtc_configuration() -> RTCConfiguration:
     # No ICE servers (aiortc's default is a public STUN server); MAX_BUNDLE (aiortc #1414).
     return RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+
+
+def send_tracks(
+    pc: RTCPeerConnection, tracks: list[EncodedTrack], video_packer: Vp8Packer
+) -> dict[str, Vp8Packer | OpusPacker]:
+    """Send pre-encoded `tracks` on `pc` (aiortc creates no encoder): VP8 through
+    `video_packer`, honouring keyframe requests; Opus with its RFC 6464 levels. Returns the
+    packers by kind (they count what was sent)."""
+    packers: dict[str, Vp8Packer | OpusPacker] = {}
+    for track in tracks:
+        transceiver = pc.addTransceiver(track, direction="sendonly")
+        transceiver.setCodecPreferences(_codec_preferences(track.kind))
+        sender = transceiver.sender
+        if track.kind == "video":
+            aiortc_hooks.install_packer(sender, video_packer)
+            aiortc_hooks.on_keyframe_request(sender, track.request_keyframe)
+            packers["video"] = video_packer
+        else:
+            audio_packer = OpusPacker()
+            aiortc_hooks.install_packer(sender, audio_packer)
+            aiortc_hooks.send_audio_levels(sender, _last_level(audio_packer))
+            packers["audio"] = audio_packer
+    return packers
+
+
+async def wait_connected(
+    name: str, pcs: Iterable[RTCPeerConnection | None], limit_s: float
+) -> None:
+    """Until every peer connection of `pcs` is connected; BotError if one fails or closes,
+    TimeoutError after `limit_s`."""
+    async with asyncio.timeout(limit_s):
+        for pc in pcs:
+            while pc is not None and pc.connectionState != "connected":
+                if pc.connectionState in ("failed", "closed"):
+                    raise BotError(f"{name}: peer connection {pc.connectionState}")
+                await asyncio.sleep(0.05)
+
+
+def count_receivers(pc: RTCPeerConnection, receive: ReceiveCounter) -> None:
+    """After the remote offer: every receiver of `pc` counts into `receive`, undecoded."""
+    for transceiver in pc.getTransceivers():
+        mid = transceiver.mid
+        assert mid is not None
+        receive.add_mid(mid, transceiver.kind)
+        aiortc_hooks.count_received_packets(
+            transceiver.receiver, receive.sink(mid), transceiver.kind
+        )
 
 
 class Bot:
@@ -77,7 +135,10 @@ class Bot:
         publish: bool = True,
         subscribe: bool = True,
         admit_timeout_s: float = 300.0,
+        receive_counter: ReceiveCounter | None = None,
+        video_packer: Vp8Packer | None = None,
     ) -> None:
+        """`receive_counter` and `video_packer` replace the stock ones, say to time packets."""
         self.origin, self._token = parse_invite(invite_url)
         self.name = name
         self.media = media
@@ -94,7 +155,8 @@ class Bot:
         self.publish_pc: RTCPeerConnection | None = None
         self.subscribe_pc: RTCPeerConnection | None = None
         self._packers: dict[str, Vp8Packer | OpusPacker] = {}
-        self._receive = ReceiveCounter()
+        self._receive = receive_counter if receive_counter is not None else ReceiveCounter()
+        self._video_packer = video_packer
         self._closed = False
         self.admit_timeout_s = admit_timeout_s  # a person must admit a bot from the waiting room
         self.admitted = asyncio.Event()
@@ -252,38 +314,19 @@ class Bot:
 
     async def publish(self) -> None:
         assert self.media is not None
-        pc = self.publish_pc = RTCPeerConnection(_rtc_configuration())
-        for track in self.media.tracks():
-            transceiver = pc.addTransceiver(track, direction="sendonly")
-            transceiver.setCodecPreferences(_codec_preferences(track.kind))
-            sender = transceiver.sender
-            if track.kind == "video":
-                video_packer = Vp8Packer()
-                aiortc_hooks.install_packer(sender, video_packer)
-                aiortc_hooks.on_keyframe_request(sender, track.request_keyframe)
-                self._packers["video"] = video_packer
-            else:
-                audio_packer = OpusPacker()
-                aiortc_hooks.install_packer(sender, audio_packer)
-                aiortc_hooks.send_audio_levels(sender, _last_level(audio_packer))
-                self._packers["audio"] = audio_packer
-            self.tracks.append(track)
+        pc = self.publish_pc = RTCPeerConnection(rtc_configuration())
+        self.tracks = self.media.tracks()
+        self._packers = send_tracks(pc, self.tracks, self._video_packer or Vp8Packer())
         await pc.setLocalDescription(await pc.createOffer())  # aiortc gathers fully
         reply = await self.request("publish", {"sdp": pc.localDescription.sdp})
         await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "answer"))
 
     async def subscribe(self) -> None:
         reply = await self.request("subscribe", {})
-        pc = self.subscribe_pc = RTCPeerConnection(_rtc_configuration())
+        pc = self.subscribe_pc = RTCPeerConnection(rtc_configuration())
         await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "offer"))
         self._apply_slots(reply.get("slots", []))
-        for transceiver in pc.getTransceivers():
-            mid = transceiver.mid
-            assert mid is not None
-            self._receive.add_mid(mid, transceiver.kind)
-            aiortc_hooks.count_received_packets(
-                transceiver.receiver, self._receive.sink(mid), transceiver.kind
-            )
+        count_receivers(pc, self._receive)
         await pc.setLocalDescription(await pc.createAnswer())
         await self.request("subscribe_answer", {"sdp": pc.localDescription.sdp})
 
@@ -296,12 +339,7 @@ class Bot:
         )
 
     async def wait_connected(self, limit_s: float = 15.0) -> None:
-        async with asyncio.timeout(limit_s):
-            for pc in (self.publish_pc, self.subscribe_pc):
-                while pc is not None and pc.connectionState != "connected":
-                    if pc.connectionState in ("failed", "closed"):
-                        raise BotError(f"{self.name}: peer connection {pc.connectionState}")
-                    await asyncio.sleep(0.05)
+        await wait_connected(self.name, (self.publish_pc, self.subscribe_pc), limit_s)
 
     async def leave(self) -> None:
         if self.sio.connected and self.participant_id is not None:
