@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -89,6 +90,9 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 
 def compare(args: argparse.Namespace, clip: Path) -> int:
     args.ice_address, args.ice_network, args.delay = ADDRESS, NETWORK, True
+    if os.geteuid() != 0:
+        print("--against janus needs root: it makes a network namespace", file=sys.stderr)
+        return 2
     ensure_installed()  # before the namespace: apt needs the network
     signal.signal(signal.SIGTERM, _stop)
     rows: list[Row] = []

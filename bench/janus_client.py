@@ -185,7 +185,7 @@ class JanusBot:
         await pc.setLocalDescription(await pc.createOffer())  # aiortc gathers fully
         _, answer = await self.session.message(
             handle,
-            {"request": "publish", "audio": True, "video": True},
+            {"request": "publish"},
             {"type": "offer", "sdp": pc.localDescription.sdp},
         )
         if answer is None:
