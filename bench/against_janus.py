@@ -96,14 +96,18 @@ def compare(args: argparse.Namespace, clip: Path) -> int:
     ensure_installed()  # before the namespace: apt needs the network
     signal.signal(signal.SIGTERM, _stop)
     rows: list[Row] = []
-    with inside_namespace(), tempfile.TemporaryDirectory(prefix="circle-janus-") as tmp:
-        for people in (int(n) for n in args.sizes.split(",")):
-            circle = run_room("circle", "server", people, clip, args)
-            janus = janus_room(people, clip, args, Path(tmp) / f"janus-{people}")
-            for row in (circle, janus):
-                if row is not None:
-                    rows.append(row)
-                    print(rows_table([row]).splitlines()[-1], flush=True)
+    try:
+        with inside_namespace(), tempfile.TemporaryDirectory(prefix="circle-janus-") as tmp:
+            for people in (int(n) for n in args.sizes.split(",")):
+                circle = run_room("circle", "server", people, clip, args)
+                janus = janus_room(people, clip, args, Path(tmp) / f"janus-{people}")
+                for row in (circle, janus):
+                    if row is not None:
+                        rows.append(row)
+                        print(rows_table([row]).splitlines()[-1], flush=True)
+    except KeyboardInterrupt:
+        print("interrupted: servers, bots and the namespace are gone", file=sys.stderr)
+        return 130
     print()
     print(machine(args) + f"; {ADDRESS} on {DEVICE} in a private network namespace")
     print(rows_table(rows))
