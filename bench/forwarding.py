@@ -8,6 +8,11 @@ bots), CPU microseconds per forwarded packet, the loss the bots saw, forwarding 
 (arrival to send, measured in the server) and RSS. The same 4-bot room through the stock
 decode-and-re-encode relay (bench/stock_relay.py) runs in the same process as the baseline.
 Bounded: every run stops by itself after warm-up plus the window. Traffic stays on 127.0.0.1.
+
+    .venv/bin/python -m bench.forwarding --against janus --sizes 4,8,12
+
+runs Circle and Janus's VideoRoom side by side in a private network namespace instead
+(bench/against_janus.py; needs root).
 """
 
 from __future__ import annotations
@@ -23,7 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.harness import PYTHON, ROOT, pinned, start_server
+from bench.harness import (
+    LOOPBACK,
+    PYTHON,
+    ROOT,
+    ServerProcess,
+    pinned,
+    start_server,
+    stop_process,
+)
 from server.bot.media import generate_clip
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -53,11 +66,92 @@ class Row:
     delay_p99_ms: float | None
     rss_mb: float
     bot_cores: float
+    bot_delay_p50_ms: float | None = None  # sending bot to receiving bot (--delay), video
+    bot_delay_p99_ms: float | None = None
 
     @property
     def cores_per_subscription(self) -> float:
         """Server cores per (subscriber, publisher) pair."""
         return self.server_cores / (self.people * (self.people - 1))
+
+
+@dataclass
+class Window:
+    """What one room's measurement window gave: the bots' result line and the server's CPU
+    seconds, RSS and (Circle) forwarding stats sampled at the window's edges."""
+
+    result: dict[str, Any]
+    cpu_s: float
+    rss_mb: float
+    stats: dict[str, Any]
+
+
+def drive_bots(
+    people: int,
+    clip: Path,
+    args: argparse.Namespace,
+    target: list[str],
+    server_pid: int,
+    circle: ServerProcess | None = None,
+) -> Window | None:
+    """Run bench.load_bots against `target` (its --invite-url or --janus/--room flags) and
+    sample the server process at the window's edges; None when the room never formed."""
+    command = [
+        PYTHON, "-m", "bench.load_bots", *target,
+        "--count", str(people),
+        "--clip", str(clip),
+        "--warmup", str(args.warmup),
+        "--window", str(args.window),
+        "--ice-address", args.ice_address,
+        *(["--delay"] if args.delay else []),
+    ]  # fmt: skip
+    bots = subprocess.Popen(pinned(1, command), cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert bots.stdout is not None
+        cpu0 = cpu1 = rss = 0.0
+        stats: dict[str, Any] = {}
+        result: dict[str, Any] = {}
+        for line in bots.stdout:
+            if line.startswith("WINDOW_START"):
+                cpu0 = process_cpu_s(server_pid)
+                if circle is not None:
+                    circle.api("/api/stats?reset_delays=1")
+            elif line.startswith("WINDOW_END"):
+                cpu1 = process_cpu_s(server_pid)
+                rss = process_rss_mb(server_pid)
+                stats = circle.api("/api/stats") if circle is not None else {}
+            elif line.startswith("RESULT "):
+                result = json.loads(line[7:])
+        if bots.wait(timeout=120) != 0 or not result:
+            raise RuntimeError(f"bots failed with {people} people")
+    finally:
+        stop_process(bots)
+    if "error" in result:
+        print(f"{people} people: {result['error']}", flush=True)
+        return None
+    return Window(result, cpu1 - cpu0, rss, stats)
+
+
+def row_of(label: str, people: int, window: Window) -> Row:
+    result = window.result
+    seconds = result["seconds"]
+    received = sum(result["received"].values())
+    lost = sum(result["lost"].values())
+    bot_delay = result.get("delay_ms", {})
+    return Row(
+        label,
+        people,
+        window.cpu_s / seconds,
+        received / seconds,
+        window.cpu_s / received * 1e6 if received else float("nan"),
+        100 * lost / (received + lost) if received + lost else 0.0,
+        window.stats.get("delay_ms", {}).get("p50"),
+        window.stats.get("delay_ms", {}).get("p99"),
+        window.rss_mb,
+        result["bot_cpu_s"] / seconds,
+        bot_delay.get("p50"),
+        bot_delay.get("p99"),
+    )
 
 
 def run_room(
@@ -72,67 +166,20 @@ def run_room(
             module=server_module,
             extra_args=["--max-participants", str(max(people, 2))],
             core=0,
+            ice_address=args.ice_address,
+            ice_network=args.ice_network,
         ) as server,
     ):
         body = {"title": f"bench {people}", "waiting_room": False}
         invite = server.api("/api/sessions", body)["invite_url"]
-        bots = subprocess.Popen(
-            pinned(
-                1,
-                [
-                    PYTHON,
-                    "-m",
-                    "bench.load_bots",
-                    "--invite-url",
-                    invite,
-                    "--count",
-                    str(people),
-                    "--clip",
-                    str(clip),
-                    "--warmup",
-                    str(args.warmup),
-                    "--window",
-                    str(args.window),
-                ],
-            ),
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert bots.stdout is not None
-        cpu0 = cpu1 = 0.0
-        stats: dict[str, Any] = {}
-        result: dict[str, Any] = {}
-        for line in bots.stdout:
-            if line.startswith("WINDOW_START"):
-                cpu0 = process_cpu_s(server.pid)
-                server.api("/api/stats?reset_delays=1")
-            elif line.startswith("WINDOW_END"):
-                cpu1 = process_cpu_s(server.pid)
-                stats = server.api("/api/stats")
-                rss = process_rss_mb(server.pid)
-            elif line.startswith("RESULT "):
-                result = json.loads(line[7:])
-        if bots.wait(timeout=120) != 0 or not result:
-            raise RuntimeError(f"bots failed for {label} {people}")
-        if "error" in result:
-            print(f"{label}, {people} people: {result['error']}", flush=True)
-            return None
-    seconds = result["seconds"]
-    received = sum(result["received"].values())
-    lost = sum(result["lost"].values())
-    cpu = cpu1 - cpu0
-    return Row(
-        label,
-        people,
-        cpu / seconds,
-        received / seconds,
-        cpu / received * 1e6 if received else float("nan"),
-        100 * lost / (received + lost) if received + lost else 0.0,
-        stats.get("delay_ms", {}).get("p50"),
-        stats.get("delay_ms", {}).get("p99"),
-        rss,
-        result["bot_cpu_s"] / seconds,
+        window = drive_bots(people, clip, args, ["--invite-url", invite], server.pid, server)
+    return None if window is None else row_of(label, people, window)
+
+
+def machine(args: argparse.Namespace) -> str:
+    return (
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}, "
+        f"Python {platform.python_version()}; media {args.width}x{args.height} VP8 20 fps + Opus"
     )
 
 
@@ -164,7 +211,13 @@ def main() -> int:
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument(
+        "--against",
+        choices=["janus"],
+        help="compare with Janus VideoRoom in a private network namespace (needs root)",
+    )
     args = parser.parse_args()
+    args.ice_address, args.ice_network, args.delay = LOOPBACK, "127.0.0.0/8", False
     clip = generate_clip(
         Path(tempfile.gettempdir()) / f"circle-bench-{args.width}x{args.height}.webm",
         seconds=10,
@@ -172,6 +225,10 @@ def main() -> int:
         height=args.height,
         fps=20,
     )
+    if args.against == "janus":
+        from bench.against_janus import compare  # it builds on this module
+
+        return compare(args, clip)
     rows = []
     runs = [("forwarding", "server", int(n)) for n in args.sizes.split(",")]
     if not args.no_baseline:
@@ -182,10 +239,7 @@ def main() -> int:
             rows.append(row)
             print(table([row]).splitlines()[-1], flush=True)
     print()
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}, "
-        f"Python {platform.python_version()}; media {args.width}x{args.height} VP8 20 fps + Opus"
-    )
+    print(machine(args))
     print(table(rows))
     forward4 = next((r for r in rows if r.label == "forwarding" and r.people == 4), None)
     stock4 = next((r for r in rows if r.label == "stock relay"), None)

@@ -270,10 +270,13 @@ def start_server(
     port: int | None = None,
     key: str | None = None,
     env: dict[str, str] | None = None,
+    ice_address: str = LOOPBACK,
+    ice_network: str = "127.0.0.0/8",
 ) -> ServerProcess:
     """`python -m server serve` (or a `module` taking the same flags) on a free loopback port
-    (or `port`, say to restart one), ICE host candidates on 127.0.0.1 only, polled on
-    /healthz until it answers. `env` adds to (or overrides) its environment."""
+    (or `port`, say to restart one), ICE host candidates on `ice_address` only, taking remote
+    ones in `ice_network`, polled on /healthz until it answers. `env` adds to (or overrides)
+    its environment."""
     port, key = port or free_port(), key or secrets.token_urlsafe(16)
     env = {**os.environ, "CIRCLE_API_KEY": key, "CIRCLE_LOG_LEVEL": "WARNING", **(env or {})}
     command = [
@@ -281,8 +284,8 @@ def start_server(
         "--host", LOOPBACK,
         "--port", str(port),
         "--data-dir", str(data_dir),
-        "--ice-address", LOOPBACK,
-        "--ice-remote-network", "127.0.0.0/8",
+        "--ice-address", ice_address,
+        "--ice-remote-network", ice_network,
         *extra_args,
     ]  # fmt: skip
     with log.open("wb") as sink:

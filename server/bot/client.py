@@ -1,8 +1,9 @@
 """A Circle participant without a browser: joins over socket.io, publishes pre-encoded media,
 subscribes, and counts what it receives without decoding it (for tests and load runs).
 
-Counting is stats.py's; moving between a cluster's nodes is relocation.py's; running several
-bots (and `circle bot`) is run.py's."""
+Peer-connection set-up (shared with the Janus bench's bots) is peer.py's; counting is
+stats.py's; moving between a cluster's nodes is relocation.py's; running several bots (and
+`circle bot`) is run.py's."""
 
 from __future__ import annotations
 
@@ -16,30 +17,33 @@ from urllib.parse import parse_qs, urlsplit
 
 import socketio
 from aiortc import (
-    RTCBundlePolicy,
-    RTCConfiguration,
     RTCPeerConnection,
-    RTCRtpSender,
     RTCSessionDescription,
 )
 
 from server.background import BackgroundTasks
 from server.bot.errors import BotError
 from server.bot.media import EncodedMedia, EncodedTrack, OpusPacker, Vp8Packer
+from server.bot.peer import count_receivers, rtc_configuration, send_tracks, wait_connected
 from server.bot.relocation import Relocation
 from server.bot.stats import KINDS, BotReport, BotStats, ReceiveCounter, SequenceTracker
-from server.media import aiortc_hooks
 
 # the names callers import from here; BotReport and SequenceTracker live in stats.py, BotError
 # in errors.py
-__all__ = ["Bot", "BotError", "BotReport", "BotStats", "SequenceTracker", "parse_invite"]
+__all__ = [
+    "Bot",
+    "BotError",
+    "BotReport",
+    "BotStats",
+    "SequenceTracker",
+    "parse_invite",
+]
 
 log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT_S = 30.0
 RESUME_ATTEMPTS = 5  # tries on one connection; each new connection tries again
 NODE_CONNECT_TIMEOUT_S = 5.0  # a cluster's node, when moving there
-_CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
 
 
 def parse_invite(invite_url: str) -> tuple[str, str]:
@@ -49,16 +53,6 @@ def parse_invite(invite_url: str) -> tuple[str, str]:
     if not parts.scheme or not parts.netloc or not token:
         raise ValueError("an invite URL looks like http://host:port/s/<session>#t=<token>")
     return f"{parts.scheme}://{parts.netloc}", token
-
-
-def _codec_preferences(kind: str) -> list[Any]:
-    caps = RTCRtpSender.getCapabilities(kind).codecs
-    return [c for c in caps if c.mimeType.lower() in _CODECS[kind]]
-
-
-def _rtc_configuration() -> RTCConfiguration:
-    # No ICE servers (aiortc's default is a public STUN server); MAX_BUNDLE (aiortc #1414).
-    return RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 
 
 class Bot:
@@ -73,7 +67,10 @@ class Bot:
         publish: bool = True,
         subscribe: bool = True,
         admit_timeout_s: float = 300.0,
+        receive_counter: ReceiveCounter | None = None,
+        video_packer: Vp8Packer | None = None,
     ) -> None:
+        """`receive_counter` and `video_packer` replace the stock ones, say to time packets."""
         self.origin, self._token = parse_invite(invite_url)
         self.name = name
         self.media = media
@@ -90,7 +87,8 @@ class Bot:
         self.publish_pc: RTCPeerConnection | None = None
         self.subscribe_pc: RTCPeerConnection | None = None
         self._packers: dict[str, Vp8Packer | OpusPacker] = {}
-        self._receive = ReceiveCounter()
+        self._receive = receive_counter if receive_counter is not None else ReceiveCounter()
+        self._video_packer = video_packer
         self._closed = False
         self.admit_timeout_s = admit_timeout_s  # a person must admit a bot from the waiting room
         self.admitted = asyncio.Event()
@@ -312,22 +310,9 @@ class Bot:
 
     async def publish(self) -> None:
         assert self.media is not None
-        pc = self.publish_pc = RTCPeerConnection(_rtc_configuration())
-        for track in self.media.tracks():
-            transceiver = pc.addTransceiver(track, direction="sendonly")
-            transceiver.setCodecPreferences(_codec_preferences(track.kind))
-            sender = transceiver.sender
-            if track.kind == "video":
-                video_packer = Vp8Packer()
-                aiortc_hooks.install_packer(sender, video_packer)
-                aiortc_hooks.on_keyframe_request(sender, track.request_keyframe)
-                self._packers["video"] = video_packer
-            else:
-                audio_packer = OpusPacker()
-                aiortc_hooks.install_packer(sender, audio_packer)
-                aiortc_hooks.send_audio_levels(sender, _last_level(audio_packer))
-                self._packers["audio"] = audio_packer
-            self.tracks.append(track)
+        pc = self.publish_pc = RTCPeerConnection(rtc_configuration())
+        self.tracks = self.media.tracks()
+        self._packers = send_tracks(pc, self.tracks, self._video_packer or Vp8Packer())
         await pc.setLocalDescription(await pc.createOffer())  # aiortc gathers fully
         reply = await self.request("publish", {"sdp": pc.localDescription.sdp})
         await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "answer"))
@@ -335,18 +320,12 @@ class Bot:
     async def subscribe(self) -> None:
         updates = self._slot_updates
         reply = await self.request("subscribe", {})
-        pc = self.subscribe_pc = RTCPeerConnection(_rtc_configuration())
+        pc = self.subscribe_pc = RTCPeerConnection(rtc_configuration())
         await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "offer"))
         if self._slot_updates == updates:
             # else a "slots" event came meanwhile: the server made it after this reply
             self._apply_slots(reply.get("slots", []))
-        for transceiver in pc.getTransceivers():
-            mid = transceiver.mid
-            assert mid is not None
-            self._receive.add_mid(mid, transceiver.kind)
-            aiortc_hooks.count_received_packets(
-                transceiver.receiver, self._receive.sink(mid), transceiver.kind
-            )
+        count_receivers(pc, self._receive)
         await pc.setLocalDescription(await pc.createAnswer())
         await self.request("subscribe_answer", {"sdp": pc.localDescription.sdp})
 
@@ -359,12 +338,7 @@ class Bot:
         )
 
     async def wait_connected(self, limit_s: float = 15.0) -> None:
-        async with asyncio.timeout(limit_s):
-            for pc in (self.publish_pc, self.subscribe_pc):
-                while pc is not None and pc.connectionState != "connected":
-                    if pc.connectionState in ("failed", "closed"):
-                        raise BotError(f"{self.name}: peer connection {pc.connectionState}")
-                    await asyncio.sleep(0.05)
+        await wait_connected(self.name, (self.publish_pc, self.subscribe_pc), limit_s)
 
     async def leave(self) -> None:
         if self.sio.connected and self.participant_id is not None:
@@ -418,7 +392,3 @@ async def _dispose(sio: socketio.AsyncClient) -> None:
     (after a failed attempt to reconnect, shutdown alone leaves that open)."""
     await sio.shutdown()
     await sio.disconnect()
-
-
-def _last_level(packer: OpusPacker) -> Callable[[], tuple[bool, int] | None]:
-    return lambda: packer.last_level

@@ -1,0 +1,78 @@
+"""A bot's peer connections, shared by Circle's bots (client.py) and the Janus benchmark's
+(bench/janus_client.py): configuration, sending pre-encoded tracks, counting what arrives."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCRtpSender
+
+from server.bot.errors import BotError
+from server.bot.media import EncodedTrack, OpusPacker, Vp8Packer
+from server.bot.stats import ReceiveCounter
+from server.media import aiortc_hooks
+
+_CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
+
+
+def _codec_preferences(kind: str) -> list[Any]:
+    caps = RTCRtpSender.getCapabilities(kind).codecs
+    return [c for c in caps if c.mimeType.lower() in _CODECS[kind]]
+
+
+def rtc_configuration() -> RTCConfiguration:
+    # No ICE servers (aiortc's default is a public STUN server); MAX_BUNDLE (aiortc #1414).
+    return RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+
+
+def send_tracks(
+    pc: RTCPeerConnection, tracks: list[EncodedTrack], video_packer: Vp8Packer
+) -> dict[str, Vp8Packer | OpusPacker]:
+    """Send pre-encoded `tracks` on `pc` (aiortc creates no encoder): VP8 through
+    `video_packer`, honouring keyframe requests; Opus with its RFC 6464 levels. Returns the
+    packers by kind (they count what was sent)."""
+    packers: dict[str, Vp8Packer | OpusPacker] = {}
+    for track in tracks:
+        transceiver = pc.addTransceiver(track, direction="sendonly")
+        transceiver.setCodecPreferences(_codec_preferences(track.kind))
+        sender = transceiver.sender
+        if track.kind == "video":
+            aiortc_hooks.install_packer(sender, video_packer)
+            aiortc_hooks.on_keyframe_request(sender, track.request_keyframe)
+            packers["video"] = video_packer
+        else:
+            audio_packer = OpusPacker()
+            aiortc_hooks.install_packer(sender, audio_packer)
+            aiortc_hooks.send_audio_levels(sender, _last_level(audio_packer))
+            packers["audio"] = audio_packer
+    return packers
+
+
+async def wait_connected(
+    name: str, pcs: Iterable[RTCPeerConnection | None], limit_s: float
+) -> None:
+    """Until every peer connection of `pcs` is connected; BotError if one fails or closes,
+    TimeoutError after `limit_s`."""
+    async with asyncio.timeout(limit_s):
+        for pc in pcs:
+            while pc is not None and pc.connectionState != "connected":
+                if pc.connectionState in ("failed", "closed"):
+                    raise BotError(f"{name}: peer connection {pc.connectionState}")
+                await asyncio.sleep(0.05)
+
+
+def count_receivers(pc: RTCPeerConnection, receive: ReceiveCounter) -> None:
+    """After the remote offer: every receiver of `pc` counts into `receive`, undecoded."""
+    for transceiver in pc.getTransceivers():
+        mid = transceiver.mid
+        assert mid is not None
+        receive.add_mid(mid, transceiver.kind)
+        aiortc_hooks.count_received_packets(
+            transceiver.receiver, receive.sink(mid), transceiver.kind
+        )
+
+
+def _last_level(packer: OpusPacker) -> Callable[[], tuple[bool, int] | None]:
+    return lambda: packer.last_level
