@@ -49,6 +49,9 @@ _SENDER_PACKET_COUNT = "_RTCRtpSender__packet_count"
 _SENDER_OCTET_COUNT = "_RTCRtpSender__octet_count"
 _SENDER_NTP_TIMESTAMP = "_RTCRtpSender__ntp_timestamp"
 _SENDER_RTP_TIMESTAMP = "_RTCRtpSender__rtp_timestamp"
+_SENDER_REPORT_FIELDS = (
+    _SENDER_PACKET_COUNT, _SENDER_OCTET_COUNT, _SENDER_NTP_TIMESTAMP, _SENDER_RTP_TIMESTAMP
+)  # fmt: skip
 _DTLS_STATE = "_state"
 _DTLS_TX_SRTP = "_tx_srtp"
 _ICE_CONNECTION = "_connection"
@@ -158,12 +161,7 @@ class SrtpLink:
         _require(dtls.transport, _ICE_CONNECTION)
         connection = getattr(dtls.transport, _ICE_CONNECTION)
         _require(connection, _ICE_NOMINATED)
-        for name in (
-            _SENDER_PACKET_COUNT,
-            _SENDER_OCTET_COUNT,
-            _SENDER_NTP_TIMESTAMP,
-            _SENDER_RTP_TIMESTAMP,
-        ):
+        for name in _SENDER_REPORT_FIELDS:
             _require(sender, name)
         self._sender = sender
         self._dtls = dtls
