@@ -185,8 +185,11 @@ class SrtpLink:
         try:
             for packet in packets:
                 sendto(protect(packet), address)
-        except pylibsrtp.Error:
-            pass  # a broken session is the transport's to report; never the publisher's loop
+        except (pylibsrtp.Error, OSError, RuntimeError):
+            # A subscriber's broken session or closed socket (uvloop raises RuntimeError) is
+            # its transport's to report: it must never reach the publisher's receive loop,
+            # which is the one calling this.
+            pass
 
     def sent(self, packets: int, octets: int, ntp: int, rtp_timestamp: int) -> None:
         sender = self._sender
