@@ -1,6 +1,12 @@
 """A Consumer is one subscriber slot: the track behind one pre-negotiated sender of a
 subscriber's peer connection. Which producer feeds it can change without renegotiation; the
-router's graph decides that, and the consumer has no reference to any producer."""
+router's graph decides that, and the consumer has no reference to any producer.
+
+Forwarded media takes the lean path: `deliver` writes the frame's packets (rtp_writer) and hands
+them to the sender's link (SRTP, then the socket) at once, in the call that received the frame:
+no queue, no task switch, no aiortc object per packet. aiortc's own sender task waits on
+`recv` forever; its RTCP task still sends the sender reports, from the counters given here.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +18,9 @@ from typing import Any, Protocol
 from aiortc.mediastreams import MediaStreamTrack
 
 from server.media.forwarding import ForwardedFrame, TimestampRebaser
+from server.media.rtp_writer import RtpWriter, SendSetup, abs_send_time
 from server.media.stats import ForwardingStats
 
-QUEUE_FRAMES = {"audio": 50, "video": 30}  # ~1 s of media; more means the sender is stuck
 SWITCH_GAP_TICKS = {"audio": 960, "video": 3000}  # one frame at 48 kHz / 90 kHz
 
 
@@ -25,8 +31,21 @@ class ConsumerListener(Protocol):
         """Ask the producer feeding `consumer`, if any, for a keyframe."""
 
 
+class SenderLink(Protocol):
+    """A sender's way to its subscriber (aiortc_hooks.SrtpLink)."""
+
+    def writable(self) -> bool:
+        """Connected, and the socket not backed up (a subscriber that cannot keep up)."""
+
+    def send(self, packets: list[bytes]) -> None:
+        """SRTP-protect and send, in this call."""
+
+    def sent(self, packets: int, octets: int, ntp: int, rtp_timestamp: int) -> None:
+        """What has been sent so far and the last frame's timing, for RTCP sender reports."""
+
+
 class Consumer(MediaStreamTrack):
-    """Both the sender's track (recv) and its packer (pack): frames pass through untouched."""
+    """The sender's track (for negotiation) and the writer of what it sends."""
 
     def __init__(
         self,
@@ -42,7 +61,10 @@ class Consumer(MediaStreamTrack):
         self.mid: str | None = None
         self.active = False  # set once the subscriber's transport is connected
         self.held = False  # video held back from a subscriber whose downstream is poor
-        self._queue: asyncio.Queue[ForwardedFrame] = asyncio.Queue(QUEUE_FRAMES[kind])
+        self._writer: RtpWriter | None = None  # once the subscriber's answer is applied
+        self._link: SenderLink | None = None
+        self._packets = 0
+        self._octets = 0
         self._rebaser = TimestampRebaser(SWITCH_GAP_TICKS[kind])
         self._waiting_keyframe = kind == "video"
         self._stats = stats
@@ -50,10 +72,18 @@ class Consumer(MediaStreamTrack):
         self._listener = listener
         self._clock = clock
 
+    def attach(self, setup: SendSetup, link: SenderLink) -> None:
+        """The sender started with `setup`: from now on frames go out through `link`. Video
+        starts at a keyframe asked for now (one asked for earlier may have passed already)."""
+        if self._writer is not None:
+            return  # aiortc's sender starts once; so does its writer
+        self._writer = RtpWriter(setup)
+        self._link = link
+        self.wait_for_keyframe()
+
     def source_changed(self, fed: bool) -> None:
         """The graph switched the producer feeding this slot (`fed` False: now idle). Video
         restarts at a keyframe."""
-        self._flush()
         self._rebaser.switch()
         if fed:
             self.wait_for_keyframe()
@@ -77,36 +107,43 @@ class Consumer(MediaStreamTrack):
         if held == self.held:
             return
         self.held = held
-        self._flush()
         if not held:
             self.wait_for_keyframe()
 
-    def deliver(self, frame: ForwardedFrame) -> None:
-        if not self.active or self.held:
+    def deliver(self, frame: ForwardedFrame, ntp: int) -> None:
+        """Send `frame` now; `ntp` is the wall clock sampled once for all its subscribers."""
+        writer, link = self._writer, self._link
+        if not self.active or self.held or writer is None or link is None:
             return
         if self._waiting_keyframe:
             if not frame.keyframe:
                 return
             self._waiting_keyframe = False
-        try:
-            self._queue.put_nowait(frame)
-        except asyncio.QueueFull:
-            # The sender fell a second behind: drop the backlog and restart from a keyframe
-            # rather than play out stale media.
-            self._stats.frames_dropped += self._queue.qsize() + 1
-            self._flush()
+        if not link.writable():
+            # The subscriber's socket is backed up (or closing): drop rather than queue stale
+            # media, and restart video at a keyframe.
+            self._stats.frames_dropped += 1
             self.wait_for_keyframe()
-
-    def _flush(self) -> None:
-        while not self._queue.empty():
-            self._queue.get_nowait()
-
-    async def recv(self) -> Any:
-        return await self._queue.get()
-
-    def pack(self, frame: ForwardedFrame) -> tuple[list[bytes], int]:
+            return
+        timestamp = self._rebaser.rebase(frame.timestamp)
+        packets = writer.write(frame.payloads, timestamp, abs_send_time(ntp), frame.audio_level)
+        link.send(packets)
+        self._packets += len(packets)
+        self._octets += frame.size
+        link.sent(self._packets, self._octets, ntp, writer.timestamp)
         self._stats.frames_out += 1
-        self._counts.packets_out += len(frame.payloads)
+        self._counts.packets_out += len(packets)
         self._counts.bytes_out += frame.size
         self._stats.record_delay(self._clock() - frame.arrival)
-        return frame.payloads, self._rebaser.rebase(frame.timestamp)
+
+    def retransmit(self, seq: int) -> None:
+        """The subscriber NACKed `seq`: send it again (as RTX when negotiated), if still kept."""
+        if self._writer is None or self._link is None:
+            return
+        packet = self._writer.retransmission(seq)
+        if packet is not None and self._link.writable():
+            self._link.send([packet])
+
+    async def recv(self) -> Any:
+        """aiortc's sender task waits here until the sender stops: nothing goes through it."""
+        await asyncio.get_running_loop().create_future()

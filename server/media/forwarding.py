@@ -26,6 +26,7 @@ class ForwardedFrame:
     timestamp: int
     keyframe: bool
     arrival: float  # monotonic seconds when the frame's last packet arrived
+    audio_level: tuple[bool, int] | None = None  # RFC 6464 (voice, level) of an audio packet
     size: int = field(init=False)  # payload bytes, counted once for all its subscribers
 
     def __post_init__(self) -> None:

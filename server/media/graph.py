@@ -10,6 +10,7 @@ from __future__ import annotations
 from server.media.consumer import Consumer
 from server.media.forwarding import ForwardedFrame
 from server.media.producer import Producer
+from server.media.rtp_writer import ntp_now
 
 
 class ForwardingGraph:
@@ -48,8 +49,14 @@ class ForwardingGraph:
     # ProducerListener
 
     def on_frame(self, producer: Producer, frame: ForwardedFrame) -> None:
-        for consumer in self._consumers.get(producer, ()):
-            consumer.deliver(frame)
+        consumers = self._consumers.get(producer)
+        if not consumers:
+            return
+        # One wall-clock sample per frame, shared by its subscribers (abs-send-time and the
+        # timing of sender reports), instead of one per packet per subscriber.
+        ntp = ntp_now()
+        for consumer in consumers:
+            consumer.deliver(frame, ntp)
 
     def on_keyframe_needed(self, producer: Producer) -> None:
         for consumer in self._consumers.get(producer, ()):

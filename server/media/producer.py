@@ -80,8 +80,9 @@ class Producer:
         self._counts.packets_in += 1
         self._counts.bytes_in += size
         if self._assembler is None:
-            if self._on_audio_level is not None and packet.extensions.audio_level is not None:
-                voice, level = packet.extensions.audio_level
+            audio_level = packet.extensions.audio_level
+            if self._on_audio_level is not None and audio_level is not None:
+                voice, level = audio_level
                 media_at = (
                     now
                     if self._rtp_clock is None
@@ -89,7 +90,9 @@ class Producer:
                 )
                 self._on_audio_level(AudioLevel(self.participant_id, level, voice, now, media_at))
             if packet.payload:
-                self._fan_out(ForwardedFrame([packet.payload], packet.timestamp, True, now))
+                self._fan_out(
+                    ForwardedFrame([packet.payload], packet.timestamp, True, now, audio_level)
+                )
             return
         result = self._assembler.add(
             packet.sequence_number, packet.timestamp, bool(packet.marker), packet.payload, now

@@ -204,11 +204,12 @@ class MediaRouter:
         aiortc_hooks.divert_received_packets(transceiver.receiver, producer.on_packet)
 
     def _add_slot(self, pc: RTCPeerConnection, kind: str, index: int) -> Consumer:
-        """One pre-negotiated subscriber slot that sends what its producer forwards."""
+        """One pre-negotiated subscriber slot that sends what its producer forwards, on the
+        lean path (consumer.py)."""
         consumer = Consumer(kind, index, self.stats, self.graph)
         transceiver = pc.addTransceiver(consumer, direction="sendonly")
         transceiver.setCodecPreferences(codec_preferences(kind))
-        aiortc_hooks.install_packer(transceiver.sender, consumer)
+        aiortc_hooks.send_directly(transceiver.sender, consumer.attach, consumer.retransmit)
         aiortc_hooks.on_keyframe_request(transceiver.sender, consumer.request_keyframe)
         return consumer
 

@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from typing import Any
 
 import aioice.ice
 import pytest
 from aiortc.mediastreams import MediaStreamTrack
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RTCP_RTPFB_NACK, RtcpRtpfbPacket, RtpPacket
 
 from bench.harness import free_udp_ports
 from server.media import aiortc_hooks
+from server.media.consumer import Consumer
 from server.media.forwarding import ForwardedFrame
-from tests.conftest import negotiate, peer_pair
+from server.media.graph import ForwardingGraph
+from server.media.rtp_writer import ntp_now
+from server.media.stats import ForwardingStats
+from tests.conftest import negotiate, peer_pair, until
 
 STOCK_COMPONENT_CANDIDATES = aioice.ice.Connection.get_component_candidates
 
@@ -40,6 +45,9 @@ def test_hooks_refuse_objects_without_the_internals() -> None:
     class Bare:
         pass
 
+    class Sender:
+        transport = Bare()  # a DTLS transport without aiortc's SRTP session and state
+
     with pytest.raises(aiortc_hooks.HookError):
         aiortc_hooks.divert_received_packets(Bare(), lambda p: None)  # type: ignore[arg-type]
     with pytest.raises(aiortc_hooks.HookError):
@@ -48,6 +56,10 @@ def test_hooks_refuse_objects_without_the_internals() -> None:
         aiortc_hooks.on_keyframe_request(Bare(), lambda: None)  # type: ignore[arg-type]
     with pytest.raises(aiortc_hooks.HookError):
         aiortc_hooks.count_received_packets(Bare(), lambda p: None, "audio")  # type: ignore[arg-type]
+    with pytest.raises(aiortc_hooks.HookError):
+        aiortc_hooks.send_directly(Bare(), lambda s, link: None, lambda seq: None)  # type: ignore[arg-type]
+    with pytest.raises(aiortc_hooks.HookError):
+        aiortc_hooks.SrtpLink(Sender())  # type: ignore[arg-type]
 
 
 def test_restrict_host_addresses_includes_loopback(loopback_ice: None) -> None:
@@ -83,6 +95,59 @@ async def test_forwarded_payloads_cross_a_real_connection_without_codecs(
             await aiortc_hooks.send_picture_loss(recv_transceiver.receiver, ssrc)
             while not keyframe_requests:
                 await asyncio.sleep(0.02)
+    finally:
+        await sender_pc.close()
+        await receiver_pc.close()
+    assert codec_count == []  # no aiortc encoder or decoder was created
+
+
+async def test_the_lean_path_sends_retransmits_and_reports_over_a_real_connection(
+    loopback_ice: None, codec_count: list[str]
+) -> None:
+    sender_pc, receiver_pc = peer_pair()
+    consumer = Consumer("video", 0, ForwardingStats(), ForwardingGraph())
+    transceiver = sender_pc.addTransceiver(consumer, direction="sendonly")
+    aiortc_hooks.send_directly(transceiver.sender, consumer.attach, consumer.retransmit)
+    received: list[RtpPacket] = []
+    recv_transceiver = receiver_pc.addTransceiver("video", direction="recvonly")
+    aiortc_hooks.divert_received_packets(recv_transceiver.receiver, received.append)
+    await negotiate(sender_pc, receiver_pc)
+    try:
+        await until(lambda: consumer._link is not None, 10, "the sender started")
+        consumer.activate()
+        for i in range(5):  # keyframes (VP8 P bit 0), so none waits for one
+            frame = ForwardedFrame([bytes([0x10, 0x00, i])], i * 3000, True, time.monotonic())
+            consumer.deliver(frame, ntp_now())
+        await until(lambda: len(received) == 5, 5, "five packets")
+        assert [p.payload[2] for p in received] == list(range(5))
+        assert {p.ssrc for p in received} == {transceiver.sender._ssrc}
+        # a NACK is answered over RTX, which the receiver unwraps to the original packet
+        lost = received[2]
+        nack = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=1, media_ssrc=lost.ssrc)
+        nack.lost = [lost.sequence_number]
+        await transceiver.sender._handle_rtcp_packet(nack)
+        await until(lambda: len(received) == 6, 5, "the retransmission")
+        assert (received[5].sequence_number, received[5].payload) == (
+            lost.sequence_number,
+            lost.payload,
+        )
+
+        # aiortc's RTCP task reports what the lean path sent, with a round-trip time
+        async def reported() -> tuple[Any, Any]:
+            remote = await recv_transceiver.receiver.getStats()
+            local = await transceiver.sender.getStats()
+            sent = [s for s in remote.values() if s.type == "remote-outbound-rtp"]
+            rtt = [s for s in local.values() if s.type == "remote-inbound-rtp"]
+            return (sent[0] if sent else None), (rtt[0] if rtt else None)
+
+        async with asyncio.timeout(10):
+            while None in (report := await reported()) or report[1].roundTripTime is None:
+                await asyncio.sleep(0.1)
+        sender_report, receiver_report = report
+        assert (sender_report.packetsSent, sender_report.bytesSent) == (5, 15)
+        age_s = time.time() - sender_report.remoteTimestamp.timestamp()
+        assert 0 <= age_s < 10  # the NTP time of the last frame sent
+        assert 0 <= receiver_report.roundTripTime < 1
     finally:
         await sender_pc.close()
         await receiver_pc.close()

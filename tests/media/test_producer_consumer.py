@@ -1,21 +1,35 @@
-"""Producer fan-out and Consumer slots with a fake clock: keyframe gating, PLI throttling and
-the stall watchdog, queue overflow, source switches."""
+"""Producer fan-out and Consumer slots with a fake clock and a link that keeps what was sent:
+keyframe gating, PLI throttling and the stall watchdog, a backed-up subscriber, source switches,
+NACKs."""
 
 from __future__ import annotations
 
-import pytest
-from aiortc.rtp import RtpPacket
+import time
 
-from server.media.consumer import QUEUE_FRAMES, Consumer
-from server.media.forwarding import ForwardedFrame
+import pytest
+from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+from aiortc.rtp import HeaderExtensionsMap, RtpPacket
+
+from server.media.consumer import Consumer
 from server.media.graph import ForwardingGraph
 from server.media.producer import AudioLevel, Producer
+from server.media.rtp_writer import (
+    URI_ABS_SEND_TIME,
+    URI_AUDIO_LEVEL,
+    URI_MID,
+    SendSetup,
+    abs_send_time,
+)
 from server.media.stats import ForwardingStats
 
 pytestmark = pytest.mark.unit
 
 KEY = bytes([0x10, 0x00])  # S=1, PID=0, P=0: keyframe start
 DELTA = bytes([0x10, 0x01])  # S=1, P=1: delta frame start
+SETUPS = {
+    "video": SendSetup(5555, 96, "1", {URI_MID: 1, URI_ABS_SEND_TIME: 3}, rtx=(97, 6666)),
+    "audio": SendSetup(7777, 111, "0", {URI_MID: 1, URI_AUDIO_LEVEL: 2}),
+}
 
 
 class Clock:
@@ -24,6 +38,51 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def extensions_map(setup: SendSetup) -> HeaderExtensionsMap:
+    """aiortc's own reading of what `setup` negotiated."""
+    made = HeaderExtensionsMap()
+    made.configure(
+        RTCRtpParameters(
+            headerExtensions=[
+                RTCRtpHeaderExtensionParameters(id=ext_id, uri=uri)
+                for uri, ext_id in setup.extensions.items()
+            ]
+        )
+    )
+    return made
+
+
+class Link:
+    """A SenderLink that keeps the packets sent and the last sender-report values."""
+
+    def __init__(self, setup: SendSetup) -> None:
+        self.extensions_map = extensions_map(setup)
+        self.packets: list[bytes] = []
+        self.open = True
+        self.report: tuple[int, int, int, int] | None = None
+
+    def writable(self) -> bool:
+        return self.open
+
+    def send(self, packets: list[bytes]) -> None:
+        self.packets.extend(packets)
+
+    def sent(self, packets: int, octets: int, ntp: int, rtp_timestamp: int) -> None:
+        self.report = (packets, octets, ntp, rtp_timestamp)
+
+    def take(self) -> list[RtpPacket]:
+        """What was sent since the last take, parsed by aiortc."""
+        taken = [RtpPacket.parse(p, self.extensions_map) for p in self.packets]
+        self.packets.clear()
+        return taken
+
+
+def attached(consumer: Consumer) -> Link:
+    link = Link(SETUPS[consumer.kind])
+    consumer.attach(SETUPS[consumer.kind], link)
+    return link
 
 
 def video_packet(seq: int, ts: int, payload: bytes, ssrc: int = 1234) -> RtpPacket:
@@ -44,37 +103,35 @@ def graph() -> ForwardingGraph:
 
 def make(
     clock: Clock, graph: ForwardingGraph | None = None, kind: str = "video"
-) -> tuple[Producer, Consumer, list[int], ForwardingStats]:
+) -> tuple[Producer, Consumer, list[int], ForwardingStats, Link]:
     graph = graph or ForwardingGraph()
     stats = ForwardingStats()
     plis: list[int] = []
     producer = Producer(kind, "p_a", plis.append, stats, graph, clock=clock)
     consumer = Consumer(kind, 0, stats, graph, clock=clock)
+    link = attached(consumer)
     consumer.activate()
     graph.connect(consumer, producer)
-    return producer, consumer, plis, stats
-
-
-def queued(consumer: Consumer) -> list[ForwardedFrame]:
-    frames = []
-    while not consumer._queue.empty():
-        frames.append(consumer._queue.get_nowait())
-    return frames
+    return producer, consumer, plis, stats, link
 
 
 def test_video_starts_at_a_keyframe_and_asks_for_one(clock: Clock) -> None:
-    producer, consumer, plis, _ = make(clock)
+    producer, _, plis, _, link = make(clock)
     producer.on_packet(video_packet(1, 3000, DELTA))  # learns the ssrc; owed keyframe is asked
     assert plis == [1234]
     producer.on_packet(video_packet(2, 6000, DELTA))
-    assert queued(consumer) == []
+    assert link.take() == []
     producer.on_packet(video_packet(3, 9000, KEY))
     producer.on_packet(video_packet(4, 12000, DELTA))
-    assert [f.timestamp for f in queued(consumer)] == [9000, 12000]
+    sent = link.take()
+    assert [p.payload for p in sent] == [KEY, DELTA]
+    assert {(p.ssrc, p.payload_type, p.marker) for p in sent} == {(5555, 96, 1)}
+    assert sent[1].sequence_number == (sent[0].sequence_number + 1) % 65536
+    assert (sent[1].timestamp - sent[0].timestamp) % 2**32 == 3000
 
 
 def test_keyframe_requests_are_throttled_and_retried_while_owed(clock: Clock) -> None:
-    producer, consumer, plis, stats = make(clock)
+    producer, consumer, plis, stats, _ = make(clock)
     producer.on_packet(video_packet(1, 3000, DELTA))
     for _ in range(5):
         consumer.request_keyframe()  # a subscriber's PLI storm
@@ -92,30 +149,54 @@ def test_keyframe_requests_are_throttled_and_retried_while_owed(clock: Clock) ->
     assert stats.keyframe_requests == 3
 
 
-def test_full_queue_is_flushed_and_restarts_at_keyframe(clock: Clock) -> None:
-    producer, consumer, plis, stats = make(clock)
+def test_a_backed_up_subscriber_drops_frames_and_restarts_at_a_keyframe(clock: Clock) -> None:
+    producer, _, plis, stats, link = make(clock)
     producer.on_packet(video_packet(0, 0, KEY))
-    for seq in range(1, QUEUE_FRAMES["video"] + 5):
-        clock.now += 1.0  # never throttled
-        producer.on_packet(video_packet(seq, seq * 3000, DELTA))
-    assert stats.frames_dropped == QUEUE_FRAMES["video"] + 1
-    assert queued(consumer) == []  # the rest waits for a keyframe
-    assert plis  # and one was asked for
+    assert len(link.take()) == 1
+    link.open = False  # the subscriber's socket is backed up
+    asked = len(plis)
+    clock.now += 1.0
+    producer.on_packet(video_packet(1, 3000, DELTA))
+    producer.on_packet(video_packet(2, 6000, DELTA))
+    assert stats.frames_dropped == 1  # then it waits for a keyframe: nothing more to drop
+    assert len(plis) == asked + 1
+    link.open = True
+    producer.on_packet(video_packet(3, 9000, DELTA))
+    assert link.take() == []
+    producer.on_packet(video_packet(4, 12000, KEY))
+    assert [p.payload for p in link.take()] == [KEY]
 
 
-def test_switching_source_rebases_and_regates(clock: Clock, graph: ForwardingGraph) -> None:
-    producer, consumer, _, _ = make(clock, graph)
+def test_switching_source_keeps_sequence_and_timestamps_continuous(
+    clock: Clock, graph: ForwardingGraph
+) -> None:
+    producer, consumer, _, _, link = make(clock, graph)
     producer.on_packet(video_packet(0, 90_000, KEY))
-    frame = queued(consumer)[0]
-    assert consumer.pack(frame) == ([KEY], 0)
+    first = link.take()[0]
     other = Producer("video", "p_b", lambda ssrc: None, ForwardingStats(), graph, clock=clock)
     graph.connect(consumer, other)
     assert consumer not in graph.consumers_of(producer) and consumer in graph.consumers_of(other)
     producer.on_packet(video_packet(1, 93_000, KEY))
     other.on_packet(video_packet(50, 7_000, DELTA, ssrc=9))
-    assert queued(consumer) == []
-    other.on_packet(video_packet(51, 10_000, KEY, ssrc=9))
-    assert consumer.pack(queued(consumer)[0])[1] == 3000  # one frame after the last sent
+    assert link.take() == []
+    other.on_packet(video_packet(51, 4_294_966_000, KEY, ssrc=9))  # near its clock's wrap
+    other.on_packet(video_packet(52, 1_704, DELTA, ssrc=9))  # wrapped: 3000 ticks later
+    switched, after = link.take()
+    assert switched.sequence_number == (first.sequence_number + 1) % 65536
+    assert (switched.timestamp - first.timestamp) % 2**32 == 3000  # one frame after the last
+    assert (after.timestamp - switched.timestamp) % 2**32 == 3000
+    assert switched.ssrc == after.ssrc == first.ssrc
+
+
+def test_a_nack_is_answered_from_the_history_as_rtx(clock: Clock) -> None:
+    producer, consumer, _, _, link = make(clock)
+    producer.on_packet(video_packet(0, 0, KEY + b"\x01\x02"))
+    original = link.take()[0]
+    consumer.retransmit(original.sequence_number)
+    consumer.retransmit((original.sequence_number + 5) % 65536)  # never sent: nothing
+    (rtx,) = link.take()
+    assert (rtx.ssrc, rtx.payload_type, rtx.timestamp) == (6666, 97, original.timestamp)
+    assert rtx.payload == original.sequence_number.to_bytes(2, "big") + original.payload
 
 
 def test_inactive_or_paused_media_is_not_delivered(clock: Clock, graph: ForwardingGraph) -> None:
@@ -125,17 +206,21 @@ def test_inactive_or_paused_media_is_not_delivered(clock: Clock, graph: Forwardi
     graph.connect(consumer, producer)
     packet = video_packet(1, 960, b"\xf8\xff")
     producer.on_packet(packet)
-    assert queued(consumer) == []  # subscriber not connected yet
+    link = attached(consumer)
+    producer.on_packet(packet)
+    assert link.take() == []  # subscriber not connected yet
     consumer.activate()
     producer.paused = True
     producer.on_packet(packet)
-    assert queued(consumer) == []
+    assert link.take() == []
     producer.paused = False
     producer.on_packet(packet)
-    assert len(queued(consumer)) == 1
+    assert len(link.take()) == 1
 
 
-def test_audio_levels_are_emitted_per_packet(clock: Clock, graph: ForwardingGraph) -> None:
+def test_audio_levels_are_emitted_per_packet_and_forwarded(
+    clock: Clock, graph: ForwardingGraph
+) -> None:
     levels: list[AudioLevel] = []
     producer = Producer(
         "audio",
@@ -146,6 +231,10 @@ def test_audio_levels_are_emitted_per_packet(clock: Clock, graph: ForwardingGrap
         on_audio_level=levels.append,
         clock=clock,
     )
+    consumer = Consumer("audio", 0, ForwardingStats(), graph, clock=clock)
+    link = attached(consumer)
+    consumer.activate()
+    graph.connect(consumer, producer)
     packet = video_packet(1, 960, b"\xf8\xff")
     packet.extensions.audio_level = (True, 30)
     producer.on_packet(packet)
@@ -155,21 +244,36 @@ def test_audio_levels_are_emitted_per_packet(clock: Clock, graph: ForwardingGrap
     packet.extensions.audio_level = (False, 60)
     producer.on_packet(packet)
     assert levels[1].at == clock.now and levels[1].media_at == pytest.approx(100.02)
+    sent = [p.extensions for p in link.take()]
+    assert [e.audio_level for e in sent] == [(True, 30), (False, 60)]
+    assert {e.mid for e in sent} == {"0"}
 
 
 def test_resumed_video_restarts_at_a_keyframe(clock: Clock) -> None:
-    producer, consumer, plis, _ = make(clock)
+    producer, _, plis, _, link = make(clock)
     producer.on_packet(video_packet(0, 0, KEY))
     producer.on_packet(video_packet(1, 3000, DELTA))
-    assert len(queued(consumer)) == 2
+    assert len(link.take()) == 2
     producer.set_paused(True)
     producer.on_packet(video_packet(2, 6000, DELTA))
-    assert queued(consumer) == []
+    assert link.take() == []
     clock.now += 1
     asked_before = len(plis)
     producer.set_paused(False)
     assert len(plis) == asked_before + 1  # a keyframe is asked for on resume
     producer.on_packet(video_packet(3, 9000, DELTA))
-    assert queued(consumer) == []
+    assert link.take() == []
     producer.on_packet(video_packet(4, 12000, KEY))
-    assert [f.timestamp for f in queued(consumer)] == [12000]
+    assert [p.payload for p in link.take()] == [KEY]
+
+
+def test_sender_reports_get_the_counts_and_the_last_frames_timing(clock: Clock) -> None:
+    producer, _, _, _, link = make(clock)
+    producer.on_packet(video_packet(0, 0, KEY + bytes(98)))
+    producer.on_packet(video_packet(1, 3000, DELTA + bytes(48)))
+    last = link.take()[-1]
+    assert link.report is not None
+    packets, octets, ntp, rtp_timestamp = link.report
+    assert (packets, octets, rtp_timestamp) == (2, 150, last.timestamp)
+    assert last.extensions.abs_send_time == abs_send_time(ntp) and last.extensions.mid == "1"
+    assert abs((ntp >> 32) - 2_208_988_800 - time.time()) < 5  # an NTP timestamp of now

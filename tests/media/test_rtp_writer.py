@@ -1,0 +1,121 @@
+"""The lean path's packets, byte for byte against aiortc's own serializer: headers, marker bits,
+header extensions kept or stripped as negotiated, sequence and timestamp wraparound, RTX."""
+
+from __future__ import annotations
+
+import pytest
+from aiortc.rtp import RtpPacket, wrap_rtx
+
+from server.media.rtp_writer import (
+    URI_ABS_SEND_TIME,
+    URI_AUDIO_LEVEL,
+    URI_MID,
+    RtpWriter,
+    SendSetup,
+)
+from tests.media.test_producer_consumer import extensions_map
+
+pytestmark = pytest.mark.unit
+
+VIDEO = SendSetup(5555, 96, "3", {URI_MID: 1, URI_ABS_SEND_TIME: 3}, rtx=(97, 6666))
+AUDIO = SendSetup(7777, 111, "0", {URI_MID: 1, URI_AUDIO_LEVEL: 2})
+
+
+def aiortc_packet(
+    setup: SendSetup,
+    seq: int,
+    timestamp: int,
+    payload: bytes,
+    marker: bool,
+    send_time: int | None = None,
+    level: tuple[bool, int] | None = None,
+) -> bytes:
+    """What aiortc's RTCRtpSender would send for the same fields."""
+    packet = RtpPacket(setup.payload_type, marker=int(marker), sequence_number=seq)
+    packet.timestamp = timestamp
+    packet.ssrc = setup.ssrc
+    packet.payload = payload
+    packet.extensions.mid = setup.mid
+    packet.extensions.abs_send_time = send_time
+    packet.extensions.audio_level = level
+    return packet.serialize(extensions_map(setup))
+
+
+def test_video_packets_are_aiortcs_bytes_with_the_marker_on_the_last() -> None:
+    writer = RtpWriter(VIDEO, first_seq=100, ts_origin=1_000)
+    payloads = [b"\x90\x80\x00first", b"\x80\x80\x00middle", b"\x80\x80\x00last"]
+    packets = writer.write(payloads, 3000, send_time=0xABCDEF)
+    assert packets == [
+        aiortc_packet(VIDEO, 100 + i, 4000, p, i == 2, send_time=0xABCDEF)
+        for i, p in enumerate(payloads)
+    ]
+    assert writer.timestamp == 4000
+
+
+def test_audio_carries_the_level_when_the_frame_has_one() -> None:
+    writer = RtpWriter(AUDIO, first_seq=7, ts_origin=0)
+    with_level, without = (
+        writer.write([b"\xf8\xff"], 960, send_time=5, audio_level=(True, 42))[0],
+        writer.write([b"\xf8\xfe"], 1920, send_time=5)[0],
+    )
+    assert with_level == aiortc_packet(AUDIO, 7, 960, b"\xf8\xff", True, level=(True, 42))
+    assert without == aiortc_packet(AUDIO, 8, 1920, b"\xf8\xfe", True)
+    parsed = RtpPacket.parse(with_level, extensions_map(AUDIO))
+    assert (parsed.extensions.mid, parsed.extensions.audio_level) == ("0", (True, 42))
+
+
+def test_extensions_not_negotiated_are_not_sent() -> None:
+    bare = SendSetup(1, 96)
+    packet = RtpWriter(bare, first_seq=0, ts_origin=0).write([b"vp8"], 0, send_time=9)[0]
+    assert packet == aiortc_packet(bare, 0, 0, b"vp8", True) and len(packet) == 12 + 3
+    only_mid = SendSetup(1, 111, "0", {URI_MID: 4})
+    packet = RtpWriter(only_mid, first_seq=0, ts_origin=0).write(
+        [b"opus"], 0, send_time=9, audio_level=(True, 1)
+    )[0]
+    assert packet == aiortc_packet(only_mid, 0, 0, b"opus", True)
+
+
+def test_ids_or_values_beyond_the_one_byte_form_use_the_two_byte_form() -> None:
+    for setup in (
+        SendSetup(1, 96, "m" * 20, {URI_MID: 1, URI_ABS_SEND_TIME: 3}),
+        SendSetup(1, 96, "1", {URI_MID: 15, URI_ABS_SEND_TIME: 3}),
+    ):
+        packet = RtpWriter(setup, first_seq=0, ts_origin=0).write([b"x"], 0, send_time=77)[0]
+        assert packet == aiortc_packet(setup, 0, 0, b"x", True, send_time=77)
+        assert packet[12:14] == b"\x10\x00"  # the two-byte profile
+
+
+def test_sequence_numbers_and_timestamps_wrap() -> None:
+    writer = RtpWriter(VIDEO, first_seq=65534, ts_origin=2**32 - 1000)
+    first = writer.write([b"a", b"b", b"c"], 0, send_time=0)
+    second = writer.write([b"d"], 3000, send_time=0)
+    parsed = [RtpPacket.parse(p) for p in first + second]
+    assert [p.sequence_number for p in parsed] == [65534, 65535, 0, 1]
+    assert [p.timestamp for p in parsed] == [2**32 - 1000] * 3 + [2000]
+    assert [p.marker for p in parsed] == [0, 0, 1, 1]
+
+
+def test_a_nack_gets_rtx_as_aiortc_wraps_it() -> None:
+    writer = RtpWriter(VIDEO, first_seq=65535, ts_origin=0)
+    writer._rtx_seq = 40
+    sent = writer.write([b"\x90one", b"two"], 90_000, send_time=0x123456)
+    for seq, packet in zip((65535, 0), sent, strict=True):
+        expected = wrap_rtx(
+            RtpPacket.parse(packet, extensions_map(VIDEO)),
+            payload_type=97,
+            sequence_number=writer._rtx_seq,
+            ssrc=6666,
+        ).serialize(extensions_map(VIDEO))
+        assert writer.retransmission(seq) == expected
+    assert writer._rtx_seq == 42
+
+
+def test_retransmission_only_from_what_the_history_still_holds() -> None:
+    writer = RtpWriter(SendSetup(1, 111), first_seq=0, ts_origin=0)  # no RTX: the same packet
+    first = writer.write([b"0"], 0, send_time=0)[0]
+    assert writer.retransmission(0) == first
+    assert writer.retransmission(1) is None  # not sent yet
+    for n in range(1, 129):
+        writer.write([bytes([n])], n * 960, send_time=0)
+    assert writer.retransmission(0) is None  # overwritten by sequence 128
+    assert writer.retransmission(128) is not None
