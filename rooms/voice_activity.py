@@ -39,6 +39,10 @@ class VoiceActivityConfig:
     settle_ms: int = 1000  # a stream's first levels, while the browser's processing settles,...
     # ...teach the floor and are never voice
     young_stream_ms: int = 3000  # until then voice is also louder than the top of the noise
+    # A stream that opens quieter than this opens on its microphone's noise, not on speech: its
+    # first levels are never voice, even before its floor is known (a noise suppressor that has
+    # not engaged yet lets loud raw noise through)
+    opening_voice_dbov: int = -45
     trusted_above_floor_db: int = 14  # the loud part of voice (this percentile of how far...
     trusted_percentile: int = 90  # ...it stands above the floor) under this: too noisy...
     trusted_min_voice_ms: int = 1000  # ...once there is this much voice to judge by...
@@ -65,6 +69,7 @@ class VoiceActivity:
     noise_top_dbov: int | None = None  # how loud the noise gets (noise_top_percentile)
     _last_at: float | None = None
     _first_at: float = 0.0  # the stream's first packet
+    _opened_on_noise: bool = False  # its first level was quieter than speech opens
     _last_voice_at: float | None = None  # the last packet voiced by all three rules
     _recent: deque[tuple[float, int]] = field(default_factory=deque)  # (at, dBov), fluctuation
     _under_since: float | None = None  # the level went under the voice line here
@@ -85,6 +90,7 @@ class VoiceActivity:
         after_gap = self._last_at is None or at - self._last_at > config.gap_ms / 1000
         if self._last_at is None:
             self._first_at = at
+            self._opened_on_noise = dbov < config.opening_voice_dbov
         self._last_at = at
         if after_gap:
             self._recent.clear()
@@ -120,12 +126,10 @@ class VoiceActivity:
                 self._heights.popleft()
         # A syllable peaks well over the noise; a browser's auto gain or noise suppressor lifts
         # the noise by a few dB only, and most while it settles at the start of a stream.
+        settled = at - self._first_at >= config.settle_ms / 1000
         voice = above and (
-            floor is None
-            or (
-                peak >= floor + config.peak_above_floor_db
-                and at - self._first_at >= config.settle_ms / 1000
-            )
+            (floor is None and (settled or not self._opened_on_noise))
+            or (floor is not None and peak >= floor + config.peak_above_floor_db and settled)
         )
         soft_level = (
             loud_enough

@@ -236,3 +236,15 @@ def test_a_noise_suppressor_engaging_late_is_not_a_turn() -> None:
     result = run({"silent": levels})
     m = result.engine.metrics(result.end)["participants"]["silent"]
     assert m["speaking_s"] == 0 and m["turns"] == 0, m
+
+
+def test_a_stream_opening_on_loud_raw_noise_is_not_a_turn() -> None:
+    """Chromium over a -45 dBFS pink hiss (the sweep): the noise suppressor engages only after
+    the first second, so the stream opens on the raw noise, -43 to -54 dBov, louder than the
+    -55 dBov a voice may be, before any floor is known. It opened quieter than speech opens:
+    noise, no turn. A stream that opens on speech is voice at once (the test above)."""
+    opening = [53, 54, 52, 52, 52, 43, 48, 47, 47, 45, 47, 46, 43, 44, 48, 47, 46, 49, 48, 51]
+    opening += [49, 46, 47, 50, 49, 51, 50, 51, 51, 50, 52, 51, 52, 52, 51, 50, 51, 52, 51, 51]
+    result = run({"silent": opening + [52, 53] * 150})
+    m = result.engine.metrics(result.end)["participants"]["silent"]
+    assert m["speaking_s"] == 0 and m["turns"] == 0, m
