@@ -17,7 +17,7 @@ from bench.harness import ServerProcess
 from server.bot.client import Bot
 from server.bot.media import EncodedMedia
 from tests.browser.helpers import INBOUND_JS, join, open_page, wait_for
-from tests.cluster.conftest import cluster_on_own_redis, counter, on_node
+from tests.cluster.conftest import cluster_on_own_redis, counter, on_node, open_group
 from tests.conftest import until
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
@@ -52,10 +52,8 @@ async def test_a_page_follows_its_session_to_the_owner_and_past_the_owner_s_deat
     tmp_path: Path, browser: Browser, small_media: EncodedMedia
 ) -> None:
     async with cluster_on_own_redis(tmp_path) as cluster:
-        a = await cluster.start_node()
-        b = await cluster.start_node()
-        await until(lambda: cluster.node_ids() == {"n0", "n1"}, 10, "both nodes registered")
-        session = a.api("/api/sessions", {"title": "Group", "waiting_room": False})
+        a, b = await cluster.two_nodes()
+        session = open_group(a)
         lead = Bot(session["facilitator_url"], "Lead", small_media)
         try:
             await lead.start()

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -19,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.harness import ServerProcess, start_server
 from server.bot.client import Bot
 from server.bot.media import EncodedMedia
+from tests.conftest import until
 from tests.store.conftest import RedisServer
 
 
@@ -51,6 +53,13 @@ class Cluster:
         self.nodes.append(node)
         return node
 
+    async def two_nodes(self, *flags: str) -> tuple[ServerProcess, ServerProcess]:
+        """Two nodes, both registered in Redis."""
+        a = await self.start_node(*flags)
+        b = await self.start_node(*flags)
+        await until(lambda: self.node_ids() == {"n0", "n1"}, 10, "both nodes registered")
+        return a, b
+
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
@@ -65,6 +74,12 @@ class Cluster:
     def node_ids(self) -> set[str]:
         with self.redis.client() as client:
             return {k.decode().split(":")[-1] for k in client.scan_iter(match="circle:node:*")}
+
+
+def open_group(node: ServerProcess) -> dict[str, Any]:
+    """A session without a waiting room, made through `node`'s API."""
+    session: dict[str, Any] = node.api("/api/sessions", {"title": "Group", "waiting_room": False})
+    return session
 
 
 def on_node(url: str, node: ServerProcess) -> str:

@@ -16,7 +16,7 @@ from bench.harness import ServerProcess, hears_all
 from server.bot.client import Bot
 from server.bot.media import EncodedMedia
 from server.live.workers import SUMMARY_FLUSH_S
-from tests.cluster.conftest import Cluster, cluster_of, counter, group_bots, started
+from tests.cluster.conftest import Cluster, cluster_of, counter, group_bots, open_group, started
 from tests.conftest import until
 from tests.store.conftest import RedisServer
 
@@ -56,10 +56,8 @@ async def test_a_killed_owner_s_session_goes_on_on_the_other_node(
     redis_server: RedisServer, tmp_path: Path, small_media: EncodedMedia
 ) -> None:
     async with cluster_of(redis_server, tmp_path) as cluster:
-        a = await cluster.start_node()
-        b = await cluster.start_node()
-        await until(lambda: cluster.node_ids() == {"n0", "n1"}, 10, "both nodes registered")
-        session = a.api("/api/sessions", {"title": "Group", "waiting_room": False})
+        a, b = await cluster.two_nodes()
+        session = open_group(a)
         bots = group_bots(session, a, b, small_media)
         async with started(bots):
             all_bots = list(bots)
@@ -89,10 +87,8 @@ async def test_a_draining_node_hands_its_session_over_and_exits_in_time(
 ) -> None:
     drain_timeout_s = 10.0
     async with cluster_of(redis_server, tmp_path) as cluster:
-        a = await cluster.start_node("--drain-timeout-s", str(drain_timeout_s))
-        b = await cluster.start_node("--drain-timeout-s", str(drain_timeout_s))
-        await until(lambda: cluster.node_ids() == {"n0", "n1"}, 10, "both nodes registered")
-        session = a.api("/api/sessions", {"title": "Group", "waiting_room": False})
+        a, b = await cluster.two_nodes("--drain-timeout-s", str(drain_timeout_s))
+        session = open_group(a)
         bots = group_bots(session, a, b, small_media)
         async with started(bots):
             all_bots = list(bots)

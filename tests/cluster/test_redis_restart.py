@@ -12,7 +12,7 @@ import pytest
 
 from server.bot.media import EncodedMedia
 from server.cluster.node import LEASE_MS
-from tests.cluster.conftest import cluster_of, group_bots, started
+from tests.cluster.conftest import cluster_of, group_bots, open_group, started
 from tests.cluster.test_failover import counts, everyone_hears_more
 from tests.conftest import until
 from tests.store.conftest import RedisServer
@@ -25,7 +25,7 @@ async def test_rooms_run_on_while_redis_restarts(
 ) -> None:
     async with cluster_of(redis_server, tmp_path) as cluster:
         node = await cluster.start_node()
-        session = node.api("/api/sessions", {"title": "Group", "waiting_room": False})
+        session = open_group(node)
         session_id = session["session_id"]
         async with started(group_bots(session, node, node, small_media)) as bots:
             all_bots = list(bots)

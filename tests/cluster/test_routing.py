@@ -12,7 +12,7 @@ import pytest
 
 from bench.harness import everyone_hears_everyone
 from server.bot.media import EncodedMedia
-from tests.cluster.conftest import cluster_of, group_bots, started
+from tests.cluster.conftest import cluster_of, group_bots, open_group, started
 from tests.conftest import until
 from tests.store.conftest import RedisServer
 
@@ -23,10 +23,8 @@ async def test_people_reaching_either_node_meet_on_the_owner(
     redis_server: RedisServer, tmp_path: Path, small_media: EncodedMedia
 ) -> None:
     async with cluster_of(redis_server, tmp_path) as cluster:
-        a = await cluster.start_node()
-        b = await cluster.start_node()
-        await until(lambda: cluster.node_ids() == {"n0", "n1"}, 10, "both nodes registered")
-        session = a.api("/api/sessions", {"title": "Group", "waiting_room": False})
+        a, b = await cluster.two_nodes()
+        session = open_group(a)
         bots = group_bots(session, a, b, small_media)
         async with started(bots) as (lead, ana, ben):
             owner = cluster.owner_url(session["session_id"])
