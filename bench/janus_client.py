@@ -18,7 +18,13 @@ import aiohttp
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from server.bot.media import EncodedMedia, EncodedTrack, OpusPacker, Vp8Packer
-from server.bot.peer import count_receivers, rtc_configuration, send_tracks, wait_connected
+from server.bot.peer import (
+    MediaCounts,
+    count_receivers,
+    rtc_configuration,
+    send_tracks,
+    wait_connected,
+)
 from server.bot.stats import ReceiveCounter
 
 VIDEOROOM = "janus.plugin.videoroom"
@@ -140,7 +146,7 @@ async def create_room(http: aiohttp.ClientSession, url: str, publishers: int) ->
         await session.close()
 
 
-class JanusBot:
+class JanusBot(MediaCounts):
     """One participant in a Janus VideoRoom, with a Circle Bot's counting interface."""
 
     def __init__(
@@ -226,16 +232,6 @@ class JanusBot:
 
     async def wait_connected(self, limit_s: float = 15.0) -> None:
         await wait_connected(self.name, (self.publish_pc, self.subscribe_pc), limit_s)
-
-    def received(self, kind: str, participant_id: str | None = None) -> int:
-        return self._receive.received(kind, participant_id)
-
-    def lost(self, kind: str) -> int:
-        return self._receive.lost(kind)
-
-    def sent(self, kind: str) -> int:
-        packer = self._packers.get(kind)
-        return packer.payloads if packer is not None else 0
 
     async def close(self) -> None:
         for pc in (self.publish_pc, self.subscribe_pc):

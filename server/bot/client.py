@@ -24,7 +24,13 @@ from aiortc import (
 from server.background import BackgroundTasks
 from server.bot.errors import BotError
 from server.bot.media import EncodedMedia, EncodedTrack, OpusPacker, Vp8Packer
-from server.bot.peer import count_receivers, rtc_configuration, send_tracks, wait_connected
+from server.bot.peer import (
+    MediaCounts,
+    count_receivers,
+    rtc_configuration,
+    send_tracks,
+    wait_connected,
+)
 from server.bot.relocation import Relocation
 from server.bot.stats import KINDS, BotReport, BotStats, ReceiveCounter, SequenceTracker
 
@@ -55,7 +61,7 @@ def parse_invite(invite_url: str) -> tuple[str, str]:
     return f"{parts.scheme}://{parts.netloc}", token
 
 
-class Bot:
+class Bot(MediaCounts):
     """One participant. `await bot.start()` connects, joins, publishes and subscribes."""
 
     def __init__(
@@ -364,17 +370,6 @@ class Bot:
             track.stop()
 
     # -- what was received ----------------------------------------------------------------
-
-    def received(self, kind: str, participant_id: str | None = None) -> int:
-        """Packets of `kind` received from `participant_id` (all sources when None)."""
-        return self._receive.received(kind, participant_id)
-
-    def lost(self, kind: str) -> int:
-        return self._receive.lost(kind)
-
-    def sent(self, kind: str) -> int:
-        packer = self._packers.get(kind)
-        return packer.payloads if packer is not None else 0
 
     def stats(self) -> BotStats:
         return BotStats(

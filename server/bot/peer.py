@@ -76,3 +76,22 @@ def count_receivers(pc: RTCPeerConnection, receive: ReceiveCounter) -> None:
 
 def _last_level(packer: OpusPacker) -> Callable[[], tuple[bool, int] | None]:
     return lambda: packer.last_level
+
+
+class MediaCounts:
+    """What a bot sent and received, by kind: `_receive` counts arrivals (undecoded), the
+    packers of `send_tracks` count what went out."""
+
+    _receive: ReceiveCounter
+    _packers: dict[str, Vp8Packer | OpusPacker]
+
+    def received(self, kind: str, participant_id: str | None = None) -> int:
+        """Packets of `kind` received from `participant_id` (all sources when None)."""
+        return self._receive.received(kind, participant_id)
+
+    def lost(self, kind: str) -> int:
+        return self._receive.lost(kind)
+
+    def sent(self, kind: str) -> int:
+        packer = self._packers.get(kind)
+        return packer.payloads if packer is not None else 0
