@@ -243,6 +243,9 @@ class Engagement:
             return
         voice.speaking = False
         end = min(voice.last_voice_end, at)
+        fade_end = voice.activity.fade_end()
+        if fade_end is not None:
+            end = min(end, fade_end)
         if (end - voice.start) * 1000 >= self.config.min_turn_ms:
             person.utterances.append(Utterance(voice.start, end, person.room))
 

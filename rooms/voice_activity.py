@@ -35,10 +35,14 @@ class VoiceActivityConfig:
     continue_above_floor_db: int = 2  # ...and over the top of the person's recent noise...
     noise_top_percentile: int = 90  # ...(this percentile of it) is voice too: the soft sounds
     # between and after syllables
+    # A turn's soft onset must also rise over the noise just before it, and its fade stand over
+    # the noise just after it (each the median of this long): a browser's auto gain lifts the
+    # noise around a quiet voice's turn over the floor learned in the silence before.
+    edge_noise_ms: int = 300
     gap_ms: int = 60  # no packet for longer than this: the sender was silent (Opus DTX)
     settle_ms: int = 1000  # a stream's first levels, while the browser's processing settles,...
     # ...teach the floor and are never voice
-    young_stream_ms: int = 3000  # until then voice is also louder than the top of the noise
+    young_stream_ms: int = 3000  # until then voice is also louder than its loudest noise so far
     # A stream that opens quieter than this opens on its microphone's noise, not on speech: its
     # first levels are never voice, even before its floor is known (a noise suppressor that has
     # not engaged yet lets loud raw noise through)
@@ -65,8 +69,10 @@ class VoiceActivity:
     soft: bool = False  # the last packet was voice by the soft-sound rule alone, after noise
     _voiced: bool = False  # the last packet was voice
     rise_at: float | None = None  # where the soft rise into the current voice began
-    _rising_from: float | None = None  # the first of the packets just now above the noise
+    _before: deque[tuple[float, int]] = field(default_factory=deque)  # (at, dBov), an onset's
+    _after_voice: list[tuple[float, int]] = field(default_factory=list)  # since the last voice
     noise_top_dbov: int | None = None  # how loud the noise gets (noise_top_percentile)
+    _young_noise_dbov: int | None = None  # the loudest non-voice level while the stream is young
     _last_at: float | None = None
     _first_at: float = 0.0  # the stream's first packet
     _opened_on_noise: bool = False  # its first level was quieter than speech opens
@@ -92,6 +98,7 @@ class VoiceActivity:
             self._first_at = at
             self._opened_on_noise = dbov < config.opening_voice_dbov
         self._last_at = at
+        self._remember(at, dbov)
         if after_gap:
             self._recent.clear()
         self._recent.append((at, dbov))
@@ -112,12 +119,13 @@ class VoiceActivity:
         loud_enough = dbov >= config.quietest_voice_dbov
         top = self.noise_top_dbov
         # While a stream is young, voice stands over the loudest of its noise so far too: a
-        # browser's noise suppressor may engage late, after a burst of noise that holds.
+        # browser's noise suppressor may engage late, or its processing burst as it settles.
         young = at - self._first_at < config.young_stream_ms / 1000
+        loudest = self._young_noise_dbov
         above = (
             loud_enough
             and (floor is None or dbov >= floor + config.above_floor_db)
-            and (not young or top is None or dbov > top)
+            and (not young or loudest is None or dbov > loudest)
             and moving
         )
         if above and floor is not None:  # the evidence for `noisy`
@@ -131,22 +139,11 @@ class VoiceActivity:
             (floor is None and (settled or not self._opened_on_noise))
             or (floor is not None and peak >= floor + config.peak_above_floor_db and settled)
         )
-        soft_level = (
-            loud_enough
-            and floor is not None
-            and top is not None
-            and dbov >= floor + config.continue_above_floor_db
-            and dbov > top
-        )
-        if not soft_level:
-            self._rising_from = None
-        elif self._rising_from is None:
-            self._rising_from = at
         if voice and floor is not None:
             if not self._voiced:  # speech rose softly into this: it began there
-                rise = self._rising_from if self._rising_from is not None else at
-                self.rise_at = max(rise, at - config.continue_ms / 1000)
+                self.rise_at = self._rise(at)
             self._last_voice_at = at
+            self._after_voice.clear()
         elif (
             # Speech is loud at syllables and soft between and after them: within a moment of
             # clear voice, a level still above the noise is the same speech going on.
@@ -165,8 +162,64 @@ class VoiceActivity:
             return True
         if not voice:
             self._learn_floor(level, at)
+            if young and (loudest is None or dbov > loudest):
+                self._young_noise_dbov = dbov
         self._voiced = voice
         return voice
+
+    def _remember(self, at: float, dbov: int) -> None:
+        """Keep what an onset's rise and a fade are judged by."""
+        config = self.config
+        self._before.append((at, dbov))
+        horizon = at - (config.continue_ms + config.edge_noise_ms) / 1000
+        while self._before[0][0] < horizon:
+            self._before.popleft()
+        last = self._last_voice_at
+        if last is not None and 0 < at - last <= (config.continue_ms + config.edge_noise_ms) / 1000:
+            self._after_voice.append((at, dbov))
+
+    def _soft_over(self, dbov: int, noise_dbov: int | None) -> bool:
+        """A soft sound: over the floor, the top of the noise and the noise next to it."""
+        config, floor, top = self.config, self.floor_dbov, self.noise_top_dbov
+        if floor is None or top is None:
+            return False
+        near = floor if noise_dbov is None else max(floor, noise_dbov)
+        return (
+            dbov >= config.quietest_voice_dbov
+            and dbov >= near + config.continue_above_floor_db
+            and dbov > top
+        )
+
+    def _rise(self, at: float) -> float:
+        """Where the soft sounds leading without a break into voice at `at` began, within
+        continue_ms of it and over the noise in the edge_noise_ms before that."""
+        config = self.config
+        earliest = at - config.continue_ms / 1000
+        noise = _median([d for t, d in self._before if t < earliest])
+        rise = at
+        for t, dbov in reversed([p for p in self._before if earliest <= p[0] < at]):
+            if rise - t > config.gap_ms / 1000 or not self._soft_over(dbov, noise):
+                break
+            rise = t
+        return rise
+
+    def fade_end(self) -> float | None:
+        """Where the last voice's fade ended: the soft sounds straight after it that stand
+        over the noise heard after them; None while that noise is not heard yet."""
+        config, last = self.config, self._last_voice_at
+        if last is None:
+            return None
+        fade_until = last + config.continue_ms / 1000
+        after = [d for t, d in self._after_voice if t > fade_until]
+        if len(after) < config.floor_min_packets:
+            return None
+        noise = _median(after)
+        end = last + config.packet_ms / 1000
+        for t, dbov in self._after_voice:
+            if t > fade_until or t - end > config.gap_ms / 1000 or not self._soft_over(dbov, noise):
+                break
+            end = t + config.packet_ms / 1000
+        return end
 
     def _learn_floor(self, level: int, at: float) -> None:
         config = self.config
@@ -218,3 +271,7 @@ class VoiceActivity:
     def extra_hangover_ms(self) -> int:
         """Pause bridged on top of the usual hangover: a faint voice's hidden edges."""
         return self.config.faint_extra_hangover_ms if self.faint else 0
+
+
+def _median(levels: list[int]) -> int | None:
+    return sorted(levels)[len(levels) // 2] if levels else None

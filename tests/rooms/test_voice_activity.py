@@ -248,3 +248,48 @@ def test_a_stream_opening_on_loud_raw_noise_is_not_a_turn() -> None:
     result = run({"silent": opening + [52, 53] * 150})
     m = result.engine.metrics(result.end)["participants"]["silent"]
     assert m["speaking_s"] == 0 and m["turns"] == 0, m
+
+
+def test_a_processing_transient_a_second_into_the_stream_is_not_a_turn() -> None:
+    """Chromium over a -55 dBFS hum (the sweep): 0.9 s into the stream its processing lets
+    through a burst 13 dB over the hum, held 0.2 s and fading over 0.3 s, the whole of it
+    moving more than 6 dB within the fluctuation window. A member who never speaks gets no
+    turn."""
+    burst = [61, 52, 44, 45, 45, 45, 45, 45, 45, 45, 46, 46, 47, 47, 48, 49, 49, 50, 51, 52]
+    burst += [54, 55, 57, 60, 61, 61, 62, 62, 62]
+    result = run({"silent": [57, 58] * 23 + burst + [63] * 200})
+    m = result.engine.metrics(result.end)["participants"]["silent"]
+    assert m["speaking_s"] == 0 and m["turns"] == 0, m
+
+
+def test_a_turn_ends_where_its_fade_meets_the_noise_after_it() -> None:
+    """A quiet voice over -56 dBov noise that Chromium's auto gain lifts to -52/-53 dBov just
+    as the turn ends (the sweep, white -50 dBFS): the fade (-48, -49 dBov) stands over the
+    noise that follows; the packets after it (-52, -53) stand over the floor learned before
+    the turn but not over the noise after it, so they are not the turn's."""
+    floor = [55, 56] * 150  # 3 s
+    speech = [20, 24, 30, 24, 18, 26] * 10  # 1.2 s
+    fade = [48, 49, 48]
+    lifted = [52, 53, 52, 52, 53, 52, 52, 53, 52, 52] + [53, 53, 52] * 40
+    result = run({"talker": floor + speech + fade + lifted})
+    (turn,) = result.engine.utterances("talker")
+    fade_end = JOINED_S + (len(floor) + len(speech) + len(fade)) * FRAME_S
+    assert abs(turn.end - fade_end) <= 0.03, (turn, fade_end)
+
+
+def test_a_turn_starts_where_it_rises_from_the_noise_before_it() -> None:
+    """The same noise lifted by auto gain 0.4 s before a quiet voice starts: the lifted noise
+    (-51 to -53 dBov) is not the turn's soft onset, as it stands no higher than just before;
+    a soft rise over steady noise still is (the turn starts with it)."""
+    floor = [55, 56] * 150
+    lifted = [52, 53, 51, 52] * 5  # 0.4 s
+    speech = [30, 22, 26, 20, 28, 24] * 10
+    result = run({"talker": floor + lifted + speech + floor})
+    (turn,) = result.engine.utterances("talker")
+    speech_start = JOINED_S + (len(floor) + len(lifted)) * FRAME_S
+    assert abs(turn.start - speech_start) <= 0.03, (turn, speech_start)
+    rise = [50, 48, 46]  # a soft onset rising out of the steady noise
+    result = run({"talker": floor + rise + speech + floor})
+    (turn,) = result.engine.utterances("talker")
+    rise_start = JOINED_S + len(floor) * FRAME_S
+    assert abs(turn.start - rise_start) <= 0.03, (turn, rise_start)
