@@ -121,11 +121,11 @@ class VoiceActivity:
         # While a stream is young, voice stands over the loudest of its noise so far too: a
         # browser's noise suppressor may engage late, or its processing burst as it settles.
         young = at - self._first_at < config.young_stream_ms / 1000
-        loudest = self._young_noise_dbov
+        loudest_noise = self._young_noise_dbov
         above = (
             loud_enough
             and (floor is None or dbov >= floor + config.above_floor_db)
-            and (not young or loudest is None or dbov > loudest)
+            and (not young or loudest_noise is None or dbov > loudest_noise)
             and moving
         )
         if above and floor is not None:  # the evidence for `noisy`
@@ -162,7 +162,7 @@ class VoiceActivity:
             return True
         if not voice:
             self._learn_floor(level, at)
-            if young and (loudest is None or dbov > loudest):
+            if young and (loudest_noise is None or dbov > loudest_noise):
                 self._young_noise_dbov = dbov
         self._voiced = voice
         return voice
