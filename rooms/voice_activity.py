@@ -117,7 +117,6 @@ class VoiceActivity:
             self._under_since = None
         peak = max(d for t, d in self._recent if t >= self._syllable_from)
         loud_enough = dbov >= config.quietest_voice_dbov
-        top = self.noise_top_dbov
         # While a stream is young, voice stands over the loudest of its noise so far too: a
         # browser's noise suppressor may engage late, or its processing burst as it settles.
         young = at - self._first_at < config.young_stream_ms / 1000
@@ -147,13 +146,9 @@ class VoiceActivity:
         elif (
             # Speech is loud at syllables and soft between and after them: within a moment of
             # clear voice, a level still above the noise is the same speech going on.
-            loud_enough
-            and floor is not None
-            and top is not None
-            and self._last_voice_at is not None
+            self._last_voice_at is not None
             and at - self._last_voice_at <= config.continue_ms / 1000
-            and dbov >= floor + config.continue_above_floor_db
-            and dbov > top
+            and self._soft_over(dbov, None)
         ):
             # Straight after voice it is the fading end of the sound: part of the speech. After
             # a packet of noise it only tells that the speech goes on (`soft`).
@@ -170,12 +165,12 @@ class VoiceActivity:
     def _remember(self, at: float, dbov: int) -> None:
         """Keep what an onset's rise and a fade are judged by."""
         config = self.config
+        kept_s = (config.continue_ms + config.edge_noise_ms) / 1000  # an edge and its noise
         self._before.append((at, dbov))
-        horizon = at - (config.continue_ms + config.edge_noise_ms) / 1000
-        while self._before[0][0] < horizon:
+        while self._before[0][0] < at - kept_s:
             self._before.popleft()
         last = self._last_voice_at
-        if last is not None and 0 < at - last <= (config.continue_ms + config.edge_noise_ms) / 1000:
+        if last is not None and 0 < at - last <= kept_s:
             self._after_voice.append((at, dbov))
 
     def _soft_over(self, dbov: int, noise_dbov: int | None) -> bool:
