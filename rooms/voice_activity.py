@@ -42,7 +42,8 @@ class VoiceActivityConfig:
     gap_ms: int = 60  # no packet for longer than this: the sender was silent (Opus DTX)
     settle_ms: int = 1000  # a stream's first levels, while the browser's processing settles,...
     # ...teach the floor and are never voice
-    young_stream_ms: int = 3000  # until then voice is also louder than its loudest noise so far
+    young_stream_ms: int = 3000  # until then voice is also louder than the top of the noise (of
+    # a stream that opened on noise: its loudest noise so far)
     # A stream that opens quieter than this opens on its microphone's noise, not on speech: its
     # first levels are never voice, even before its floor is known (a noise suppressor that has
     # not engaged yet lets loud raw noise through)
@@ -72,7 +73,9 @@ class VoiceActivity:
     _before: deque[tuple[float, int]] = field(default_factory=deque)  # (at, dBov), an onset's
     _after_voice: list[tuple[float, int]] = field(default_factory=list)  # since the last voice
     noise_top_dbov: int | None = None  # how loud the noise gets (noise_top_percentile)
-    _young_noise_dbov: int | None = None  # the loudest non-voice level while the stream is young
+    # the loudest non-voice level while young, of a stream that opened on noise (it sets the
+    # young stream's voice line over the noise top)
+    _young_noise_dbov: int | None = None
     _last_at: float | None = None
     _first_at: float = 0.0  # the stream's first packet
     _opened_on_noise: bool = False  # its first level was quieter than speech opens
@@ -117,14 +120,16 @@ class VoiceActivity:
             self._under_since = None
         peak = max(d for t, d in self._recent if t >= self._syllable_from)
         loud_enough = dbov >= config.quietest_voice_dbov
-        # While a stream is young, voice stands over the loudest of its noise so far too: a
-        # browser's noise suppressor may engage late, or its processing burst as it settles.
+        # While a stream is young, voice stands over the top of its noise too (over the loudest
+        # of it, when it opened on noise): a browser's noise suppressor may engage late, or its
+        # processing burst as it settles. Speech from the first packet is not that noise.
         young = at - self._first_at < config.young_stream_ms / 1000
         loudest_noise = self._young_noise_dbov
+        young_noise = self.noise_top_dbov if loudest_noise is None else loudest_noise
         above = (
             loud_enough
             and (floor is None or dbov >= floor + config.above_floor_db)
-            and (not young or loudest_noise is None or dbov > loudest_noise)
+            and (not young or young_noise is None or dbov > young_noise)
             and moving
         )
         if above and floor is not None:  # the evidence for `noisy`
@@ -157,7 +162,7 @@ class VoiceActivity:
             return True
         if not voice:
             self._learn_floor(level, at)
-            if young and (loudest_noise is None or dbov > loudest_noise):
+            if young and self._opened_on_noise and (loudest_noise is None or dbov > loudest_noise):
                 self._young_noise_dbov = dbov
         self._voiced = voice
         return voice
