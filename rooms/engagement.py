@@ -133,10 +133,15 @@ class Engagement:
         voice.recent.append(at)
         while voice.recent and at - voice.recent[0] > config.attack_window_ms / 1000:
             voice.recent.popleft()
-        if len(voice.recent) * config.packet_ms >= config.attack_ms:
+        # A soft rise leading into the first voice is the word's onset, under the noise's
+        # reach: it counts toward the attack (a quiet voice over loud noise is marked sooner).
+        rise = voice.activity.rise_at
+        lead_s = 0.0 if rise is None else voice.recent[0] - rise
+        if not 0 <= lead_s * 1000 <= config.voice.continue_ms:
+            lead_s = 0.0
+        if len(voice.recent) * config.packet_ms + lead_s * 1000 >= config.attack_ms:
             voice.speaking = True
-            rise = voice.activity.rise_at
-            voice.start = voice.recent[0] if rise is None else min(voice.recent[0], rise)
+            voice.start = voice.recent[0] - lead_s
             voice.last_voice_end = voice.last_heard = at + packet_s
             voice.recent.clear()
 

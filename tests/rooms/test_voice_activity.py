@@ -293,3 +293,19 @@ def test_a_turn_starts_where_it_rises_from_the_noise_before_it() -> None:
     (turn,) = result.engine.utterances("talker")
     rise_start = JOINED_S + len(floor) * FRAME_S
     assert abs(turn.start - rise_start) <= 0.03, (turn, rise_start)
+
+
+def test_a_voice_rising_softly_out_of_the_noise_is_marked_at_its_first_clear_packet() -> None:
+    """A quiet voice's word rises through the noise for 100 ms before it is clear voice (as
+    Cleo's "Uh huh" over -50 dBFS white did in Chromium): that soft lead counts toward the
+    attack, so the mark comes with the first clear packet, not 40 ms later. A single loud
+    packet out of steady noise, with no soft lead, is still not speech."""
+    floor = [55, 56] * 150
+    rise = [52, 50, 49, 48, 47]  # 0.1 s, each over the noise before it
+    speech = [43, 38, 35, 37, 41, 36] * 10
+    result = run({"talker": floor + rise + speech + floor})
+    first_clear = JOINED_S + (len(floor) + len(rise)) * FRAME_S
+    assert result.marked["talker"] == [pytest.approx(first_clear)]
+    click = [40]
+    result = run({"talker": floor + click + floor})
+    assert result.marked["talker"] == []
