@@ -254,7 +254,12 @@ class Bot(MediaCounts):
         self.active_speaker = data.get("participant_id")
 
     async def _on_video_watched(self, data: dict[str, Any]) -> None:
-        self.video_watched.append(bool(data.get("watched")))
+        """Like a page: an unwatched camera is not sent."""
+        watched = bool(data.get("watched"))
+        self.video_watched.append(watched)
+        for track in self.tracks:
+            if track.kind == "video":
+                track.set_paused(not watched)
 
     async def _on_error(self, data: dict[str, Any]) -> None:
         log.warning("%s: server error %s", self.name, data)
