@@ -143,14 +143,18 @@ async def test_desktop_grid_and_phone_pages_get_only_the_video_shown(
         await view_matches_what_is_shown(page, live, pid, 15)
         state = await shown_tiles_play(page, "desktop")
         assert not state["pager"] and all(t["shown"] for t in state["tiles"]), state
-        await until(lambda: not live.router.video.unwatched, 5, "every camera watched")
+        # every camera watched but ours: the bots watch nobody
+        await until(lambda: live.router.video.unwatched == {pid}, 5, "the bots' cameras watched")
+        assert await page.evaluate("window.circle.videoWatched") is False
 
         # Phone: six tiles a page (ourselves and five others); the rest get no video to us and
         # their publishers are told nobody watches (the bots watch nobody).
         await page.set_viewport_size({"width": 390, "height": 844})
         await view_matches_what_is_shown(page, live, pid, 5)
         first = others_shown(await shown(page))
-        await until(lambda: len(live.router.video.unwatched) == 10, 5, "ten cameras unwatched")
+        await until(
+            lambda: len(live.router.video.unwatched) == 11, 5, "ten bots' cameras unwatched"
+        )
         assert live.router.video.unwatched.isdisjoint(first)
         await until(
             lambda: all(b.video_watched == [False] for b in bots if b.participant_id not in first),
