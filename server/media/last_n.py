@@ -55,6 +55,10 @@ class VideoSelection:
         """The tiles `subscriber`'s page shows, most important first."""
         self._views[subscriber] = tuple(tiles)
 
+    def clear_view(self, subscriber: str) -> None:
+        """Back to everyone until the page reports again (it moved to another room)."""
+        self._views.pop(subscriber, None)
+
     def view_of(self, subscriber: str) -> tuple[Tile, ...] | None:
         """As reported; None when the page never reported one (it gets everyone)."""
         return self._views.get(subscriber)

@@ -279,6 +279,7 @@ class MediaRouter:
 
     def move(self, pid: str, room_id: str) -> None:
         self._get(pid).room_id = room_id
+        self.video.clear_view(pid)  # its page shows the old room's tiles until it reports
         self._rewire()
 
     async def link_samples(

@@ -123,6 +123,8 @@ def test_a_view_picks_the_video_slots_and_the_unwatched_publisher_is_told() -> N
     assert room.router.video.unwatched == {"p_b"}
     room.router.set_view("p_a", [Tile("p_b", 640, 480), Tile("p_c", 320, 240)])
     assert room.watched == [("p_b", False), ("p_b", True)]
+    room.router.move("p_c", "main")  # a move forgets the mover's view: everyone until it reports
+    assert room.router.video.view_of("p_c") is None
     video = {
         room.router.graph.producer_of(c): c.held
         for c in room.router.participants["p_a"].slots["video"]
