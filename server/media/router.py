@@ -403,8 +403,9 @@ class MediaRouter:
                 for pub in self.participants.values()
                 if pub is not sub and pub.room_id == sub.room_id and "audio" in pub.producers
             ]
-            for kind, sources in (("audio", audio), ("video", video.get(sub.participant_id, ()))):
-                wanted = [self.participants[pid].producers[kind] for pid in sources]
+            chosen = (("audio", audio), ("video", video.get(sub.participant_id, ())))
+            for kind, publishers in chosen:
+                wanted = [self.participants[pid].producers[kind] for pid in publishers]
                 consumers = sub.slots[kind]
                 for consumer in consumers:
                     source = self.graph.producer_of(consumer)

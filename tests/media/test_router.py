@@ -113,7 +113,9 @@ def test_a_view_picks_the_video_slots_and_the_unwatched_publisher_is_told() -> N
     for pid in ("p_a", "p_b", "p_c"):
         room.join(pid, "main")
     room.router.hold_video("p_a", {"p_c"})  # a weak link keeps only c's video
+    assert room.watched == [("p_a", False), ("p_a", True)]  # alone at first, then watched
     room.announced.clear()
+    room.watched.clear()
     room.router.set_view("p_a", [Tile("p_c", 320, 240)])
     assert room.sees("p_a", "video") == {"p_c"} and room.sees("p_a", "audio") == {"p_b", "p_c"}
     assert [pid for pid, _ in room.announced] == ["p_a"]  # only a's slots changed
