@@ -2,7 +2,8 @@
 fifteen: on a desktop the grid shows and plays all sixteen tiles and the page reports them all as
 its view; on a phone it pages six tiles at a time, reports only the current page, gets only
 that page's video (the rest is unwatched, the publishers told), and still plays everyone's
-sound. Chromium must be installed at /usr/bin/chromium; without it these tests fail."""
+sound; and the page itself, watched by nobody (the bots only publish), sends no camera frames.
+Chromium must be installed at /usr/bin/chromium; without it these tests fail."""
 
 from __future__ import annotations
 
@@ -54,6 +55,18 @@ async () => {
     status: document.getElementById('page-status').textContent,
     pager: !document.getElementById('pager').hidden,
   };
+}
+"""
+
+# Our camera's encoding as set (`active`) and the frames sent so far.
+CAMERA_SENT_JS = """
+async () => {
+  const sender = window.circle.pcPublish.getSenders().find((s) => s.track?.kind === 'video');
+  let frames = 0;
+  (await sender.getStats()).forEach((r) => {
+    if (r.type === 'outbound-rtp') frames += r.framesSent || 0;
+  });
+  return { active: sender.getParameters().encodings[0].active, frames };
 }
 """
 
@@ -152,6 +165,10 @@ async def test_desktop_grid_and_phone_pages_get_only_the_video_shown(
         # every camera watched but ours: the bots watch nobody
         await until(lambda: live.router.video.unwatched == {pid}, 5, "the bots' cameras watched")
         assert await page.evaluate("window.circle.videoWatched") is False
+        sent = [await page.evaluate(CAMERA_SENT_JS)]
+        await asyncio.sleep(1.0)
+        sent.append(await page.evaluate(CAMERA_SENT_JS))
+        assert sent[0]["active"] is False and sent[1]["frames"] == sent[0]["frames"], sent
 
         # Phone: six tiles a page (ourselves and five others); the rest get no video to us and
         # their publishers are told nobody watches (the bots watch nobody).
