@@ -72,6 +72,11 @@ class _Collector:
         yield GaugeMetricFamily(
             "circle_participants", "Participants in the sessions running here", participants
         )
+        yield GaugeMetricFamily(
+            "circle_unwatched_publishers",
+            "Publishers whose camera nobody watches (last-N), told to stop encoding it",
+            self.live.unwatched_publishers(),
+        )
         by_kind = {
             ("received_packets", "RTP packets received from publishers"): "packets_in",
             ("received_bytes", "RTP payload bytes received from publishers"): "bytes_in",

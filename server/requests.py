@@ -51,6 +51,23 @@ class ClientStats(StrictModel, allow_inf_nan=False):
     jitter_ms: float | None = Field(default=None, ge=0, le=60_000)
 
 
+MAX_VIEW_TILES = 64  # more than any page shows at once (a 4x4 grid is 16)
+
+
+class ViewTile(StrictModel):
+    """One tile the page shows, at its size in device pixels."""
+
+    participant_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    width: int = Field(ge=0, le=16_384)
+    height: int = Field(ge=0, le=16_384)
+
+
+class ViewRequest(StrictModel):
+    """The tiles of others the page shows now, most important first (last-N video)."""
+
+    tiles: list[ViewTile] = Field(max_length=MAX_VIEW_TILES)
+
+
 class MediaStateRequest(StrictModel):
     audio: bool | None = None
     video: bool | None = None

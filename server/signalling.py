@@ -23,6 +23,7 @@ from server.live.fanout import Fanout
 from server.live.registry import LiveSessions, slot_json
 from server.live.reports import state_for
 from server.live.session import LiveSession
+from server.media.selection import Tile
 from server.requests import (
     ClientStats,
     EmptyRequest,
@@ -31,6 +32,7 @@ from server.requests import (
     Reply,
     SdpRequest,
     TokenBucket,
+    ViewRequest,
     parse,
 )
 from server.socket_server import DISCONNECT_REASONS
@@ -316,6 +318,15 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         request = parse(SdpRequest, data)
         live, pid = self._admitted_live(conn)
         await live.router.subscribe_answer(pid, request.sdp)
+        return {"ok": True}
+
+    async def on_view(self, sid: str, conn: Connection, data: Any) -> Reply:
+        """The tiles the sender's page shows: its own subscription gets only their video."""
+        request = parse(ViewRequest, data)
+        live, pid = self._admitted_live(conn)
+        live.router.set_view(
+            pid, (Tile(t.participant_id, t.width, t.height) for t in request.tiles)
+        )
         return {"ok": True}
 
     async def on_media_state(self, sid: str, conn: Connection, data: Any) -> Reply:

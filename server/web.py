@@ -31,6 +31,8 @@ class LiveView(Protocol):
 
     def link_levels(self) -> dict[tuple[str, str], int]: ...
 
+    def unwatched_publishers(self) -> int: ...
+
 
 log = logging.getLogger(__name__)
 

@@ -14,15 +14,17 @@ import { safetyForJoin, wireCrisis } from './session/crisis.js';
 import { confirmDialog, linkError, unreachable } from './session/dialogs.js';
 import { wireEngagement } from './session/engagement.js';
 import { connect, leave } from './session/join.js';
+import { reportView, wireView } from './session/last_n.js';
 import { startPreview } from './session/media.js';
 import { control, readToken } from './session/network.js';
+import { wirePaging } from './session/paging.js';
 import { renderPanel, togglePanel, wireTabs } from './session/people.js';
 import { loadAbout, wirePrejoin } from './session/prejoin.js';
 import { wirePrivateTalk } from './session/private_talk.js';
 import { wireQuality } from './session/quality.js';
 import { wireRooms } from './session/rooms.js';
 import { app, REACTIONS } from './session/state.js';
-import { fitGrid } from './session/tiles.js';
+import { fitGrid, renderMedia } from './session/tiles.js';
 import { showScreen } from './session/ui.js';
 import { wireVideoNotes } from './session/video_note.js';
 
@@ -172,7 +174,16 @@ function init() {
     show('sound-button', false);
   });
   window.addEventListener('hashchange', () => location.reload());
-  new ResizeObserver(() => fitGrid()).observe($('grid'));
+  new ResizeObserver(() => {
+    fitGrid();
+    reportView();
+  }).observe($('grid'));
+  wireView();
+  wirePaging(() => {
+    fitGrid();
+    renderMedia();
+    reportView();
+  });
   window.addEventListener('pagehide', () => {
     if (app.socket && app.state === 'joined') app.socket.emit('leave', {});
   });

@@ -194,6 +194,17 @@ def test_keyframe_request_skips_to_the_next_keyframe_at_the_next_slot() -> None:
     assert track.keyframe_skips == 3
 
 
+async def test_a_paused_track_sends_nothing_and_resumes_at_a_keyframe() -> None:
+    track = EncodedTrack(synthetic_video(frames=10, keyframe_every=4))
+    assert [(await track.recv()).data[1] for _ in range(2)] == [0, 1]
+    track.set_paused(True)  # nobody watches this camera
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(track.recv(), 0.3)
+    track.set_paused(False)
+    item = await track.recv()
+    assert item.keyframe
+
+
 async def test_dtx_sends_few_packets_in_silence(media: EncodedMedia) -> None:
     assert media.audio is not None
     track = EncodedTrack(media.audio, dtx=True)

@@ -88,6 +88,7 @@ class Bot(MediaCounts):
         self.state: dict[str, Any] = {}
         self.slots: list[dict[str, Any]] = []
         self.active_speaker: str | None = None
+        self.video_watched: list[bool] = []  # each `video_watched` the server sent, in order
         self.errors: list[dict[str, Any]] = []
         self.tracks: list[EncodedTrack] = []
         self.publish_pc: RTCPeerConnection | None = None
@@ -127,6 +128,7 @@ class Bot(MediaCounts):
             "participant_updated": self._on_participant,
             "participant_left": self._on_participant_left,
             "active_speaker": self._on_active_speaker,
+            "video_watched": self._on_video_watched,
             "error": self._on_error,
         }
         for event, handler in handlers.items():
@@ -250,6 +252,14 @@ class Bot(MediaCounts):
 
     async def _on_active_speaker(self, data: dict[str, Any]) -> None:
         self.active_speaker = data.get("participant_id")
+
+    async def _on_video_watched(self, data: dict[str, Any]) -> None:
+        """Like a page: an unwatched camera is not sent."""
+        watched = bool(data.get("watched"))
+        self.video_watched.append(watched)
+        for track in self.tracks:
+            if track.kind == "video":
+                track.set_paused(not watched)
 
     async def _on_error(self, data: dict[str, Any]) -> None:
         log.warning("%s: server error %s", self.name, data)

@@ -39,7 +39,8 @@ class EncodedItem:
 class EncodedTrack(MediaStreamTrack):
     """Replays an EncodedStream in real time, looping forever with continuing timestamps.
 
-    On a keyframe request (video) the next frame slot carries the file's next keyframe."""
+    On a keyframe request (video) the next frame slot carries the file's next keyframe. While
+    paused (no one watches this camera) nothing is sent and the time still passes."""
 
     def __init__(
         self,
@@ -62,6 +63,7 @@ class EncodedTrack(MediaStreamTrack):
         self.loops = 0
         self.sent = 0
         self.keyframe_skips = 0
+        self.paused = False
         self._silent_run = 0
         self._keyframes = [i for i, p in enumerate(stream.packets) if p.keyframe]
 
@@ -73,6 +75,13 @@ class EncodedTrack(MediaStreamTrack):
         if now - self._last_skip_request >= KEYFRAME_SKIP_INTERVAL_S:
             self._last_skip_request = now
             self._skip_pending = True
+
+    def set_paused(self, paused: bool) -> None:
+        """Stop sending, or go on from the next keyframe (as a browser whose encoding is
+        turned off and on)."""
+        if self.paused and not paused:
+            self._skip_pending = True
+        self.paused = paused
 
     def _next_keyframe(self, index: int) -> int:
         for k in self._keyframes:
@@ -132,7 +141,7 @@ class EncodedTrack(MediaStreamTrack):
                 await asyncio.sleep(wait)
             elif wait < -RESYNC_AFTER_S and self._started_at is not None:
                 self._started_at -= wait  # fell far behind (a stalled loop): do not burst
-            if self.dtx and item.kind == "audio" and self._dtx_drops(item):
+            if self.paused or (self.dtx and item.kind == "audio" and self._dtx_drops(item)):
                 continue  # not sent; the time still passes
             self.sent += 1
             return item

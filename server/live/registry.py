@@ -99,6 +99,9 @@ class LiveSessions:
             on_slots=lambda pid, slots: self._background.spawn(self._send_slots(sid, pid, slots)),
             on_audio_level=lambda level: self._on_audio_level(sid, level),
             on_failed=lambda pid: self._background.spawn(self._media_failed(sid, pid)),
+            on_video_watched=lambda pid, watched: self._background.spawn(
+                self._send_to(sid, pid, "video_watched", {"watched": watched})
+            ),
         )
         live = LiveSession(session, router, record, summary_base=summary_base)
         self.sessions[sid] = live
@@ -191,9 +194,12 @@ class LiveSessions:
     # -- media events ---------------------------------------------------------------------
 
     async def _send_slots(self, session_id: str, pid: str, slots: list[Slot]) -> None:
+        await self._send_to(session_id, pid, "slots", {"slots": [slot_json(s) for s in slots]})
+
+    async def _send_to(self, session_id: str, pid: str, event: str, body: dict[str, Any]) -> None:
         live = self.sessions.get(session_id)
         if live is not None:
-            await self.fanout.to(live, pid, "slots", {"slots": [slot_json(s) for s in slots]})
+            await self.fanout.to(live, pid, event, body)
 
     def _on_audio_level(self, session_id: str, level: AudioLevel) -> None:
         live = self.sessions.get(session_id)
@@ -229,6 +235,10 @@ class LiveSessions:
         """Running sessions and the participants in them."""
         people = sum(len(live.session.participants) for live in self.sessions.values())
         return len(self.sessions), people
+
+    def unwatched_publishers(self) -> int:
+        """Publishers whose camera no subscriber watches (last-N): told to stop encoding."""
+        return sum(len(live.router.video.unwatched) for live in self.sessions.values())
 
     def link_levels(self) -> dict[tuple[str, str], int]:
         """(direction, level) -> how many participants with media have it ("unknown" before

@@ -30,6 +30,9 @@ class ConsumerListener(Protocol):
     def on_keyframe_request(self, consumer: Consumer) -> None:
         """Ask the producer feeding `consumer`, if any, for a keyframe."""
 
+    def on_started(self, consumer: Consumer) -> None:
+        """`consumer` (video) forwarded the keyframe it was waiting for."""
+
 
 class SenderLink(Protocol):
     """A sender's way to its subscriber (aiortc_hooks.SrtpLink)."""
@@ -119,6 +122,7 @@ class Consumer(MediaStreamTrack):
             if not frame.keyframe:
                 return
             self._waiting_keyframe = False
+            self._listener.on_started(self)
         if not link.writable():
             # The subscriber's socket is backed up (or closing): drop rather than queue stale
             # media, and restart video at a keyframe.

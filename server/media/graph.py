@@ -7,6 +7,8 @@ consumer (keyframe requests), and passes each along the one edge it concerns.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from server.media.consumer import Consumer
 from server.media.forwarding import ForwardedFrame
 from server.media.producer import Producer
@@ -14,9 +16,10 @@ from server.media.rtp_writer import ntp_now
 
 
 class ForwardingGraph:
-    def __init__(self) -> None:
+    def __init__(self, on_started: Callable[[Consumer, Producer], None] | None = None) -> None:
         self._consumers: dict[Producer, set[Consumer]] = {}
         self._producers: dict[Consumer, Producer] = {}
+        self._on_started = on_started  # a video consumer began forwarding its producer
 
     def connect(self, consumer: Consumer, producer: Producer | None) -> None:
         """Feed `consumer` from `producer` (None: idle); nothing happens if it already is."""
@@ -68,3 +71,8 @@ class ForwardingGraph:
         producer = self._producers.get(consumer)
         if producer is not None:
             producer.request_keyframe()
+
+    def on_started(self, consumer: Consumer) -> None:
+        producer = self._producers.get(consumer)
+        if producer is not None and self._on_started is not None:
+            self._on_started(consumer, producer)

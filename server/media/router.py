@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from aiortc import (
@@ -32,7 +32,9 @@ from server.config import MediaConfig
 from server.media import aiortc_hooks, sdp
 from server.media.consumer import Consumer
 from server.media.graph import ForwardingGraph
+from server.media.last_n import Member, VideoSelection
 from server.media.producer import AudioLevel, Producer
+from server.media.selection import Tile
 from server.media.stats import ForwardingStats
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,7 @@ class ParticipantMedia:
     subscribe_pc: RTCPeerConnection | None = None
     producers: dict[str, Producer] = field(default_factory=dict)
     slots: dict[str, list[Consumer]] = field(default_factory=dict)
+    video_kept: set[str] | None = None  # hold_video's keep-set (None: nothing held)
 
 
 class MediaRouter:
@@ -103,14 +106,17 @@ class MediaRouter:
         on_slots: Callable[[str, list[Slot]], None],
         on_audio_level: Callable[[AudioLevel], None],
         on_failed: Callable[[str], None],
+        on_video_watched: Callable[[str, bool], None] = lambda pid, watched: None,
     ) -> None:
         self.config = config
         self.stats = stats
         self._on_slots = on_slots
         self._on_audio_level = on_audio_level
         self._on_failed = on_failed
+        self._on_video_watched = on_video_watched  # a publisher's camera (un)watched: on change
         self.participants: dict[str, ParticipantMedia] = {}
-        self.graph = ForwardingGraph()
+        self.graph = ForwardingGraph(on_started=self._video_started)
+        self.video = VideoSelection()  # last-N: which video each subscriber's slots carry
         self._background = BackgroundTasks()
 
     def _rtc_configuration(self) -> RTCConfiguration:
@@ -273,6 +279,7 @@ class MediaRouter:
 
     def move(self, pid: str, room_id: str) -> None:
         self._get(pid).room_id = room_id
+        self.video.clear_view(pid)  # its page shows the old room's tiles until it reports
         self._rewire()
 
     async def link_samples(
@@ -343,10 +350,39 @@ class MediaRouter:
         """Graceful degradation for a subscriber with a poor downstream: send video only from
         the participants in `keep` (spotlight, active speaker); None sends all again."""
         media = self.participants.get(pid)
-        if media is None:
-            return
+        if media is not None:
+            media.video_kept = keep
+            self._hold(media)
+
+    def _hold(self, media: ParticipantMedia) -> None:
+        """Hold the video slots whose source is not kept (checked again after each rewire)."""
+        keep = media.video_kept
         for consumer in media.slots.get("video", []):
             consumer.hold(keep is not None and self._source_id(consumer) not in keep)
+
+    def set_view(self, pid: str, tiles: Iterable[Tile]) -> None:
+        """The tiles `pid`'s page shows (last-N): its video slots carry only those."""
+        self._get(pid)
+        self.video.set_view(pid, tiles)
+        self._rewire()
+
+    def _video_started(self, consumer: Consumer, producer: Producer) -> None:
+        for sub in self.participants.values():
+            if consumer in sub.slots.get("video", ()):
+                self.video.started(sub.participant_id, producer.participant_id)
+
+    def _video_selected(self) -> dict[str, tuple[str, ...]]:
+        """Each subscriber's video publishers; tells those whose watched state changed."""
+        members = [
+            Member(
+                m.participant_id, m.room_id, "video" in m.producers, len(m.slots.get("video", []))
+            )
+            for m in self.participants.values()
+        ]
+        plan = self.video.plan(members, time.monotonic())
+        for pid, watched in plan.told.items():
+            self._on_video_watched(pid, watched)
+        return plan.selected
 
     def set_paused(self, pid: str, kind: str, paused: bool) -> None:
         producer = self._get(pid).producers.get(kind)
@@ -354,18 +390,22 @@ class MediaRouter:
             producer.set_paused(paused)
 
     def _rewire(self, notify: bool = True) -> None:
-        """Point every subscriber's slots at the producers of the others in its room, keeping
-        slots that already show the right producer (no switch, no keyframe wait)."""
+        """Point every subscriber's audio slots at the others in its room and its video slots
+        at the publishers last-N selects, keeping slots that already show the right producer
+        (no switch, no keyframe wait); a new source starts at its keyframe."""
+        video = self._video_selected()
         for sub in self.participants.values():
             if not sub.slots:
                 continue
             before = self.slots(sub.participant_id)
-            for kind in KINDS:
-                wanted = [
-                    pub.producers[kind]
-                    for pub in self.participants.values()
-                    if pub is not sub and pub.room_id == sub.room_id and kind in pub.producers
-                ]
+            audio = [
+                pub.participant_id
+                for pub in self.participants.values()
+                if pub is not sub and pub.room_id == sub.room_id and "audio" in pub.producers
+            ]
+            chosen = (("audio", audio), ("video", video.get(sub.participant_id, ())))
+            for kind, publishers in chosen:
+                wanted = [self.participants[pid].producers[kind] for pid in publishers]
                 consumers = sub.slots[kind]
                 for consumer in consumers:
                     source = self.graph.producer_of(consumer)
@@ -380,6 +420,7 @@ class MediaRouter:
                         if slot is None:
                             break  # room larger than the slots: the rest are not shown
                         self.graph.connect(slot, producer)
+            self._hold(sub)
             after = self.slots(sub.participant_id)
             if notify and after != before:
                 self._on_slots(sub.participant_id, after)
@@ -388,6 +429,7 @@ class MediaRouter:
         media = self.participants.pop(pid, None)
         if media is None:
             return
+        self.video.forget(pid)
         self._rewire()  # before closing the producers, so the others' slot maps show the change
         for producer in media.producers.values():
             self.graph.remove_producer(producer)

@@ -6,6 +6,7 @@ import { fatal, linkError, unreachable } from './dialogs.js';
 import { ENGAGEMENT_EVENTS } from './engagement.js';
 import { sessionEvents } from './events.js';
 import { renderHelpAlerts } from './help.js';
+import { LAST_N_EVENTS } from './last_n.js';
 import {
   closePeerConnections,
   onMediaFailed,
@@ -377,6 +378,7 @@ export function connect() {
     ...ENGAGEMENT_EVENTS,
     ...QUALITY_EVENTS,
     ...CRISIS_EVENTS,
+    ...LAST_N_EVENTS,
   };
   for (const [event, handler] of Object.entries(events)) {
     socket.on(event, (msg) => {

@@ -2,6 +2,7 @@
 // (ours -> server) and subscribe (server -> us, fixed slots mapped to participants by
 // transceiver mid).
 import { $, show } from '../lib/dom.js';
+import { applyVideoWatched, viewForgotten } from './last_n.js';
 import { request } from './network.js';
 import { app } from './state.js';
 import { renderMedia } from './tiles.js';
@@ -145,6 +146,7 @@ export async function publish(gen) {
   if (!tracks.length) return; // joined without media: nothing to send
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: app.iceServers });
   app.pcPublish = pc;
+  app.videoWatched = true; // a new publish is watched until the server says otherwise
   watchConnection(pc, 'publish');
   const stream = new MediaStream(tracks);
   if (app.audioTrack) {
@@ -163,6 +165,7 @@ export async function publish(gen) {
   const res = await request('publish', { sdp: pc.localDescription.sdp });
   if (gen !== app.generation) return;
   await pc.setRemoteDescription({ type: 'answer', sdp: res.sdp });
+  await applyVideoWatched(); // `video_watched` may have come with the answer
 }
 
 export async function subscribe(gen) {
@@ -179,6 +182,7 @@ export async function subscribe(gen) {
   await gatheringComplete(pc);
   if (gen !== app.generation) return;
   await request('subscribe_answer', { sdp: pc.localDescription.sdp });
+  viewForgotten();
 }
 
 const MEDIA_RESTARTS_MAX = 3; // then the network is likely blocking it: say so

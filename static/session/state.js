@@ -50,6 +50,9 @@ export const app = {
   // tiles.js: who is shown with which track
   slots: [],
   activeSpeaker: null,
+  // last_n.js: the tiles last reported to the server, and whether anyone watches our camera
+  view: [],
+  videoWatched: true,
   soundBlocked: false,
   // chat.js and people.js: the side panel
   chat: [], // {from, to, text, at}
@@ -88,6 +91,12 @@ window.circle = {
   },
   get slots() {
     return app.slots;
+  },
+  get view() {
+    return app.view;
+  },
+  get videoWatched() {
+    return app.videoWatched;
   },
   get participants() {
     return [...app.participants.values()];

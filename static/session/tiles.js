@@ -1,7 +1,9 @@
 // The video grid: one tile per participant in our room, its tracks, the speaker and reactions.
 import { $, show } from '../lib/dom.js';
 import { canCrisis, crisisAction } from './crisis.js';
+import { reportView } from './last_n.js';
 import { control } from './network.js';
+import { applyPaging } from './paging.js';
 import { renderQualityBadges } from './quality.js';
 import { app, displayName, leads, REACTIONS, roleLabel } from './state.js';
 import { renderVideoNote } from './video_note.js';
@@ -119,18 +121,21 @@ export function renderTiles() {
   for (const p of order) updateTile(p);
   for (const p of order) $('grid').append(tileFor(p.id)); // keeps DOM order == display order
   $('grid').dataset.count = String(order.length);
+  applyPaging();
   renderQualityBadges();
   fitGrid();
   renderMedia();
+  reportView();
 }
 
-/** Picks the column count that gives the largest 4:3 tiles that fit the grid without scrolling. */
+/** Picks the column count that gives the largest 4:3 tiles of the current page that fit the
+ * grid without scrolling. */
 export function fitGrid() {
   const grid = $('grid');
-  const count = grid.querySelectorAll('.tile').length;
+  const count = grid.querySelectorAll('.tile:not([hidden])').length;
   if (!count || grid.hidden) return;
   // a spotlit tile is 1.6 times as wide: about the room of 2.5 tiles
-  const n = count + (grid.querySelector('.tile.spotlit') ? 2 : 0);
+  const n = count + (grid.querySelector('.tile.spotlit:not([hidden])') ? 2 : 0);
   const style = getComputedStyle(grid);
   const gap = parseFloat(style.columnGap) || 0;
   const width = grid.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);

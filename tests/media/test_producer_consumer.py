@@ -130,6 +130,18 @@ def test_video_starts_at_a_keyframe_and_asks_for_one(clock: Clock) -> None:
     assert (sent[1].timestamp - sent[0].timestamp) % 2**32 == 3000
 
 
+def test_a_video_slot_reports_the_keyframe_it_started_at(clock: Clock) -> None:
+    started: list[tuple[Consumer, Producer]] = []
+    producer, consumer, _, _, link = make(
+        clock, ForwardingGraph(on_started=lambda c, p: started.append((c, p)))
+    )
+    producer.on_packet(video_packet(1, 3000, DELTA))
+    assert started == []  # still waiting
+    producer.on_packet(video_packet(2, 6000, KEY))
+    producer.on_packet(video_packet(3, 9000, DELTA))
+    assert started == [(consumer, producer)] and len(link.take()) == 2  # once, at the keyframe
+
+
 def test_keyframe_requests_are_throttled_and_retried_while_owed(clock: Clock) -> None:
     producer, consumer, plis, stats, _ = make(clock)
     producer.on_packet(video_packet(1, 3000, DELTA))

@@ -30,7 +30,16 @@ from tests.conftest import RunningServer, make_settings, start_app
 pytestmark = pytest.mark.live
 
 EVENTS = ["join", "publish", "subscribe", "subscribe_answer", "media_state", "control"]
-EVENTS += ["client_stats", "leave", "connect", "disconnect", "connect_error", "message", "x" * 50]
+EVENTS += [
+    "client_stats",
+    "view",
+    "leave",
+    "connect",
+    "disconnect",
+    "connect_error",
+    "message",
+    "x" * 50,
+]
 PARTICIPANT_ACTIONS = {
     str(a) for c in PARTICIPANT_COMMANDS for a in get_args(c.model_fields["action"].annotation)
 }
@@ -69,6 +78,22 @@ def control_bodies(targets: list[str]) -> st.SearchStrategy[dict[Any, Any]]:
     )
     keys = st.one_of(st.text(max_size=8), st.integers(-(2**63), 2**64 - 1))
     return st.one_of(base, st.dictionaries(keys, values))
+
+
+def view_bodies(targets: list[str]) -> st.SearchStrategy[Any]:
+    """`view` bodies near the valid ones: known and odd ids, sizes in and out of range, long
+    lists."""
+    tile = st.fixed_dictionaries(
+        {
+            "participant_id": st.one_of(st.sampled_from(targets), st.text(max_size=70), values),
+            "width": st.one_of(st.integers(-10, 20_000), values),
+            "height": st.one_of(st.integers(-10, 20_000), values),
+        }
+    )
+    return st.one_of(
+        st.fixed_dictionaries({"tiles": st.lists(tile, max_size=70)}),
+        st.fixed_dictionaries({"tiles": st.lists(tile, max_size=3)}, optional={"x": values}),
+    )
 
 
 class Fuzz(RuleBasedStateMachine):
@@ -126,7 +151,15 @@ class Fuzz(RuleBasedStateMachine):
             return None
         s = live.session
         people = sorted((p.id, tuple(sorted(p.public().items()))) for p in s.participants.values())
-        return (people, s.locked, s.spotlight, tuple(s.hand_queue()), s.participants_may_unmute)
+        views = tuple(live.router.video.view_of(pid) for pid in sorted(s.participants))
+        return (
+            people,
+            s.locked,
+            s.spotlight,
+            tuple(s.hand_queue()),
+            s.participants_may_unmute,
+            views,
+        )
 
     @rule(
         who=st.sampled_from(["participant", "cofacilitator", "outsider"]),
@@ -139,6 +172,10 @@ class Fuzz(RuleBasedStateMachine):
     @rule(who=st.sampled_from(["participant", "cofacilitator", "outsider"]), data=st.data())
     def a_control(self, who: str, data: st.DataObject) -> None:
         self.send(who, "control", data.draw(control_bodies(self.targets)))
+
+    @rule(who=st.sampled_from(["participant", "cofacilitator", "outsider"]), data=st.data())
+    def a_view(self, who: str, data: st.DataObject) -> None:
+        self.send(who, "view", data.draw(view_bodies(self.targets)))
 
     def send(self, who: str, event: str, data: Any) -> None:
         if who in self.gone or (
