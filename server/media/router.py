@@ -28,7 +28,7 @@ from rooms.errors import Refusal
 from rooms.quality import LinkSample
 from server.background import BackgroundTasks
 from server.config import MediaConfig
-from server.media import aiortc_hooks, link_samples, sdp
+from server.media import aiortc_hooks, aiortc_receive, link_samples, sdp
 from server.media.consumer import Consumer
 from server.media.graph import ForwardingGraph
 from server.media.producer import AudioLevel, Producer
@@ -192,8 +192,9 @@ class MediaRouter:
         return self._local_sdp(pc.localDescription.sdp)
 
     def _receive_into(self, transceiver: RTCRtpTransceiver, producer: Producer) -> None:
-        """Hand the publisher's packets to the producer, with no decoder behind them."""
-        aiortc_hooks.divert_received_packets(transceiver.receiver, producer.on_packet)
+        """Hand the publisher's packets to the producer on the lean path (aiortc_receive.py),
+        with no decoder behind them."""
+        aiortc_receive.receive_directly(transceiver.receiver, producer.on_packet)
 
     def _add_slot(self, pc: RTCPeerConnection, kind: str, index: int) -> Consumer:
         """One pre-negotiated subscriber slot that sends what its producer forwards, on the
