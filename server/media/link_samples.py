@@ -8,6 +8,7 @@ import time
 from typing import TYPE_CHECKING
 
 from rooms.quality import LinkSample
+from server.media import aiortc_receive
 
 if TYPE_CHECKING:
     from server.media.router import ParticipantMedia
@@ -24,21 +25,21 @@ async def sample(
     media: ParticipantMedia, now: float
 ) -> tuple[LinkSample | None, LinkSample | None]:
     """Upstream and downstream samples at wall time `now` (None: nothing to judge yet)."""
-    return await upstream(media, now), await downstream(media, now)
+    return upstream(media, now), await downstream(media, now)
 
 
-async def upstream(media: ParticipantMedia, now: float) -> LinkSample | None:
+def upstream(media: ParticipantMedia, now: float) -> LinkSample | None:
     if media.publish_pc is None or not media.producers:
         return None
     received = lost = 0
     jitter: float | None = None
     for transceiver in media.publish_pc.getTransceivers():
-        report = await transceiver.receiver.getStats()
-        for stat in report.values():
-            if stat.type == "inbound-rtp":
-                received += stat.packetsReceived
-                lost += stat.packetsLost
-                jitter = max(jitter or 0.0, jitter_ms(stat.jitter, stat.kind))
+        # the media streams' own counts: aiortc's getStats reports a receiver's streams under
+        # one id, so after a retransmission it showed the RTX stream's instead
+        for stream in aiortc_receive.media_streams(transceiver.receiver):
+            received += stream.packets_received
+            lost += stream.packets_lost
+            jitter = max(jitter or 0.0, jitter_ms(stream.jitter, transceiver.kind))
     producers = media.producers.values()
     arrivals = [p.last_packet_at for p in producers if p.last_packet_at is not None]
     if not arrivals:
