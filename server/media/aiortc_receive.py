@@ -7,7 +7,9 @@ packet), parses it into an `RtpPacket`, and its receiver depayloads it into a ji
 `rtp_reader` reads what forwarding needs, and the sink (the producer) gets it. aiortc's receiver
 bookkeeping is still fed, as its own receive path feeds it: the reception statistics (its RTCP
 receiver reports and getStats), the NACK generator and the REMB estimator, the latter counting
-its incoming bitrate with a constant-cost `WindowRate`. DTLS and RTCP go the stock way.
+its incoming bitrate with a constant-cost `WindowRate` and its estimates paced by
+`RembThrottle` (aiortc sends one per packet while it sees overuse). DTLS and RTCP go the stock
+way.
 
 Private attributes, like those of aiortc_hooks.py: each is checked when the hook is set
 (`HookError`), and tests/media/test_aiortc_receive.py exercises them against the pinned aiortc.
@@ -32,6 +34,7 @@ from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci
 
 from server.media.aiortc_hooks import HookError, require
+from server.media.remb_throttle import RembThrottle
 from server.media.rtp_reader import ExtensionIds, ReceivedPacket, read_rtp, unwrap_rtx
 from server.media.rtp_writer import NTP_EPOCH_OFFSET_S
 from server.media.window_rate import WindowRate
@@ -136,6 +139,7 @@ class _ReceiverFeed:
         if self._estimator is not None:
             require(self._estimator, _ESTIMATOR_RATE)
             setattr(self._estimator, _ESTIMATOR_RATE, WindowRate(_RATE_WINDOW_MS))
+        self._remb_throttle = RembThrottle()
         self._rtcp_tasks: set[asyncio.Future[None]] = set()
 
     def receive(self, data: bytes) -> None:
@@ -149,13 +153,14 @@ class _ReceiverFeed:
             return
         estimator = self._estimator
         if estimator is not None and packet.abs_send_time is not None:
+            now_ms = _arrival_ms()
             remb = estimator.add(
-                arrival_time_ms=_arrival_ms(),
+                arrival_time_ms=now_ms,
                 abs_send_time=packet.abs_send_time,
                 payload_size=len(packet.payload) + packet.padding_size,
                 ssrc=packet.ssrc,
             )
-            if remb is not None:
+            if remb is not None and self._remb_throttle.should_send(remb[0], now_ms):
                 self._send_remb(*remb)
         codec = self._codecs.get(packet.payload_type)
         if codec is None:
@@ -190,7 +195,8 @@ class _ReceiverFeed:
         self._spawn(getattr(self._receiver, _RECEIVER_SEND_RTCP)(remb))
 
     def _spawn(self, send: Coroutine[Any, Any, None]) -> None:
-        """RTCP goes out through aiortc's own (async) sending, at most a few times a second."""
+        """RTCP goes out through aiortc's own (async) sending, at most a few times a second
+        (NACKs on loss, REMBs paced)."""
         task = asyncio.ensure_future(send)
         self._rtcp_tasks.add(task)
         task.add_done_callback(self._rtcp_tasks.discard)
