@@ -1,4 +1,4 @@
-"""Every use of aiortc and aioice internals, in one place.
+"""Every use of aiortc and aioice internals but the lean receive path's (aiortc_receive.py).
 
 aiortc has no public pass-through API (aiortc #449), so forwarding encoded media needs a few
 private attributes. Each hook checks that the attribute it relies on exists and raises
@@ -22,7 +22,6 @@ import pylibsrtp
 from aioice.candidate import Candidate, candidate_foundation, candidate_priority
 from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs import is_rtx
-from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtcrtpreceiver import StreamStatistics
@@ -30,7 +29,6 @@ from aiortc.rtp import RtpPacket
 
 from server.media.rtp_writer import SendSetup
 
-_RECEIVER_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 _RECEIVER_HANDLE_RTP = "_handle_rtp_packet"
 _RECEIVER_REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"
 _CLOCK_RATES = {"audio": 48_000, "video": 90_000}
@@ -64,7 +62,7 @@ class HookError(RuntimeError):
     """aiortc's internals no longer look the way these hooks expect."""
 
 
-def _require(obj: object, attribute: str) -> None:
+def require(obj: object, attribute: str) -> None:
     if not hasattr(obj, attribute):
         raise HookError(f"{type(obj).__name__} has no {attribute}: aiortc internals changed")
 
@@ -79,35 +77,13 @@ class Packer(Protocol):
 PacketSink = Callable[[RtpPacket], None]
 
 
-class _SinkBuffer(JitterBuffer):
-    """Stands in for the receiver's jitter buffer: hands every depacketised RTP packet to the
-    sink and never returns a frame, so aiortc's decoder thread receives nothing to decode."""
-
-    def __init__(self, sink: PacketSink) -> None:
-        super().__init__(capacity=2)
-        self._sink = sink
-
-    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
-        self._sink(packet)
-        return False, None
-
-
-def divert_received_packets(receiver: RTCRtpReceiver, sink: PacketSink) -> None:
-    """Route the receiver's packets (after SRTP, NACK bookkeeping and RTX unwrapping) to `sink`
-    instead of the jitter buffer and decoder."""
-    _require(receiver, _RECEIVER_JITTER_BUFFER)
-    if not isinstance(getattr(receiver, _RECEIVER_JITTER_BUFFER), JitterBuffer):
-        raise HookError("RTCRtpReceiver jitter buffer is not a JitterBuffer")
-    setattr(receiver, _RECEIVER_JITTER_BUFFER, _SinkBuffer(sink))
-
-
 def count_received_packets(receiver: RTCRtpReceiver, sink: PacketSink, kind: str) -> None:
     """Cheapest receive path for load bots: every RTP packet goes to `sink` right after SRTP
     decryption; no NACKs or frame assembly. Reception statistics are still kept, so the bot's
     receiver reports carry loss, jitter and the timing a sender needs for round-trip time, as a
     browser's do."""
-    _require(receiver, _RECEIVER_HANDLE_RTP)
-    _require(receiver, _RECEIVER_REMOTE_STREAMS)
+    require(receiver, _RECEIVER_HANDLE_RTP)
+    require(receiver, _RECEIVER_REMOTE_STREAMS)
     streams: dict[int, StreamStatistics] = getattr(receiver, _RECEIVER_REMOTE_STREAMS)
     clock_rate = _CLOCK_RATES[kind]
 
@@ -123,7 +99,7 @@ def count_received_packets(receiver: RTCRtpReceiver, sink: PacketSink, kind: str
 
 def send_picture_loss(receiver: RTCRtpReceiver, media_ssrc: int) -> Awaitable[None]:
     """Ask the remote publisher for a keyframe (RTCP PLI)."""
-    _require(receiver, _RECEIVER_SEND_PLI)
+    require(receiver, _RECEIVER_SEND_PLI)
     send: Callable[[int], Awaitable[None]] = getattr(receiver, _RECEIVER_SEND_PLI)
     return send(media_ssrc)
 
@@ -133,7 +109,7 @@ def install_packer(sender: RTCRtpSender, packer: Packer) -> None:
 
     The sender only creates its encoder when it has none, so setting ours first means no
     libvpx/libopus context is ever made for forwarded media."""
-    _require(sender, _SENDER_ENCODER)
+    require(sender, _SENDER_ENCODER)
     if getattr(sender, _SENDER_ENCODER) is not None:
         raise HookError("RTCRtpSender already created an encoder")
     setattr(sender, _SENDER_ENCODER, packer)
@@ -142,7 +118,7 @@ def install_packer(sender: RTCRtpSender, packer: Packer) -> None:
 def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
     """Call `callback` when the remote subscriber sends PLI or FIR for this sender; the
     pre-encoded path would otherwise ignore them."""
-    _require(sender, _SENDER_KEYFRAME)
+    require(sender, _SENDER_KEYFRAME)
     setattr(sender, _SENDER_KEYFRAME, callback)
 
 
@@ -157,12 +133,12 @@ class SrtpLink:
     def __init__(self, sender: RTCRtpSender) -> None:
         dtls = sender.transport
         for name in (_DTLS_STATE, _DTLS_TX_SRTP):
-            _require(dtls, name)
-        _require(dtls.transport, _ICE_CONNECTION)
+            require(dtls, name)
+        require(dtls.transport, _ICE_CONNECTION)
         connection = getattr(dtls.transport, _ICE_CONNECTION)
-        _require(connection, _ICE_NOMINATED)
+        require(connection, _ICE_NOMINATED)
         for name in _SENDER_REPORT_FIELDS:
-            _require(sender, name)
+            require(sender, name)
         self._sender = sender
         self._dtls = dtls
         self._nominated: dict[int, aioice.ice.CandidatePair] = getattr(connection, _ICE_NOMINATED)
@@ -231,7 +207,7 @@ def send_directly(
     history (which this path never fills). aiortc's RTCP task still sends the sender reports
     and handles receiver reports, PLI and FIR."""
     for name in (_SENDER_SEND, _SENDER_RETRANSMIT, _SENDER_SSRC, _SENDER_RTX_SSRC):
-        _require(sender, name)
+        require(sender, name)
     stock_send = sender.send
 
     async def send(parameters: RTCRtpSendParameters) -> None:
@@ -252,10 +228,10 @@ def send_audio_levels(sender: RTCRtpSender, level: Callable[[], tuple[bool, int]
     has packed a frame, `level()` returns that frame's (voice, level 0..127 = -dBov), or None
     to send no level. Audio is one payload per frame and aiortc does not NACK audio, so the
     values stay attached to the right packet."""
-    _require(sender, _SENDER_NEXT_FRAME)
-    _require(sender, _SENDER_EXTENSIONS_MAP)
+    require(sender, _SENDER_NEXT_FRAME)
+    require(sender, _SENDER_EXTENSIONS_MAP)
     extensions_map = getattr(sender, _SENDER_EXTENSIONS_MAP)
-    _require(extensions_map, _EXTENSIONS_SET)
+    require(extensions_map, _EXTENSIONS_SET)
     next_frame = getattr(sender, _SENDER_NEXT_FRAME)
     stock_set = extensions_map.set
     voice = False
@@ -321,7 +297,7 @@ def bind_host_ports(ports: tuple[int, int] | None) -> None:
     stock method, given no addresses, still adds the relayed candidate when there is a TURN
     server. A range with no free port raises PortRangeExhausted from the gathering."""
     connection_class = aioice.ice.Connection
-    _require(connection_class, "get_component_candidates")
+    require(connection_class, "get_component_candidates")
     for name in ("StunProtocol", "server_reflexive_candidate"):
         if not hasattr(aioice.ice, name):
             raise HookError(f"aioice.ice has no {name}: aioice internals changed")

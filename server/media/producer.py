@@ -8,10 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from aiortc.rtp import RtpPacket
-
 from server.media.forwarding import ForwardedFrame, Vp8FrameAssembler
 from server.media.rtp_clock import RtpClock
+from server.media.rtp_reader import ReceivedPacket
 from server.media.stats import ForwardingStats
 
 KEYFRAME_REQUEST_INTERVAL_S = 0.5  # at most one PLI per producer in this time
@@ -70,7 +69,7 @@ class Producer:
         self._last_request_at = -1e9
         self._keyframe_owed_since: float | None = None
 
-    def on_packet(self, packet: RtpPacket) -> None:
+    def on_packet(self, packet: ReceivedPacket) -> None:
         now = self._clock()
         size = len(packet.payload)
         self.packets += 1
@@ -80,7 +79,7 @@ class Producer:
         self._counts.packets_in += 1
         self._counts.bytes_in += size
         if self._assembler is None:
-            audio_level = packet.extensions.audio_level
+            audio_level = packet.audio_level
             if self._on_audio_level is not None and audio_level is not None:
                 voice, level = audio_level
                 media_at = (
@@ -95,7 +94,7 @@ class Producer:
                 )
             return
         result = self._assembler.add(
-            packet.sequence_number, packet.timestamp, bool(packet.marker), packet.payload, now
+            packet.sequence_number, packet.timestamp, packet.marker, packet.payload, now
         )
         if result.broken:
             self._listener.on_keyframe_needed(self)

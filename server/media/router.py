@@ -8,7 +8,6 @@ layer turns them into messages. It never decodes or encodes media.
 from __future__ import annotations
 
 import logging
-import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from rooms.errors import Refusal
 from rooms.quality import LinkSample
 from server.background import BackgroundTasks
 from server.config import MediaConfig
-from server.media import aiortc_hooks, sdp
+from server.media import aiortc_hooks, aiortc_receive, link_samples, sdp
 from server.media.consumer import Consumer
 from server.media.graph import ForwardingGraph
 from server.media.last_n import Member, VideoSelection
@@ -68,16 +67,9 @@ async def _gathered(pc: RTCPeerConnection, description: Awaitable[RTCSessionDesc
         raise Refusal("at_capacity", "The server has no free media port; try again soon.") from exc
 
 
-CLOCK_RATES = {"audio": 48_000, "video": 90_000}
-
 # Every peer connection the routers made, while in memory: for /api/stats, where one that is
 # not closed but no router holds is a leak.
 MADE_PEER_CONNECTIONS: weakref.WeakSet[RTCPeerConnection] = weakref.WeakSet()
-
-
-def _jitter_ms(jitter: float | int, kind: str) -> float:
-    """RTCP and aiortc report jitter in RTP timestamp units of the stream's clock."""
-    return 1000.0 * float(jitter) / CLOCK_RATES.get(kind, 90_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,8 +198,9 @@ class MediaRouter:
         return self._local_sdp(pc.localDescription.sdp)
 
     def _receive_into(self, transceiver: RTCRtpTransceiver, producer: Producer) -> None:
-        """Hand the publisher's packets to the producer, with no decoder behind them."""
-        aiortc_hooks.divert_received_packets(transceiver.receiver, producer.on_packet)
+        """Hand the publisher's packets to the producer on the lean path (aiortc_receive.py),
+        with no decoder behind them."""
+        aiortc_receive.receive_directly(transceiver.receiver, producer.on_packet)
 
     def _add_slot(self, pc: RTCPeerConnection, kind: str, index: int) -> Consumer:
         """One pre-negotiated subscriber slot that sends what its producer forwards, on the
@@ -290,61 +283,7 @@ class MediaRouter:
         media = self.participants.get(pid)
         if media is None:
             return None, None
-        return await self._upstream(media, now), await self._downstream(media, now)
-
-    async def _upstream(self, media: ParticipantMedia, now: float) -> LinkSample | None:
-        if media.publish_pc is None or not media.producers:
-            return None
-        received = lost = 0
-        jitter_ms: float | None = None
-        for transceiver in media.publish_pc.getTransceivers():
-            report = await transceiver.receiver.getStats()
-            for stat in report.values():
-                if stat.type == "inbound-rtp":
-                    received += stat.packetsReceived
-                    lost += stat.packetsLost
-                    jitter_ms = max(jitter_ms or 0.0, _jitter_ms(stat.jitter, stat.kind))
-        producers = media.producers.values()
-        arrivals = [p.last_packet_at for p in producers if p.last_packet_at is not None]
-        if not arrivals:
-            return None  # nothing published yet: nothing to judge
-        last_packet_at = now - (time.monotonic() - max(arrivals))
-        video = media.producers.get("video")
-        return LinkSample(
-            now,
-            received,
-            lost,
-            jitter_ms,
-            None,  # a receive-only connection has no round-trip time of its own
-            sum(p.bytes for p in producers),
-            video.frames if video else None,
-            last_packet_at,
-        )
-
-    async def _downstream(self, media: ParticipantMedia, now: float) -> LinkSample | None:
-        if media.subscribe_pc is None:
-            return None
-        received = lost = 0
-        jitters: list[float] = []
-        rtts: list[float] = []
-        for transceiver in media.subscribe_pc.getTransceivers():
-            report = await transceiver.sender.getStats()
-            for stat in report.values():
-                if stat.type == "remote-inbound-rtp":
-                    received += max(0, stat.packetsReceived)
-                    lost += max(0, stat.packetsLost)
-                    jitters.append(_jitter_ms(stat.jitter, stat.kind))
-                    if stat.roundTripTime is not None:
-                        rtts.append(stat.roundTripTime * 1000)
-        if not received and not lost:
-            return None  # no receiver report yet
-        return LinkSample(
-            now,
-            received,
-            lost,
-            max(jitters, default=None),
-            sum(rtts) / len(rtts) if rtts else None,
-        )
+        return await link_samples.sample(media, now)
 
     def hold_video(self, pid: str, keep: set[str] | None) -> None:
         """Graceful degradation for a subscriber with a poor downstream: send video only from

@@ -11,13 +11,14 @@ from typing import Any
 import aioice.ice
 import pytest
 from aiortc.mediastreams import MediaStreamTrack
-from aiortc.rtp import RTCP_RTPFB_NACK, RtcpRtpfbPacket, RtpPacket
+from aiortc.rtp import RTCP_RTPFB_NACK, RtcpRtpfbPacket
 
 from bench.harness import free_udp_ports
-from server.media import aiortc_hooks
+from server.media import aiortc_hooks, aiortc_receive
 from server.media.consumer import Consumer
 from server.media.forwarding import ForwardedFrame
 from server.media.graph import ForwardingGraph
+from server.media.rtp_reader import ReceivedPacket
 from server.media.rtp_writer import ntp_now
 from server.media.stats import ForwardingStats
 from tests.conftest import negotiate, peer_pair, until
@@ -49,8 +50,6 @@ def test_hooks_refuse_objects_without_the_internals() -> None:
         transport = Bare()  # a DTLS transport without aiortc's SRTP session and state
 
     with pytest.raises(aiortc_hooks.HookError):
-        aiortc_hooks.divert_received_packets(Bare(), lambda p: None)  # type: ignore[arg-type]
-    with pytest.raises(aiortc_hooks.HookError):
         aiortc_hooks.install_packer(Bare(), Packer())  # type: ignore[arg-type]
     with pytest.raises(aiortc_hooks.HookError):
         aiortc_hooks.on_keyframe_request(Bare(), lambda: None)  # type: ignore[arg-type]
@@ -77,9 +76,9 @@ async def test_forwarded_payloads_cross_a_real_connection_without_codecs(
     keyframe_requests: list[int] = []
     aiortc_hooks.on_keyframe_request(transceiver.sender, lambda: keyframe_requests.append(1))
 
-    received: list[RtpPacket] = []
+    received: list[ReceivedPacket] = []
     recv_transceiver = receiver_pc.addTransceiver("audio", direction="recvonly")
-    aiortc_hooks.divert_received_packets(recv_transceiver.receiver, received.append)
+    aiortc_receive.receive_directly(recv_transceiver.receiver, received.append)
 
     await negotiate(sender_pc, receiver_pc)
     try:
@@ -108,9 +107,9 @@ async def test_the_lean_path_sends_retransmits_and_reports_over_a_real_connectio
     consumer = Consumer("video", 0, ForwardingStats(), ForwardingGraph())
     transceiver = sender_pc.addTransceiver(consumer, direction="sendonly")
     aiortc_hooks.send_directly(transceiver.sender, consumer.attach, consumer.retransmit)
-    received: list[RtpPacket] = []
+    received: list[ReceivedPacket] = []
     recv_transceiver = receiver_pc.addTransceiver("video", direction="recvonly")
-    aiortc_hooks.divert_received_packets(recv_transceiver.receiver, received.append)
+    aiortc_receive.receive_directly(recv_transceiver.receiver, received.append)
     await negotiate(sender_pc, receiver_pc)
     try:
         await until(lambda: consumer._link is not None, 10, "the sender started")

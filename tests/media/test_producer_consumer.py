@@ -13,6 +13,7 @@ from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 from server.media.consumer import Consumer
 from server.media.graph import ForwardingGraph
 from server.media.producer import AudioLevel, Producer
+from server.media.rtp_reader import ReceivedPacket
 from server.media.rtp_writer import (
     URI_ABS_SEND_TIME,
     URI_AUDIO_LEVEL,
@@ -85,10 +86,9 @@ def attached(consumer: Consumer) -> Link:
     return link
 
 
-def video_packet(seq: int, ts: int, payload: bytes, ssrc: int = 1234) -> RtpPacket:
-    packet = RtpPacket(payload_type=96, sequence_number=seq, timestamp=ts, ssrc=ssrc, marker=1)
-    packet.payload = payload
-    return packet
+def video_packet(seq: int, ts: int, payload: bytes, ssrc: int = 1234) -> ReceivedPacket:
+    """A received packet as rtp_reader gives it (marker set: one packet per frame)."""
+    return ReceivedPacket(ssrc, seq, ts, True, 96, payload)
 
 
 @pytest.fixture
@@ -248,12 +248,12 @@ def test_audio_levels_are_emitted_per_packet_and_forwarded(
     consumer.activate()
     graph.connect(consumer, producer)
     packet = video_packet(1, 960, b"\xf8\xff")
-    packet.extensions.audio_level = (True, 30)
+    packet.audio_level = (True, 30)
     producer.on_packet(packet)
     assert levels == [AudioLevel("p_a", 30, True, clock.now, clock.now)]
     clock.now += 0.5  # the next packet, 20 ms of audio later, arrives late: timed by its stamp
     packet = video_packet(2, 960 + 960, b"\xf8\xff")
-    packet.extensions.audio_level = (False, 60)
+    packet.audio_level = (False, 60)
     producer.on_packet(packet)
     assert levels[1].at == clock.now and levels[1].media_at == pytest.approx(100.02)
     sent = [p.extensions for p in link.take()]

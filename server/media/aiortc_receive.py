@@ -1,0 +1,263 @@
+"""The lean receive path: a publisher's SRTP packets taken where aioice hands them over.
+
+aiortc receives every datagram through a queue and its DTLS transport's task (one wake-up per
+packet), parses it into an `RtpPacket`, and its receiver depayloads it into a jitter buffer.
+`receive_directly` takes the publisher's RTP packets straight from the ICE connection's
+`data_received`, in the call that read them from the socket: SRTP unprotect, then
+`rtp_reader` reads what forwarding needs, and the sink (the producer) gets it. aiortc's receiver
+bookkeeping is still fed, as its own receive path feeds it: the reception statistics (its RTCP
+receiver reports and getStats), the NACK generator and the REMB estimator, the latter counting
+its incoming bitrate with a constant-cost `WindowRate` and its estimates paced by
+`RembThrottle` (aiortc sends one per packet while it sees overuse). DTLS and RTCP go the stock
+way.
+
+Private attributes, like those of aiortc_hooks.py: each is checked when the hook is set
+(`HookError`), and tests/media/test_aiortc_receive.py exercises them against the pinned aiortc.
+Not kept on this path: the DTLS transport's "transport" packet and byte counters, and the
+receiver's `getSynchronizationSources` (nothing in Circle reads either).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pylibsrtp
+from aiortc import RTCDtlsTransport, RTCRtpReceiver
+from aiortc.codecs import is_rtx
+from aiortc.rate import RemoteBitrateEstimator
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpReceiveParameters
+from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci
+
+from server.media.aiortc_hooks import HookError, require
+from server.media.remb_throttle import RembThrottle
+from server.media.rtp_reader import ExtensionIds, ReceivedPacket, read_rtp, unwrap_rtx
+from server.media.rtp_writer import NTP_EPOCH_OFFSET_S
+from server.media.window_rate import WindowRate
+
+_RECEIVER_RECEIVE = "receive"
+_RECEIVER_HANDLE_RTP = "_handle_rtp_packet"
+_RECEIVER_ENABLED = "_enabled"
+_RECEIVER_CODECS = "_RTCRtpReceiver__codecs"
+_RECEIVER_RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
+_RECEIVER_STREAMS = "_RTCRtpReceiver__remote_streams"
+_RECEIVER_NACK = "_RTCRtpReceiver__nack_generator"
+_RECEIVER_ESTIMATOR = "_RTCRtpReceiver__remote_bitrate_estimator"
+_RECEIVER_RTCP_SSRC = "_RTCRtpReceiver__rtcp_ssrc"
+_RECEIVER_SEND_RTCP = "_send_rtcp"
+_RECEIVER_SEND_NACK = "_send_rtcp_nack"
+_RECEIVER_HOOKED = (
+    _RECEIVER_RECEIVE, _RECEIVER_HANDLE_RTP, _RECEIVER_ENABLED, _RECEIVER_CODECS,
+    _RECEIVER_RTX_SSRC, _RECEIVER_STREAMS, _RECEIVER_NACK, _RECEIVER_ESTIMATOR,
+    _RECEIVER_RTCP_SSRC, _RECEIVER_SEND_RTCP, _RECEIVER_SEND_NACK,
+)  # fmt: skip
+_ESTIMATOR_RATE = "incoming_bitrate"
+_RATE_WINDOW_MS = 1000  # as aiortc's estimator counts its incoming bitrate
+_DTLS_RX_SRTP = "_rx_srtp"
+_DTLS_ROUTER = "_rtp_router"
+_ICE_CONNECTION = "_connection"
+_ICE_DATA_RECEIVED = "data_received"
+
+PacketSink = Callable[[ReceivedPacket], None]
+
+
+def receive_directly(receiver: RTCRtpReceiver, sink: PacketSink) -> None:
+    """Once the receiver starts (the offer is answered, DTLS is up), its RTP packets go to
+    `sink` as `ReceivedPacket`s, RTX unwrapped, in the call that read them from the socket;
+    aiortc's decoder and jitter buffer never see them."""
+    for name in _RECEIVER_HOOKED:
+        require(receiver, name)
+    stock_receive = receiver.receive
+
+    async def receive(parameters: RTCRtpReceiveParameters) -> None:
+        await stock_receive(parameters)  # registers the receiver, and never waits
+        feed = _ReceiverFeed(receiver, parameters, sink)
+
+        async def handle_rtp_packet(packet: RtpPacket, arrival_time_ms: int) -> None:
+            # what the DTLS transport's task had queued before the direct path was set
+            extensions = packet.extensions
+            feed.take(
+                ReceivedPacket(
+                    packet.ssrc,
+                    packet.sequence_number,
+                    packet.timestamp,
+                    bool(packet.marker),
+                    packet.payload_type,
+                    packet.payload,
+                    packet.padding_size,
+                    extensions.audio_level,
+                    extensions.abs_send_time,
+                )
+            )
+
+        setattr(receiver, _RECEIVER_HANDLE_RTP, handle_rtp_packet)
+        _DirectPath.of(receiver.transport).add(receiver, feed)
+
+    setattr(receiver, _RECEIVER_RECEIVE, receive)
+
+
+def media_streams(receiver: RTCRtpReceiver) -> list[StreamStatistics]:
+    """The receiver's reception statistics of its media streams, without the RTX streams
+    (whose counts aiortc's getStats reports under the same id, hiding the media's)."""
+    require(receiver, _RECEIVER_STREAMS)
+    require(receiver, _RECEIVER_RTX_SSRC)
+    streams: dict[int, StreamStatistics] = getattr(receiver, _RECEIVER_STREAMS)
+    rtx: dict[int, int] = getattr(receiver, _RECEIVER_RTX_SSRC)
+    return [stream for ssrc, stream in streams.items() if ssrc not in rtx]
+
+
+def _arrival_ms() -> int:
+    """Now in milliseconds since 1900, as aiortc times arrivals for its REMB estimator."""
+    return int((time.time() + NTP_EPOCH_OFFSET_S) * 1000)
+
+
+class _ReceiverFeed:
+    """One receiver's share of the path: from decrypted bytes to its sink, feeding aiortc's
+    bookkeeping on the way as its `_handle_rtp_packet` does."""
+
+    def __init__(
+        self, receiver: RTCRtpReceiver, parameters: RTCRtpReceiveParameters, sink: PacketSink
+    ) -> None:
+        self._receiver = receiver
+        self._sink = sink
+        self._ids = ExtensionIds.of({ext.uri: ext.id for ext in parameters.headerExtensions})
+        self._codecs: dict[int, RTCRtpCodecParameters] = getattr(receiver, _RECEIVER_CODECS)
+        # RTX: its SSRCs -> the media SSRCs they repair; its payload types -> the media's
+        self._rtx_ssrc: dict[int, int] = getattr(receiver, _RECEIVER_RTX_SSRC)
+        self._rtx_apt = {
+            pt: codec.parameters["apt"]
+            for pt, codec in self._codecs.items()
+            if is_rtx(codec) and codec.parameters.get("apt") in self._codecs
+        }
+        self._streams: dict[int, StreamStatistics] = getattr(receiver, _RECEIVER_STREAMS)
+        self._nack: NackGenerator | None = getattr(receiver, _RECEIVER_NACK)
+        self._estimator: RemoteBitrateEstimator | None = getattr(receiver, _RECEIVER_ESTIMATOR)
+        if self._estimator is not None:
+            require(self._estimator, _ESTIMATOR_RATE)
+            setattr(self._estimator, _ESTIMATOR_RATE, WindowRate(_RATE_WINDOW_MS))
+        self._remb_throttle = RembThrottle()
+        self._rtcp_tasks: set[asyncio.Future[None]] = set()
+
+    def receive(self, data: bytes) -> None:
+        """Decrypted RTP bytes."""
+        packet = read_rtp(data, self._ids)
+        if packet is not None:
+            self.take(packet)
+
+    def take(self, packet: ReceivedPacket) -> None:
+        if not getattr(self._receiver, _RECEIVER_ENABLED):
+            return
+        estimator = self._estimator
+        if estimator is not None and packet.abs_send_time is not None:
+            now_ms = _arrival_ms()
+            remb = estimator.add(
+                arrival_time_ms=now_ms,
+                abs_send_time=packet.abs_send_time,
+                payload_size=len(packet.payload) + packet.padding_size,
+                ssrc=packet.ssrc,
+            )
+            if remb is not None and self._remb_throttle.should_send(remb[0], now_ms):
+                self._send_remb(*remb)
+        codec = self._codecs.get(packet.payload_type)
+        if codec is None:
+            return
+        stream = self._streams.get(packet.ssrc)
+        if stream is None:
+            stream = self._streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        # aiortc's bookkeeping reads only the sequence number and timestamp of its packets
+        stream.add(packet)  # type: ignore[arg-type]
+        apt = self._rtx_apt.get(packet.payload_type)
+        if apt is not None:
+            original_ssrc = self._rtx_ssrc.get(packet.ssrc)
+            if original_ssrc is None:
+                return
+            original = unwrap_rtx(packet, apt, original_ssrc)
+            if original is None:
+                return
+            packet = original
+        nack = self._nack
+        if nack is not None and nack.add(packet):  # type: ignore[arg-type]
+            send_nack = getattr(self._receiver, _RECEIVER_SEND_NACK)
+            self._spawn(send_nack(packet.ssrc, sorted(nack.missing)))
+        self._sink(packet)
+
+    def _send_remb(self, bitrate: int, ssrcs: list[int]) -> None:
+        rtcp_ssrc = getattr(self._receiver, _RECEIVER_RTCP_SSRC)
+        if rtcp_ssrc is None:
+            return
+        remb = RtcpPsfbPacket(
+            fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(bitrate, ssrcs)
+        )
+        self._spawn(getattr(self._receiver, _RECEIVER_SEND_RTCP)(remb))
+
+    def _spawn(self, send: Coroutine[Any, Any, None]) -> None:
+        """RTCP goes out through aiortc's own (async) sending, at most a few times a second
+        (NACKs on loss, REMBs paced)."""
+        task = asyncio.ensure_future(send)
+        self._rtcp_tasks.add(task)
+        task.add_done_callback(self._rtcp_tasks.discard)
+
+
+class _DirectPath:
+    """One DTLS transport's SRTP packets of hooked receivers, taken in the ICE connection's
+    `data_received`; everything else (DTLS, SRTCP, packets for other receivers) is handed to
+    the stock `data_received`, which queues it for the DTLS transport's task."""
+
+    _paths: weakref.WeakKeyDictionary[RTCDtlsTransport, _DirectPath] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def of(cls, dtls: RTCDtlsTransport) -> _DirectPath:
+        path = cls._paths.get(dtls)
+        if path is None:
+            path = cls._paths[dtls] = cls(dtls)
+        return path
+
+    def __init__(self, dtls: RTCDtlsTransport) -> None:
+        for name in (_DTLS_RX_SRTP, _DTLS_ROUTER):
+            require(dtls, name)
+        require(dtls.transport, _ICE_CONNECTION)
+        connection = getattr(dtls.transport, _ICE_CONNECTION)
+        require(connection, _ICE_DATA_RECEIVED)
+        srtp: pylibsrtp.Session | None = getattr(dtls, _DTLS_RX_SRTP)
+        if srtp is None:
+            raise HookError("the DTLS transport has no SRTP session once its receiver started")
+        self._unprotect = srtp.unprotect
+        self._router = getattr(dtls, _DTLS_ROUTER)
+        self._feeds: dict[RTCRtpReceiver, _ReceiverFeed] = {}
+        self._by_ssrc: dict[int, _ReceiverFeed] = {}
+        self._stock: Callable[[bytes, int], None] = getattr(connection, _ICE_DATA_RECEIVED)
+        setattr(connection, _ICE_DATA_RECEIVED, self.data_received)
+
+    def add(self, receiver: RTCRtpReceiver, feed: _ReceiverFeed) -> None:
+        self._feeds[receiver] = feed
+
+    def data_received(self, data: bytes, component: int) -> None:
+        # RTP: first byte 128-191 (RFC 7983), and not RTCP (RFC 5761: second byte 192-208)
+        if len(data) < 12 or not 127 < data[0] < 192 or 191 < data[1] < 209:
+            self._stock(data, component)
+            return
+        ssrc = int.from_bytes(data[8:12], "big")  # the header is not encrypted
+        feed = self._by_ssrc.get(ssrc)
+        if feed is None:
+            feed = self._route(ssrc, data[1] & 0x7F)
+            if feed is None:
+                self._stock(data, component)
+                return
+        try:
+            decrypted = self._unprotect(data)
+        except pylibsrtp.Error:
+            return  # not authentic, or replayed: aiortc drops these too
+        feed.receive(decrypted)
+
+    def _route(self, ssrc: int, payload_type: int) -> _ReceiverFeed | None:
+        """The hooked receiver aiortc's router gives a new SSRC (it learns unknown ones by
+        payload type), remembered for the stream's next packets."""
+        receiver = self._router.route_rtp(RtpPacket(payload_type=payload_type, ssrc=ssrc))
+        feed = self._feeds.get(receiver)
+        if feed is not None:
+            self._by_ssrc[ssrc] = feed
+        return feed

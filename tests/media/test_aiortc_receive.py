@@ -1,0 +1,168 @@
+"""The lean receive path's hooks (server/media/aiortc_receive.py) against the pinned aiortc
+over a real loopback connection: packets reach the sink with their fields, a lost one is
+NACKed by aiortc's generator and comes back over RTX unwrapped, the reception statistics and
+the REMB estimator are fed, and RTCP still goes aiortc's way."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from aiortc import RTCPeerConnection, RTCRtpSender
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket
+
+from server.media import aiortc_hooks, aiortc_receive
+from server.media.consumer import Consumer, SenderLink
+from server.media.forwarding import ForwardedFrame
+from server.media.graph import ForwardingGraph
+from server.media.rtp_reader import ReceivedPacket
+from server.media.rtp_writer import NTP_EPOCH_OFFSET_S, ntp_now
+from server.media.stats import ForwardingStats
+from server.media.window_rate import WindowRate
+from tests.conftest import negotiate, peer_pair, until
+
+
+class LosingLink:
+    """A sender's link that loses the `lost`-th packet it is given (counted from 0), once."""
+
+    def __init__(self, link: SenderLink, lost: int) -> None:
+        self._link = link
+        self._count = 0
+        self._lost = lost
+
+    def writable(self) -> bool:
+        return self._link.writable()
+
+    def send(self, packets: list[bytes]) -> None:
+        for packet in packets:
+            if self._count != self._lost:
+                self._link.send([packet])
+            self._count += 1
+
+    def sent(self, packets: int, octets: int, ntp: int, rtp_timestamp: int) -> None:
+        self._link.sent(packets, octets, ntp, rtp_timestamp)
+
+
+def lean_sender(pc: RTCPeerConnection, kind: str) -> tuple[Consumer, RTCRtpSender]:
+    """A Consumer on the lean send path: what the server sends, here as a test's publisher."""
+    consumer = Consumer(kind, 0, ForwardingStats(), ForwardingGraph())
+    transceiver = pc.addTransceiver(consumer, direction="sendonly")
+    aiortc_hooks.send_directly(transceiver.sender, consumer.attach, consumer.retransmit)
+    return consumer, transceiver.sender
+
+
+def test_receive_directly_refuses_objects_without_the_internals() -> None:
+    class Bare:
+        pass
+
+    with pytest.raises(aiortc_hooks.HookError):
+        aiortc_receive.receive_directly(Bare(), lambda p: None)  # type: ignore[arg-type]
+    with pytest.raises(aiortc_hooks.HookError):
+        aiortc_receive.media_streams(Bare())  # type: ignore[arg-type]
+
+
+async def test_video_arrives_and_a_lost_packet_comes_back_over_rtx(
+    loopback_ice: None, codec_count: list[str]
+) -> None:
+    sender_pc, receiver_pc = peer_pair()
+    consumer, sender = lean_sender(sender_pc, "video")
+    rtcp_at_sender: list[Any] = []
+    stock_handle_rtcp = sender._handle_rtcp_packet
+
+    async def handle_rtcp(packet: Any) -> None:
+        rtcp_at_sender.append(packet)
+        await stock_handle_rtcp(packet)
+
+    sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
+    receiver = receiver_pc.addTransceiver("video", direction="recvonly").receiver
+    received: list[ReceivedPacket] = []
+    aiortc_receive.receive_directly(receiver, received.append)
+    await negotiate(sender_pc, receiver_pc)
+    try:
+        await until(lambda: consumer._link is not None, 10, "the sender started")
+        await until(lambda: receiver_pc.connectionState == "connected", 10, "connected")
+        assert consumer._link is not None
+        consumer._link = LosingLink(consumer._link, lost=2)
+        consumer.activate()
+        estimator = receiver._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
+        assert isinstance(estimator.incoming_bitrate, WindowRate)
+        # a settled estimate, so that the next packet makes aiortc's estimator send a REMB
+        now_ms = int((time.time() + NTP_EPOCH_OFFSET_S) * 1000)
+        estimator.rate_control.set_estimate(300_000, now_ms)
+        for i in range(5):  # keyframes (VP8 P bit 0) of one packet each
+            frame = ForwardedFrame([bytes([0x10, 0x00, i])], i * 3000, True, time.monotonic())
+            consumer.deliver(frame, ntp_now())
+        await until(lambda: len(received) == 5, 10, "four packets and the retransmission")
+        assert [p.payload[2] for p in received] == [0, 1, 3, 4, 2]
+        first, retransmitted = received[0], received[4]
+        assert retransmitted.ssrc == first.ssrc == sender._ssrc
+        assert retransmitted.sequence_number == (first.sequence_number + 2) % 65536
+        assert retransmitted.payload_type == first.payload_type
+        assert (retransmitted.timestamp - first.timestamp) % 2**32 == 6000
+        assert all(p.marker and p.abs_send_time is not None for p in received)
+        # aiortc's statistics were fed: the media stream lost one, the RTX stream is apart
+        (media,) = aiortc_receive.media_streams(receiver)
+        assert (media.packets_received, media.packets_lost) == (4, 1)
+        stats = await receiver.getStats()
+        assert {s.ssrc for s in stats.values() if s.type == "inbound-rtp"} <= {
+            sender._ssrc,
+            sender._rtx_ssrc,
+        }
+        await until(
+            lambda: any(
+                isinstance(p, RtcpPsfbPacket) and p.fmt == RTCP_PSFB_APP for p in rtcp_at_sender
+            ),
+            5,
+            "a REMB from the receiver's estimator",
+        )
+        assert estimator.incoming_bitrate.rate(now_ms + 100) is not None
+    finally:
+        await sender_pc.close()
+        await receiver_pc.close()
+    assert codec_count == []  # no decoder was created
+
+
+async def test_audio_levels_arrive_and_rtcp_still_goes_aiortcs_way(
+    loopback_ice: None, codec_count: list[str]
+) -> None:
+    sender_pc, receiver_pc = peer_pair()
+    consumer, _ = lean_sender(sender_pc, "audio")
+    receiver = receiver_pc.addTransceiver("audio", direction="recvonly").receiver
+    received: list[ReceivedPacket] = []
+    aiortc_receive.receive_directly(receiver, received.append)
+    await negotiate(sender_pc, receiver_pc)
+    try:
+        await until(lambda: consumer._link is not None, 10, "the sender started")
+        consumer.activate()
+        for i in range(3):
+            level = (i == 1, 20 + i)
+            frame = ForwardedFrame([b"\xf8\xff\xfe"], i * 960, True, time.monotonic(), level)
+            consumer.deliver(frame, ntp_now())
+        await until(lambda: len(received) == 3, 10, "three audio packets")
+        assert [p.audio_level for p in received] == [(False, 20), (True, 21), (False, 22)]
+        assert {p.payload for p in received} == {b"\xf8\xff\xfe"}
+        # a packet aiortc's own task had queued before the receiver started takes the same way
+        queued = RtpPacket(payload_type=received[0].payload_type, marker=1, ssrc=received[0].ssrc)
+        queued.sequence_number = (received[2].sequence_number + 1) % 65536
+        queued.payload = b"\xf8\x01"
+        queued.extensions.audio_level = (True, 5)
+        await receiver._handle_rtp_packet(queued, arrival_time_ms=0)
+        assert (received[3].payload, received[3].audio_level) == (b"\xf8\x01", (True, 5))
+
+        # the sender's reports (RTCP) reach the receiver through aiortc's own path
+        async def sender_reports() -> list[Any]:
+            stats = await receiver.getStats()
+            return [s for s in stats.values() if s.type == "remote-outbound-rtp"]
+
+        async with asyncio.timeout(10):
+            while not (reports := await sender_reports()):
+                await asyncio.sleep(0.1)
+        assert reports[0].packetsSent == 3
+        (media,) = aiortc_receive.media_streams(receiver)
+        assert (media.packets_received, media.packets_lost) == (4, 0)
+    finally:
+        await sender_pc.close()
+        await receiver_pc.close()
+    assert codec_count == []
