@@ -8,6 +8,7 @@ layer turns them into messages. It never decodes or encodes media.
 from __future__ import annotations
 
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
