@@ -20,6 +20,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from server.bot.media import EncodedMedia, EncodedTrack, OpusPacker, Vp8Packer
 from server.bot.peer import (
     MediaCounts,
+    answer,
     count_receivers,
     rtc_configuration,
     send_tracks,
@@ -224,10 +225,8 @@ class JanusBot(MediaCounts):
             ]
         )
         count_receivers(pc, self._receive)
-        await pc.setLocalDescription(await pc.createAnswer())
-        await self.session.message(
-            handle, {"request": "start"}, {"type": "answer", "sdp": pc.localDescription.sdp}
-        )
+        sdp = await answer(pc)
+        await self.session.message(handle, {"request": "start"}, {"type": "answer", "sdp": sdp})
         await self.session.trickle_done(handle)
 
     async def wait_connected(self, limit_s: float = 15.0) -> None:

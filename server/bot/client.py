@@ -26,6 +26,7 @@ from server.bot.errors import BotError
 from server.bot.media import EncodedMedia, EncodedTrack, OpusPacker, Vp8Packer
 from server.bot.peer import (
     MediaCounts,
+    answer,
     count_receivers,
     rtc_configuration,
     send_tracks,
@@ -342,8 +343,7 @@ class Bot(MediaCounts):
             # else a "slots" event came meanwhile: the server made it after this reply
             self._apply_slots(reply.get("slots", []))
         count_receivers(pc, self._receive)
-        await pc.setLocalDescription(await pc.createAnswer())
-        await self.request("subscribe_answer", {"sdp": pc.localDescription.sdp})
+        await self.request("subscribe_answer", {"sdp": await answer(pc)})
 
     def connection_states(self) -> str:
         """Each peer connection's ICE and connection state, e.g. for a report."""

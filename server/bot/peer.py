@@ -12,9 +12,12 @@ from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCRtpS
 from server.bot.errors import BotError
 from server.bot.media import EncodedTrack, OpusPacker, Vp8Packer
 from server.bot.stats import ReceiveCounter
-from server.media import aiortc_hooks
+from server.media import aiortc_hooks, aiortc_receive
 
 _CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
+# A bot receives everyone's media; in the benchmarks sixteen bots share one core, and Linux's
+# default 208 KiB overflowed when a frame reached all of them at once (RcvbufErrors).
+RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
 
 
 def _codec_preferences(kind: str) -> list[Any]:
@@ -25,6 +28,14 @@ def _codec_preferences(kind: str) -> list[Any]:
 def rtc_configuration() -> RTCConfiguration:
     # No ICE servers (aiortc's default is a public STUN server); MAX_BUNDLE (aiortc #1414).
     return RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+
+
+async def answer(pc: RTCPeerConnection) -> str:
+    """Answer the subscription offer already set on `pc` (aiortc gathers fully), with room in
+    the sockets' receive buffers; the answer's SDP."""
+    await pc.setLocalDescription(await pc.createAnswer())
+    aiortc_receive.enlarge_receive_buffers(pc, RECEIVE_BUFFER_BYTES)
+    return str(pc.localDescription.sdp)
 
 
 def send_tracks(

@@ -20,13 +20,14 @@ receiver's `getSynchronizationSources` (nothing in Circle reads either).
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pylibsrtp
-from aiortc import RTCDtlsTransport, RTCRtpReceiver
+from aiortc import RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver
 from aiortc.codecs import is_rtx
 from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpReceiveParameters
@@ -61,8 +62,33 @@ _DTLS_RX_SRTP = "_rx_srtp"
 _DTLS_ROUTER = "_rtp_router"
 _ICE_CONNECTION = "_connection"
 _ICE_DATA_RECEIVED = "data_received"
+_ICE_PROTOCOLS = "_protocols"
+_SO_RCVBUFFORCE = 33  # Linux's socket option; Python's socket module does not name it
 
 PacketSink = Callable[[ReceivedPacket], None]
+
+
+def enlarge_receive_buffers(pc: RTCPeerConnection, size_bytes: int) -> int:
+    """Ask the kernel for `size_bytes` of receive buffer on each UDP socket the connection
+    gathered: past net.core.rmem_max where the process may (CAP_NET_ADMIN: SO_RCVBUFFORCE),
+    else up to it. Returns the smallest buffer granted (the kernel counts double), 0 when there
+    is no socket yet (call it after setLocalDescription). For the benchmarks' receiving bots:
+    sixteen of them on one core overflowed Linux's default 208 KiB when the server handed a
+    frame to all of them at once."""
+    granted: list[int] = []
+    for transceiver in pc.getTransceivers():
+        ice = transceiver.receiver.transport.transport
+        require(ice, _ICE_CONNECTION)
+        connection = getattr(ice, _ICE_CONNECTION)
+        require(connection, _ICE_PROTOCOLS)
+        for protocol in getattr(connection, _ICE_PROTOCOLS):
+            sock = protocol.transport.get_extra_info("socket")
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, size_bytes)
+            except PermissionError:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size_bytes)
+            granted.append(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+    return min(granted, default=0)
 
 
 def receive_directly(receiver: RTCRtpReceiver, sink: PacketSink) -> None:

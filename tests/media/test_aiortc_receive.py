@@ -6,11 +6,13 @@ the REMB estimator are fed, and RTCP still goes aiortc's way."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
-from aiortc import RTCPeerConnection, RTCRtpSender
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket
 
 from server.media import aiortc_hooks, aiortc_receive
@@ -53,6 +55,16 @@ def lean_sender(pc: RTCPeerConnection, kind: str) -> tuple[Consumer, RTCRtpSende
     return consumer, transceiver.sender
 
 
+def receiving_directly(
+    pc: RTCPeerConnection, kind: str
+) -> tuple[RTCRtpReceiver, list[ReceivedPacket]]:
+    """A receiver on the lean path, and the packets it hands over."""
+    receiver = pc.addTransceiver(kind, direction="recvonly").receiver
+    received: list[ReceivedPacket] = []
+    aiortc_receive.receive_directly(receiver, received.append)
+    return receiver, received
+
+
 def test_receive_directly_refuses_objects_without_the_internals() -> None:
     class Bare:
         pass
@@ -76,9 +88,7 @@ async def test_video_arrives_and_a_lost_packet_comes_back_over_rtx(
         await stock_handle_rtcp(packet)
 
     sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
-    receiver = receiver_pc.addTransceiver("video", direction="recvonly").receiver
-    received: list[ReceivedPacket] = []
-    aiortc_receive.receive_directly(receiver, received.append)
+    receiver, received = receiving_directly(receiver_pc, "video")
     await negotiate(sender_pc, receiver_pc)
     try:
         await until(lambda: consumer._link is not None, 10, "the sender started")
@@ -129,9 +139,7 @@ async def test_audio_levels_arrive_and_rtcp_still_goes_aiortcs_way(
 ) -> None:
     sender_pc, receiver_pc = peer_pair()
     consumer, _ = lean_sender(sender_pc, "audio")
-    receiver = receiver_pc.addTransceiver("audio", direction="recvonly").receiver
-    received: list[ReceivedPacket] = []
-    aiortc_receive.receive_directly(receiver, received.append)
+    receiver, received = receiving_directly(receiver_pc, "audio")
     await negotiate(sender_pc, receiver_pc)
     try:
         await until(lambda: consumer._link is not None, 10, "the sender started")
@@ -166,3 +174,20 @@ async def test_audio_levels_arrive_and_rtcp_still_goes_aiortcs_way(
         await sender_pc.close()
         await receiver_pc.close()
     assert codec_count == []
+
+
+RMEM_MAX_BYTES = int(Path("/proc/sys/net/core/rmem_max").read_text())
+
+
+async def test_receive_buffers_grow_past_the_kernels_default_where_the_process_may() -> None:
+    """A bot's sockets get the buffer asked for: past net.core.rmem_max as root (CI), else up to
+    it (the kernel reports double what it grants)."""
+    size = 4 * 1024 * 1024
+    pc = RTCPeerConnection()
+    pc.addTransceiver("video", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())  # gathers: the sockets exist
+    try:
+        expected = size if os.geteuid() == 0 else min(size, RMEM_MAX_BYTES)
+        assert aiortc_receive.enlarge_receive_buffers(pc, size) == 2 * expected
+    finally:
+        await pc.close()

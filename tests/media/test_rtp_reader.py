@@ -15,6 +15,15 @@ from server.media.rtp_writer import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL, URI_MID
 pytestmark = pytest.mark.unit
 
 
+def assert_same_header(ours: ReceivedPacket, theirs: RtpPacket) -> None:
+    assert (ours.ssrc, ours.sequence_number, ours.timestamp, ours.payload_type) == (
+        theirs.ssrc,
+        theirs.sequence_number,
+        theirs.timestamp,
+        theirs.payload_type,
+    )
+
+
 def negotiated(ids: dict[str, int]) -> tuple[HeaderExtensionsMap, ExtensionIds]:
     """aiortc's map and the reader's ids for the same negotiation."""
     made = HeaderExtensionsMap()
@@ -60,12 +69,7 @@ def assert_read_as_aiortc(
     theirs = RtpPacket.parse(data, extensions_map)
     ours = read_rtp(data, ids)
     assert ours is not None
-    assert (ours.ssrc, ours.sequence_number, ours.timestamp, ours.payload_type) == (
-        theirs.ssrc,
-        theirs.sequence_number,
-        theirs.timestamp,
-        theirs.payload_type,
-    )
+    assert_same_header(ours, theirs)
     assert ours.marker == bool(theirs.marker)
     assert (ours.payload, ours.padding_size) == (theirs.payload, theirs.padding_size)
     assert ours.audio_level == theirs.extensions.audio_level
@@ -153,12 +157,7 @@ def test_rtx_is_unwrapped_as_aiortc_unwraps_it() -> None:
     theirs = unwrap_rtx(RtpPacket.parse(rtx_bytes, extensions_map), 96, original.ssrc)
     ours = rtp_reader.unwrap_rtx(rtx, 96, original.ssrc)
     assert ours is not None
-    assert (ours.ssrc, ours.sequence_number, ours.timestamp, ours.payload_type) == (
-        theirs.ssrc,
-        theirs.sequence_number,
-        theirs.timestamp,
-        theirs.payload_type,
-    )
+    assert_same_header(ours, theirs)
     assert (ours.payload, ours.marker, ours.abs_send_time) == (theirs.payload, True, 99)
     rtx.payload = b"\x01"
     assert rtp_reader.unwrap_rtx(rtx, 96, original.ssrc) is None
