@@ -20,7 +20,7 @@ import aioice.ice
 import aioice.turn
 import pylibsrtp
 from aioice.candidate import Candidate, candidate_foundation, candidate_priority
-from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCIceTransport, RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs import is_rtx
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
@@ -65,6 +65,13 @@ class HookError(RuntimeError):
 def require(obj: object, attribute: str) -> None:
     if not hasattr(obj, attribute):
         raise HookError(f"{type(obj).__name__} has no {attribute}: aiortc internals changed")
+
+
+def ice_connection(ice: RTCIceTransport) -> aioice.ice.Connection:
+    """The aioice connection behind an ICE transport: its sockets and nominated pairs."""
+    require(ice, _ICE_CONNECTION)
+    connection: aioice.ice.Connection = getattr(ice, _ICE_CONNECTION)
+    return connection
 
 
 class Packer(Protocol):
@@ -134,8 +141,7 @@ class SrtpLink:
         dtls = sender.transport
         for name in (_DTLS_STATE, _DTLS_TX_SRTP):
             require(dtls, name)
-        require(dtls.transport, _ICE_CONNECTION)
-        connection = getattr(dtls.transport, _ICE_CONNECTION)
+        connection = ice_connection(dtls.transport)
         require(connection, _ICE_NOMINATED)
         for name in _SENDER_REPORT_FIELDS:
             require(sender, name)

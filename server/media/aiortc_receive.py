@@ -34,7 +34,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpReceiveParamete
 from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci
 
-from server.media.aiortc_hooks import HookError, require
+from server.media.aiortc_hooks import HookError, ice_connection, require
 from server.media.remb_throttle import RembThrottle
 from server.media.rtp_reader import ExtensionIds, ReceivedPacket, read_rtp, unwrap_rtx
 from server.media.rtp_writer import NTP_EPOCH_OFFSET_S
@@ -60,7 +60,6 @@ _ESTIMATOR_RATE = "incoming_bitrate"
 _RATE_WINDOW_MS = 1000  # as aiortc's estimator counts its incoming bitrate
 _DTLS_RX_SRTP = "_rx_srtp"
 _DTLS_ROUTER = "_rtp_router"
-_ICE_CONNECTION = "_connection"
 _ICE_DATA_RECEIVED = "data_received"
 _ICE_PROTOCOLS = "_protocols"
 _SO_RCVBUFFORCE = 33  # Linux's socket option; Python's socket module does not name it
@@ -77,9 +76,7 @@ def enlarge_receive_buffers(pc: RTCPeerConnection, size_bytes: int) -> int:
     frame to all of them at once."""
     granted: list[int] = []
     for transceiver in pc.getTransceivers():
-        ice = transceiver.receiver.transport.transport
-        require(ice, _ICE_CONNECTION)
-        connection = getattr(ice, _ICE_CONNECTION)
+        connection = ice_connection(transceiver.receiver.transport.transport)
         require(connection, _ICE_PROTOCOLS)
         for protocol in getattr(connection, _ICE_PROTOCOLS):
             sock = protocol.transport.get_extra_info("socket")
@@ -245,8 +242,7 @@ class _DirectPath:
     def __init__(self, dtls: RTCDtlsTransport) -> None:
         for name in (_DTLS_RX_SRTP, _DTLS_ROUTER):
             require(dtls, name)
-        require(dtls.transport, _ICE_CONNECTION)
-        connection = getattr(dtls.transport, _ICE_CONNECTION)
+        connection = ice_connection(dtls.transport)
         require(connection, _ICE_DATA_RECEIVED)
         srtp: pylibsrtp.Session | None = getattr(dtls, _DTLS_RX_SRTP)
         if srtp is None:
