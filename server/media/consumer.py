@@ -17,8 +17,9 @@ from typing import Any, Protocol
 
 from aiortc.mediastreams import MediaStreamTrack
 
+from server.media.compiled_send import new_writer
 from server.media.forwarding import ForwardedFrame, TimestampRebaser
-from server.media.rtp_writer import RtpWriter, SendSetup, abs_send_time
+from server.media.rtp_writer import FrameWriting, SendSetup, abs_send_time
 from server.media.stats import ForwardingStats
 
 SWITCH_GAP_TICKS = {"audio": 960, "video": 3000}  # one frame at 48 kHz / 90 kHz
@@ -35,13 +36,24 @@ class ConsumerListener(Protocol):
 
 
 class SenderLink(Protocol):
-    """A sender's way to its subscriber (aiortc_hooks.SrtpLink)."""
+    """A sender's way to its subscriber (aiortc_send.SrtpLink)."""
 
     def writable(self) -> bool:
         """Connected, and the socket not backed up (a subscriber that cannot keep up)."""
 
     def send(self, packets: list[bytes]) -> None:
         """SRTP-protect and send, in this call."""
+
+    def send_frame(
+        self,
+        writer: FrameWriting,
+        payloads: list[bytes],
+        timestamp: int,
+        send_time: int,
+        audio_level: tuple[bool, int] | None,
+    ) -> bool:
+        """Write one frame with `writer` and send it, in this call; False when not all of it
+        went out (a full socket)."""
 
     def sent(self, packets: int, octets: int, ntp: int, rtp_timestamp: int) -> None:
         """What has been sent so far and the last frame's timing, for RTCP sender reports."""
@@ -64,7 +76,7 @@ class Consumer(MediaStreamTrack):
         self.mid: str | None = None
         self.active = False  # set once the subscriber's transport is connected
         self.held = False  # video held back from a subscriber whose downstream is poor
-        self._writer: RtpWriter | None = None  # once the subscriber's answer is applied
+        self._writer: FrameWriting | None = None  # once the subscriber's answer is applied
         self._link: SenderLink | None = None
         self._packets = 0
         self._octets = 0
@@ -80,7 +92,7 @@ class Consumer(MediaStreamTrack):
         starts at a keyframe asked for now (one asked for earlier may have passed already)."""
         if self._writer is not None:
             return  # aiortc's sender starts once; so does its writer
-        self._writer = RtpWriter(setup)
+        self._writer = new_writer(setup)
         self._link = link
         self.wait_for_keyframe()
 
@@ -130,13 +142,15 @@ class Consumer(MediaStreamTrack):
             self.wait_for_keyframe()
             return
         timestamp = self._rebaser.rebase(frame.timestamp)
-        packets = writer.write(frame.payloads, timestamp, abs_send_time(ntp), frame.audio_level)
-        link.send(packets)
-        self._packets += len(packets)
+        payloads = frame.payloads
+        if not link.send_frame(writer, payloads, timestamp, abs_send_time(ntp), frame.audio_level):
+            self._stats.frames_dropped += 1  # the socket filled up mid-frame
+            self.wait_for_keyframe()
+        self._packets += len(payloads)
         self._octets += frame.size
         link.sent(self._packets, self._octets, ntp, writer.timestamp)
         self._stats.frames_out += 1
-        self._counts.packets_out += len(packets)
+        self._counts.packets_out += len(payloads)
         self._counts.bytes_out += frame.size
         self._stats.record_delay(self._clock() - frame.arrival)
 

@@ -18,6 +18,7 @@ from server.media.rtp_writer import (
     URI_ABS_SEND_TIME,
     URI_AUDIO_LEVEL,
     URI_MID,
+    FrameWriting,
     SendSetup,
     abs_send_time,
 )
@@ -69,6 +70,17 @@ class Link:
 
     def send(self, packets: list[bytes]) -> None:
         self.packets.extend(packets)
+
+    def send_frame(
+        self,
+        writer: FrameWriting,
+        payloads: list[bytes],
+        timestamp: int,
+        send_time: int,
+        audio_level: tuple[bool, int] | None,
+    ) -> bool:
+        self.send(writer.write(payloads, timestamp, send_time, audio_level))
+        return True
 
     def sent(self, packets: int, octets: int, ntp: int, rtp_timestamp: int) -> None:
         self.report = (packets, octets, ntp, rtp_timestamp)
