@@ -8,7 +8,8 @@ Private attributes, like those of aiortc_hooks.py: each is checked when the hook
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from operator import attrgetter
+from typing import Protocol
 
 import aioice.ice
 import pylibsrtp
@@ -55,8 +56,6 @@ class SrtpLink:
             require(dtls, name)
         connection = ice_connection(dtls.transport)
         require(connection, _ICE_NOMINATED)
-        for name in _SENDER_REPORT_FIELDS:
-            require(sender, name)
         self._sender = sender
         self._dtls = dtls
         self._nominated: dict[int, aioice.ice.CandidatePair] = getattr(connection, _ICE_NOMINATED)
@@ -69,6 +68,10 @@ class SrtpLink:
         pair = self._nominated.get(_RTP_COMPONENT)
         if pair is None or getattr(self._dtls, _DTLS_STATE) is not DtlsState.CONNECTED:
             return False
+        return self._backlog_fits(pair)
+
+    @staticmethod
+    def _backlog_fits(pair: aioice.ice.CandidatePair) -> bool:
         # asyncio's UDP transport buffers what the socket refused; aioice's TURN one has none
         buffered = getattr(pair.protocol.transport, "get_write_buffer_size", None)
         return buffered is None or buffered() < BACKLOG_LIMIT_BYTES
@@ -97,30 +100,22 @@ class SrtpLink:
         send_time: int,
         audio_level: tuple[bool, int] | None,
     ) -> bool:
-        """Write one frame with `writer` and send it; False when some of it was not sent (the
-        socket is full: a subscriber that cannot keep up)."""
+        """Write one frame with `writer` and send it, if the link is writable; False when it
+        was not, or not all of it went out (a subscriber that cannot keep up)."""
         pair = self._nominated.get(_RTP_COMPONENT)
-        if pair is None:
+        if pair is None or getattr(self._dtls, _DTLS_STATE) is not DtlsState.CONNECTED:
             return False
-        if isinstance(writer, CompiledRtpWriter):
-            target = self._direct_target(pair)
-            if target is not None:
-                srtp = getattr(self._dtls, _DTLS_TX_SRTP)
-                if srtp is not self._srtp:
-                    self._srtp, self._context = srtp, srtp_context(srtp)
-                fd, host, port = target
-                sent = writer.send(
-                    payloads,
-                    timestamp,
-                    send_time,
-                    audio_level,
-                    self._context,
-                    PROTECT,
-                    fd,
-                    host,
-                    port,
-                )
-                return sent == len(payloads)
+        if type(writer) is CompiledRtpWriter and (target := self._direct_target(pair)):
+            srtp = getattr(self._dtls, _DTLS_TX_SRTP)
+            if srtp is not self._srtp:
+                self._srtp, self._context = srtp, srtp_context(srtp)
+            fd, host, port = target
+            sent = writer.send(
+                payloads, timestamp, send_time, audio_level, self._context, PROTECT, fd, host, port
+            )
+            return sent == len(payloads)
+        if not self._backlog_fits(pair):
+            return False
         self.send(writer.write(payloads, timestamp, send_time, audio_level))
         return True
 
@@ -137,13 +132,6 @@ class SrtpLink:
                 host, port = pair.remote_addr
                 self._target = (sock.fileno(), host, port)
         return self._target
-
-    def sent(self, packets: int, octets: int, ntp: int, rtp_timestamp: int) -> None:
-        sender = self._sender
-        setattr(sender, _SENDER_PACKET_COUNT, packets)
-        setattr(sender, _SENDER_OCTET_COUNT, octets)
-        setattr(sender, _SENDER_NTP_TIMESTAMP, ntp)
-        setattr(sender, _SENDER_RTP_TIMESTAMP, rtp_timestamp)
 
 
 def _send_setup(sender: RTCRtpSender, parameters: RTCRtpSendParameters) -> SendSetup:
@@ -167,26 +155,66 @@ def _send_setup(sender: RTCRtpSender, parameters: RTCRtpSendParameters) -> SendS
     )
 
 
-def send_directly(
-    sender: RTCRtpSender,
-    on_start: Callable[[SendSetup, SrtpLink], None],
-    on_nack: Callable[[int], None],
-) -> None:
+class SentCounts(Protocol):
+    """What a lean sender has sent: its RTCP sender reports and getStats read it from here."""
+
+    packets_sent: int
+    octets_sent: int
+    last_ntp: int  # the wall clock (64-bit NTP) when the last frame was sent
+
+    @property
+    def last_rtp_timestamp(self) -> int:
+        """The RTP timestamp of the last frame sent."""
+
+
+class _ReportingSender(RTCRtpSender):
+    """aiortc's sender, reading what it reports from a `SentCounts` (its own fields would need
+    four writes per frame sent; aiortc writes them only in the RTP task this path bypasses)."""
+
+    _lean_counts: SentCounts
+
+
+for _field, _source in zip(
+    _SENDER_REPORT_FIELDS,
+    ("packets_sent", "octets_sent", "last_ntp", "last_rtp_timestamp"),
+    strict=True,
+):
+    setattr(_ReportingSender, _field, property(attrgetter(f"_lean_counts.{_source}")))
+
+
+class LeanSource(SentCounts, Protocol):
+    """What feeds a lean sender (a Consumer)."""
+
+    def attach(self, setup: SendSetup, link: SrtpLink) -> None:
+        """The sender started with `setup`: send through `link` from now on."""
+
+    def retransmit(self, seq: int) -> None:
+        """The subscriber NACKed `seq`."""
+
+
+def send_directly(sender: RTCRtpSender, source: LeanSource) -> None:
     """Forwarded media bypasses the sender's RTP task: when the sender starts (the answer is
-    applied, DTLS is up), `on_start` gets what was negotiated and a link to send on; a NACK
-    from the subscriber calls `on_nack(seq)` instead of aiortc's retransmission from its own
-    history (which this path never fills). aiortc's RTCP task still sends the sender reports
-    and handles receiver reports, PLI and FIR."""
+    applied, DTLS is up), `source.attach` gets what was negotiated and a link to send on; a
+    NACK from the subscriber calls `source.retransmit(seq)` instead of aiortc's retransmission
+    from its own history (which this path never fills). aiortc's RTCP task still sends the
+    sender reports (with what `source` says was sent) and handles receiver reports, PLI and
+    FIR."""
     for name in (_SENDER_SEND, _SENDER_RETRANSMIT, _SENDER_SSRC, _SENDER_RTX_SSRC):
         require(sender, name)
+    for name in _SENDER_REPORT_FIELDS:
+        require(sender, name)
+    if type(sender) is not RTCRtpSender:
+        raise HookError(f"{type(sender).__name__} is not aiortc's RTCRtpSender")
     stock_send = sender.send
 
     async def send(parameters: RTCRtpSendParameters) -> None:
         await stock_send(parameters)
-        on_start(_send_setup(sender, parameters), SrtpLink(sender))
+        source.attach(_send_setup(sender, parameters), SrtpLink(sender))
 
     async def retransmit(sequence_number: int) -> None:
-        on_nack(sequence_number)
+        source.retransmit(sequence_number)
 
     setattr(sender, _SENDER_SEND, send)
     setattr(sender, _SENDER_RETRANSMIT, retransmit)
+    sender.__class__ = _ReportingSender
+    sender._lean_counts = source  # type: ignore[attr-defined]

@@ -52,11 +52,8 @@ class SenderLink(Protocol):
         send_time: int,
         audio_level: tuple[bool, int] | None,
     ) -> bool:
-        """Write one frame with `writer` and send it, in this call; False when not all of it
-        went out (a full socket)."""
-
-    def sent(self, packets: int, octets: int, ntp: int, rtp_timestamp: int) -> None:
-        """What has been sent so far and the last frame's timing, for RTCP sender reports."""
+        """Write one frame with `writer` and send it, in this call, if the link is writable;
+        False when it was not, or not all of the frame went out."""
 
 
 class Consumer(MediaStreamTrack):
@@ -78,8 +75,9 @@ class Consumer(MediaStreamTrack):
         self.held = False  # video held back from a subscriber whose downstream is poor
         self._writer: FrameWriting | None = None  # once the subscriber's answer is applied
         self._link: SenderLink | None = None
-        self._packets = 0
-        self._octets = 0
+        self.packets_sent = 0  # read by the sender's RTCP reports (aiortc_send.SentCounts)
+        self.octets_sent = 0
+        self.last_ntp = 0
         self._rebaser = TimestampRebaser(SWITCH_GAP_TICKS[kind])
         self._waiting_keyframe = kind == "video"
         self._stats = stats
@@ -135,24 +133,25 @@ class Consumer(MediaStreamTrack):
                 return
             self._waiting_keyframe = False
             self._listener.on_started(self)
-        if not link.writable():
+        timestamp = self._rebaser.rebase(frame.timestamp)
+        payloads = frame.payloads
+        if not link.send_frame(writer, payloads, timestamp, abs_send_time(ntp), frame.audio_level):
             # The subscriber's socket is backed up (or closing): drop rather than queue stale
             # media, and restart video at a keyframe.
             self._stats.frames_dropped += 1
             self.wait_for_keyframe()
             return
-        timestamp = self._rebaser.rebase(frame.timestamp)
-        payloads = frame.payloads
-        if not link.send_frame(writer, payloads, timestamp, abs_send_time(ntp), frame.audio_level):
-            self._stats.frames_dropped += 1  # the socket filled up mid-frame
-            self.wait_for_keyframe()
-        self._packets += len(payloads)
-        self._octets += frame.size
-        link.sent(self._packets, self._octets, ntp, writer.timestamp)
+        self.packets_sent += len(payloads)
+        self.octets_sent += frame.size
+        self.last_ntp = ntp
         self._stats.frames_out += 1
         self._counts.packets_out += len(payloads)
         self._counts.bytes_out += frame.size
         self._stats.record_delay(self._clock() - frame.arrival)
+
+    @property
+    def last_rtp_timestamp(self) -> int:
+        return 0 if self._writer is None else self._writer.timestamp
 
     def retransmit(self, seq: int) -> None:
         """The subscriber NACKed `seq`: send it again (as RTX when negotiated), if still kept."""

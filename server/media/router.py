@@ -209,7 +209,7 @@ class MediaRouter:
         consumer = Consumer(kind, index, self.stats, self.graph)
         transceiver = pc.addTransceiver(consumer, direction="sendonly")
         transceiver.setCodecPreferences(codec_preferences(kind))
-        aiortc_send.send_directly(transceiver.sender, consumer.attach, consumer.retransmit)
+        aiortc_send.send_directly(transceiver.sender, consumer)
         aiortc_hooks.on_keyframe_request(transceiver.sender, consumer.request_keyframe)
         return consumer
 

@@ -60,7 +60,9 @@ def test_hooks_refuse_objects_without_the_internals() -> None:
     with pytest.raises(aiortc_hooks.HookError):
         aiortc_hooks.count_received_packets(Bare(), lambda p: None, "audio")  # type: ignore[arg-type]
     with pytest.raises(aiortc_hooks.HookError):
-        aiortc_send.send_directly(Bare(), lambda s, link: None, lambda seq: None)  # type: ignore[arg-type]
+        aiortc_send.send_directly(
+            Bare(), Consumer("audio", 0, ForwardingStats(), ForwardingGraph())
+        )  # type: ignore[arg-type]
     with pytest.raises(aiortc_hooks.HookError):
         aiortc_send.SrtpLink(Sender())  # type: ignore[arg-type]
 
@@ -119,7 +121,7 @@ async def lean_pair(kind: str) -> AsyncIterator[LeanPair]:
     sender_pc, receiver_pc = peer_pair()
     consumer = Consumer(kind, 0, ForwardingStats(), ForwardingGraph())
     transceiver = sender_pc.addTransceiver(consumer, direction="sendonly")
-    aiortc_send.send_directly(transceiver.sender, consumer.attach, consumer.retransmit)
+    aiortc_send.send_directly(transceiver.sender, consumer)
     received: list[ReceivedPacket] = []
     recv_transceiver = receiver_pc.addTransceiver(kind, direction="recvonly")
     aiortc_receive.receive_directly(recv_transceiver.receiver, received.append)

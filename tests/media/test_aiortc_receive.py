@@ -51,18 +51,17 @@ class LosingLink:
         send_time: int,
         audio_level: tuple[bool, int] | None,
     ) -> bool:
+        if not self.writable():
+            return False
         self.send(writer.write(payloads, timestamp, send_time, audio_level))
         return True
-
-    def sent(self, packets: int, octets: int, ntp: int, rtp_timestamp: int) -> None:
-        self._link.sent(packets, octets, ntp, rtp_timestamp)
 
 
 def lean_sender(pc: RTCPeerConnection, kind: str) -> tuple[Consumer, RTCRtpSender]:
     """A Consumer on the lean send path: what the server sends, here as a test's publisher."""
     consumer = Consumer(kind, 0, ForwardingStats(), ForwardingGraph())
     transceiver = pc.addTransceiver(consumer, direction="sendonly")
-    aiortc_send.send_directly(transceiver.sender, consumer.attach, consumer.retransmit)
+    aiortc_send.send_directly(transceiver.sender, consumer)
     return consumer, transceiver.sender
 
 
