@@ -10,13 +10,16 @@ RUN npm ci --omit=dev --no-audit --no-fund
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 circle && mkdir /data && chown circle /data
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY rooms rooms
 COPY server server
 COPY static static
 COPY --from=browser-libraries /app/node_modules node_modules
-# Editable: the server finds static/ and node_modules/ beside its package, here in /app.
-RUN pip install --no-cache-dir -e .
+# Editable: the server finds static/ and node_modules/ beside its package, here in /app. The C
+# compiler builds the send path's compiled writer (server/media/_rtp_send.c) and goes again.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && pip install --no-cache-dir -e . \
+    && apt-get purge -y --auto-remove gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 USER circle
 ENV CIRCLE_HOST=0.0.0.0 CIRCLE_PORT=8080 CIRCLE_DATA_DIR=/data PYTHONUNBUFFERED=1
 VOLUME /data

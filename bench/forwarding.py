@@ -24,6 +24,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,7 +156,12 @@ def row_of(label: str, people: int, window: Window) -> Row:
 
 
 def run_room(
-    label: str, server_module: str, people: int, clip: Path, args: argparse.Namespace
+    label: str,
+    server_module: str,
+    people: int,
+    clip: Path,
+    args: argparse.Namespace,
+    server_args: Sequence[str] = (),
 ) -> Row | None:
     """One room measured over the window; None when the room never formed (overload)."""
     with (
@@ -164,7 +170,7 @@ def run_room(
             Path(tmp) / "data",
             Path(tmp) / "server.log",
             module=server_module,
-            extra_args=["--max-participants", str(max(people, 2))],
+            extra_args=["--max-participants", str(max(people, 2)), *server_args],
             core=0,
             ice_address=args.ice_address,
             ice_network=args.ice_network,
@@ -210,6 +216,12 @@ def main() -> int:
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--python-send",
+        action="store_true",
+        help="after each size, the same room with the pure-Python packet writer "
+        "(--no-compiled-send), for comparison in the same run",
+    )
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument(
         "--against",
@@ -230,11 +242,15 @@ def main() -> int:
 
         return compare(args, clip)
     rows = []
-    runs = [("forwarding", "server", int(n)) for n in args.sizes.split(",")]
+    runs: list[tuple[str, str, int, list[str]]] = []
+    for n in args.sizes.split(","):
+        runs.append(("forwarding", "server", int(n), []))
+        if args.python_send:
+            runs.append(("Python send", "server", int(n), ["--no-compiled-send"]))
     if not args.no_baseline:
-        runs.append(("stock relay", "bench.stock_relay", 4))
-    for label, module, people in runs:
-        row = run_room(label, module, people, clip, args)
+        runs.append(("stock relay", "bench.stock_relay", 4, []))
+    for label, module, people, server_args in runs:
+        row = run_room(label, module, people, clip, args, server_args)
         if row is not None:
             rows.append(row)
             print(table([row]).splitlines()[-1], flush=True)

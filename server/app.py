@@ -25,7 +25,7 @@ from server.live.effects import Effects
 from server.live.fanout import Fanout
 from server.live.registry import LiveSessions
 from server.live.workers import Workers
-from server.media import aiortc_hooks
+from server.media import aiortc_hooks, compiled_send
 from server.media.router import MediaRouter
 from server.media.stats import ForwardingStats
 from server.metrics import Metrics
@@ -47,6 +47,7 @@ def create_app(
 ) -> web.Application:
     aiortc_hooks.restrict_host_addresses(settings.ice_host_addresses or None)
     aiortc_hooks.bind_host_ports(settings.media.ice_port_range)
+    compiled_send.use_compiled(settings.media.compiled_send)
     app = web.Application(
         middlewares=[*security.make_middlewares(settings), no_store, refusals],
         client_max_size=MAX_BODY_BYTES,

@@ -38,6 +38,7 @@ class MediaConfig:
     max_sdp_bytes: int = 65_536
     turn: TurnConfig | None = None  # per-participant TURN credentials (server/turn.py)
     ice_port_range: tuple[int, int] | None = None  # host candidates bind only these UDP ports
+    compiled_send: bool = True  # send with server/media/_rtp_send.c when it was built
 
 
 def default_node_id() -> str:
@@ -199,6 +200,14 @@ def _add_network_edge_arguments(parser: argparse.ArgumentParser) -> None:
         default=env("CIRCLE_ICE_PORT_RANGE"),
         help="bind ICE host candidates only to these UDP ports, e.g. 40000-40999",
     )
+    parser.add_argument(
+        "--no-compiled-send",
+        dest="compiled_send",
+        action="store_false",
+        default=env("CIRCLE_COMPILED_SEND", "1") != "0",
+        help="send forwarded media with the pure-Python writer even where the compiled one "
+        "was built (for comparison)",
+    )
 
 
 def port_range(text: str) -> tuple[int, int]:
@@ -289,5 +298,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             slots_per_kind=max(1, args.max_participants - 1),
             turn=turn,
             ice_port_range=ice_ports,
+            compiled_send=args.compiled_send,
         ),
     )

@@ -1,4 +1,5 @@
-"""Every use of aiortc and aioice internals but the lean receive path's (aiortc_receive.py).
+"""Every use of aiortc and aioice internals but the lean receive and send paths' (aiortc_receive.py,
+aiortc_send.py).
 
 aiortc has no public pass-through API (aiortc #449), so forwarding encoded media needs a few
 private attributes. Each hook checks that the attribute it relies on exists and raises
@@ -18,16 +19,10 @@ from typing import Any, Protocol
 
 import aioice.ice
 import aioice.turn
-import pylibsrtp
 from aioice.candidate import Candidate, candidate_foundation, candidate_priority
 from aiortc import RTCIceTransport, RTCRtpReceiver, RTCRtpSender
-from aiortc.codecs import is_rtx
-from aiortc.rtcdtlstransport import State as DtlsState
-from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import RtpPacket
-
-from server.media.rtp_writer import SendSetup
 
 _RECEIVER_HANDLE_RTP = "_handle_rtp_packet"
 _RECEIVER_REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"
@@ -38,24 +33,7 @@ _SENDER_KEYFRAME = "_send_keyframe"
 _SENDER_NEXT_FRAME = "_next_encoded_frame"
 _SENDER_EXTENSIONS_MAP = "_RTCRtpSender__rtp_header_extensions_map"
 _EXTENSIONS_SET = "set"
-_SENDER_SEND = "send"
-_SENDER_RETRANSMIT = "_retransmit"
-_SENDER_SSRC = "_ssrc"
-_SENDER_RTX_SSRC = "_rtx_ssrc"
-# what aiortc's RTCP task puts in each sender report (and its stats read)
-_SENDER_PACKET_COUNT = "_RTCRtpSender__packet_count"
-_SENDER_OCTET_COUNT = "_RTCRtpSender__octet_count"
-_SENDER_NTP_TIMESTAMP = "_RTCRtpSender__ntp_timestamp"
-_SENDER_RTP_TIMESTAMP = "_RTCRtpSender__rtp_timestamp"
-_SENDER_REPORT_FIELDS = (
-    _SENDER_PACKET_COUNT, _SENDER_OCTET_COUNT, _SENDER_NTP_TIMESTAMP, _SENDER_RTP_TIMESTAMP
-)  # fmt: skip
-_DTLS_STATE = "_state"
-_DTLS_TX_SRTP = "_tx_srtp"
 _ICE_CONNECTION = "_connection"
-_ICE_NOMINATED = "_nominated"
-_RTP_COMPONENT = 1
-BACKLOG_LIMIT_BYTES = 256 * 1024  # a subscriber's socket this far behind drops frames
 
 
 class HookError(RuntimeError):
@@ -127,104 +105,6 @@ def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> N
     pre-encoded path would otherwise ignore them."""
     require(sender, _SENDER_KEYFRAME)
     setattr(sender, _SENDER_KEYFRAME, callback)
-
-
-class SrtpLink:
-    """A started sender's way to its subscriber past aiortc's per-packet sender task: the DTLS
-    transport's SRTP session and the ICE connection's nominated pair, used synchronously (for a
-    host or server-reflexive pair, one sendto on the UDP socket per packet).
-
-    The transport-level counters of aiortc's getStats ("transport" bytesSent) do not include
-    what goes this way; the sender's own counters (packetsSent, sender reports) do."""
-
-    def __init__(self, sender: RTCRtpSender) -> None:
-        dtls = sender.transport
-        for name in (_DTLS_STATE, _DTLS_TX_SRTP):
-            require(dtls, name)
-        connection = ice_connection(dtls.transport)
-        require(connection, _ICE_NOMINATED)
-        for name in _SENDER_REPORT_FIELDS:
-            require(sender, name)
-        self._sender = sender
-        self._dtls = dtls
-        self._nominated: dict[int, aioice.ice.CandidatePair] = getattr(connection, _ICE_NOMINATED)
-
-    def writable(self) -> bool:
-        pair = self._nominated.get(_RTP_COMPONENT)
-        if pair is None or getattr(self._dtls, _DTLS_STATE) is not DtlsState.CONNECTED:
-            return False
-        # asyncio's UDP transport buffers what the socket refused; aioice's TURN one has none
-        buffered = getattr(pair.protocol.transport, "get_write_buffer_size", None)
-        return buffered is None or buffered() < BACKLOG_LIMIT_BYTES
-
-    def send(self, packets: list[bytes]) -> None:
-        pair = self._nominated.get(_RTP_COMPONENT)
-        if pair is None:
-            return
-        protect = getattr(self._dtls, _DTLS_TX_SRTP).protect
-        sendto = pair.protocol.transport.sendto
-        address = pair.remote_addr
-        try:
-            for packet in packets:
-                sendto(protect(packet), address)
-        except (pylibsrtp.Error, OSError, RuntimeError):
-            # A subscriber's broken session or closed socket (uvloop raises RuntimeError) is
-            # its transport's to report: it must never reach the publisher's receive loop,
-            # which is the one calling this.
-            pass
-
-    def sent(self, packets: int, octets: int, ntp: int, rtp_timestamp: int) -> None:
-        sender = self._sender
-        setattr(sender, _SENDER_PACKET_COUNT, packets)
-        setattr(sender, _SENDER_OCTET_COUNT, octets)
-        setattr(sender, _SENDER_NTP_TIMESTAMP, ntp)
-        setattr(sender, _SENDER_RTP_TIMESTAMP, rtp_timestamp)
-
-
-def _send_setup(sender: RTCRtpSender, parameters: RTCRtpSendParameters) -> SendSetup:
-    payload_type = parameters.codecs[0].payloadType
-    if payload_type is None:
-        raise HookError("the negotiated codec has no payload type")
-    rtx = next(
-        (
-            (c.payloadType, getattr(sender, _SENDER_RTX_SSRC))
-            for c in parameters.codecs
-            if is_rtx(c) and c.payloadType is not None and c.parameters.get("apt") == payload_type
-        ),
-        None,
-    )
-    return SendSetup(
-        ssrc=getattr(sender, _SENDER_SSRC),
-        payload_type=payload_type,
-        mid=parameters.muxId or None,
-        extensions={ext.uri: ext.id for ext in parameters.headerExtensions},
-        rtx=rtx,
-    )
-
-
-def send_directly(
-    sender: RTCRtpSender,
-    on_start: Callable[[SendSetup, SrtpLink], None],
-    on_nack: Callable[[int], None],
-) -> None:
-    """Forwarded media bypasses the sender's RTP task: when the sender starts (the answer is
-    applied, DTLS is up), `on_start` gets what was negotiated and a link to send on; a NACK
-    from the subscriber calls `on_nack(seq)` instead of aiortc's retransmission from its own
-    history (which this path never fills). aiortc's RTCP task still sends the sender reports
-    and handles receiver reports, PLI and FIR."""
-    for name in (_SENDER_SEND, _SENDER_RETRANSMIT, _SENDER_SSRC, _SENDER_RTX_SSRC):
-        require(sender, name)
-    stock_send = sender.send
-
-    async def send(parameters: RTCRtpSendParameters) -> None:
-        await stock_send(parameters)
-        on_start(_send_setup(sender, parameters), SrtpLink(sender))
-
-    async def retransmit(sequence_number: int) -> None:
-        on_nack(sequence_number)
-
-    setattr(sender, _SENDER_SEND, send)
-    setattr(sender, _SENDER_RETRANSMIT, retransmit)
 
 
 def send_audio_levels(sender: RTCRtpSender, level: Callable[[], tuple[bool, int] | None]) -> None:

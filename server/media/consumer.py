@@ -17,8 +17,9 @@ from typing import Any, Protocol
 
 from aiortc.mediastreams import MediaStreamTrack
 
+from server.media.compiled_send import new_writer
 from server.media.forwarding import ForwardedFrame, TimestampRebaser
-from server.media.rtp_writer import RtpWriter, SendSetup, abs_send_time
+from server.media.rtp_writer import FrameWriting, SendSetup, abs_send_time
 from server.media.stats import ForwardingStats
 
 SWITCH_GAP_TICKS = {"audio": 960, "video": 3000}  # one frame at 48 kHz / 90 kHz
@@ -35,7 +36,7 @@ class ConsumerListener(Protocol):
 
 
 class SenderLink(Protocol):
-    """A sender's way to its subscriber (aiortc_hooks.SrtpLink)."""
+    """A sender's way to its subscriber (aiortc_send.SrtpLink)."""
 
     def writable(self) -> bool:
         """Connected, and the socket not backed up (a subscriber that cannot keep up)."""
@@ -43,8 +44,16 @@ class SenderLink(Protocol):
     def send(self, packets: list[bytes]) -> None:
         """SRTP-protect and send, in this call."""
 
-    def sent(self, packets: int, octets: int, ntp: int, rtp_timestamp: int) -> None:
-        """What has been sent so far and the last frame's timing, for RTCP sender reports."""
+    def send_frame(
+        self,
+        writer: FrameWriting,
+        payloads: list[bytes],
+        timestamp: int,
+        send_time: int,
+        audio_level: tuple[bool, int] | None,
+    ) -> bool:
+        """Write one frame with `writer` and send it, in this call, if the link is writable;
+        False when it was not, or not all of the frame went out."""
 
 
 class Consumer(MediaStreamTrack):
@@ -64,10 +73,11 @@ class Consumer(MediaStreamTrack):
         self.mid: str | None = None
         self.active = False  # set once the subscriber's transport is connected
         self.held = False  # video held back from a subscriber whose downstream is poor
-        self._writer: RtpWriter | None = None  # once the subscriber's answer is applied
+        self._writer: FrameWriting | None = None  # once the subscriber's answer is applied
         self._link: SenderLink | None = None
-        self._packets = 0
-        self._octets = 0
+        self.packets_sent = 0  # read by the sender's RTCP reports (aiortc_send.SentCounts)
+        self.octets_sent = 0
+        self.last_ntp = 0
         self._rebaser = TimestampRebaser(SWITCH_GAP_TICKS[kind])
         self._waiting_keyframe = kind == "video"
         self._stats = stats
@@ -80,7 +90,7 @@ class Consumer(MediaStreamTrack):
         starts at a keyframe asked for now (one asked for earlier may have passed already)."""
         if self._writer is not None:
             return  # aiortc's sender starts once; so does its writer
-        self._writer = RtpWriter(setup)
+        self._writer = new_writer(setup)
         self._link = link
         self.wait_for_keyframe()
 
@@ -123,22 +133,25 @@ class Consumer(MediaStreamTrack):
                 return
             self._waiting_keyframe = False
             self._listener.on_started(self)
-        if not link.writable():
+        timestamp = self._rebaser.rebase(frame.timestamp)
+        payloads = frame.payloads
+        if not link.send_frame(writer, payloads, timestamp, abs_send_time(ntp), frame.audio_level):
             # The subscriber's socket is backed up (or closing): drop rather than queue stale
             # media, and restart video at a keyframe.
             self._stats.frames_dropped += 1
             self.wait_for_keyframe()
             return
-        timestamp = self._rebaser.rebase(frame.timestamp)
-        packets = writer.write(frame.payloads, timestamp, abs_send_time(ntp), frame.audio_level)
-        link.send(packets)
-        self._packets += len(packets)
-        self._octets += frame.size
-        link.sent(self._packets, self._octets, ntp, writer.timestamp)
+        self.packets_sent += len(payloads)
+        self.octets_sent += frame.size
+        self.last_ntp = ntp
         self._stats.frames_out += 1
-        self._counts.packets_out += len(packets)
+        self._counts.packets_out += len(payloads)
         self._counts.bytes_out += frame.size
         self._stats.record_delay(self._clock() - frame.arrival)
+
+    @property
+    def last_rtp_timestamp(self) -> int:
+        return 0 if self._writer is None else self._writer.timestamp
 
     def retransmit(self, seq: int) -> None:
         """The subscriber NACKed `seq`: send it again (as RTX when negotiated), if still kept."""

@@ -29,7 +29,7 @@ from rooms.errors import Refusal
 from rooms.quality import LinkSample
 from server.background import BackgroundTasks
 from server.config import MediaConfig
-from server.media import aiortc_hooks, aiortc_receive, link_samples, sdp
+from server.media import aiortc_hooks, aiortc_receive, aiortc_send, link_samples, sdp
 from server.media.consumer import Consumer
 from server.media.graph import ForwardingGraph
 from server.media.last_n import Member, VideoSelection
@@ -209,7 +209,7 @@ class MediaRouter:
         consumer = Consumer(kind, index, self.stats, self.graph)
         transceiver = pc.addTransceiver(consumer, direction="sendonly")
         transceiver.setCodecPreferences(codec_preferences(kind))
-        aiortc_hooks.send_directly(transceiver.sender, consumer.attach, consumer.retransmit)
+        aiortc_send.send_directly(transceiver.sender, consumer)
         aiortc_hooks.on_keyframe_request(transceiver.sender, consumer.request_keyframe)
         return consumer
 

@@ -13,6 +13,7 @@ import random
 import struct
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 RTP_HISTORY_SIZE = 128  # packets kept for NACK, as aiortc keeps: ~2 s of 640x480 video
 URI_MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
@@ -61,7 +62,7 @@ def _extension_block(elements: list[tuple[int, bytes]]) -> tuple[bytearray, list
     return bytearray(head + body), offsets
 
 
-class _Extensions:
+class Extensions:
     """One variant of a writer's extension block, with the offsets of its per-frame values."""
 
     def __init__(self, setup: SendSetup, with_level: bool) -> None:
@@ -91,22 +92,73 @@ class _Extensions:
         return bytes(block)
 
 
+class FrameWriting(Protocol):
+    """A subscriber stream's writer: RtpWriter, or the compiled one (compiled_send.py)."""
+
+    @property
+    def timestamp(self) -> int:
+        """The RTP timestamp of the last frame written."""
+
+    def write(
+        self,
+        payloads: list[bytes],
+        timestamp: int,
+        send_time: int,
+        audio_level: tuple[bool, int] | None = None,
+    ) -> list[bytes]: ...
+
+    def retransmission(self, seq: int) -> bytes | None: ...
+
+
+class Retransmissions:
+    """A writer's resending of kept packets: as RTX (its own SSRC and sequence, the original
+    sequence number in front of the payload) when negotiated, else the packet itself."""
+
+    def __init__(self, rtx: tuple[int, int] | None) -> None:
+        self._rtx = rtx
+        self._rtx_seq = random.randrange(1 << 15)
+
+    def resend(self, packet: bytes | None, seq: int) -> bytes | None:
+        """`packet` is what the writer kept in `seq`'s place; None once it is gone."""
+        if packet is None or int.from_bytes(packet[2:4], "big") != seq:
+            return None
+        if self._rtx is None:
+            return packet
+        rtx_pt, rtx_ssrc = self._rtx
+        header_len = 12 + 4 * (packet[0] & 0x0F)
+        if packet[0] & 0x10:
+            header_len += 4 + 4 * int.from_bytes(packet[header_len + 2 : header_len + 4], "big")
+        header = bytearray(packet[:header_len])
+        header[1] = (packet[1] & 0x80) | rtx_pt
+        struct.pack_into("!H", header, 2, self._rtx_seq)
+        struct.pack_into("!I", header, 8, rtx_ssrc)
+        self._rtx_seq = (self._rtx_seq + 1) & _SEQ_MASK
+        return bytes(header) + packet[2:4] + packet[header_len:]
+
+
+def stream_starts(first_seq: int | None, ts_origin: int | None) -> tuple[int, int]:
+    """A new stream's first sequence number and timestamp origin: random, as aiortc's sender
+    makes them, unless given; the sequence in the lower half, which keeps SRTP's rollover guess
+    right at the receiver."""
+    return (
+        random.randrange(1 << 15) if first_seq is None else first_seq,
+        random.randrange(1 << 32) if ts_origin is None else ts_origin,
+    )
+
+
 class RtpWriter:
-    """Writes one outgoing stream: frames in, protected-ready RTP packets out."""
+    """Writes one outgoing stream: frames in, protected-ready RTP packets out. (The compiled
+    `_rtp_send.FrameWriter` is the same writer in C; compiled_send.py picks one.)"""
 
     def __init__(
         self, setup: SendSetup, first_seq: int | None = None, ts_origin: int | None = None
     ):
         self._ssrc = setup.ssrc
         self._payload_type = setup.payload_type
-        self._rtx = setup.rtx
-        # Random starts as aiortc's sender makes them; the sequence in the lower half, which
-        # keeps SRTP's rollover guess right at the receiver.
-        self._seq = random.randrange(1 << 15) if first_seq is None else first_seq
-        self._rtx_seq = random.randrange(1 << 15)
-        self._ts_origin = random.randrange(1 << 32) if ts_origin is None else ts_origin
-        self._with_level = _Extensions(setup, with_level=True)
-        self._without_level = _Extensions(setup, with_level=False)
+        self._seq, self._ts_origin = stream_starts(first_seq, ts_origin)
+        self._retransmissions = Retransmissions(setup.rtx)
+        self._with_level = Extensions(setup, with_level=True)
+        self._without_level = Extensions(setup, with_level=False)
         self._history: list[bytes | None] = [None] * RTP_HISTORY_SIZE
         self.timestamp = self._ts_origin  # of the last frame written
 
@@ -142,20 +194,6 @@ class RtpWriter:
         return packets
 
     def retransmission(self, seq: int) -> bytes | None:
-        """The packet a subscriber NACKed, as RTX (its own SSRC and sequence, the original
-        sequence number in front of the payload) when negotiated; None once it is gone."""
-        packet = self._history[seq % RTP_HISTORY_SIZE]
-        if packet is None or int.from_bytes(packet[2:4], "big") != seq:
-            return None
-        if self._rtx is None:
-            return packet
-        rtx_pt, rtx_ssrc = self._rtx
-        header_len = 12 + 4 * (packet[0] & 0x0F)
-        if packet[0] & 0x10:
-            header_len += 4 + 4 * int.from_bytes(packet[header_len + 2 : header_len + 4], "big")
-        header = bytearray(packet[:header_len])
-        header[1] = (packet[1] & 0x80) | rtx_pt
-        struct.pack_into("!H", header, 2, self._rtx_seq)
-        struct.pack_into("!I", header, 8, rtx_ssrc)
-        self._rtx_seq = (self._rtx_seq + 1) & _SEQ_MASK
-        return bytes(header) + packet[2:4] + packet[header_len:]
+        """The packet a subscriber NACKed, as `Retransmissions.resend` makes it; None once it
+        is gone."""
+        return self._retransmissions.resend(self._history[seq % RTP_HISTORY_SIZE], seq)

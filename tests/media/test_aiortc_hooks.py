@@ -6,15 +6,19 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import aioice.ice
 import pytest
+from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtp import RTCP_RTPFB_NACK, RtcpRtpfbPacket
 
 from bench.harness import free_udp_ports
-from server.media import aiortc_hooks, aiortc_receive
+from server.media import aiortc_hooks, aiortc_receive, aiortc_send
 from server.media.consumer import Consumer
 from server.media.forwarding import ForwardedFrame
 from server.media.graph import ForwardingGraph
@@ -56,9 +60,11 @@ def test_hooks_refuse_objects_without_the_internals() -> None:
     with pytest.raises(aiortc_hooks.HookError):
         aiortc_hooks.count_received_packets(Bare(), lambda p: None, "audio")  # type: ignore[arg-type]
     with pytest.raises(aiortc_hooks.HookError):
-        aiortc_hooks.send_directly(Bare(), lambda s, link: None, lambda seq: None)  # type: ignore[arg-type]
+        aiortc_send.send_directly(
+            Bare(), Consumer("audio", 0, ForwardingStats(), ForwardingGraph())
+        )  # type: ignore[arg-type]
     with pytest.raises(aiortc_hooks.HookError):
-        aiortc_hooks.SrtpLink(Sender())  # type: ignore[arg-type]
+        aiortc_send.SrtpLink(Sender())  # type: ignore[arg-type]
 
 
 def test_restrict_host_addresses_includes_loopback(loopback_ice: None) -> None:
@@ -100,31 +106,51 @@ async def test_forwarded_payloads_cross_a_real_connection_without_codecs(
     assert codec_count == []  # no aiortc encoder or decoder was created
 
 
-async def test_the_lean_path_sends_retransmits_and_reports_over_a_real_connection(
-    loopback_ice: None, codec_count: list[str]
-) -> None:
+@dataclass
+class LeanPair:
+    consumer: Consumer  # sending on the lean path
+    sender: RTCRtpSender
+    receiver: RTCRtpReceiver  # receiving on the lean path into `received`
+    received: list[ReceivedPacket]
+
+
+@asynccontextmanager
+async def lean_pair(kind: str) -> AsyncIterator[LeanPair]:
+    """A real connection whose sender is an active Consumer on the lean send path and whose
+    receiver takes the lean receive path; closed on the way out."""
     sender_pc, receiver_pc = peer_pair()
-    consumer = Consumer("video", 0, ForwardingStats(), ForwardingGraph())
+    consumer = Consumer(kind, 0, ForwardingStats(), ForwardingGraph())
     transceiver = sender_pc.addTransceiver(consumer, direction="sendonly")
-    aiortc_hooks.send_directly(transceiver.sender, consumer.attach, consumer.retransmit)
+    aiortc_send.send_directly(transceiver.sender, consumer)
     received: list[ReceivedPacket] = []
-    recv_transceiver = receiver_pc.addTransceiver("video", direction="recvonly")
+    recv_transceiver = receiver_pc.addTransceiver(kind, direction="recvonly")
     aiortc_receive.receive_directly(recv_transceiver.receiver, received.append)
     await negotiate(sender_pc, receiver_pc)
     try:
         await until(lambda: consumer._link is not None, 10, "the sender started")
         consumer.activate()
+        yield LeanPair(consumer, transceiver.sender, recv_transceiver.receiver, received)
+    finally:
+        await sender_pc.close()
+        await receiver_pc.close()
+
+
+async def test_the_lean_path_sends_retransmits_and_reports_over_a_real_connection(
+    loopback_ice: None, codec_count: list[str]
+) -> None:
+    async with lean_pair("video") as pair:
+        consumer, received = pair.consumer, pair.received
         for i in range(5):  # keyframes (VP8 P bit 0), so none waits for one
             frame = ForwardedFrame([bytes([0x10, 0x00, i])], i * 3000, True, time.monotonic())
             consumer.deliver(frame, ntp_now())
         await until(lambda: len(received) == 5, 5, "five packets")
         assert [p.payload[2] for p in received] == list(range(5))
-        assert {p.ssrc for p in received} == {transceiver.sender._ssrc}
+        assert {p.ssrc for p in received} == {pair.sender._ssrc}
         # a NACK is answered over RTX, which the receiver unwraps to the original packet
         lost = received[2]
         nack = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=1, media_ssrc=lost.ssrc)
         nack.lost = [lost.sequence_number]
-        await transceiver.sender._handle_rtcp_packet(nack)
+        await pair.sender._handle_rtcp_packet(nack)
         await until(lambda: len(received) == 6, 5, "the retransmission")
         assert (received[5].sequence_number, received[5].payload) == (
             lost.sequence_number,
@@ -133,8 +159,8 @@ async def test_the_lean_path_sends_retransmits_and_reports_over_a_real_connectio
 
         # aiortc's RTCP task reports what the lean path sent, with a round-trip time
         async def reported() -> tuple[Any, Any]:
-            remote = await recv_transceiver.receiver.getStats()
-            local = await transceiver.sender.getStats()
+            remote = await pair.receiver.getStats()
+            local = await pair.sender.getStats()
             sent = [s for s in remote.values() if s.type == "remote-outbound-rtp"]
             rtt = [s for s in local.values() if s.type == "remote-inbound-rtp"]
             return (sent[0] if sent else None), (rtt[0] if rtt else None)
@@ -147,9 +173,6 @@ async def test_the_lean_path_sends_retransmits_and_reports_over_a_real_connectio
         age_s = time.time() - sender_report.remoteTimestamp.timestamp()
         assert 0 <= age_s < 10  # the NTP time of the last frame sent
         assert 0 <= receiver_report.roundTripTime < 1
-    finally:
-        await sender_pc.close()
-        await receiver_pc.close()
     assert codec_count == []  # no aiortc encoder or decoder was created
 
 

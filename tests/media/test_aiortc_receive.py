@@ -15,12 +15,12 @@ import pytest
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket
 
-from server.media import aiortc_hooks, aiortc_receive
+from server.media import aiortc_hooks, aiortc_receive, aiortc_send
 from server.media.consumer import Consumer, SenderLink
 from server.media.forwarding import ForwardedFrame
 from server.media.graph import ForwardingGraph
 from server.media.rtp_reader import ReceivedPacket
-from server.media.rtp_writer import NTP_EPOCH_OFFSET_S, ntp_now
+from server.media.rtp_writer import NTP_EPOCH_OFFSET_S, FrameWriting, ntp_now
 from server.media.stats import ForwardingStats
 from server.media.window_rate import WindowRate
 from tests.conftest import negotiate, peer_pair, until
@@ -43,15 +43,25 @@ class LosingLink:
                 self._link.send([packet])
             self._count += 1
 
-    def sent(self, packets: int, octets: int, ntp: int, rtp_timestamp: int) -> None:
-        self._link.sent(packets, octets, ntp, rtp_timestamp)
+    def send_frame(
+        self,
+        writer: FrameWriting,
+        payloads: list[bytes],
+        timestamp: int,
+        send_time: int,
+        audio_level: tuple[bool, int] | None,
+    ) -> bool:
+        if not self.writable():
+            return False
+        self.send(writer.write(payloads, timestamp, send_time, audio_level))
+        return True
 
 
 def lean_sender(pc: RTCPeerConnection, kind: str) -> tuple[Consumer, RTCRtpSender]:
     """A Consumer on the lean send path: what the server sends, here as a test's publisher."""
     consumer = Consumer(kind, 0, ForwardingStats(), ForwardingGraph())
     transceiver = pc.addTransceiver(consumer, direction="sendonly")
-    aiortc_hooks.send_directly(transceiver.sender, consumer.attach, consumer.retransmit)
+    aiortc_send.send_directly(transceiver.sender, consumer)
     return consumer, transceiver.sender
 
 

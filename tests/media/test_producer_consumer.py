@@ -18,6 +18,7 @@ from server.media.rtp_writer import (
     URI_ABS_SEND_TIME,
     URI_AUDIO_LEVEL,
     URI_MID,
+    FrameWriting,
     SendSetup,
     abs_send_time,
 )
@@ -56,13 +57,12 @@ def extensions_map(setup: SendSetup) -> HeaderExtensionsMap:
 
 
 class Link:
-    """A SenderLink that keeps the packets sent and the last sender-report values."""
+    """A SenderLink that keeps the packets sent."""
 
     def __init__(self, setup: SendSetup) -> None:
         self.extensions_map = extensions_map(setup)
         self.packets: list[bytes] = []
         self.open = True
-        self.report: tuple[int, int, int, int] | None = None
 
     def writable(self) -> bool:
         return self.open
@@ -70,8 +70,18 @@ class Link:
     def send(self, packets: list[bytes]) -> None:
         self.packets.extend(packets)
 
-    def sent(self, packets: int, octets: int, ntp: int, rtp_timestamp: int) -> None:
-        self.report = (packets, octets, ntp, rtp_timestamp)
+    def send_frame(
+        self,
+        writer: FrameWriting,
+        payloads: list[bytes],
+        timestamp: int,
+        send_time: int,
+        audio_level: tuple[bool, int] | None,
+    ) -> bool:
+        if not self.writable():
+            return False
+        self.send(writer.write(payloads, timestamp, send_time, audio_level))
+        return True
 
     def take(self) -> list[RtpPacket]:
         """What was sent since the last take, parsed by aiortc."""
@@ -280,12 +290,11 @@ def test_resumed_video_restarts_at_a_keyframe(clock: Clock) -> None:
 
 
 def test_sender_reports_get_the_counts_and_the_last_frames_timing(clock: Clock) -> None:
-    producer, _, _, _, link = make(clock)
+    producer, consumer, _, _, link = make(clock)
     producer.on_packet(video_packet(0, 0, KEY + bytes(98)))
     producer.on_packet(video_packet(1, 3000, DELTA + bytes(48)))
     last = link.take()[-1]
-    assert link.report is not None
-    packets, octets, ntp, rtp_timestamp = link.report
-    assert (packets, octets, rtp_timestamp) == (2, 150, last.timestamp)
+    packets, octets, ntp = consumer.packets_sent, consumer.octets_sent, consumer.last_ntp
+    assert (packets, octets, consumer.last_rtp_timestamp) == (2, 150, last.timestamp)
     assert last.extensions.abs_send_time == abs_send_time(ntp) and last.extensions.mid == "1"
     assert abs((ntp >> 32) - 2_208_988_800 - time.time()) < 5  # an NTP timestamp of now

@@ -1,15 +1,21 @@
 """The lean path's packets, byte for byte against aiortc's own serializer: headers, marker bits,
-header extensions kept or stripped as negotiated, sequence and timestamp wraparound, RTX."""
+header extensions kept or stripped as negotiated, sequence and timestamp wraparound, RTX. Each
+test holds both writers to it: the pure-Python RtpWriter and the compiled one."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pytest
 from aiortc.rtp import RtpPacket, wrap_rtx
 
+from server.media import compiled_send
+from server.media.compiled_send import CompiledRtpWriter
 from server.media.rtp_writer import (
     URI_ABS_SEND_TIME,
     URI_AUDIO_LEVEL,
     URI_MID,
+    FrameWriting,
     RtpWriter,
     SendSetup,
 )
@@ -19,6 +25,15 @@ pytestmark = pytest.mark.unit
 
 VIDEO = SendSetup(5555, 96, "3", {URI_MID: 1, URI_ABS_SEND_TIME: 3}, rtx=(97, 6666))
 AUDIO = SendSetup(7777, 111, "0", {URI_MID: 1, URI_AUDIO_LEVEL: 2})
+MakeWriter = Callable[..., FrameWriting]
+
+
+@pytest.fixture(params=["python", "compiled"])
+def make_writer(request: pytest.FixtureRequest) -> MakeWriter:
+    if request.param == "python":
+        return RtpWriter
+    assert compiled_send.COMPILED, "server/media/_rtp_send.c was not built (pip install -e .)"
+    return CompiledRtpWriter
 
 
 def aiortc_packet(
@@ -41,8 +56,10 @@ def aiortc_packet(
     return packet.serialize(extensions_map(setup))
 
 
-def test_video_packets_are_aiortcs_bytes_with_the_marker_on_the_last() -> None:
-    writer = RtpWriter(VIDEO, first_seq=100, ts_origin=1_000)
+def test_video_packets_are_aiortcs_bytes_with_the_marker_on_the_last(
+    make_writer: MakeWriter,
+) -> None:
+    writer = make_writer(VIDEO, first_seq=100, ts_origin=1_000)
     payloads = [b"\x90\x80\x00first", b"\x80\x80\x00middle", b"\x80\x80\x00last"]
     packets = writer.write(payloads, 3000, send_time=0xABCDEF)
     assert packets == [
@@ -52,8 +69,8 @@ def test_video_packets_are_aiortcs_bytes_with_the_marker_on_the_last() -> None:
     assert writer.timestamp == 4000
 
 
-def test_audio_carries_the_level_when_the_frame_has_one() -> None:
-    writer = RtpWriter(AUDIO, first_seq=7, ts_origin=0)
+def test_audio_carries_the_level_when_the_frame_has_one(make_writer: MakeWriter) -> None:
+    writer = make_writer(AUDIO, first_seq=7, ts_origin=0)
     with_level, without = (
         writer.write([b"\xf8\xff"], 960, send_time=5, audio_level=(True, 42))[0],
         writer.write([b"\xf8\xfe"], 1920, send_time=5)[0],
@@ -64,29 +81,31 @@ def test_audio_carries_the_level_when_the_frame_has_one() -> None:
     assert (parsed.extensions.mid, parsed.extensions.audio_level) == ("0", (True, 42))
 
 
-def test_extensions_not_negotiated_are_not_sent() -> None:
+def test_extensions_not_negotiated_are_not_sent(make_writer: MakeWriter) -> None:
     bare = SendSetup(1, 96)
-    packet = RtpWriter(bare, first_seq=0, ts_origin=0).write([b"vp8"], 0, send_time=9)[0]
+    packet = make_writer(bare, first_seq=0, ts_origin=0).write([b"vp8"], 0, send_time=9)[0]
     assert packet == aiortc_packet(bare, 0, 0, b"vp8", True) and len(packet) == 12 + 3
     only_mid = SendSetup(1, 111, "0", {URI_MID: 4})
-    packet = RtpWriter(only_mid, first_seq=0, ts_origin=0).write(
+    packet = make_writer(only_mid, first_seq=0, ts_origin=0).write(
         [b"opus"], 0, send_time=9, audio_level=(True, 1)
     )[0]
     assert packet == aiortc_packet(only_mid, 0, 0, b"opus", True)
 
 
-def test_ids_or_values_beyond_the_one_byte_form_use_the_two_byte_form() -> None:
+def test_ids_or_values_beyond_the_one_byte_form_use_the_two_byte_form(
+    make_writer: MakeWriter,
+) -> None:
     for setup in (
         SendSetup(1, 96, "m" * 20, {URI_MID: 1, URI_ABS_SEND_TIME: 3}),
         SendSetup(1, 96, "1", {URI_MID: 15, URI_ABS_SEND_TIME: 3}),
     ):
-        packet = RtpWriter(setup, first_seq=0, ts_origin=0).write([b"x"], 0, send_time=77)[0]
+        packet = make_writer(setup, first_seq=0, ts_origin=0).write([b"x"], 0, send_time=77)[0]
         assert packet == aiortc_packet(setup, 0, 0, b"x", True, send_time=77)
         assert packet[12:14] == b"\x10\x00"  # the two-byte profile
 
 
-def test_sequence_numbers_and_timestamps_wrap() -> None:
-    writer = RtpWriter(VIDEO, first_seq=65534, ts_origin=2**32 - 1000)
+def test_sequence_numbers_and_timestamps_wrap(make_writer: MakeWriter) -> None:
+    writer = make_writer(VIDEO, first_seq=65534, ts_origin=2**32 - 1000)
     first = writer.write([b"a", b"b", b"c"], 0, send_time=0)
     second = writer.write([b"d"], 3000, send_time=0)
     parsed = [RtpPacket.parse(p) for p in first + second]
@@ -95,23 +114,24 @@ def test_sequence_numbers_and_timestamps_wrap() -> None:
     assert [p.marker for p in parsed] == [0, 0, 1, 1]
 
 
-def test_a_nack_gets_rtx_as_aiortc_wraps_it() -> None:
-    writer = RtpWriter(VIDEO, first_seq=65535, ts_origin=0)
-    writer._rtx_seq = 40
+def test_a_nack_gets_rtx_as_aiortc_wraps_it(make_writer: MakeWriter) -> None:
+    writer = make_writer(VIDEO, first_seq=65535, ts_origin=0)
+    resends = writer._retransmissions  # type: ignore[attr-defined]
+    resends._rtx_seq = 40
     sent = writer.write([b"\x90one", b"two"], 90_000, send_time=0x123456)
     for seq, packet in zip((65535, 0), sent, strict=True):
         expected = wrap_rtx(
             RtpPacket.parse(packet, extensions_map(VIDEO)),
             payload_type=97,
-            sequence_number=writer._rtx_seq,
+            sequence_number=resends._rtx_seq,
             ssrc=6666,
         ).serialize(extensions_map(VIDEO))
         assert writer.retransmission(seq) == expected
-    assert writer._rtx_seq == 42
+    assert resends._rtx_seq == 42
 
 
-def test_retransmission_only_from_what_the_history_still_holds() -> None:
-    writer = RtpWriter(SendSetup(1, 111), first_seq=0, ts_origin=0)  # no RTX: the same packet
+def test_retransmission_only_from_what_the_history_still_holds(make_writer: MakeWriter) -> None:
+    writer = make_writer(SendSetup(1, 111), first_seq=0, ts_origin=0)  # no RTX: the same packet
     first = writer.write([b"0"], 0, send_time=0)[0]
     assert writer.retransmission(0) == first
     assert writer.retransmission(1) is None  # not sent yet
