@@ -2,7 +2,8 @@
  * the producer received, keep them for NACKs, SRTP-protect them and send them with one
  * sendmmsg. server/media/rtp_writer.py's RtpWriter is the same writer in Python (the fallback
  * when this module is not built, and the reference the tests hold both to); compiled_send.py
- * says where the SRTP context and the socket come from.
+ * says where the SRTP context and the socket come from. `fan_out` sends one frame to every
+ * steady subscriber of a producer in one call (graph.py says which are steady).
  *
  * Why: in a room of 8-12 the CPython interpreter was over half of the server's CPU, most of it
  * the per-packet header packing, the cffi call per protect and the sendto per packet.
@@ -39,11 +40,22 @@ typedef struct {
     uint8_t payload_type;
     uint16_t seq;
     uint32_t ts_origin;
-    uint32_t timestamp; /* of the last frame written */
+    uint32_t timestamp;        /* of the last frame written */
+    uint32_t ts_offset;        /* fan_out: added to the producer's timestamps (the rebase) */
+    unsigned long long packets_sent, octets_sent, last_ntp; /* for RTCP sender reports */
     Extensions with_level;
     Extensions without_level;
     PyObject *history[HISTORY_SIZE];
+    /* where send() and fan_out() send: set_target() */
+    int has_target;
+    protect_fn protect;
+    void *srtp;
+    int fd;
+    struct sockaddr_storage address;
+    socklen_t address_length;
 } FrameWriter;
+
+static PyTypeObject FrameWriterType;
 
 static uint8_t packet_buffers[MAX_BATCH][MAX_PACKET];
 
@@ -92,27 +104,13 @@ FrameWriter_init(FrameWriter *self, PyObject *args, PyObject *kwds)
     return 0;
 }
 
-static int
-FrameWriter_traverse(FrameWriter *self, visitproc visit, void *arg)
-{
-    for (int i = 0; i < HISTORY_SIZE; i++)
-        Py_VISIT(self->history[i]);
-    return 0;
-}
-
-static int
-FrameWriter_clear(FrameWriter *self)
-{
-    for (int i = 0; i < HISTORY_SIZE; i++)
-        Py_CLEAR(self->history[i]);
-    return 0;
-}
-
+/* Not tracked by the garbage collector: the history holds only bytes, which make no cycles,
+ * and walking 128 slots per writer in every collection cost more than all the rest of it. */
 static void
 FrameWriter_dealloc(FrameWriter *self)
 {
-    PyObject_GC_UnTrack(self);
-    FrameWriter_clear(self);
+    for (int i = 0; i < HISTORY_SIZE; i++)
+        Py_CLEAR(self->history[i]);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -178,6 +176,8 @@ write_packet(FrameWriter *self, uint8_t *buffer, const Extensions *ext, PyObject
         return -1;
     Py_XSETREF(self->history[seq % HISTORY_SIZE], kept);
     self->seq = (uint16_t)(seq + 1);
+    self->packets_sent++;
+    self->octets_sent += (unsigned long long)size;
     return length;
 }
 
@@ -247,33 +247,32 @@ socket_address(const char *host, int port, struct sockaddr_storage *out, socklen
     return -1;
 }
 
-/* send(payloads, timestamp, send_time, audio_level, srtp_context, protect, fd, host, port)
- *   -> packets sent.
- * Writes the frame's packets as write() does, protects each with libsrtp's srtp_protect (the
- * function and context pylibsrtp made, passed as addresses) and sends them to (host, port) on
- * the socket `fd` with sendmmsg. A packet libsrtp refuses is not sent (as the Python path
- * drops it); a full socket (EAGAIN) ends the frame early, and the count tells the caller. */
+/* set_target(srtp_context, protect, fd, host, port): from now on send() and fan_out() protect
+ * with libsrtp's srtp_protect (`protect`) in the context pylibsrtp made, both passed as
+ * addresses, and send to (host, port) on the socket `fd`. */
 static PyObject *
-FrameWriter_send(FrameWriter *self, PyObject *args)
+FrameWriter_set_target(FrameWriter *self, PyObject *args)
 {
-    PyObject *payloads, *level;
-    unsigned long long timestamp, context, protect_address;
-    unsigned long send_time;
+    unsigned long long context, protect_address;
     int fd, port;
     const char *host;
-    if (!PyArg_ParseTuple(args, "OKkOKKisi", &payloads, &timestamp, &send_time, &level,
-                          &context, &protect_address, &fd, &host, &port))
+    if (!PyArg_ParseTuple(args, "KKisi", &context, &protect_address, &fd, &host, &port))
         return NULL;
-    struct sockaddr_storage address;
-    socklen_t address_length;
-    if (socket_address(host, port, &address, &address_length) < 0)
+    if (socket_address(host, port, &self->address, &self->address_length) < 0)
         return NULL;
-    Extensions scratch;
-    const Extensions *ext = frame_extensions(self, &scratch, send_time, level);
-    if (ext == NULL || start_frame(self, payloads, timestamp) < 0)
-        return NULL;
-    protect_fn protect = (protect_fn)(uintptr_t)protect_address;
-    void *srtp = (void *)(uintptr_t)context;
+    self->srtp = (void *)(uintptr_t)context;
+    self->protect = (protect_fn)(uintptr_t)protect_address;
+    self->fd = fd;
+    self->has_target = 1;
+    Py_RETURN_NONE;
+}
+
+/* Writes, protects and sends one frame to the writer's target; returns the packets sent (-1
+ * with an exception set). A packet libsrtp refuses is not sent (as the Python path drops it);
+ * a full socket (EAGAIN) or a closing one ends the frame early, which the count tells. */
+static Py_ssize_t
+send_frame(FrameWriter *self, PyObject *payloads, const Extensions *ext)
+{
     Py_ssize_t count = PyList_GET_SIZE(payloads), sent = 0;
     struct mmsghdr messages[MAX_BATCH];
     struct iovec vectors[MAX_BATCH];
@@ -284,32 +283,100 @@ FrameWriter_send(FrameWriter *self, PyObject *args)
             Py_ssize_t length = write_packet(self, buffer, ext, PyList_GET_ITEM(payloads, i),
                                              i == count - 1);
             if (length < 0)
-                return NULL;
+                return -1;
             int protected_length = (int)length;
-            if (protect(srtp, buffer, &protected_length) != 0)
+            if (self->protect(self->srtp, buffer, &protected_length) != 0)
                 continue;
             vectors[batch].iov_base = buffer;
             vectors[batch].iov_len = (size_t)protected_length;
             memset(&messages[batch], 0, sizeof(messages[batch]));
-            messages[batch].msg_hdr.msg_name = &address;
-            messages[batch].msg_hdr.msg_namelen = address_length;
+            messages[batch].msg_hdr.msg_name = &self->address;
+            messages[batch].msg_hdr.msg_namelen = self->address_length;
             messages[batch].msg_hdr.msg_iov = &vectors[batch];
             messages[batch].msg_hdr.msg_iovlen = 1;
             batch++;
         }
         unsigned int done = 0;
         while (done < batch) {
-            int result = sendmmsg(fd, messages + done, batch - done, MSG_DONTWAIT);
+            int result = sendmmsg(self->fd, messages + done, batch - done, MSG_DONTWAIT);
             if (result < 0) {
                 if (errno == EINTR)
                     continue;
-                return PyLong_FromSsize_t(sent); /* EAGAIN, or a socket closing: dropped */
+                return sent; /* EAGAIN, or a socket closing: dropped */
             }
             done += (unsigned int)result;
             sent += result;
         }
     }
-    return PyLong_FromSsize_t(sent);
+    return sent;
+}
+
+/* send(payloads, timestamp, send_time, audio_level) -> packets sent: as write(), then each
+ * packet protected and sent to the target set_target() gave, with one sendmmsg. */
+static PyObject *
+FrameWriter_send(FrameWriter *self, PyObject *args)
+{
+    PyObject *payloads, *level;
+    unsigned long long timestamp;
+    unsigned long send_time;
+    if (!PyArg_ParseTuple(args, "OKkO", &payloads, &timestamp, &send_time, &level))
+        return NULL;
+    if (!self->has_target) {
+        PyErr_SetString(PyExc_RuntimeError, "send() before set_target()");
+        return NULL;
+    }
+    Extensions scratch;
+    const Extensions *ext = frame_extensions(self, &scratch, send_time, level);
+    if (ext == NULL || start_frame(self, payloads, timestamp) < 0)
+        return NULL;
+    Py_ssize_t sent = send_frame(self, payloads, ext);
+    return sent < 0 ? NULL : PyLong_FromSsize_t(sent);
+}
+
+/* fan_out(writers, payloads, timestamp, send_time, audio_level, ntp) -> indices of the writers
+ * that could not send all of the frame. Each writer (with a target) sends the frame at the
+ * producer's `timestamp` plus its own `ts_offset`, and keeps `ntp` for its sender reports. */
+static PyObject *
+fan_out(PyObject *module, PyObject *args)
+{
+    PyObject *writers, *payloads, *level;
+    unsigned long long timestamp, ntp;
+    unsigned long send_time;
+    if (!PyArg_ParseTuple(args, "O!O!KkOK", &PyList_Type, &writers, &PyList_Type, &payloads,
+                          &timestamp, &send_time, &level, &ntp))
+        return NULL;
+    PyObject *failed = PyList_New(0);
+    if (failed == NULL)
+        return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(payloads);
+    for (Py_ssize_t w = 0; w < PyList_GET_SIZE(writers); w++) {
+        PyObject *item = PyList_GET_ITEM(writers, w);
+        if (!PyObject_TypeCheck(item, &FrameWriterType) || !((FrameWriter *)item)->has_target) {
+            PyErr_SetString(PyExc_TypeError, "fan_out takes FrameWriters with a target");
+            goto error;
+        }
+        FrameWriter *writer = (FrameWriter *)item;
+        Extensions scratch;
+        const Extensions *ext = frame_extensions(writer, &scratch, send_time, level);
+        if (ext == NULL || start_frame(writer, payloads, timestamp + writer->ts_offset) < 0)
+            goto error;
+        writer->last_ntp = ntp;
+        Py_ssize_t sent = send_frame(writer, payloads, ext);
+        if (sent < 0)
+            goto error;
+        if (sent < count) {
+            PyObject *index = PyLong_FromSsize_t(w);
+            if (index == NULL || PyList_Append(failed, index) < 0) {
+                Py_XDECREF(index);
+                goto error;
+            }
+            Py_DECREF(index);
+        }
+    }
+    return failed;
+error:
+    Py_DECREF(failed);
+    return NULL;
 }
 
 /* packet(seq) -> the unprotected packet written with sequence number `seq`, if still kept. */
@@ -340,6 +407,8 @@ static PyMethodDef FrameWriter_methods[] = {
      "The packets of one frame, as RtpWriter.write."},
     {"send", (PyCFunction)FrameWriter_send, METH_VARARGS,
      "Write, SRTP-protect and send one frame's packets; returns how many were sent."},
+    {"set_target", (PyCFunction)FrameWriter_set_target, METH_VARARGS,
+     "Where send() and fan_out() send: SRTP context, protect function, socket, address."},
     {"packet", (PyCFunction)FrameWriter_packet, METH_O,
      "The unprotected packet with this sequence number, while kept."},
     {NULL}};
@@ -349,24 +418,44 @@ static PyGetSetDef FrameWriter_getset[] = {
      "The RTP timestamp of the last frame written.", NULL},
     {NULL}};
 
+static PyMemberDef FrameWriter_members[] = {
+    {"ts_origin", T_UINT, offsetof(FrameWriter, ts_origin), READONLY,
+     "Added to every timestamp written."},
+    {"ts_offset", T_UINT, offsetof(FrameWriter, ts_offset), 0,
+     "fan_out: added to the producer's timestamps."},
+    {"packets_sent", T_ULONGLONG, offsetof(FrameWriter, packets_sent), READONLY,
+     "Packets written so far."},
+    {"octets_sent", T_ULONGLONG, offsetof(FrameWriter, octets_sent), READONLY,
+     "Payload octets written so far."},
+    {"last_ntp", T_ULONGLONG, offsetof(FrameWriter, last_ntp), 0,
+     "The wall clock (NTP) when the last frame was sent."},
+    {"has_target", T_INT, offsetof(FrameWriter, has_target), READONLY,
+     "Whether set_target() was called."},
+    {NULL}};
+
 static PyTypeObject FrameWriterType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "server.media._rtp_send.FrameWriter",
     .tp_doc = "One subscriber stream's RTP writer (see rtp_writer.RtpWriter).",
     .tp_basicsize = sizeof(FrameWriter),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)FrameWriter_init,
     .tp_dealloc = (destructor)FrameWriter_dealloc,
-    .tp_traverse = (traverseproc)FrameWriter_traverse,
-    .tp_clear = (inquiry)FrameWriter_clear,
     .tp_methods = FrameWriter_methods,
     .tp_getset = FrameWriter_getset,
+    .tp_members = FrameWriter_members,
 };
+
+static PyMethodDef module_functions[] = {
+    {"fan_out", fan_out, METH_VARARGS,
+     "Send one frame through every writer given; the indices of those that could not."},
+    {NULL}};
 
 static struct PyModuleDef rtp_send_module = {
     PyModuleDef_HEAD_INIT, .m_name = "server.media._rtp_send",
     .m_doc = "Compiled RTP writing, SRTP protect and sendmmsg for the lean send path.",
     .m_size = -1,
+    .m_methods = module_functions,
 };
 
 PyMODINIT_FUNC

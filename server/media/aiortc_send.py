@@ -59,10 +59,10 @@ class SrtpLink:
         self._sender = sender
         self._dtls = dtls
         self._nominated: dict[int, aioice.ice.CandidatePair] = getattr(connection, _ICE_NOMINATED)
-        self._pair: aioice.ice.CandidatePair | None = None  # what `_target` was worked out for
-        self._target: tuple[int, str, int] | None = None  # its socket and remote address
-        self._srtp: pylibsrtp.Session | None = None  # what `_context` was read from
-        self._context = 0
+        # the pair and SRTP session the compiled writer was last aimed at, and whether it could
+        self._pair: aioice.ice.CandidatePair | None = None
+        self._srtp: pylibsrtp.Session | None = None
+        self._direct = False
 
     def writable(self) -> bool:
         pair = self._nominated.get(_RTP_COMPONENT)
@@ -105,33 +105,32 @@ class SrtpLink:
         pair = self._nominated.get(_RTP_COMPONENT)
         if pair is None or getattr(self._dtls, _DTLS_STATE) is not DtlsState.CONNECTED:
             return False
-        if type(writer) is CompiledRtpWriter and (target := self._direct_target(pair)):
-            srtp = getattr(self._dtls, _DTLS_TX_SRTP)
-            if srtp is not self._srtp:
-                self._srtp, self._context = srtp, srtp_context(srtp)
-            fd, host, port = target
-            sent = writer.send(
-                payloads, timestamp, send_time, audio_level, self._context, PROTECT, fd, host, port
-            )
-            return sent == len(payloads)
+        if type(writer) is CompiledRtpWriter and self._aim(writer, pair):
+            return writer.send(payloads, timestamp, send_time, audio_level) == len(payloads)
         if not self._backlog_fits(pair):
             return False
         self.send(writer.write(payloads, timestamp, send_time, audio_level))
         return True
 
-    def _direct_target(self, pair: aioice.ice.CandidatePair) -> tuple[int, str, int] | None:
-        """The pair's UDP socket and remote address, when packets go straight to it (not
-        through a TURN relay's transport)."""
-        if pair is not self._pair:
-            self._pair, self._target = pair, None
-            transport = pair.protocol.transport
-            sock = (
-                None if isinstance(transport, TurnTransport) else transport.get_extra_info("socket")
-            )
-            if sock is not None and sock.type == socket.SOCK_DGRAM:
-                host, port = pair.remote_addr
-                self._target = (sock.fileno(), host, port)
-        return self._target
+    @property
+    def direct(self) -> bool:
+        return self._direct
+
+    def _aim(self, writer: CompiledRtpWriter, pair: aioice.ice.CandidatePair) -> bool:
+        """Point the compiled writer at the pair's UDP socket and remote address, and at the
+        link's SRTP session, when packets go straight to it (not through a TURN relay's
+        transport); False when they cannot."""
+        srtp = getattr(self._dtls, _DTLS_TX_SRTP)
+        if pair is self._pair and srtp is self._srtp:
+            return self._direct
+        self._pair, self._srtp, self._direct = pair, srtp, False
+        transport = pair.protocol.transport
+        sock = None if isinstance(transport, TurnTransport) else transport.get_extra_info("socket")
+        if sock is not None and sock.type == socket.SOCK_DGRAM:
+            host, port = pair.remote_addr
+            writer.set_target(srtp_context(srtp), PROTECT, sock.fileno(), host, port)
+            self._direct = True
+        return self._direct
 
 
 def _send_setup(sender: RTCRtpSender, parameters: RTCRtpSendParameters) -> SendSetup:
@@ -158,9 +157,16 @@ def _send_setup(sender: RTCRtpSender, parameters: RTCRtpSendParameters) -> SendS
 class SentCounts(Protocol):
     """What a lean sender has sent: its RTCP sender reports and getStats read it from here."""
 
-    packets_sent: int
-    octets_sent: int
-    last_ntp: int  # the wall clock (64-bit NTP) when the last frame was sent
+    @property
+    def packets_sent(self) -> int: ...
+
+    @property
+    def octets_sent(self) -> int:
+        """Payload octets."""
+
+    @property
+    def last_ntp(self) -> int:
+        """The wall clock (64-bit NTP) when the last frame was sent."""
 
     @property
     def last_rtp_timestamp(self) -> int:

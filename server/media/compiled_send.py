@@ -3,13 +3,17 @@
 `_rtp_send.FrameWriter` (C, built by `pip install` from server/media/_rtp_send.c) writes a
 frame's packets as `rtp_writer.RtpWriter` does, then protects them with the libsrtp that
 pylibsrtp carries (its `srtp_protect` and the session's context, passed as addresses) and
-sends them with one `sendmmsg`. Where the extension was not built (no C compiler), or
-`--no-compiled-send` turned it off, `new_writer` gives the pure-Python writer and everything
-goes the Python way. Private attributes of pylibsrtp are checked like aiortc's hooks are, and
-tests/media/test_compiled_send.py runs them against the pinned version.
+sends them with one `sendmmsg` (to the socket and address its link gives it, `set_target`);
+`fan_out` does that for every steady subscriber of a producer in one call (graph.py). Where
+the extension was not built (no C compiler), or `--no-compiled-send` turned it off,
+`new_writer` gives the pure-Python writer and everything goes the Python way. Private
+attributes of pylibsrtp are checked like aiortc's hooks are, and tests/media/test_compiled_send.py
+runs them against the pinned version.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import pylibsrtp
 from pylibsrtp._binding import ffi, lib
@@ -32,14 +36,27 @@ class _NotBuilt:
         raise RuntimeError("server.media._rtp_send was not built")
 
 
+def _fan_out_not_built(
+    writers: Sequence[FrameWriter],
+    payloads: list[bytes],
+    timestamp: int,
+    send_time: int,
+    audio_level: tuple[bool, int] | None,
+    ntp: int,
+) -> list[int]:
+    raise RuntimeError("server.media._rtp_send was not built")
+
+
 try:
-    from server.media._rtp_send import FrameWriter
+    from server.media._rtp_send import FrameWriter, fan_out
 except ImportError:  # pragma: no cover - built on every machine with a C compiler
     COMPILED = False
     FrameWriter = _NotBuilt  # type: ignore[misc, assignment]
+    fan_out = _fan_out_not_built
 else:
     COMPILED = True
 
+__all__ = ["COMPILED", "PROTECT", "CompiledRtpWriter", "fan_out", "new_writer", "srtp_context"]
 _SESSION_CONTEXT = "_srtp"  # pylibsrtp.Session's `srtp_t *`
 PROTECT = int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect")))
 _enabled = True

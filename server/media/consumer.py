@@ -4,8 +4,11 @@ router's graph decides that, and the consumer has no reference to any producer.
 
 Forwarded media takes the lean path: `deliver` writes the frame's packets (rtp_writer) and hands
 them to the sender's link (SRTP, then the socket) at once, in the call that received the frame:
-no queue, no task switch, no aiortc object per packet. aiortc's own sender task waits on
-`recv` forever; its RTCP task still sends the sender reports, from the counters given here.
+no queue, no task switch, no aiortc object per packet. Once a slot is steady (its link aims a
+compiled writer at its socket, nothing to wait for), the graph sends its frames with the
+compiled fan-out instead, and the slot leaves it at the first thing that needs deciding here
+(a keyframe to wait for, a hold, a new source, a full socket). aiortc's own sender task waits on
+`recv` forever; its RTCP task still sends the sender reports, from the writer's counts.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from typing import Any, Protocol
 
 from aiortc.mediastreams import MediaStreamTrack
 
-from server.media.compiled_send import new_writer
-from server.media.forwarding import ForwardedFrame, TimestampRebaser
+from server.media.compiled_send import CompiledRtpWriter, new_writer
+from server.media.forwarding import TS_MOD, ForwardedFrame, TimestampRebaser
 from server.media.rtp_writer import FrameWriting, SendSetup, abs_send_time
 from server.media.stats import ForwardingStats
 
@@ -34,9 +37,17 @@ class ConsumerListener(Protocol):
     def on_started(self, consumer: Consumer) -> None:
         """`consumer` (video) forwarded the keyframe it was waiting for."""
 
+    def on_steadiness(self, consumer: Consumer) -> None:
+        """`consumer.steady` changed."""
+
 
 class SenderLink(Protocol):
     """A sender's way to its subscriber (aiortc_send.SrtpLink)."""
+
+    @property
+    def direct(self) -> bool:
+        """The last frame went out through a compiled writer aimed at the link's socket (so
+        the compiled fan-out can send for it)."""
 
     def writable(self) -> bool:
         """Connected, and the socket not backed up (a subscriber that cannot keep up)."""
@@ -75,9 +86,7 @@ class Consumer(MediaStreamTrack):
         self.held = False  # video held back from a subscriber whose downstream is poor
         self._writer: FrameWriting | None = None  # once the subscriber's answer is applied
         self._link: SenderLink | None = None
-        self.packets_sent = 0  # read by the sender's RTCP reports (aiortc_send.SentCounts)
-        self.octets_sent = 0
-        self.last_ntp = 0
+        self.steady = False  # sent by the graph's compiled fan-out, not by `deliver`
         self._rebaser = TimestampRebaser(SWITCH_GAP_TICKS[kind])
         self._waiting_keyframe = kind == "video"
         self._stats = stats
@@ -97,12 +106,14 @@ class Consumer(MediaStreamTrack):
     def source_changed(self, fed: bool) -> None:
         """The graph switched the producer feeding this slot (`fed` False: now idle). Video
         restarts at a keyframe."""
+        self._leave_fan_out()
         self._rebaser.switch()
         if fed:
             self.wait_for_keyframe()
 
     def wait_for_keyframe(self) -> None:
         if self.kind == "video":
+            self._leave_fan_out()
             self._waiting_keyframe = True
             if self.active:
                 self._listener.on_keyframe_request(self)
@@ -120,6 +131,7 @@ class Consumer(MediaStreamTrack):
         if held == self.held:
             return
         self.held = held
+        self._leave_fan_out()
         if not held:
             self.wait_for_keyframe()
 
@@ -141,13 +153,50 @@ class Consumer(MediaStreamTrack):
             self._stats.frames_dropped += 1
             self.wait_for_keyframe()
             return
-        self.packets_sent += len(payloads)
-        self.octets_sent += frame.size
-        self.last_ntp = ntp
+        writer.last_ntp = ntp
         self._stats.frames_out += 1
         self._counts.packets_out += len(payloads)
         self._counts.bytes_out += frame.size
         self._stats.record_delay(self._clock() - frame.arrival)
+        if link.direct and isinstance(writer, CompiledRtpWriter) and not self.steady:
+            offset = self._rebaser.offset
+            if offset is not None:
+                writer.ts_offset = offset
+                self.steady = True
+                self._listener.on_steadiness(self)
+
+    @property
+    def fan_out_writer(self) -> CompiledRtpWriter | None:
+        """The writer the compiled fan-out sends this slot's frames with, while steady."""
+        writer = self._writer
+        return writer if self.steady and isinstance(writer, CompiledRtpWriter) else None
+
+    def fan_out_failed(self) -> None:
+        """The compiled fan-out could not send all of a frame: the socket is backed up."""
+        self._stats.frames_dropped += 1
+        self._leave_fan_out()
+        self.wait_for_keyframe()
+
+    def _leave_fan_out(self) -> None:
+        writer = self._writer
+        if self.steady and isinstance(writer, CompiledRtpWriter):
+            self.steady = False
+            self._rebaser.resume((writer.timestamp - writer.ts_origin) % TS_MOD)
+            self._listener.on_steadiness(self)
+
+    # what the sender's RTCP reports read (aiortc_send.SentCounts)
+
+    @property
+    def packets_sent(self) -> int:
+        return 0 if self._writer is None else self._writer.packets_sent
+
+    @property
+    def octets_sent(self) -> int:
+        return 0 if self._writer is None else self._writer.octets_sent
+
+    @property
+    def last_ntp(self) -> int:
+        return 0 if self._writer is None else self._writer.last_ntp
 
     @property
     def last_rtp_timestamp(self) -> int:

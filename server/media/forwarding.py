@@ -179,6 +179,16 @@ class TimestampRebaser:
     def switch(self) -> None:
         self._switched = True
 
+    @property
+    def offset(self) -> int | None:
+        """What `rebase` adds now (None until the first frame after a switch)."""
+        return None if self._switched else self._offset
+
+    def resume(self, last_out: int) -> None:
+        """Frames went out without `rebase` (the compiled fan-out, at `offset`); the last of
+        them at `last_out`."""
+        self._last_out = last_out
+
     def rebase(self, timestamp: int) -> int:
         if self._switched or self._offset is None:
             target = 0 if self._last_out is None else (self._last_out + self._gap) % TS_MOD

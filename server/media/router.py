@@ -108,7 +108,7 @@ class MediaRouter:
         self._on_failed = on_failed
         self._on_video_watched = on_video_watched  # a publisher's camera (un)watched: on change
         self.participants: dict[str, ParticipantMedia] = {}
-        self.graph = ForwardingGraph(on_started=self._video_started)
+        self.graph = ForwardingGraph(on_started=self._video_started, stats=stats)
         self.video = VideoSelection()  # last-N: which video each subscriber's slots carry
         self._background = BackgroundTasks()
 

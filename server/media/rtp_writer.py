@@ -93,7 +93,13 @@ class Extensions:
 
 
 class FrameWriting(Protocol):
-    """A subscriber stream's writer: RtpWriter, or the compiled one (compiled_send.py)."""
+    """A subscriber stream's writer: RtpWriter, or the compiled one (compiled_send.py). It
+    also keeps what its sender reports: packets and payload octets written, and the wall clock
+    (NTP) of the last frame sent, which the sender of the frame sets."""
+
+    packets_sent: int
+    octets_sent: int
+    last_ntp: int
 
     @property
     def timestamp(self) -> int:
@@ -161,6 +167,9 @@ class RtpWriter:
         self._without_level = Extensions(setup, with_level=False)
         self._history: list[bytes | None] = [None] * RTP_HISTORY_SIZE
         self.timestamp = self._ts_origin  # of the last frame written
+        self.packets_sent = 0
+        self.octets_sent = 0
+        self.last_ntp = 0
 
     def write(
         self,
@@ -190,7 +199,9 @@ class RtpWriter:
             history[seq % RTP_HISTORY_SIZE] = packet
             packets.append(packet)
             seq = (seq + 1) & _SEQ_MASK
+            self.octets_sent += len(payload)
         self._seq = seq
+        self.packets_sent += len(packets)
         return packets
 
     def retransmission(self, seq: int) -> bytes | None:

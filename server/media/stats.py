@@ -8,6 +8,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import repeat
 
 KINDS = ("audio", "video")
 # upper bounds of the forwarding delay histogram, in seconds (the last bucket is +Inf)
@@ -33,9 +34,9 @@ class DelayHistogram:
     counts: list[int] = field(default_factory=lambda: [0] * (len(DELAY_BOUNDS_S) + 1))
     sum_s: float = 0.0
 
-    def observe(self, delay_s: float) -> None:
-        self.counts[bisect_left(DELAY_BOUNDS_S, delay_s)] += 1
-        self.sum_s += delay_s
+    def observe(self, delay_s: float, times: int = 1) -> None:
+        self.counts[bisect_left(DELAY_BOUNDS_S, delay_s)] += times
+        self.sum_s += delay_s * times
 
 
 @dataclass
@@ -60,6 +61,18 @@ class ForwardingStats:
     def record_delay(self, delay_s: float) -> None:
         self.delays_s.append(delay_s)
         self.delay_histogram.observe(delay_s)
+
+    def fanned_out(
+        self, kind: str, subscribers: int, packets: int, octets: int, delay_s: float
+    ) -> None:
+        """One frame of `packets` and `octets` sent to `subscribers` in one fan-out, the last
+        of them `delay_s` after it arrived (counted as that delay for each)."""
+        self.frames_out += subscribers
+        counts = self.by_kind[kind]
+        counts.packets_out += packets * subscribers
+        counts.bytes_out += octets * subscribers
+        self.delays_s.extend(repeat(delay_s, subscribers))
+        self.delay_histogram.observe(delay_s, subscribers)
 
     def delay_percentile_ms(self, pct: float) -> float | None:
         if not self.delays_s:

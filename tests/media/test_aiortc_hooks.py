@@ -115,11 +115,11 @@ class LeanPair:
 
 
 @asynccontextmanager
-async def lean_pair(kind: str) -> AsyncIterator[LeanPair]:
-    """A real connection whose sender is an active Consumer on the lean send path and whose
-    receiver takes the lean receive path; closed on the way out."""
+async def lean_pair(kind: str, graph: ForwardingGraph | None = None) -> AsyncIterator[LeanPair]:
+    """A real connection whose sender is an active Consumer (of `graph`) on the lean send path
+    and whose receiver takes the lean receive path; closed on the way out."""
     sender_pc, receiver_pc = peer_pair()
-    consumer = Consumer(kind, 0, ForwardingStats(), ForwardingGraph())
+    consumer = Consumer(kind, 0, ForwardingStats(), graph or ForwardingGraph())
     transceiver = sender_pc.addTransceiver(consumer, direction="sendonly")
     aiortc_send.send_directly(transceiver.sender, consumer)
     received: list[ReceivedPacket] = []

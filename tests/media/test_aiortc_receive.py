@@ -43,6 +43,8 @@ class LosingLink:
                 self._link.send([packet])
             self._count += 1
 
+    direct = False  # every frame goes through send_frame, never the compiled fan-out
+
     def send_frame(
         self,
         writer: FrameWriting,

@@ -11,12 +11,23 @@ from collections.abc import Iterator
 
 import pylibsrtp
 import pytest
+from aiortc.rtp import RtpPacket
 
 from server.media import aiortc_hooks, compiled_send
 from server.media.aiortc_send import SrtpLink
-from server.media.compiled_send import PROTECT, CompiledRtpWriter, new_writer, srtp_context
+from server.media.compiled_send import (
+    PROTECT,
+    CompiledRtpWriter,
+    fan_out,
+    new_writer,
+    srtp_context,
+)
 from server.media.forwarding import ForwardedFrame
+from server.media.graph import ForwardingGraph
+from server.media.producer import Producer
+from server.media.rtp_reader import ReceivedPacket
 from server.media.rtp_writer import RtpWriter, SendSetup, ntp_now
+from server.media.stats import ForwardingStats
 from tests.conftest import until
 from tests.media.test_aiortc_hooks import lean_pair
 from tests.media.test_rtp_writer import AUDIO, VIDEO
@@ -62,19 +73,10 @@ def test_sent_frames_decrypt_to_the_python_writers_packets(
         ([os.urandom(1200), os.urandom(40)], 6000, 0x34567, (False, 90)),
     ]
     try:
+        compiled.set_target(srtp_context(outbound), PROTECT, sender.fileno(), host, port)
         for payloads, timestamp, send_time, level in frames:
             expected = python.write(payloads, timestamp, send_time, level)
-            sent = compiled.send(
-                payloads,
-                timestamp,
-                send_time,
-                level,
-                srtp_context(outbound),
-                PROTECT,
-                sender.fileno(),
-                host,
-                port,
-            )
+            sent = compiled.send(payloads, timestamp, send_time, level)
             assert sent == len(payloads)
             received = [inbound.unprotect(receiving_socket.recv(2048)) for _ in payloads]
             assert received == expected
@@ -95,17 +97,45 @@ def test_bad_input_is_refused_and_leaves_the_stream_as_it_was(
     host, port = receiving_socket.getsockname()
     fd = receiving_socket.fileno()
     context = srtp_context(outbound)
+    with pytest.raises(RuntimeError, match="set_target"):
+        writer.send([b"x"], 0, 0, None)
     with pytest.raises(ValueError, match="not an IP address"):
-        writer.send([b"x"], 0, 0, None, context, PROTECT, fd, "example.invalid", port)
+        writer.set_target(context, PROTECT, fd, "example.invalid", port)
+    writer.set_target(context, PROTECT, fd, host, port)
     with pytest.raises(ValueError, match="too long"):
-        writer.send([bytes(1400)], 0, 0, None, context, PROTECT, fd, host, port)
+        writer.send([bytes(1400)], 0, 0, None)
     with pytest.raises(TypeError):
         writer.write((b"x",), 0, 0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        fan_out([object()], [b"x"], 0, 0, None, 0)  # type: ignore[list-item]
     assert writer.write([b"next"], 0, 0)[0][2:4] == (10).to_bytes(2, "big")  # seq untouched
     audio = CompiledRtpWriter(AUDIO, first_seq=20, ts_origin=0)
     with pytest.raises(TypeError):
         audio.write([b"x"], 0, 0, (True,))  # type: ignore[arg-type]
     assert audio.write([b"next"], 0, 0)[0][2:4] == (20).to_bytes(2, "big")
+
+
+def test_fan_out_sends_each_writer_at_its_offset_and_names_those_that_failed(
+    receiving_socket: socket.socket,
+) -> None:
+    outbound, inbound = sessions()
+    host, port = receiving_socket.getsockname()
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    writers = [CompiledRtpWriter(SendSetup(ssrc, 111), 0, 0) for ssrc in (1, 2, 3)]
+    for writer, offset in zip(writers, (0, 1000, 5000), strict=True):
+        writer.set_target(srtp_context(outbound), PROTECT, sender.fileno(), host, port)
+        writer.ts_offset = offset
+    writers[1].set_target(srtp_context(outbound), PROTECT, -1, host, port)  # a closed socket
+    try:
+        assert fan_out(writers, [b"opus"], 960, 0, None, 12345) == [1]
+        received = [RtpPacket.parse(inbound.unprotect(receiving_socket.recv(2048))) for _ in "ab"]
+    finally:
+        sender.close()
+    assert [(p.ssrc, p.timestamp, p.payload) for p in received] == [
+        (1, 960, b"opus"),
+        (3, 5960, b"opus"),
+    ]
+    assert [(w.packets_sent, w.octets_sent, w.last_ntp) for w in writers] == [(1, 4, 12345)] * 3
 
 
 def test_srtp_context_refuses_a_session_without_the_internals() -> None:
@@ -135,3 +165,39 @@ async def test_a_live_link_sends_compiled_frames_on_its_pair_socket(
             consumer.deliver(frame, ntp_now())
         await until(lambda: len(received) == 5, 5, "five packets")
         assert [p.payload[2] for p in received] == list(range(5))
+
+
+async def test_a_slot_joins_the_fan_out_and_leaves_it_at_a_switch_with_continuous_timelines(
+    loopback_ice: None,
+) -> None:
+    """Over a real connection: a slot's first frame goes through `deliver`, the next ones
+    through the compiled fan-out; switching the slot to another producer brings it back to
+    `deliver` for one frame; sequence numbers and timestamps stay continuous throughout."""
+    graph = ForwardingGraph()
+    stats = ForwardingStats()
+    a, b = (Producer("audio", pid, lambda ssrc: None, stats, graph) for pid in ("p_a", "p_b"))
+
+    def speak(producer: Producer, ssrc: int, seq: int, timestamp: int) -> None:
+        packet = ReceivedPacket(ssrc, seq, timestamp, True, 111, bytes([0xF8, seq]))
+        producer.on_packet(packet)
+
+    async with lean_pair("audio", graph) as pair:
+        consumer, received = pair.consumer, pair.received
+        graph.connect(consumer, a)
+        speak(a, 1, 0, 48_000)
+        assert consumer.steady  # once a frame went out on the socket
+        speak(a, 1, 1, 48_960)
+        speak(a, 1, 2, 49_920)
+        graph.connect(consumer, b)
+        assert not consumer.steady
+        speak(b, 2, 7, 900_000)
+        assert consumer.steady
+        speak(b, 2, 8, 900_960)
+        await until(lambda: len(received) == 5, 5, "five packets")
+    assert [p.payload[1] for p in received] == [0, 1, 2, 7, 8]
+    first = received[0]
+    assert [p.sequence_number - first.sequence_number for p in received] == [0, 1, 2, 3, 4]
+    assert [(p.timestamp - first.timestamp) % 2**32 for p in received] == [
+        0, 960, 1920, 2880, 3840,
+    ]  # fmt: skip
+    assert (consumer.packets_sent, consumer.octets_sent) == (5, 10)

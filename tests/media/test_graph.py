@@ -106,7 +106,7 @@ def test_reconnecting_moves_the_edge_and_idling_removes_it(
     assert graph.consumers_of(a) == frozenset() and graph.consumers_of(b) == {c}
     graph.connect(c, None)
     assert graph.producer_of(c) is None and graph.consumers_of(b) == frozenset()
-    assert graph._consumers == {} and graph._producers == {}
+    assert graph._feeds == {} and graph._producers == {}
 
 
 def test_removing_a_producer_idles_its_consumers(

@@ -70,6 +70,8 @@ class Link:
     def send(self, packets: list[bytes]) -> None:
         self.packets.extend(packets)
 
+    direct = False  # every frame goes through send_frame, never the compiled fan-out
+
     def send_frame(
         self,
         writer: FrameWriting,
