@@ -20,13 +20,14 @@ from server.media.consumer import Consumer, SenderLink
 from server.media.forwarding import ForwardedFrame
 from server.media.graph import ForwardingGraph
 from server.media.rtp_reader import ReceivedPacket
-from server.media.rtp_writer import NTP_EPOCH_OFFSET_S, FrameWriting, ntp_now
+from server.media.rtp_writer import NTP_EPOCH_OFFSET_S, ntp_now
 from server.media.stats import ForwardingStats
 from server.media.window_rate import WindowRate
 from tests.conftest import negotiate, peer_pair, until
+from tests.media.test_producer_consumer import PacketLink
 
 
-class LosingLink:
+class LosingLink(PacketLink):
     """A sender's link that loses the `lost`-th packet it is given (counted from 0), once."""
 
     def __init__(self, link: SenderLink, lost: int) -> None:
@@ -42,21 +43,6 @@ class LosingLink:
             if self._count != self._lost:
                 self._link.send([packet])
             self._count += 1
-
-    direct = False  # every frame goes through send_frame, never the compiled fan-out
-
-    def send_frame(
-        self,
-        writer: FrameWriting,
-        payloads: list[bytes],
-        timestamp: int,
-        send_time: int,
-        audio_level: tuple[bool, int] | None,
-    ) -> bool:
-        if not self.writable():
-            return False
-        self.send(writer.write(payloads, timestamp, send_time, audio_level))
-        return True
 
 
 def lean_sender(pc: RTCPeerConnection, kind: str) -> tuple[Consumer, RTCRtpSender]:

@@ -5,6 +5,7 @@ NACKs."""
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 
 import pytest
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
@@ -56,21 +57,17 @@ def extensions_map(setup: SendSetup) -> HeaderExtensionsMap:
     return made
 
 
-class Link:
-    """A SenderLink that keeps the packets sent."""
+class PacketLink(ABC):
+    """A SenderLink that writes each frame with the pure writer and sends its packets through
+    `send` (never the compiled fan-out)."""
 
-    def __init__(self, setup: SendSetup) -> None:
-        self.extensions_map = extensions_map(setup)
-        self.packets: list[bytes] = []
-        self.open = True
+    direct = False
 
-    def writable(self) -> bool:
-        return self.open
+    @abstractmethod
+    def writable(self) -> bool: ...
 
-    def send(self, packets: list[bytes]) -> None:
-        self.packets.extend(packets)
-
-    direct = False  # every frame goes through send_frame, never the compiled fan-out
+    @abstractmethod
+    def send(self, packets: list[bytes]) -> None: ...
 
     def send_frame(
         self,
@@ -84,6 +81,21 @@ class Link:
             return False
         self.send(writer.write(payloads, timestamp, send_time, audio_level))
         return True
+
+
+class Link(PacketLink):
+    """A SenderLink that keeps the packets sent."""
+
+    def __init__(self, setup: SendSetup) -> None:
+        self.extensions_map = extensions_map(setup)
+        self.packets: list[bytes] = []
+        self.open = True
+
+    def writable(self) -> bool:
+        return self.open
+
+    def send(self, packets: list[bytes]) -> None:
+        self.packets.extend(packets)
 
     def take(self) -> list[RtpPacket]:
         """What was sent since the last take, parsed by aiortc."""
