@@ -18,6 +18,7 @@ from aiortc import RTCRtpSender
 from aiortc.codecs import is_rtx
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
+from aiortc.stats import RTCRemoteInboundRtpStreamStats, RTCStatsReport
 
 from server.media.aiortc_hooks import HookError, ice_connection, require
 from server.media.compiled_send import PROTECT, CompiledRtpWriter, srtp_context
@@ -35,6 +36,7 @@ _SENDER_RTP_TIMESTAMP = "_RTCRtpSender__rtp_timestamp"
 _SENDER_REPORT_FIELDS = (
     _SENDER_PACKET_COUNT, _SENDER_OCTET_COUNT, _SENDER_NTP_TIMESTAMP, _SENDER_RTP_TIMESTAMP
 )  # fmt: skip
+_SENDER_STATS = "_RTCRtpSender__stats"  # what getStats returns, kept from receiver reports
 _DTLS_STATE = "_state"
 _DTLS_TX_SRTP = "_tx_srtp"
 _ICE_NOMINATED = "_nominated"
@@ -224,3 +226,12 @@ def send_directly(sender: RTCRtpSender, source: LeanSource) -> None:
     setattr(sender, _SENDER_RETRANSMIT, retransmit)
     sender.__class__ = _ReportingSender
     sender._lean_counts = source  # type: ignore[attr-defined]
+
+
+def remote_inbound_stats(sender: RTCRtpSender) -> list[RTCRemoteInboundRtpStreamStats]:
+    """What the subscriber's receiver reports said of this sender's stream, as aiortc keeps it
+    from each one, without `getStats` (which also builds the sender's own and the transport's
+    statistics on every call: the link-quality worker asks for every slot every 2 s)."""
+    require(sender, _SENDER_STATS)
+    report: RTCStatsReport = getattr(sender, _SENDER_STATS)
+    return [stat for stat in report.values() if isinstance(stat, RTCRemoteInboundRtpStreamStats)]

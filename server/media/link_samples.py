@@ -8,7 +8,7 @@ import time
 from typing import TYPE_CHECKING
 
 from rooms.quality import LinkSample
-from server.media import aiortc_receive
+from server.media import aiortc_receive, aiortc_send
 
 if TYPE_CHECKING:
     from server.media.router import ParticipantMedia
@@ -25,7 +25,7 @@ async def sample(
     media: ParticipantMedia, now: float
 ) -> tuple[LinkSample | None, LinkSample | None]:
     """Upstream and downstream samples at wall time `now` (None: nothing to judge yet)."""
-    return upstream(media, now), await downstream(media, now)
+    return upstream(media, now), downstream(media, now)
 
 
 def upstream(media: ParticipantMedia, now: float) -> LinkSample | None:
@@ -58,21 +58,19 @@ def upstream(media: ParticipantMedia, now: float) -> LinkSample | None:
     )
 
 
-async def downstream(media: ParticipantMedia, now: float) -> LinkSample | None:
+def downstream(media: ParticipantMedia, now: float) -> LinkSample | None:
     if media.subscribe_pc is None:
         return None
     received = lost = 0
     jitters: list[float] = []
     rtts: list[float] = []
     for transceiver in media.subscribe_pc.getTransceivers():
-        report = await transceiver.sender.getStats()
-        for stat in report.values():
-            if stat.type == "remote-inbound-rtp":
-                received += max(0, stat.packetsReceived)
-                lost += max(0, stat.packetsLost)
-                jitters.append(jitter_ms(stat.jitter, stat.kind))
-                if stat.roundTripTime is not None:
-                    rtts.append(stat.roundTripTime * 1000)
+        for stat in aiortc_send.remote_inbound_stats(transceiver.sender):
+            received += max(0, stat.packetsReceived)
+            lost += max(0, stat.packetsLost)
+            jitters.append(jitter_ms(stat.jitter, stat.kind))
+            if stat.roundTripTime is not None:
+                rtts.append(stat.roundTripTime * 1000)
     if not received and not lost:
         return None  # no receiver report yet
     return LinkSample(

@@ -65,6 +65,8 @@ def test_hooks_refuse_objects_without_the_internals() -> None:
         )  # type: ignore[arg-type]
     with pytest.raises(aiortc_hooks.HookError):
         aiortc_send.SrtpLink(Sender())  # type: ignore[arg-type]
+    with pytest.raises(aiortc_hooks.HookError):
+        aiortc_send.remote_inbound_stats(Bare())  # type: ignore[arg-type]
 
 
 def test_restrict_host_addresses_includes_loopback(loopback_ice: None) -> None:
@@ -170,6 +172,8 @@ async def test_the_lean_path_sends_retransmits_and_reports_over_a_real_connectio
                 await asyncio.sleep(0.1)
         sender_report, receiver_report = report
         assert (sender_report.packetsSent, sender_report.bytesSent) == (5, 15)
+        # the link-quality worker reads the same receiver report without getStats
+        assert aiortc_send.remote_inbound_stats(pair.sender) == [receiver_report]
         age_s = time.time() - sender_report.remoteTimestamp.timestamp()
         assert 0 <= age_s < 10  # the NTP time of the last frame sent
         assert 0 <= receiver_report.roundTripTime < 1
