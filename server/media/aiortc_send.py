@@ -121,7 +121,12 @@ class SrtpLink:
     def _aim(self, writer: CompiledRtpWriter, pair: aioice.ice.CandidatePair) -> bool:
         """Point the compiled writer at the pair's UDP socket and remote address, and at the
         link's SRTP session, when packets go straight to it (not through a TURN relay's
-        transport); False when they cannot."""
+        transport); False when they cannot.
+
+        The writer holds only addresses: this link keeps the session alive (`_srtp`), and the
+        router takes a subscriber's slots off the graph before closing its connection, so no
+        send reaches a closed socket's descriptor (one that does fails, EBADF, and the slot
+        leaves the fan-out)."""
         srtp = getattr(self._dtls, _DTLS_TX_SRTP)
         if pair is self._pair and srtp is self._srtp:
             return self._direct
