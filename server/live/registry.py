@@ -99,8 +99,8 @@ class LiveSessions:
             on_slots=lambda pid, slots: self._background.spawn(self._send_slots(sid, pid, slots)),
             on_audio_level=lambda level: self._on_audio_level(sid, level),
             on_failed=lambda pid: self._background.spawn(self._media_failed(sid, pid)),
-            on_video_watched=lambda pid, watched: self._background.spawn(
-                self._send_to(sid, pid, "video_watched", {"watched": watched})
+            on_video_watched=lambda pid, rids: self._background.spawn(
+                self._send_to(sid, pid, "video_watched", {"watched": bool(rids), "rids": rids})
             ),
         )
         live = LiveSession(session, router, record, summary_base=summary_base)
@@ -262,7 +262,7 @@ class LiveSessions:
             "peer_connections_open": sum(
                 pc.connectionState != "closed" for pc in list(MADE_PEER_CONNECTIONS)
             ),
-            "producers": sum(len(m.producers) for m in media),
+            "producers": sum(len(m.all_producers()) for m in media),
             "consumers": sum(len(c) for m in media for c in m.slots.values()),
             "sockets": sum(len(live.sids) for live in lives),
             "remembered": sum(len(live.session.returning_ids) for live in lives),

@@ -91,6 +91,12 @@ class Consumer(MediaStreamTrack):
         if fed:
             self.wait_for_keyframe()
 
+    def switched_at_keyframe(self) -> None:
+        """The graph moved this slot to another layer at that layer's keyframe, which comes
+        next: no request, and the picture never stopped."""
+        self._rebaser.switch()
+        self._waiting_keyframe = self.kind == "video"
+
     def wait_for_keyframe(self) -> None:
         if self.kind == "video":
             self._waiting_keyframe = True
