@@ -92,10 +92,9 @@ class Consumer(MediaStreamTrack):
             self.wait_for_keyframe()
 
     def switched_at_keyframe(self) -> None:
-        """The graph moved this slot to another layer at that layer's keyframe, which comes
-        next: no request, and the picture never stopped."""
+        """The graph moved this slot to another layer at that layer's keyframe, which it
+        delivers next: no keyframe to wait for, and the picture never stopped."""
         self._rebaser.switch()
-        self._waiting_keyframe = self.kind == "video"
 
     def wait_for_keyframe(self) -> None:
         if self.kind == "video":
