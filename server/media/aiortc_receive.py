@@ -29,7 +29,7 @@ from typing import Any
 import pylibsrtp
 from aiortc import RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver
 from aiortc.codecs import is_rtx
-from aiortc.rate import RemoteBitrateEstimator
+from aiortc.rate import BandwidthUsage, RemoteBitrateEstimator
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpReceiveParameters
 from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci
@@ -38,7 +38,7 @@ from server.media.aiortc_hooks import HookError, ice_connection, require
 from server.media.remb_throttle import RembThrottle
 from server.media.rtp_reader import ExtensionIds, ReceivedPacket, read_rtp, unwrap_rtx
 from server.media.rtp_writer import NTP_EPOCH_OFFSET_S
-from server.media.simulcast import RidDemux
+from server.media.simulcast import RidDemux, simulcast_remb
 from server.media.window_rate import WindowRate
 
 _RECEIVER_RECEIVE = "receive"
@@ -58,6 +58,7 @@ _RECEIVER_HOOKED = (
     _RECEIVER_RTCP_SSRC, _RECEIVER_SEND_RTCP, _RECEIVER_SEND_NACK,
 )  # fmt: skip
 _ESTIMATOR_RATE = "incoming_bitrate"
+_ESTIMATOR_DETECTOR = "detector"
 _RATE_WINDOW_MS = 1000  # as aiortc's estimator counts its incoming bitrate
 _DTLS_RX_SRTP = "_rx_srtp"
 _DTLS_ROUTER = "_rtp_router"
@@ -176,6 +177,7 @@ class _ReceiverFeed:
         self._estimator: RemoteBitrateEstimator | None = getattr(receiver, _RECEIVER_ESTIMATOR)
         if self._estimator is not None:
             require(self._estimator, _ESTIMATOR_RATE)
+            require(self._estimator, _ESTIMATOR_DETECTOR)
             setattr(self._estimator, _ESTIMATOR_RATE, WindowRate(_RATE_WINDOW_MS))
         self._remb_throttle = RembThrottle()
         self._rtcp_tasks: set[asyncio.Future[None]] = set()
@@ -198,8 +200,13 @@ class _ReceiverFeed:
                 payload_size=len(packet.payload) + packet.padding_size,
                 ssrc=packet.ssrc,
             )
-            if remb is not None and self._remb_throttle.should_send(remb[0], now_ms):
-                self._send_remb(*remb)
+            if remb is not None:
+                bitrate, ssrcs = remb  # the SSRCs of every stream seen: all of a camera's layers
+                if self._demux is not None:
+                    detector = getattr(estimator, _ESTIMATOR_DETECTOR)
+                    bitrate = simulcast_remb(bitrate, detector.state() == BandwidthUsage.OVERUSING)
+                if self._remb_throttle.should_send(bitrate, now_ms):
+                    self._send_remb(bitrate, ssrcs)
         codec = self._codecs.get(packet.payload_type)
         if codec is None:
             return
