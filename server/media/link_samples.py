@@ -11,7 +11,7 @@ from rooms.quality import LinkSample
 from server.media import aiortc_receive
 
 if TYPE_CHECKING:
-    from server.media.router import ParticipantMedia
+    from server.media.participant import ParticipantMedia
 
 CLOCK_RATES = {"audio": 48_000, "video": 90_000}
 

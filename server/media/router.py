@@ -7,12 +7,10 @@ layer turns them into messages. It never decodes or encodes media.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 
 from aiortc import (
     RTCBundlePolicy,
@@ -33,6 +31,7 @@ from server.media import aiortc_hooks, aiortc_receive, link_samples, sdp
 from server.media.consumer import Consumer
 from server.media.graph import ForwardingGraph
 from server.media.last_n import Member, VideoSelection
+from server.media.participant import ParticipantMedia, Slot
 from server.media.producer import AudioLevel, Producer
 from server.media.selection import Switch, Tile
 from server.media.simulcast import LayerWatch, RidDemux, VideoLayers, layer_sources
@@ -40,7 +39,6 @@ from server.media.stats import ForwardingStats
 
 log = logging.getLogger(__name__)
 
-LAYER_CHECK_S = 0.5  # how often simulcast layers are checked for a stop, a start, a settled switch
 
 KINDS = ("audio", "video")
 _CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
@@ -74,29 +72,6 @@ async def _gathered(pc: RTCPeerConnection, description: Awaitable[RTCSessionDesc
 # Every peer connection the routers made, while in memory: for /api/stats, where one that is
 # not closed but no router holds is a leak.
 MADE_PEER_CONNECTIONS: weakref.WeakSet[RTCPeerConnection] = weakref.WeakSet()
-
-
-@dataclass(frozen=True, slots=True)
-class Slot:
-    mid: str
-    kind: str
-    participant_id: str | None
-
-
-@dataclass
-class ParticipantMedia:
-    participant_id: str
-    room_id: str
-    publish_pc: RTCPeerConnection | None = None
-    subscribe_pc: RTCPeerConnection | None = None
-    producers: dict[str, Producer] = field(default_factory=dict)  # audio (the camera's below)
-    camera: VideoLayers | None = None
-    slots: dict[str, list[Consumer]] = field(default_factory=dict)
-    video_kept: set[str] | None = None  # hold_video's keep-set (None: nothing held)
-
-    def all_producers(self) -> list[Producer]:
-        layers = list(self.camera.producers.values()) if self.camera else []
-        return list(self.producers.values()) + layers
 
 
 class MediaRouter:
@@ -228,18 +203,9 @@ class MediaRouter:
         return camera
 
     def _watch_layers(self) -> None:
-        """Re-plan when a simulcast layer starts or stops sending, or a switch settled."""
-        if self._layer_watch is not None:
-            return
-        watch = self._layer_watch = LayerWatch()
-
-        async def check() -> None:
-            while True:
-                await asyncio.sleep(LAYER_CHECK_S)
-                if watch.due(self._cameras(), time.monotonic()):
-                    self._rewire()
-
-        self._background.spawn(check())
+        if self._layer_watch is None:
+            self._layer_watch = LayerWatch()
+            self._background.spawn(self._layer_watch.run(self._cameras, self._rewire))
 
     def _cameras(self) -> dict[str, VideoLayers | None]:
         return {pid: m.camera for pid, m in self.participants.items()}

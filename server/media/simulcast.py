@@ -11,6 +11,8 @@ unless the server itself paused it at the publisher.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable, Mapping
 
 from server.media.last_n import CAMERA_LAYER
@@ -22,6 +24,7 @@ from server.media.selection import Layer, Switch
 LAYER_STOPPED_S = 1.0  # a layer silent this long is not available (the publisher stopped it)
 RESUME_GRACE_S = 2.0  # a layer the server resumes has this long to send again
 BITRATE_WINDOW_S = 1.0
+LAYER_CHECK_S = 0.5  # how often the router checks for a layer's start or stop, a settled switch
 # The page's layers (150 + 550 kbit/s) with headroom: what a simulcast publisher is told it may
 # send while its link shows no congestion (`simulcast_remb`).
 SIMULCAST_REMB_FLOOR_BPS = 1_000_000
@@ -155,6 +158,15 @@ class LayerWatch:
 
     def due(self, cameras: Mapping[str, VideoLayers | None], now: float) -> bool:
         return self.settled or available_rids(cameras, now) != self._planned
+
+    async def run(
+        self, cameras: Callable[[], Mapping[str, VideoLayers | None]], replan: Callable[[], None]
+    ) -> None:
+        """Check every LAYER_CHECK_S; `replan` (which calls `planned`) when due."""
+        while True:
+            await asyncio.sleep(LAYER_CHECK_S)
+            if self.due(cameras(), time.monotonic()):
+                replan()
 
 
 def layer_sources(

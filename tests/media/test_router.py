@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from server.config import MediaConfig
 from server.media.consumer import Consumer
+from server.media.participant import Slot
 from server.media.producer import Producer
-from server.media.router import KINDS, MediaRouter, Slot
+from server.media.router import KINDS, MediaRouter
 from server.media.selection import Tile
 from server.media.simulcast import VideoLayers
 from server.media.stats import ForwardingStats
