@@ -19,8 +19,9 @@ from server.config import Settings
 from server.live.fanout import Fanout
 from server.live.reports import engagement_report, summary_of
 from server.live.session import LiveSession
+from server.media.participant import Slot
 from server.media.producer import AudioLevel
-from server.media.router import MADE_PEER_CONNECTIONS, MediaRouter, Slot
+from server.media.router import MADE_PEER_CONNECTIONS, MediaRouter
 from server.media.stats import ForwardingStats
 from server.store import SessionRecord, Store, SummaryRecord
 
@@ -99,8 +100,8 @@ class LiveSessions:
             on_slots=lambda pid, slots: self._background.spawn(self._send_slots(sid, pid, slots)),
             on_audio_level=lambda level: self._on_audio_level(sid, level),
             on_failed=lambda pid: self._background.spawn(self._media_failed(sid, pid)),
-            on_video_watched=lambda pid, watched: self._background.spawn(
-                self._send_to(sid, pid, "video_watched", {"watched": watched})
+            on_video_watched=lambda pid, rids: self._background.spawn(
+                self._send_to(sid, pid, "video_watched", {"watched": bool(rids), "rids": rids})
             ),
         )
         live = LiveSession(session, router, record, summary_base=summary_base)
@@ -262,7 +263,7 @@ class LiveSessions:
             "peer_connections_open": sum(
                 pc.connectionState != "closed" for pc in list(MADE_PEER_CONNECTIONS)
             ),
-            "producers": sum(len(m.producers) for m in media),
+            "producers": sum(len(m.all_producers()) for m in media),
             "consumers": sum(len(c) for m in media for c in m.slots.values()),
             "sockets": sum(len(live.sids) for live in lives),
             "remembered": sum(len(live.session.returning_ids) for live in lives),

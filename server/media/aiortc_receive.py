@@ -29,7 +29,7 @@ from typing import Any
 import pylibsrtp
 from aiortc import RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver
 from aiortc.codecs import is_rtx
-from aiortc.rate import RemoteBitrateEstimator
+from aiortc.rate import BandwidthUsage, RemoteBitrateEstimator
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpReceiveParameters
 from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci
@@ -38,6 +38,7 @@ from server.media.aiortc_hooks import HookError, ice_connection, require
 from server.media.remb_throttle import RembThrottle
 from server.media.rtp_reader import ExtensionIds, ReceivedPacket, read_rtp, unwrap_rtx
 from server.media.rtp_writer import NTP_EPOCH_OFFSET_S
+from server.media.simulcast import RidDemux, simulcast_remb
 from server.media.window_rate import WindowRate
 
 _RECEIVER_RECEIVE = "receive"
@@ -57,6 +58,7 @@ _RECEIVER_HOOKED = (
     _RECEIVER_RTCP_SSRC, _RECEIVER_SEND_RTCP, _RECEIVER_SEND_NACK,
 )  # fmt: skip
 _ESTIMATOR_RATE = "incoming_bitrate"
+_ESTIMATOR_DETECTOR = "detector"
 _RATE_WINDOW_MS = 1000  # as aiortc's estimator counts its incoming bitrate
 _DTLS_RX_SRTP = "_rx_srtp"
 _DTLS_ROUTER = "_rtp_router"
@@ -88,17 +90,20 @@ def enlarge_receive_buffers(pc: RTCPeerConnection, size_bytes: int) -> int:
     return min(granted, default=0)
 
 
-def receive_directly(receiver: RTCRtpReceiver, sink: PacketSink) -> None:
+def receive_directly(
+    receiver: RTCRtpReceiver, sink: PacketSink, demux: RidDemux | None = None
+) -> None:
     """Once the receiver starts (the offer is answered, DTLS is up), its RTP packets go to
     `sink` as `ReceivedPacket`s, RTX unwrapped, in the call that read them from the socket;
-    aiortc's decoder and jitter buffer never see them."""
+    aiortc's decoder and jitter buffer never see them. With `demux` (a simulcast camera),
+    each packet's `rid` names its layer (None until its SSRC's layer is known)."""
     for name in _RECEIVER_HOOKED:
         require(receiver, name)
     stock_receive = receiver.receive
 
     async def receive(parameters: RTCRtpReceiveParameters) -> None:
         await stock_receive(parameters)  # registers the receiver, and never waits
-        feed = _ReceiverFeed(receiver, parameters, sink)
+        feed = _ReceiverFeed(receiver, parameters, sink, demux)
 
         async def handle_rtp_packet(packet: RtpPacket, arrival_time_ms: int) -> None:
             # what the DTLS transport's task had queued before the direct path was set
@@ -143,11 +148,19 @@ class _ReceiverFeed:
     bookkeeping on the way as its `_handle_rtp_packet` does."""
 
     def __init__(
-        self, receiver: RTCRtpReceiver, parameters: RTCRtpReceiveParameters, sink: PacketSink
+        self,
+        receiver: RTCRtpReceiver,
+        parameters: RTCRtpReceiveParameters,
+        sink: PacketSink,
+        demux: RidDemux | None,
     ) -> None:
         self._receiver = receiver
         self._sink = sink
-        self._ids = ExtensionIds.of({ext.uri: ext.id for ext in parameters.headerExtensions})
+        self._demux = demux
+        negotiated = {ext.uri: ext.id for ext in parameters.headerExtensions}
+        if demux is not None:  # aiortc does not negotiate these: the answer took them as offered
+            negotiated.update(demux.extension_ids)
+        self._ids = ExtensionIds.of(negotiated)
         self._codecs: dict[int, RTCRtpCodecParameters] = getattr(receiver, _RECEIVER_CODECS)
         # RTX: its SSRCs -> the media SSRCs they repair; its payload types -> the media's
         self._rtx_ssrc: dict[int, int] = getattr(receiver, _RECEIVER_RTX_SSRC)
@@ -157,10 +170,14 @@ class _ReceiverFeed:
             if is_rtx(codec) and codec.parameters.get("apt") in self._codecs
         }
         self._streams: dict[int, StreamStatistics] = getattr(receiver, _RECEIVER_STREAMS)
-        self._nack: NackGenerator | None = getattr(receiver, _RECEIVER_NACK)
+        # aiortc's one NACK generator follows one stream: one per media SSRC here (simulcast)
+        self._nacks: dict[int, NackGenerator] | None = (
+            None if getattr(receiver, _RECEIVER_NACK) is None else {}
+        )
         self._estimator: RemoteBitrateEstimator | None = getattr(receiver, _RECEIVER_ESTIMATOR)
         if self._estimator is not None:
             require(self._estimator, _ESTIMATOR_RATE)
+            require(self._estimator, _ESTIMATOR_DETECTOR)
             setattr(self._estimator, _ESTIMATOR_RATE, WindowRate(_RATE_WINDOW_MS))
         self._remb_throttle = RembThrottle()
         self._rtcp_tasks: set[asyncio.Future[None]] = set()
@@ -183,8 +200,13 @@ class _ReceiverFeed:
                 payload_size=len(packet.payload) + packet.padding_size,
                 ssrc=packet.ssrc,
             )
-            if remb is not None and self._remb_throttle.should_send(remb[0], now_ms):
-                self._send_remb(*remb)
+            if remb is not None:
+                bitrate, ssrcs = remb  # the SSRCs of every stream seen: all of a camera's layers
+                if self._demux is not None:
+                    detector = getattr(estimator, _ESTIMATOR_DETECTOR)
+                    bitrate = simulcast_remb(bitrate, detector.state() == BandwidthUsage.OVERUSING)
+                if self._remb_throttle.should_send(bitrate, now_ms):
+                    self._send_remb(bitrate, ssrcs)
         codec = self._codecs.get(packet.payload_type)
         if codec is None:
             return
@@ -194,6 +216,10 @@ class _ReceiverFeed:
         # aiortc's bookkeeping reads only the sequence number and timestamp of its packets
         stream.add(packet)  # type: ignore[arg-type]
         apt = self._rtx_apt.get(packet.payload_type)
+        demux = self._demux
+        if demux is not None and packet.ssrc not in demux.rid_of:
+            if packet.ssrc not in self._rtx_ssrc:
+                demux.learn(packet, apt is not None, self._rtx_ssrc)
         if apt is not None:
             original_ssrc = self._rtx_ssrc.get(packet.ssrc)
             if original_ssrc is None:
@@ -202,10 +228,16 @@ class _ReceiverFeed:
             if original is None:
                 return
             packet = original
-        nack = self._nack
-        if nack is not None and nack.add(packet):  # type: ignore[arg-type]
-            send_nack = getattr(self._receiver, _RECEIVER_SEND_NACK)
-            self._spawn(send_nack(packet.ssrc, sorted(nack.missing)))
+        if demux is not None:
+            packet.rid = demux.rid_of.get(packet.ssrc)
+        nacks = self._nacks
+        if nacks is not None:
+            nack = nacks.get(packet.ssrc)
+            if nack is None:
+                nack = nacks[packet.ssrc] = NackGenerator()
+            if nack.add(packet):  # type: ignore[arg-type]
+                send_nack = getattr(self._receiver, _RECEIVER_SEND_NACK)
+                self._spawn(send_nack(packet.ssrc, sorted(nack.missing)))
         self._sink(packet)
 
     def _send_remb(self, bitrate: int, ssrcs: list[int]) -> None:

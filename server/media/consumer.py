@@ -111,6 +111,12 @@ class Consumer(MediaStreamTrack):
         if fed:
             self.wait_for_keyframe()
 
+    def switched_at_keyframe(self) -> None:
+        """The graph moved this slot to another layer at that layer's keyframe, which it
+        delivers next: no keyframe to wait for, and the picture never stopped."""
+        self._leave_fan_out()
+        self._rebaser.switch()
+
     def wait_for_keyframe(self) -> None:
         if self.kind == "video":
             self._leave_fan_out()

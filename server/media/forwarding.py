@@ -33,32 +33,57 @@ class ForwardedFrame:
         self.size = sum(map(len, self.payloads))
 
 
-def vp8_frame_start(payload: bytes) -> tuple[bool, bool]:
-    """(is the first packet of a frame, is that frame a keyframe) from a VP8 RTP payload
-    (RFC 7741 payload descriptor, then the VP8 payload header's P bit)."""
+def _vp8_payload_start(payload: bytes) -> int | None:
+    """Where the VP8 payload (its frame header) begins in an RTP payload that starts a frame
+    (RFC 7741: S bit, partition 0, then the payload descriptor); None for any other packet."""
     if not payload:
-        return False, False
+        return None
     first = payload[0]
-    start = bool(first & 0x10) and (first & 0x0F) == 0
-    if not start:
-        return False, False
+    if not (first & 0x10) or first & 0x0F:
+        return None
     pos = 1
     if first & 0x80:  # X: extension byte follows
         if len(payload) < 2:
-            return False, False
+            return None
         ext = payload[1]
         pos = 2
         if ext & 0x80:  # I: picture id, 1 or 2 bytes
             if len(payload) <= pos:
-                return False, False
+                return None
             pos += 2 if payload[pos] & 0x80 else 1
         if ext & 0x40:  # L: TL0PICIDX
             pos += 1
         if ext & 0x30:  # T or K: one byte
             pos += 1
+    return pos
+
+
+def vp8_frame_start(payload: bytes) -> tuple[bool, bool]:
+    """(is the first packet of a frame, is that frame a keyframe) from a VP8 RTP payload
+    (RFC 7741 payload descriptor, then the VP8 payload header's P bit)."""
+    pos = _vp8_payload_start(payload)
+    if pos is None:
+        return False, False
     if len(payload) <= pos:
         return True, False
     return True, (payload[pos] & 0x01) == 0
+
+
+_VP8_START_CODE = b"\x9d\x01\x2a"
+
+
+def vp8_keyframe_size(payload: bytes) -> tuple[int, int] | None:
+    """(width, height) of the keyframe whose first RTP payload this is (RFC 6386 9.1: after the
+    3-byte frame tag, the start code 9d 01 2a, then 14-bit width and height, each with 2 bits
+    of upscaling above); None when it is not a keyframe's first packet."""
+    pos = _vp8_payload_start(payload)
+    if pos is None or len(payload) < pos + 10 or payload[pos] & 0x01:
+        return None
+    if payload[pos + 3 : pos + 6] != _VP8_START_CODE:
+        return None
+    width = int.from_bytes(payload[pos + 6 : pos + 8], "little") & 0x3FFF
+    height = int.from_bytes(payload[pos + 8 : pos + 10], "little") & 0x3FFF
+    return width, height
 
 
 @dataclass(slots=True)

@@ -1,9 +1,12 @@
 """Last-N video for one router: which publishers' video each subscriber's slots carry (the tiles
-its page reports showing), and which publishers nobody watches (they are told to stop encoding).
+its page reports showing), at which simulcast layer, and which layers nobody watches (their
+publishers are told to stop encoding them).
 
-The choice is `selection.plan_room`'s, with one camera layer (no simulcast yet); this class keeps
-what it needs between calls: each subscriber's reported view, the per-pair `Switch`es, and what
-each publisher was last told. No sockets, no aiortc: the router passes its members in as values.
+The choice is `selection.plan_room`'s over each publisher's available layers (a browser's
+simulcast layers, or the one layer `CAMERA_LAYER` of a camera without simulcast); this class
+keeps what it needs between calls: each subscriber's reported view, the per-pair `Switch`es,
+and what each publisher was last told. No sockets, no aiortc: the router passes its members in
+as values. The active speaker is not known to the media plane: it is planned as None.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from server.media.selection import (
     plan_room,
 )
 
-# The one layer of a camera until browsers send simulcast: its size is what an unreported
+# The one layer of a camera without simulcast (bots); its size is also what an unreported
 # view's tiles are taken to be.
 CAMERA_LAYER = Layer("c", 640, 480, 600_000)
 
@@ -34,13 +37,16 @@ class Member:
     room_id: str
     publishes_video: bool
     video_slots: int  # 0: not subscribed (watches nothing)
+    layers: tuple[Layer, ...] = (CAMERA_LAYER,)  # its camera's layers available now
 
 
 @dataclass(frozen=True)
 class VideoPlan:
-    selected: dict[str, tuple[str, ...]]  # subscriber -> the publishers its video slots carry
-    unwatched: frozenset[str]  # video publishers no subscriber gets or waits for
-    told: dict[str, bool]  # publisher -> watched, for those whose state changed since last told
+    # subscriber -> (publisher, its switch) for each video its slots carry, in its view's order
+    selected: dict[str, tuple[tuple[str, Switch], ...]]
+    unwatched: frozenset[str]  # video publishers none of whose layers anyone gets or waits for
+    paused: dict[str, frozenset[str]]  # publisher -> its layers nobody gets or waits for
+    told: dict[str, frozenset[str]]  # publisher -> paused layers, where changed since last told
 
 
 class VideoSelection:
@@ -48,7 +54,7 @@ class VideoSelection:
         self._config = config or SelectionConfig()
         self._views: dict[str, tuple[Tile, ...]] = {}  # subscriber -> its page's tiles
         self._switches: dict[tuple[str, str], Switch] = {}
-        self._told: dict[str, bool] = {}  # publisher -> watched, as last told (default True)
+        self._told: dict[str, frozenset[str]] = {}  # publisher -> paused, as last told
         self.unwatched: frozenset[str] = frozenset()
 
     def set_view(self, subscriber: str, tiles: Iterable[Tile]) -> None:
@@ -70,34 +76,45 @@ class VideoSelection:
         self._told.pop(pid, None)
         self._switches = {pair: s for pair, s in self._switches.items() if pid not in pair}
 
-    def started(self, subscriber: str, publisher: str) -> None:
-        """The slot carrying `publisher` to `subscriber` forwarded its first keyframe: the
-        pending switch took effect."""
+    def started(self, subscriber: str, publisher: str, rid: str) -> None:
+        """The slot carrying `publisher` to `subscriber` forwarded a keyframe of layer `rid`:
+        a pending switch to it took effect."""
         pair = (subscriber, publisher)
         switch = self._switches.get(pair)
         if switch is not None:
-            self._switches[pair] = on_packet(switch, CAMERA_LAYER.rid, keyframe=True)
+            self._switches[pair] = on_packet(switch, rid, keyframe=True)
 
     def switch(self, subscriber: str, publisher: str) -> Switch | None:
         return self._switches.get((subscriber, publisher))
 
     def plan(self, members: Sequence[Member], now: float) -> VideoPlan:
-        """Each subscriber's publishers (the same room's, its reported tiles in their order, or
-        everyone when it reported none; at most its slots), the publishers nobody watches, and
-        the changes of watched state to tell."""
+        """Each subscriber's publishers and layers (the same room's, its reported tiles in their
+        order, or everyone when it reported none; at most its slots), the layers and publishers
+        nobody watches, and the changes of paused layers to tell."""
         views = [self._view(m, members) for m in members if m.video_slots > 0]
-        layers = {m.pid: (CAMERA_LAYER,) for m in members if m.publishes_video}
+        layers = {m.pid: m.layers for m in members if m.publishes_video}
         plan = plan_room(views, None, layers, self._switches, now, self._config)
         self._switches = plan.switches
-        selected = {view.subscriber: tuple(tile.publisher for tile in view.tiles) for view in views}
-        self.unwatched = frozenset(pub for pub, rids in plan.paused.items() if rids)
-        told: dict[str, bool] = {}
-        for publisher in layers:
-            watched = publisher not in self.unwatched
-            if self._told.get(publisher, True) != watched:
-                told[publisher] = watched
-            self._told[publisher] = watched
-        return VideoPlan(selected, self.unwatched, told)
+        selected = {
+            view.subscriber: tuple(
+                (tile.publisher, switch)
+                for tile in view.tiles
+                if (switch := plan.switches.get((view.subscriber, tile.publisher))) is not None
+                and switch.wanted is not None
+            )
+            for view in views
+        }
+        self.unwatched = frozenset(
+            pub
+            for pub, rids in plan.paused.items()
+            if rids and rids == {layer.rid for layer in layers[pub]}
+        )
+        told: dict[str, frozenset[str]] = {}
+        for publisher, paused in plan.paused.items():
+            if self._told.get(publisher, frozenset()) != paused:
+                told[publisher] = paused
+            self._told[publisher] = paused
+        return VideoPlan(selected, self.unwatched, plan.paused, told)
 
     def _view(self, member: Member, members: Sequence[Member]) -> View:
         """`member`'s tiles limited to video publishers of its room, once each, at most its

@@ -11,7 +11,7 @@ from rooms.quality import LinkSample
 from server.media import aiortc_receive, aiortc_send
 
 if TYPE_CHECKING:
-    from server.media.router import ParticipantMedia
+    from server.media.participant import ParticipantMedia
 
 CLOCK_RATES = {"audio": 48_000, "video": 90_000}
 
@@ -29,7 +29,8 @@ async def sample(
 
 
 def upstream(media: ParticipantMedia, now: float) -> LinkSample | None:
-    if media.publish_pc is None or not media.producers:
+    producers = media.all_producers()
+    if media.publish_pc is None or not producers:
         return None
     received = lost = 0
     jitter: float | None = None
@@ -40,12 +41,11 @@ def upstream(media: ParticipantMedia, now: float) -> LinkSample | None:
             received += stream.packets_received
             lost += stream.packets_lost
             jitter = max(jitter or 0.0, jitter_ms(stream.jitter, transceiver.kind))
-    producers = media.producers.values()
     arrivals = [p.last_packet_at for p in producers if p.last_packet_at is not None]
     if not arrivals:
         return None  # nothing published yet: nothing to judge
     last_packet_at = now - (time.monotonic() - max(arrivals))
-    video = media.producers.get("video")
+    video = [p.frames for p in producers if p.kind == "video"]  # a simulcast camera's layers
     return LinkSample(
         now,
         received,
@@ -53,7 +53,7 @@ def upstream(media: ParticipantMedia, now: float) -> LinkSample | None:
         jitter,
         None,  # a receive-only connection has no round-trip time of its own
         sum(p.bytes for p in producers),
-        video.frames if video else None,
+        sum(video) if video else None,
         last_packet_at,
     )
 

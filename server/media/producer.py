@@ -1,5 +1,6 @@
-"""A Producer is one incoming track of a publisher. It assembles frames and hands them to its
-listener (the router's graph, which knows the consumers); it has no reference to any consumer."""
+"""A Producer is one incoming track of a publisher (for a simulcast camera, one of its layers).
+It assembles frames and hands them to its listener (the router's graph, which knows the
+consumers); it has no reference to any consumer."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from server.media.forwarding import ForwardedFrame, Vp8FrameAssembler
+from server.media.forwarding import ForwardedFrame, Vp8FrameAssembler, vp8_keyframe_size
 from server.media.rtp_clock import RtpClock
 from server.media.rtp_reader import ReceivedPacket
 from server.media.stats import ForwardingStats
@@ -48,9 +49,12 @@ class Producer:
         listener: ProducerListener,
         on_audio_level: Callable[[AudioLevel], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        rid: str = "",
     ) -> None:
         self.kind = kind
         self.participant_id = participant_id
+        self.rid = rid  # the camera layer it carries ("" for audio)
+        self.size: tuple[int, int] | None = None  # video: (width, height) of its last keyframe
         self.paused = False
         self.packets = 0
         self.bytes = 0
@@ -102,6 +106,7 @@ class Producer:
         for frame in result.frames:
             if frame.keyframe:
                 self._keyframe_owed_since = None
+                self.size = vp8_keyframe_size(frame.payloads[0]) or self.size
             self._fan_out(frame)
         if (
             self._keyframe_owed_since is not None

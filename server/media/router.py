@@ -11,7 +11,6 @@ import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 
 from aiortc import (
     RTCBundlePolicy,
@@ -20,7 +19,6 @@ from aiortc import (
     RTCPeerConnection,
     RTCRtpReceiver,
     RTCRtpSender,
-    RTCRtpTransceiver,
     RTCSessionDescription,
 )
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
@@ -33,11 +31,14 @@ from server.media import aiortc_hooks, aiortc_receive, aiortc_send, link_samples
 from server.media.consumer import Consumer
 from server.media.graph import ForwardingGraph
 from server.media.last_n import Member, VideoSelection
+from server.media.participant import ParticipantMedia, Slot
 from server.media.producer import AudioLevel, Producer
-from server.media.selection import Tile
+from server.media.selection import Switch, Tile
+from server.media.simulcast import LayerWatch, RidDemux, VideoLayers, layer_sources
 from server.media.stats import ForwardingStats
 
 log = logging.getLogger(__name__)
+
 
 KINDS = ("audio", "video")
 _CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
@@ -73,24 +74,6 @@ async def _gathered(pc: RTCPeerConnection, description: Awaitable[RTCSessionDesc
 MADE_PEER_CONNECTIONS: weakref.WeakSet[RTCPeerConnection] = weakref.WeakSet()
 
 
-@dataclass(frozen=True, slots=True)
-class Slot:
-    mid: str
-    kind: str
-    participant_id: str | None
-
-
-@dataclass
-class ParticipantMedia:
-    participant_id: str
-    room_id: str
-    publish_pc: RTCPeerConnection | None = None
-    subscribe_pc: RTCPeerConnection | None = None
-    producers: dict[str, Producer] = field(default_factory=dict)
-    slots: dict[str, list[Consumer]] = field(default_factory=dict)
-    video_kept: set[str] | None = None  # hold_video's keep-set (None: nothing held)
-
-
 class MediaRouter:
     def __init__(
         self,
@@ -99,18 +82,20 @@ class MediaRouter:
         on_slots: Callable[[str, list[Slot]], None],
         on_audio_level: Callable[[AudioLevel], None],
         on_failed: Callable[[str], None],
-        on_video_watched: Callable[[str, bool], None] = lambda pid, watched: None,
+        on_video_watched: Callable[[str, tuple[str, ...]], None] = lambda pid, rids: None,
     ) -> None:
         self.config = config
         self.stats = stats
         self._on_slots = on_slots
         self._on_audio_level = on_audio_level
         self._on_failed = on_failed
-        self._on_video_watched = on_video_watched  # a publisher's camera (un)watched: on change
+        # a publisher's camera layers to encode (none: unwatched), on change
+        self._on_video_watched = on_video_watched
         self.participants: dict[str, ParticipantMedia] = {}
         self.graph = ForwardingGraph(on_started=self._video_started, stats=stats)
         self.video = VideoSelection()  # last-N: which video each subscriber's slots carry
         self._background = BackgroundTasks()
+        self._layer_watch: LayerWatch | None = None  # from the first simulcast publish
 
     def _rtc_configuration(self) -> RTCConfiguration:
         return RTCConfiguration(
@@ -167,21 +152,18 @@ class MediaRouter:
         except sdp.SdpError as exc:
             raise Refusal("invalid_sdp", str(exc)) from exc
         kinds = [k for k in KINDS if f"m={k} " in offer_sdp]
+        simulcast = sdp.simulcast_offer(offer_sdp)
         pc = self._new_pc(pid)
         producers: dict[str, Producer] = {}
+        camera: VideoLayers | None = None
         for kind in kinds:
             transceiver = pc.addTransceiver(kind, direction="recvonly")
             transceiver.setCodecPreferences(codec_preferences(kind))
-            producer = Producer(
-                kind,
-                pid,
-                self._pli_sender(transceiver.receiver),
-                self.stats,
-                self.graph,
-                on_audio_level=self._on_audio_level,
-            )
-            self._receive_into(transceiver, producer)
-            producers[kind] = producer
+            if kind == "audio":
+                producers[kind] = self._producer(pid, transceiver.receiver, kind)
+                aiortc_receive.receive_directly(transceiver.receiver, producers[kind].on_packet)
+            else:
+                camera = self._camera(pid, transceiver.receiver, simulcast)
         try:
             await pc.setRemoteDescription(
                 RTCSessionDescription(self._remote_sdp(offer_sdp), "offer")
@@ -195,13 +177,42 @@ class MediaRouter:
             raise Refusal("invalid_sdp", f"cannot answer this offer: {exc}") from exc
         media.publish_pc = pc
         media.producers = producers
+        media.camera = camera
         self._rewire()
-        return self._local_sdp(pc.localDescription.sdp)
+        answer = self._local_sdp(pc.localDescription.sdp)
+        if camera is not None and simulcast is not None:
+            answer = sdp.accept_simulcast(answer, simulcast)
+            self._watch_layers()
+        return answer
 
-    def _receive_into(self, transceiver: RTCRtpTransceiver, producer: Producer) -> None:
-        """Hand the publisher's packets to the producer on the lean path (aiortc_receive.py),
-        with no decoder behind them."""
-        aiortc_receive.receive_directly(transceiver.receiver, producer.on_packet)
+    def _producer(self, pid: str, receiver: RTCRtpReceiver, kind: str, rid: str = "") -> Producer:
+        pli = self._pli_sender(receiver)
+        return Producer(kind, pid, pli, self.stats, self.graph, self._on_audio_level, rid=rid)
+
+    def _camera(
+        self, pid: str, receiver: RTCRtpReceiver, simulcast: sdp.SimulcastOffer | None
+    ) -> VideoLayers:
+        """The publisher's camera, one producer per layer, fed on the lean path
+        (aiortc_receive.py) with no decoder behind it."""
+        camera = VideoLayers(
+            lambda rid: self._producer(pid, receiver, "video", rid),
+            simulcast.rids if simulcast else None,
+        )
+        demux = RidDemux(simulcast) if simulcast else None
+        aiortc_receive.receive_directly(receiver, camera.on_packet, demux)
+        return camera
+
+    def _watch_layers(self) -> None:
+        if self._layer_watch is None:
+            self._layer_watch = LayerWatch()
+            self._background.spawn(self._layer_watch.run(self._cameras, self._rewire))
+
+    def _cameras(self) -> dict[str, VideoLayers | None]:
+        return {pid: m.camera for pid, m in self.participants.items()}
+
+    def _camera_of(self, pid: str) -> VideoLayers | None:
+        media = self.participants.get(pid)
+        return media.camera if media else None
 
     def _add_slot(self, pc: RTCPeerConnection, kind: str, index: int) -> Consumer:
         """One pre-negotiated subscriber slot that sends what its producer forwards, on the
@@ -309,30 +320,44 @@ class MediaRouter:
     def _video_started(self, consumer: Consumer, producer: Producer) -> None:
         for sub in self.participants.values():
             if consumer in sub.slots.get("video", ()):
-                self.video.started(sub.participant_id, producer.participant_id)
+                self.video.started(sub.participant_id, producer.participant_id, producer.rid)
+                if self._layer_watch is not None:
+                    self._layer_watch.settled = True
 
-    def _video_selected(self) -> dict[str, tuple[str, ...]]:
-        """Each subscriber's video publishers; tells those whose watched state changed."""
+    def _video_selected(self) -> dict[str, tuple[tuple[str, Switch], ...]]:
+        """Each subscriber's video publishers and layers; pauses the layers nobody watches, and
+        tells the publishers whose layers to encode changed."""
+        now = time.monotonic()
+        if self._layer_watch is not None:
+            self._layer_watch.planned(self._cameras(), now)
         members = [
             Member(
-                m.participant_id, m.room_id, "video" in m.producers, len(m.slots.get("video", []))
+                m.participant_id,
+                m.room_id,
+                m.camera is not None,
+                len(m.slots.get("video", [])),
+                m.camera.available(now) if m.camera else (),
             )
             for m in self.participants.values()
         ]
-        plan = self.video.plan(members, time.monotonic())
-        for pid, watched in plan.told.items():
-            self._on_video_watched(pid, watched)
+        plan = self.video.plan(members, now)
+        for pid, paused in plan.told.items():
+            camera = self.participants[pid].camera
+            if camera is not None:
+                camera.pause(paused, now)
+                self._on_video_watched(pid, tuple(r for r in camera.rids if r not in paused))
         return plan.selected
 
     def set_paused(self, pid: str, kind: str, paused: bool) -> None:
-        producer = self._get(pid).producers.get(kind)
-        if producer is not None:
-            producer.set_paused(paused)
+        for producer in self._get(pid).all_producers():
+            if producer.kind == kind:
+                producer.set_paused(paused)
 
     def _rewire(self, notify: bool = True) -> None:
         """Point every subscriber's audio slots at the others in its room and its video slots
-        at the publishers last-N selects, keeping slots that already show the right producer
-        (no switch, no keyframe wait); a new source starts at its keyframe."""
+        at the publishers and layers last-N selects, keeping slots that already show the right
+        publisher (no switch, no keyframe wait; another layer of it at that layer's keyframe);
+        a new source starts at its keyframe."""
         video = self._video_selected()
         for sub in self.participants.values():
             if not sub.slots:
@@ -343,23 +368,12 @@ class MediaRouter:
                 for pub in self.participants.values()
                 if pub is not sub and pub.room_id == sub.room_id and "audio" in pub.producers
             ]
-            chosen = (("audio", audio), ("video", video.get(sub.participant_id, ())))
-            for kind, publishers in chosen:
-                wanted = [self.participants[pid].producers[kind] for pid in publishers]
-                consumers = sub.slots[kind]
-                for consumer in consumers:
-                    source = self.graph.producer_of(consumer)
-                    if source is not None and source not in wanted:
-                        self.graph.connect(consumer, None)
-                sources = [self.graph.producer_of(c) for c in consumers]
-                placed = {s for s in sources if s is not None}
-                free = (c for c, s in zip(consumers, sources, strict=True) if s is None)
-                for producer in wanted:
-                    if producer not in placed:
-                        slot = next(free, None)
-                        if slot is None:
-                            break  # room larger than the slots: the rest are not shown
-                        self.graph.connect(slot, producer)
+            self.graph.assign(
+                sub.slots["audio"],
+                [(self.participants[pid].producers["audio"], None) for pid in audio],
+            )
+            picks = video.get(sub.participant_id, ())
+            self.graph.assign(sub.slots["video"], layer_sources(self._camera_of, picks))
             self._hold(sub)
             after = self.slots(sub.participant_id)
             if notify and after != before:
@@ -371,7 +385,7 @@ class MediaRouter:
             return
         self.video.forget(pid)
         self._rewire()  # before closing the producers, so the others' slot maps show the change
-        for producer in media.producers.values():
+        for producer in media.all_producers():
             self.graph.remove_producer(producer)
         for consumers in media.slots.values():
             for consumer in consumers:

@@ -11,6 +11,7 @@ import struct
 from dataclasses import dataclass
 
 from server.media.rtp_writer import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL
+from server.media.sdp import URI_REPAIRED_RID, URI_RID
 
 _HEADER = struct.Struct("!BBHII")  # V=2 P X CC, M PT, sequence number, timestamp, SSRC
 _ONE_BYTE_PROFILE = 0xBEDE
@@ -29,6 +30,8 @@ class ReceivedPacket:
     padding_size: int = 0
     audio_level: tuple[bool, int] | None = None  # RFC 6464 (voice, level 0..127 = -dBov)
     abs_send_time: int | None = None  # 6.18 fixed-point seconds
+    rid: str | None = None  # the simulcast layer (rtp-stream-id), or the one an RTX packet
+    repaired_rid: str | None = None  # repairs (repaired-rtp-stream-id), where sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +40,18 @@ class ExtensionIds:
 
     audio_level: int = 0
     abs_send_time: int = 0
+    rid: int = 0
+    repaired_rid: int = 0
 
     @classmethod
     def of(cls, negotiated: dict[str, int]) -> ExtensionIds:
         """From header extension URI -> id."""
-        return cls(negotiated.get(URI_AUDIO_LEVEL, 0), negotiated.get(URI_ABS_SEND_TIME, 0))
+        return cls(
+            negotiated.get(URI_AUDIO_LEVEL, 0),
+            negotiated.get(URI_ABS_SEND_TIME, 0),
+            negotiated.get(URI_RID, 0),
+            negotiated.get(URI_REPAIRED_RID, 0),
+        )
 
 
 def read_rtp(data: bytes, ids: ExtensionIds) -> ReceivedPacket | None:
@@ -108,6 +118,10 @@ def _read_extensions(
             packet.audio_level = (value > 0x7F, value & 0x7F)
         elif ext_id == ids.abs_send_time and length >= 3:
             packet.abs_send_time = (data[pos] << 16) | (data[pos + 1] << 8) | data[pos + 2]
+        elif ext_id == ids.rid:
+            packet.rid = data[pos : pos + length].decode("ascii", "replace")
+        elif ext_id == ids.repaired_rid:
+            packet.repaired_rid = data[pos : pos + length].decode("ascii", "replace")
         pos += length
     return True
 
@@ -129,4 +143,5 @@ def unwrap_rtx(packet: ReceivedPacket, payload_type: int, ssrc: int) -> Received
         0,  # the padding was the retransmission's own
         packet.audio_level,
         packet.abs_send_time,
+        packet.repaired_rid,
     )

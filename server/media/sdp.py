@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 OPUS_FMTP = "minptime=10;useinbandfec=1;usedtx=1"
 _RTPMAP_OPUS = re.compile(r"^a=rtpmap:(\d+) opus/48000", re.IGNORECASE)
@@ -83,3 +84,82 @@ def announce_address(sdp: str, public_ip: str | None) -> str:
                 fields[4] = public_ip
                 out.append(" ".join(fields))
     return "\r\n".join(out)
+
+
+URI_RID = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+URI_REPAIRED_RID = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
+MAX_LAYERS = 3
+_RID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+
+
+@dataclass(frozen=True)
+class SimulcastOffer:
+    """A publish offer's video simulcast (RFC 8853): its layers' rids, in the offer's order,
+    and the header extension ids that name a packet's layer (0: not offered)."""
+
+    rids: tuple[str, ...]
+    rid_id: int
+    repaired_rid_id: int = 0
+
+
+def _video_section(lines: list[str]) -> tuple[int, int] | None:
+    """[start, end) of the first m=video section's lines."""
+    start = next((i for i, line in enumerate(lines) if line.startswith("m=video ")), None)
+    if start is None:
+        return None
+    end = next(
+        (i for i in range(start + 1, len(lines)) if lines[i].startswith("m=") or not lines[i]),
+        len(lines),
+    )
+    return start, end
+
+
+def simulcast_offer(offer_sdp: str) -> SimulcastOffer | None:
+    """The video simulcast a browser offers to send (`a=simulcast:send`, one `a=rid:<rid>
+    send` per layer, the rtp-stream-id extension), or None when it offers none or a malformed
+    one (the answer then declines simulcast and the browser sends one layer)."""
+    lines = offer_sdp.replace("\r\n", "\n").split("\n")
+    section = _video_section(lines)
+    if section is None:
+        return None
+    sent: set[str] = set()
+    order: list[str] = []
+    ids: dict[str, int] = {}
+    for line in lines[section[0] : section[1]]:
+        if line.startswith("a=rid:"):
+            rid, _, rest = line[6:].partition(" ")
+            if rest.split(" ", 1)[0] == "send":
+                sent.add(rid)
+        elif line.startswith("a=simulcast:send "):
+            # ";" separates layers, "," alternatives of one (the first is taken), "~" paused
+            order = [alt.split(",")[0].lstrip("~") for alt in line[17:].strip().split(";")]
+        elif line.startswith("a=extmap:"):
+            head, _, uri = line[9:].partition(" ")
+            if uri in (URI_RID, URI_REPAIRED_RID) and head.split("/")[0].isdigit():
+                ids[uri] = int(head.split("/")[0])
+    rids = tuple(rid for rid in order if rid in sent)
+    if (
+        not rids
+        or len(rids) > MAX_LAYERS
+        or len(set(rids)) != len(rids)
+        or not all(_RID.match(rid) for rid in rids)
+        or URI_RID not in ids
+    ):
+        return None
+    return SimulcastOffer(rids, ids[URI_RID], ids.get(URI_REPAIRED_RID, 0))
+
+
+def accept_simulcast(answer_sdp: str, offer: SimulcastOffer) -> str:
+    """aiortc's answer with the offered simulcast accepted (it knows none): the video section
+    receives each rid and the extensions that name a packet's layer, with the offer's ids."""
+    lines = answer_sdp.split("\r\n")
+    section = _video_section(lines)
+    if section is None:
+        return answer_sdp
+    added = [f"a=extmap:{offer.rid_id} {URI_RID}"]
+    if offer.repaired_rid_id:
+        added.append(f"a=extmap:{offer.repaired_rid_id} {URI_REPAIRED_RID}")
+    added += [f"a=rid:{rid} recv" for rid in offer.rids]
+    added.append("a=simulcast:recv " + ";".join(offer.rids))
+    end = section[1]
+    return "\r\n".join(lines[:end] + added + lines[end:])

@@ -57,8 +57,9 @@ class SelectionConfig:
 
 
 def ordered(layers: Sequence[Layer]) -> list[Layer]:
-    """Lowest resolution first."""
-    return sorted(layers, key=lambda layer: (layer.width * layer.height, layer.bitrate_bps))
+    """Lowest resolution first; layers of one resolution in the order given (a browser's, low
+    to high: at start-up Chromium may send its top layer at the lower one's size)."""
+    return sorted(layers, key=lambda layer: layer.width * layer.height)
 
 
 def fitting_layer(layers: Sequence[Layer], tile: Tile) -> int:

@@ -52,21 +52,30 @@ function sendView() {
   app.socket.emit('view', { tiles });
 }
 
-/** The server's events of last-N: encode our camera only while someone watches it. */
+/** The server's events of last-N: encode our camera, and each of its simulcast layers, only
+ * while someone watches it. */
 export const LAST_N_EVENTS = {
   video_watched: (msg) => {
     app.videoWatched = msg.watched !== false;
+    app.videoLayers = Array.isArray(msg.rids) ? msg.rids : null;
     applyVideoWatched();
   },
 };
+
+/** Whether our camera's `encoding` should be on: watched, and (a simulcast layer) its rid
+ * among the layers the server wants. */
+function encodingActive(encoding) {
+  if (!app.videoWatched) return false;
+  return !encoding.rid || !app.videoLayers || app.videoLayers.includes(encoding.rid);
+}
 
 /** Our camera's encodings on (watched) or off; after each publish too. */
 export async function applyVideoWatched() {
   const sender = app.pcPublish?.getSenders().find((s) => s.track?.kind === 'video');
   const params = sender?.getParameters();
   if (!params?.encodings?.length) return;
-  if (params.encodings.every((e) => e.active === app.videoWatched)) return;
-  for (const encoding of params.encodings) encoding.active = app.videoWatched;
+  if (params.encodings.every((e) => e.active === encodingActive(e))) return;
+  for (const encoding of params.encodings) encoding.active = encodingActive(encoding);
   try {
     await sender.setParameters(params);
   } catch (err) {

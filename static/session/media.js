@@ -109,6 +109,28 @@ export async function startPreview(devices = {}) {
 }
 
 const GATHER_TIMEOUT_MS = 5000;
+// Simulcast (docs/architecture.md): half and full resolution, so the server forwards each
+// subscriber the layer its tile needs. Chromium sends both from 640x480 up.
+const CAMERA_LAYERS = [
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 150000, maxFramerate: 20 },
+  { rid: 'f', maxBitrate: 550000, maxFramerate: 20 },
+];
+const CAMERA_SINGLE = [{ maxBitrate: 600000, maxFramerate: 20 }];
+
+/** Our camera's transceiver: simulcast where the browser can, else one encoding. */
+function addCamera(pc, stream) {
+  for (const sendEncodings of [CAMERA_LAYERS, CAMERA_SINGLE]) {
+    try {
+      return pc.addTransceiver(app.videoTrack, {
+        direction: 'sendonly',
+        streams: [stream],
+        sendEncodings,
+      });
+    } catch (err) {
+      if (sendEncodings === CAMERA_SINGLE) throw err;
+    }
+  }
+}
 
 // ---------------------------------------------------------------- WebRTC helpers
 
@@ -147,18 +169,13 @@ export async function publish(gen) {
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: app.iceServers });
   app.pcPublish = pc;
   app.videoWatched = true; // a new publish is watched until the server says otherwise
+  app.videoLayers = null; // and encodes every layer (null: all)
   watchConnection(pc, 'publish');
   const stream = new MediaStream(tracks);
   if (app.audioTrack) {
     pc.addTransceiver(app.audioTrack, { direction: 'sendonly', streams: [stream] });
   }
-  if (app.videoTrack) {
-    pc.addTransceiver(app.videoTrack, {
-      direction: 'sendonly',
-      streams: [stream],
-      sendEncodings: [{ maxBitrate: 600000, maxFramerate: 20 }],
-    });
-  }
+  if (app.videoTrack) addCamera(pc, stream);
   await pc.setLocalDescription(await pc.createOffer());
   await gatheringComplete(pc);
   if (gen !== app.generation) return;

@@ -53,6 +53,7 @@ export const app = {
   // last_n.js: the tiles last reported to the server, and whether anyone watches our camera
   view: [],
   videoWatched: true,
+  videoLayers: null, // the simulcast rids the server wants encoded (null: all)
   soundBlocked: false,
   // chat.js and people.js: the side panel
   chat: [], // {from, to, text, at}
@@ -97,6 +98,9 @@ window.circle = {
   },
   get videoWatched() {
     return app.videoWatched;
+  },
+  get videoLayers() {
+    return app.videoLayers;
   },
   get participants() {
     return [...app.participants.values()];

@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import pytest
 
-from server.media.last_n import CAMERA_LAYER, Member, VideoSelection
-from server.media.selection import Tile
+from server.media.last_n import CAMERA_LAYER, Member, VideoPlan, VideoSelection
+from server.media.selection import Layer, Tile
 
 pytestmark = pytest.mark.unit
 
 SLOTS = 15
+OFF = frozenset({CAMERA_LAYER.rid})  # told: its one layer paused (unwatched)
+ON = frozenset[str]()  # told: nothing paused (watched)
+
+
+def shown(plan: VideoPlan) -> dict[str, tuple[str, ...]]:
+    """Each subscriber's video publishers, in its slots' order."""
+    return {sub: tuple(pub for pub, _ in picks) for sub, picks in plan.selected.items()}
 
 
 def room(*pids: str, room_id: str = "main", slots: int = SLOTS) -> list[Member]:
@@ -25,7 +32,7 @@ def tiles(*pids: str) -> list[Tile]:
 def test_without_a_view_everyone_gets_everyone_and_nobody_is_told() -> None:
     selection = VideoSelection()
     plan = selection.plan(room("a", "b", "c"), 0.0)
-    assert plan.selected == {"a": ("b", "c"), "b": ("a", "c"), "c": ("a", "b")}
+    assert shown(plan) == {"a": ("b", "c"), "b": ("a", "c"), "c": ("a", "b")}
     assert plan.unwatched == frozenset() and plan.told == {}
 
 
@@ -37,19 +44,19 @@ def test_a_view_selects_its_tiles_in_order_and_the_unwatched_are_told_once() -> 
     selection.set_view("b", tiles("a"))
     selection.set_view("c", tiles("a", "b"))
     plan = selection.plan(members, 1.0)
-    assert plan.selected["a"] == ("c", "b") and plan.selected["b"] == ("a",)
-    assert plan.selected["d"] == ("a", "b", "c")  # no view: everyone
-    assert plan.unwatched == {"d"} and plan.told == {"d": False}  # in nobody's view
+    assert shown(plan)["a"] == ("c", "b") and shown(plan)["b"] == ("a",)
+    assert shown(plan)["d"] == ("a", "b", "c")  # no view: everyone
+    assert plan.unwatched == {"d"} and plan.told == {"d": OFF}  # in nobody's view
 
     selection.set_view("d", tiles("a"))
     plan = selection.plan(members, 2.0)
-    assert plan.selected["d"] == ("a",) and plan.unwatched == {"d"}
+    assert shown(plan)["d"] == ("a",) and plan.unwatched == {"d"}
     assert plan.told == {} and selection.plan(members, 3.0).told == {}  # on changes only
 
     selection.set_view("a", tiles("d"))
     plan = selection.plan(members, 4.0)
-    assert plan.selected["a"] == ("d",)
-    assert plan.told == {"d": True, "c": False}  # c's only watcher now looks at d
+    assert shown(plan)["a"] == ("d",)
+    assert plan.told == {"d": ON, "c": OFF}  # c's only watcher now looks at d
 
 
 def test_a_view_is_limited_to_the_room_to_publishers_and_to_the_slots() -> None:
@@ -61,24 +68,24 @@ def test_a_view_is_limited_to_the_room_to_publishers_and_to_the_slots() -> None:
     ]
     selection.set_view("a", tiles("e", "listener", "a", "b", "b", "unknown", "c"))
     plan = selection.plan(members, 0.0)
-    assert plan.selected["a"] == ("b", "c")  # not the breakout's, not itself, once each
-    assert plan.selected["listener"] == ("a", "b", "c")
+    assert shown(plan)["a"] == ("b", "c")  # not the breakout's, not itself, once each
+    assert shown(plan)["listener"] == ("a", "b", "c")
     selection.set_view("b", tiles("a", "c", "listener"))
-    assert selection.plan(members, 1.0).selected["b"] == ("a", "c")
+    assert shown(selection.plan(members, 1.0))["b"] == ("a", "c")
     many = room(*(f"p{i}" for i in range(6)), slots=3)
     plan = VideoSelection().plan(many, 0.0)
-    assert plan.selected["p0"] == ("p1", "p2", "p3")  # the slots run out: the rest unseen
+    assert shown(plan)["p0"] == ("p1", "p2", "p3")  # the slots run out: the rest unseen
     assert plan.unwatched == {"p4", "p5"}  # in nobody's first three
 
 
 def test_one_publisher_alone_is_unwatched_and_who_is_not_subscribed_watches_nothing() -> None:
     selection = VideoSelection()
     plan = selection.plan(room("a"), 0.0)
-    assert plan.unwatched == {"a"} and plan.told == {"a": False}
+    assert plan.unwatched == {"a"} and plan.told == {"a": OFF}
     plan = selection.plan([*room("a"), Member("b", "main", True, 0)], 1.0)
     assert plan.unwatched == {"a"} and plan.told == {}  # b publishes, not yet subscribed
     plan = selection.plan(room("a", "b"), 2.0)
-    assert plan.unwatched == frozenset() and plan.told == {"a": True}
+    assert plan.unwatched == frozenset() and plan.told == {"a": ON}
 
 
 def test_switches_wait_for_the_keyframe_and_forgetting_clears_a_participant() -> None:
@@ -88,7 +95,7 @@ def test_switches_wait_for_the_keyframe_and_forgetting_clears_a_participant() ->
     selection.plan(members, 0.0)
     switch = selection.switch("a", "b")
     assert switch is not None and switch.pending and switch.wanted == CAMERA_LAYER.rid
-    selection.started("a", "b")
+    selection.started("a", "b", CAMERA_LAYER.rid)
     switch = selection.switch("a", "b")
     assert switch is not None and not switch.pending and switch.current == CAMERA_LAYER.rid
     assert selection.switch("a", "c") is None  # not wanted: no switch kept
@@ -102,5 +109,44 @@ def test_switches_wait_for_the_keyframe_and_forgetting_clears_a_participant() ->
     selection.forget("a")
     assert selection.view_of("a") is None and selection.switch("b", "a") is None
     plan = selection.plan(room("b", "c"), 3.0)
-    assert plan.selected == {"b": (), "c": ("b",)}  # b's view showed only a
-    assert plan.told == {"c": False}
+    assert shown(plan) == {"b": (), "c": ("b",)}  # b's view showed only a
+    assert plan.told == {"c": OFF}
+
+
+H = Layer("h", 320, 240, 150_000)
+F = Layer("f", 640, 480, 550_000)
+
+
+def test_simulcast_layers_follow_the_tile_size_and_a_stopped_layer_falls_back() -> None:
+    selection = VideoSelection()
+    watchers = [Member(pid, "main", False, SLOTS) for pid in ("big", "small")]
+    both = [Member("pub", "main", True, 0, (H, F)), *watchers]
+    selection.set_view("big", [Tile("pub", 600, 450)])
+    selection.set_view("small", [Tile("pub", 200, 150)])
+    plan = selection.plan(both, 0.0)
+    assert dict(plan.selected["big"])["pub"].wanted == "f"
+    assert dict(plan.selected["small"])["pub"].wanted == "h"
+    assert plan.paused["pub"] == frozenset() and plan.told == {}
+    selection.started("big", "pub", "f")
+    selection.started("small", "pub", "h")
+
+    # the small tile's watcher leaves: "h" is paused at the publisher, told once
+    selection.set_view("small", [])
+    plan = selection.plan(both, 1.0)
+    assert plan.paused["pub"] == {"h"} and plan.told == {"pub": frozenset({"h"})}
+    assert "pub" not in plan.unwatched  # "f" is still watched
+
+    # the publisher stopped sending "f" (its bandwidth): the big tile falls back to "h", and
+    # "f" keeps flowing (nothing does) until "h"'s keyframe; then the switch settles
+    plan = selection.plan([Member("pub", "main", True, 0, (H,)), *watchers], 2.0)
+    switch = dict(plan.selected["big"])["pub"]
+    assert (switch.current, switch.wanted) == ("f", "h") and plan.paused["pub"] == frozenset()
+    assert plan.told == {"pub": frozenset()}  # "h" wanted again: resumed
+    selection.started("big", "pub", "h")
+    switch = selection.switch("big", "pub")
+    assert switch is not None and (switch.current, switch.wanted) == ("h", "h")
+
+    # nobody watches either layer: the publisher is unwatched, both layers paused
+    selection.set_view("big", [])
+    plan = selection.plan(both, 3.0)
+    assert plan.paused["pub"] == {"h", "f"} and plan.unwatched == {"pub"}

@@ -9,6 +9,7 @@ from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSess
 
 from server.config import MediaConfig
 from server.media.forwarding import ForwardedFrame
+from server.media.last_n import CAMERA_LAYER
 from server.media.router import MediaRouter
 from server.media.rtp_writer import ntp_now
 from server.media.stats import ForwardingStats
@@ -37,7 +38,9 @@ async def test_upstream_loss_is_read_from_the_media_stream_after_a_retransmissio
         assert track._link is not None
         track._link = LosingLink(track._link, lost=2)
         track.activate()
-        producer = router.participants["p_a"].producers["video"]
+        camera = router.participants["p_a"].camera
+        assert camera is not None
+        producer = camera.producers[CAMERA_LAYER.rid]
         for i in range(5):  # keyframes (VP8 P bit 0) of one packet each
             frame = ForwardedFrame([bytes([0x10, 0x00, i])], i * 3000, True, time.monotonic())
             track.deliver(frame, ntp_now())

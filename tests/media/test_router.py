@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from server.config import MediaConfig
 from server.media.consumer import Consumer
+from server.media.participant import Slot
 from server.media.producer import Producer
-from server.media.router import KINDS, MediaRouter, Slot
+from server.media.router import KINDS, MediaRouter
 from server.media.selection import Tile
+from server.media.simulcast import VideoLayers
 from server.media.stats import ForwardingStats
 
 SLOTS = 2
@@ -24,7 +26,7 @@ class Room:
             lambda pid, slots: self.announced.append((pid, slots)),
             lambda level: None,
             lambda pid: None,
-            lambda pid, watched: self.watched.append((pid, watched)),
+            lambda pid, rids: self.watched.append((pid, bool(rids))),
         )
 
     def join(self, pid: str, room_id: str) -> None:
@@ -33,9 +35,14 @@ class Room:
         router.add(pid, room_id)
         media = router.participants[pid]
         media.producers = {
-            kind: Producer(kind, pid, lambda ssrc: None, router.stats, router.graph)
-            for kind in KINDS
+            "audio": Producer("audio", pid, lambda ssrc: None, router.stats, router.graph)
         }
+        media.camera = VideoLayers(
+            lambda rid: Producer(
+                "video", pid, lambda ssrc: None, router.stats, router.graph, rid=rid
+            ),
+            None,
+        )
         media.slots = {
             kind: [Consumer(kind, i, router.stats, router.graph) for i in range(SLOTS)]
             for kind in KINDS
@@ -54,7 +61,7 @@ class Room:
 
     def feeds(self, pid: str) -> set[Consumer]:
         graph, media = self.router.graph, self.router.participants[pid]
-        return {c for p in media.producers.values() for c in graph.consumers_of(p)}
+        return {c for p in media.all_producers() for c in graph.consumers_of(p)}
 
     def slots_of(self, pid: str) -> set[Consumer]:
         return {c for cs in self.router.participants[pid].slots.values() for c in cs}
@@ -89,7 +96,7 @@ async def test_leaving_disconnects_both_ways() -> None:
     assert len(room.feeds("p_b")) == 2
     await room.router.remove("p_b")
     graph = room.router.graph
-    assert all(not graph.consumers_of(p) for p in gone.producers.values())
+    assert all(not graph.consumers_of(p) for p in gone.all_producers())
     assert all(graph.producer_of(c) is None for c in b_slots)
     assert room.sees("p_a") == set()
 

@@ -91,6 +91,10 @@ def test_layers_are_ordered_and_fitted_to_the_tile() -> None:
     assert layers[fitting_layer(layers, Tile("a", 320, 180))].rid == "h"
     assert layers[fitting_layer(layers, Tile("a", 321, 180))].rid == "f"
     assert layers[fitting_layer(layers, Tile("a", 1920, 1080))].rid == "f"  # nothing bigger
+    # the top layer sent at the lower one's size (a browser adapting at start-up): still the top
+    same = ordered((Layer("h", 320, 240, 400_000), Layer("f", 320, 240, 100_000)))
+    assert [layer.rid for layer in same] == ["h", "f"]
+    assert same[fitting_layer(same, Tile("a", 640, 480))].rid == "f"
 
 
 def test_sixteen_people_on_a_grid_get_half_layers_and_the_speaker_full() -> None:
