@@ -1,7 +1,7 @@
 """Join to first frame: how long a newcomer waits to hear and see a room (issue 18's target:
 under 1 s on loopback).
 
-    .venv/bin/python -m bench.first_frame [--publishers 4] [--trials 10] [--json PATH]
+    .venv/bin/python -m bench.first_frame [--publishers 4] [--trials 10] [--json PATH] [--chromium]
 
 A real `circle serve` runs pinned to core 0; this process (all bots) to core 1. The publishers
 (bots sending the generated 640x480 VP8 20 fps + Opus clip, and watching each other, as in a
@@ -16,6 +16,8 @@ each publisher for). Per trial:
   (a silent publisher sends one every 400 ms: DTX);
 - `first keyframe` / `everyone visible`: the first VP8 keyframe (a picture a decoder can show)
   from any / from the last publisher.
+With `--chromium` the joiner is a headless Chromium page instead, and a publisher is seen at
+its first decoded frame (bench/first_frame_page.py says how that is timed).
 Bounded: a trial gives up after TRIAL_LIMIT_S. Traffic stays on 127.0.0.1.
 """
 
@@ -28,15 +30,21 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from bench.first_frame_page import page_join
 from bench.forwarding import machine
-from bench.harness import everyone_hears_everyone, start_server
+from bench.harness import CHROMIUM, CHROMIUM_ARGS, everyone_hears_everyone, start_server
 from server.bot.client import Bot
 from server.bot.media import EncodedMedia, generate_clip
 from server.bot.stats import FirstArrivals
 from server.media import aiortc_hooks
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser
 
 MEASURES = (
     "signalled",
@@ -76,7 +84,7 @@ def first_and_last(times: list[float | None], t0: float) -> tuple[float | None, 
     return first, last
 
 
-async def trial(invite: str, index: int, publishers: list[Bot]) -> Trial:
+async def bot_trial(invite: str, index: int, publishers: list[Bot]) -> Trial:
     arrivals = FirstArrivals()
     ids = [p.participant_id or "" for p in publishers]
     result = Trial()
@@ -98,8 +106,22 @@ async def trial(invite: str, index: int, publishers: list[Bot]) -> Trial:
         await joiner.leave()
     audio = [arrivals.first_packet.get(("audio", i)) for i in ids]
     keyframes = [arrivals.first_keyframe.get(i) for i in ids]
+    return finished(result, audio, keyframes, t0)
+
+
+async def chromium_trial(browser: Browser, invite: str, index: int, publishers: list[Bot]) -> Trial:
+    ids = [p.participant_id or "" for p in publishers]
+    join = await page_join(browser, invite, index, ids, TRIAL_LIMIT_S)
+    audio, video = [join.audio.get(i) for i in ids], [join.video.get(i) for i in ids]
+    return finished(Trial(dict(join.marks)), audio, video, join.t0)
+
+
+def finished(
+    result: Trial, audio: list[float | None], pictures: list[float | None], t0: float
+) -> Trial:
+    """`result` with the first and last of the publishers' audio and picture times."""
     result.ms["first audio"], result.ms["audio from all"] = first_and_last(audio, t0)
-    result.ms["first keyframe"], result.ms["everyone visible"] = first_and_last(keyframes, t0)
+    result.ms["first keyframe"], result.ms["everyone visible"] = first_and_last(pictures, t0)
     return result
 
 
@@ -133,6 +155,43 @@ def table(trials: list[Trial]) -> tuple[str, dict[str, dict[str, float | int]]]:
     return "\n".join(lines), summary
 
 
+async def joins(args: argparse.Namespace, invite: str, publishers: list[Bot]) -> list[Trial]:
+    """The trials, one at a time, by bots or (`--chromium`) by pages of one browser."""
+    if not args.chromium:
+        return await each_trial(args, lambda k: bot_trial(invite, k, publishers))
+    from playwright.async_api import async_playwright
+
+    # Chromium is not the bots: it may use every core, as a person's computer is not the
+    # server's. It inherits the affinity of Playwright's driver, started here.
+    pinned = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, range(os.cpu_count() or 1))
+    try:
+        playwright = await async_playwright().start()
+    finally:
+        os.sched_setaffinity(0, pinned)
+    try:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            return await each_trial(args, lambda k: chromium_trial(browser, invite, k, publishers))
+        finally:
+            await browser.close()
+    finally:
+        await playwright.stop()
+
+
+async def each_trial(
+    args: argparse.Namespace, one: Callable[[int], Awaitable[Trial]]
+) -> list[Trial]:
+    trials = []
+    for k in range(args.trials):
+        await asyncio.sleep(SETTLE_S)
+        trials.append(await one(k))
+        print(f"trial {k + 1}: {shown(trials[-1])}", flush=True)
+    return trials
+
+
 async def run(args: argparse.Namespace) -> int:
     if (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {1})
@@ -157,7 +216,6 @@ async def run(args: argparse.Namespace) -> int:
         created = server.api("/api/sessions", {"title": "First frame", "waiting_room": False})
         invite = created["invite_url"]
         publishers = [Bot(invite, f"Publisher {i}", media) for i in range(args.publishers)]
-        trials: list[Trial] = []
         try:
             async with asyncio.timeout(ROOM_LIMIT_S):
                 for bot in publishers:
@@ -166,17 +224,15 @@ async def run(args: argparse.Namespace) -> int:
                     await bot.wait_connected()
                 while not everyone_hears_everyone(publishers):
                     await asyncio.sleep(0.2)
-            for k in range(args.trials):
-                await asyncio.sleep(SETTLE_S)
-                trials.append(await trial(invite, k, publishers))
-                print(f"trial {k + 1}: {shown(trials[-1])}", flush=True)
+            trials = await joins(args, invite, publishers)
         finally:
             for bot in publishers:
                 await bot.leave()
     text, summary = table(trials)
     print()
     print(machine(args))
-    print(f"{args.publishers} publishers, {len(trials)} joins, one at a time")
+    joiner = "a Chromium page (a picture: a decoded frame)" if args.chromium else "a bot"
+    print(f"{args.publishers} publishers, {len(trials)} joins one at a time, each by {joiner}")
     print(text)
     if args.json:
         args.json.write_text(
@@ -197,6 +253,12 @@ def main() -> int:
     parser.add_argument("--publishers", type=int, default=4)
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--json", type=Path, help="also write the summary and trials here")
+    parser.add_argument(
+        "--chromium",
+        action="store_true",
+        help="the joiner is a headless Chromium page (bench/first_frame_page.py), timed to "
+        "each publisher's first decoded frame",
+    )
     args = parser.parse_args()
     args.width, args.height = 640, 480
     return asyncio.run(run(args))
