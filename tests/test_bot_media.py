@@ -28,6 +28,7 @@ from server.bot.media import (
     opus_samples,
     vp8_payloads,
 )
+from server.bot.stats import FirstArrivals
 from server.media import aiortc_hooks
 from server.media.forwarding import vp8_frame_start
 from tests.conftest import negotiate, peer_pair, until
@@ -292,6 +293,38 @@ def test_sequence_tracker_counts_gaps_across_wrap() -> None:
     assert tracker.lost == 2
 
 
+@pytest.mark.unit
+def test_first_arrivals_times_the_first_packet_and_keyframe_per_participant() -> None:
+    clock = FakeClock()
+    arrivals = FirstArrivals(clock)
+    arrivals.apply_slots(
+        [
+            {"mid": "0", "kind": "audio", "participant_id": "p_a"},
+            {"mid": "1", "kind": "video", "participant_id": "p_a"},
+            {"mid": "2", "kind": "video", "participant_id": None},  # a free slot
+        ]
+    )
+    audio, video, free = arrivals.sink("0"), arrivals.sink("1"), arrivals.sink("2")
+    delta, key = vp8_payloads(b"\x01" + bytes(2000), 7), vp8_payloads(b"\x00" + bytes(9), 8)
+    packets = [
+        RtpPacket(payload_type=96, sequence_number=n, payload=p) for n, p in enumerate(delta)
+    ]
+    clock.now = 101.0
+    free(RtpPacket(payload_type=96, payload=key[0]))  # nobody's: not timed
+    for packet in packets:  # a frame joined midway: no picture yet
+        video(packet)
+    clock.now = 102.0
+    audio(RtpPacket(payload_type=111))
+    assert arrivals.first_keyframe == {}
+    clock.now = 103.5
+    video(RtpPacket(payload_type=96, sequence_number=5, payload=key[0]))
+    clock.now = 104.0
+    video(RtpPacket(payload_type=96, sequence_number=6, payload=key[0]))  # only the first counts
+    assert arrivals.first_packet == {("video", "p_a"): 101.0, ("audio", "p_a"): 102.0}
+    assert arrivals.first_keyframe == {"p_a": 103.5}
+    assert arrivals.received("video", "p_a") == len(delta) + 2
+
+
 # -- against a real server ----------------------------------------------------------------
 
 
@@ -300,7 +333,8 @@ async def test_two_bots_receive_each_others_media(
 ) -> None:
     session = await circle_server.create_session("Bots")
     alice = Bot(session["invite_url"], "Alice", media)
-    bob = Bot(session["invite_url"], "Bob", media)
+    arrivals = FirstArrivals()
+    bob = Bot(session["invite_url"], "Bob", media, receive_counter=arrivals)
     try:
         async with asyncio.timeout(30):
             await alice.start()
@@ -323,6 +357,15 @@ async def test_two_bots_receive_each_others_media(
             )
         assert {s["participant_id"] for s in alice.slots} >= {bob.participant_id}
         assert alice.lost("video") == 0 and bob.lost("audio") == 0
+        # the hook a join-to-first-frame measurement reads: a decodable picture came
+        assert set(arrivals.first_packet) == {
+            ("audio", alice.participant_id),
+            ("video", alice.participant_id),
+        }
+        assert (
+            arrivals.first_keyframe[alice.participant_id]
+            >= arrivals.first_packet[("video", alice.participant_id)]
+        )
     finally:
         await alice.leave()
         await bob.leave()

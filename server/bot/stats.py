@@ -1,9 +1,11 @@
 """What a bot receives, counted without decoding: packets per kind and per source participant
-(by the server's slot assignments), loss per RTP stream from sequence numbers; and the
-per-bot stats and run report built from those counts."""
+(by the server's slot assignments), loss per RTP stream from sequence numbers, and optionally
+when the first packet and the first VP8 keyframe came from each participant; and the per-bot
+stats and run report built from those counts."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 from aiortc.rtp import RtpPacket
 
 from server.bot.encoded import Kind
+from server.media.forwarding import vp8_frame_start
 
 KINDS: tuple[Kind, Kind] = ("audio", "video")
 
@@ -171,3 +174,35 @@ class ReceiveCounter:
             if kind in sources:
                 sources[kind][pid or "-"] = sources[kind].get(pid or "-", 0) + n
         return sources
+
+
+class FirstArrivals(ReceiveCounter):
+    """A receive counter that also notes (on `clock`) when the first packet of each kind and
+    the first VP8 keyframe (the first picture a decoder can show) came from each participant,
+    say to time a join. Not the stock counter: load bots skip the per-packet parsing."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self._clock = clock
+        self.first_packet: dict[tuple[str, str], float] = {}  # (kind, participant id) -> time
+        self.first_keyframe: dict[str, float] = {}  # participant id -> time
+
+    def sink(self, mid: str) -> Callable[[RtpPacket], None]:
+        count = super().sink(mid)
+        kind = self._mid_kind.get(mid, "?")
+
+        def sink(packet: RtpPacket) -> None:
+            count(packet)
+            owner = self._slot_owner.get(mid)
+            if owner is None:
+                return
+            if (kind, owner) not in self.first_packet:
+                self.first_packet[(kind, owner)] = self._clock()
+            if (
+                kind == "video"
+                and owner not in self.first_keyframe
+                and vp8_frame_start(packet.payload)[1]
+            ):
+                self.first_keyframe[owner] = self._clock()
+
+        return sink
