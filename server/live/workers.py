@@ -70,16 +70,22 @@ class Workers:
             await asyncio.sleep(SPEAKER_INTERVAL_S)
             now = time.monotonic()
             for live in self._live():
-                for room, speaker in list(live.speakers.items()):
-                    current = speaker.current(now)
-                    if current == live.announced_speakers.get(room):
-                        continue
-                    live.announced_speakers[room] = current
-                    admitted = live.session.admitted()
-                    audience = {p.id for p in admitted if p.room_id == room or p.role.leads}
-                    message = {"participant_id": current, "room": room}
-                    for pid in audience:
-                        await self.fanout.to(live, pid, "active_speaker", message)
+                await self._announce_speakers(live, now)
+
+    async def _announce_speakers(self, live: LiveSession, now: float) -> None:
+        """One round: each room whose active speaker changed tells its media router (the
+        speaker's tile at full size) and its audience."""
+        for room, speaker in list(live.speakers.items()):
+            current = speaker.current(now)
+            if current == live.announced_speakers.get(room):
+                continue
+            live.announced_speakers[room] = current
+            live.router.set_speaker(room, current)
+            admitted = live.session.admitted()
+            audience = {p.id for p in admitted if p.room_id == room or p.role.leads}
+            message = {"participant_id": current, "room": room}
+            for pid in audience:
+                await self.fanout.to(live, pid, "active_speaker", message)
 
     async def run_breakout_timers(self) -> None:
         """Breakout timers and return countdowns (rooms.breakouts.tick)."""

@@ -6,7 +6,8 @@ The choice is `selection.plan_room`'s over each publisher's available layers (a 
 simulcast layers, or the one layer `CAMERA_LAYER` of a camera without simulcast); this class
 keeps what it needs between calls: each subscriber's reported view, the per-pair `Switch`es,
 and what each publisher was last told. No sockets, no aiortc: the router passes its members in
-as values. The active speaker is not known to the media plane: it is planned as None.
+as values, and the live layer each room's active speaker (`set_speaker`), whose tile gets the
+top layer.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class VideoSelection:
         self._views: dict[str, tuple[Tile, ...]] = {}  # subscriber -> its page's tiles
         self._switches: dict[tuple[str, str], Switch] = {}
         self._told: dict[str, frozenset[str]] = {}  # publisher -> paused, as last told
+        self._speakers: dict[str, str] = {}  # room -> its active speaker
         self.unwatched: frozenset[str] = frozenset()
 
     def set_view(self, subscriber: str, tiles: Iterable[Tile]) -> None:
@@ -68,6 +70,19 @@ class VideoSelection:
     def view_of(self, subscriber: str) -> tuple[Tile, ...] | None:
         """As reported; None when the page never reported one (it gets everyone)."""
         return self._views.get(subscriber)
+
+    def set_speaker(self, room_id: str, speaker: str | None) -> bool:
+        """`room_id`'s active speaker (None: nobody speaks); whether that changed it."""
+        if self._speakers.get(room_id) == speaker:
+            return False
+        if speaker is None:
+            del self._speakers[room_id]
+        else:
+            self._speakers[room_id] = speaker
+        return True
+
+    def speaker(self, room_id: str) -> str | None:
+        return self._speakers.get(room_id)
 
     def forget(self, pid: str) -> None:
         """`pid`'s media is gone: its view, its switches either way, and what it was told (a
@@ -93,7 +108,8 @@ class VideoSelection:
         nobody watches, and the changes of paused layers to tell."""
         views = [self._view(m, members) for m in members if m.video_slots > 0]
         layers = {m.pid: m.layers for m in members if m.publishes_video}
-        plan = plan_room(views, None, layers, self._switches, now, self._config)
+        speakers = {m.pid: s for m in members if (s := self._speakers.get(m.room_id))}
+        plan = plan_room(views, speakers, layers, self._switches, now, self._config)
         self._switches = plan.switches
         selected = {
             view.subscriber: tuple(

@@ -45,7 +45,6 @@ def upstream(media: ParticipantMedia, now: float) -> LinkSample | None:
     if not arrivals:
         return None  # nothing published yet: nothing to judge
     last_packet_at = now - (time.monotonic() - max(arrivals))
-    video = [p.frames for p in producers if p.kind == "video"]  # a simulcast camera's layers
     return LinkSample(
         now,
         received,
@@ -53,7 +52,7 @@ def upstream(media: ParticipantMedia, now: float) -> LinkSample | None:
         jitter,
         None,  # a receive-only connection has no round-trip time of its own
         sum(p.bytes for p in producers),
-        sum(video) if video else None,
+        media.camera.frames if media.camera is not None else None,
         last_packet_at,
     )
 

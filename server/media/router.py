@@ -317,6 +317,12 @@ class MediaRouter:
         self.video.set_view(pid, tiles)
         self._rewire()
 
+    def set_speaker(self, room_id: str, pid: str | None) -> None:
+        """`room_id`'s active speaker (None: nobody): its tile gets the top layer. Re-plans
+        only on a change."""
+        if self.video.set_speaker(room_id, pid):
+            self._rewire()
+
     def _video_started(self, consumer: Consumer, producer: Producer) -> None:
         for sub in self.participants.values():
             if consumer in sub.slots.get("video", ()):

@@ -185,17 +185,19 @@ def unwatched_layers(
 
 def plan_room(
     views: Iterable[View],
-    speaker: str | None,
+    speakers: Mapping[str, str],
     layers: Mapping[str, Sequence[Layer]],
     switches: Mapping[tuple[str, str], Switch],
     now: float,
     config: SelectionConfig,
 ) -> RoomPlan:
-    """Every subscriber's wanted layers from its view, the layers to pause and the keyframes
-    to ask for (every switch waiting for one is marked as asked at `now`). Pairs that end with no
-    video either way are dropped from the switches."""
+    """Every subscriber's wanted layers from its view (`speakers`: subscriber -> the active
+    speaker of its room), the layers to pause and the keyframes to ask for (every switch
+    waiting for one is marked as asked at `now`). Pairs that end with no video either way are
+    dropped from the switches."""
     chosen: dict[tuple[str, str], str] = {}
     for view in views:
+        speaker = speakers.get(view.subscriber)
         for publisher, rid in choose_layers(view, speaker, layers).items():
             chosen[(view.subscriber, publisher)] = rid
     updated: dict[tuple[str, str], Switch] = {}

@@ -84,10 +84,21 @@ class VideoLayers:
         self.paused: frozenset[str] = frozenset()  # the layers paused at the publisher
         self._resumed_at: dict[str, float] = {}
         self._rates: dict[str, tuple[float, int, int]] = {}  # rid -> (at, bytes, bits/s)
+        self._frames = 0  # the frames of the layer counted at each time (`frames`)
+        self._counted: Producer | None = None
+        # rid -> the counted layer's frames when that layer last sent one
+        self._counted_seen: dict[str, int] = {}
 
     @property
     def rids(self) -> tuple[str, ...]:
         return tuple(self.producers)
+
+    @property
+    def frames(self) -> int:
+        """Frames the camera sent, growing at its frame rate whatever layers run (the link
+        quality's fps): every layer carries every frame, so only one layer's are counted."""
+        single = self._single
+        return single.frames if single is not None else self._frames
 
     def on_packet(self, packet: ReceivedPacket) -> None:
         single = self._single
@@ -96,7 +107,25 @@ class VideoLayers:
             return
         producer = self.producers.get(packet.rid) if packet.rid is not None else None
         if producer is not None:
+            frames = producer.frames
             producer.on_packet(packet)
+            if producer.frames != frames:
+                self._count(producer, producer.frames - frames)
+
+    def _count(self, producer: Producer, frames: int) -> None:
+        """`frames` new frames of `producer`'s layer: counted if it is the counted layer, or
+        once the counted one has sent no frame since this layer's previous one (it stopped or
+        was paused; a slower layer also gives way to a faster one)."""
+        counted = self._counted
+        if counted is not None and producer is not counted:
+            seen = self._counted_seen.get(producer.rid)
+            self._counted_seen[producer.rid] = counted.frames
+            if seen != counted.frames:
+                return
+        if producer is not counted:
+            self._counted = producer
+            self._counted_seen = {}
+        self._frames += frames
 
     def pause(self, rids: frozenset[str], now: float) -> None:
         """The layers the publisher is told to stop encoding now; those it is told to resume

@@ -1,10 +1,11 @@
-"""server/live/workers.py: what one round of the quality worker sends, and to whom."""
+"""server/live/workers.py: what one round of the quality or speaker worker sends, and to whom."""
 
 from __future__ import annotations
 
 from rooms.model import Role
 from rooms.quality import Level, LinkSample
 from server.live.workers import Workers
+from server.media.producer import AudioLevel
 from tests.live.conftest import Live
 
 
@@ -30,3 +31,22 @@ async def test_a_poor_upstream_is_told_capped_and_shown_to_leaders_only(live: Li
     live.sio.sent.clear()
     await workers._act_on_quality(live_session, live.now[0] + 16)
     assert live.sio.to("b") == []
+
+
+async def test_the_active_speaker_is_told_to_the_room_and_to_its_media_router(
+    live: Live,
+) -> None:
+    await live.session()
+    await live.join("a", "Ann", Role.FACILITATOR)
+    bo = await live.join("b", "Bo")
+    live_session = live.registry.sessions["s_1"]
+    workers = Workers(live.registry, live.effects.fanout, live.effects)
+    for i in range(50):
+        live.registry._on_audio_level("s_1", AudioLevel(bo, 20, True, i * 0.02))
+    await workers._announce_speakers(live_session, 1.0)
+    told = {"participant_id": bo, "room": "main"}
+    assert ("a", "active_speaker", told) in live.sio.sent
+    assert live_session.router.video.speaker("main") == bo  # its tile at the top layer
+    live_session.forget_speaker(bo)
+    await workers._announce_speakers(live_session, 1.0)
+    assert live_session.router.video.speaker("main") is None

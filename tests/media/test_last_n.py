@@ -150,3 +150,26 @@ def test_simulcast_layers_follow_the_tile_size_and_a_stopped_layer_falls_back() 
     selection.set_view("big", [])
     plan = selection.plan(both, 3.0)
     assert plan.paused["pub"] == {"h", "f"} and plan.unwatched == {"pub"}
+
+
+def test_the_active_speaker_of_each_room_gets_the_top_layer_in_a_small_tile() -> None:
+    selection = VideoSelection()
+    members = [
+        Member("pub", "main", True, 0, (H, F)),
+        Member("watcher", "main", False, SLOTS),
+        Member("other", "breakout", True, 0, (H, F)),
+        Member("away", "breakout", False, SLOTS),
+    ]
+    selection.set_view("watcher", [Tile("pub", 200, 150)])
+    selection.set_view("away", [Tile("other", 200, 150)])
+    assert dict(selection.plan(members, 0.0).selected["watcher"])["pub"].wanted == "h"
+
+    assert selection.set_speaker("main", "pub")  # changed: the router re-plans
+    assert not selection.set_speaker("main", "pub")  # unchanged: nothing to re-plan
+    assert selection.set_speaker("breakout", "watcher")  # another room's speaker
+    plan = selection.plan(members, 1.0)
+    assert dict(plan.selected["watcher"])["pub"].wanted == "f"  # its small tile at the top
+    assert dict(plan.selected["away"])["other"].wanted == "h"  # its room's speaker is another
+
+    assert selection.set_speaker("main", None)  # nobody speaks: the tile's size again
+    assert dict(selection.plan(members, 2.0).selected["watcher"])["pub"].wanted == "h"

@@ -49,6 +49,7 @@ async def test_upstream_loss_is_read_from_the_media_stream_after_a_retransmissio
         upstream, _ = await router.link_samples("p_a", time.time())
         assert upstream is not None
         assert (upstream.packets_received, upstream.packets_lost) == (4, 1)
+        assert upstream.frames == camera.frames == producer.frames  # its one layer's
     finally:
         await publisher.close()
         await router.close()

@@ -54,7 +54,8 @@ class Room:
 
     def replan(self, now: float) -> RoomPlan:
         layers = {p: SIMULCAST for p in PEOPLE}
-        self.plan = plan_room(self.views.values(), self.speaker, layers, self.switches, now, CONFIG)
+        speakers = {p: self.speaker for p in self.views} if self.speaker else {}
+        self.plan = plan_room(self.views.values(), speakers, layers, self.switches, now, CONFIG)
         self.switches = self.plan.switches
         return self.plan
 

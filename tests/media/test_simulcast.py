@@ -165,6 +165,41 @@ def test_a_camera_without_simulcast_is_one_layer_always_available() -> None:
     assert [la.rid for la in layers.available(clock.now)] == ["c"]
 
 
+def test_a_camera_counts_its_frames_once_whatever_layers_run_or_pause() -> None:
+    """The count the link-quality judge takes the camera's frame rate from: the frames of one
+    layer at a time, moving on when that layer stops (the browser stopped it, or the server
+    paused it), never backwards; two layers sending count as one camera, not twice."""
+    clock = Clock()
+    layers, _ = make_layers(clock, ("h", "f"))
+    seq = {"h": 100, "f": 500}
+    counts: list[int] = []
+
+    def run(seconds: float, *rids: str) -> int:
+        """Each of `rids` sends a one-packet frame every 0.1 s (both: "f" first, then "h")."""
+        before = layers.frames
+        for _ in range(round(seconds * 10)):
+            clock.now += 0.1
+            for rid in rids:
+                seq[rid] += 1
+                payload = DELTA + bytes(20)
+                packet = ReceivedPacket(111, seq[rid], seq[rid] * 3000, True, VP8, payload, rid=rid)
+                layers.on_packet(packet)
+                counts.append(layers.frames)
+        return layers.frames - before
+
+    assert run(2, "f", "h") == 20  # both layers: the camera's 10 fps, not 20
+    layers.pause(frozenset({"f"}), clock.now)
+    assert 18 <= run(2, "h") <= 20  # "f" paused at the publisher: counted on from "h"
+    assert 18 <= run(2, "f") <= 20  # "h" stopped, "f" resumed
+    assert run(1, "f", "h") == 10
+    assert 18 <= run(2, "h") <= 20  # "f" stopped
+    assert counts == sorted(counts)  # never backwards
+
+    single, _ = make_layers(clock, None)  # a camera without simulcast: its one layer's count
+    send_keyframe(single, None, 444, 0, 320)
+    assert single.frames == single.producers["c"].frames == 1
+
+
 def frame(timestamp: int, keyframe: bool) -> ForwardedFrame:
     return ForwardedFrame([KEY if keyframe else DELTA, b"x"], timestamp, keyframe, 0.0)
 
