@@ -62,6 +62,7 @@ _ESTIMATOR_DETECTOR = "detector"
 _RATE_WINDOW_MS = 1000  # as aiortc's estimator counts its incoming bitrate
 _DTLS_RX_SRTP = "_rx_srtp"
 _DTLS_ROUTER = "_rtp_router"
+_DTLS_HANDLE_RTCP = "_handle_rtcp_data"  # parses and routes decrypted RTCP to its recipients
 _ICE_DATA_RECEIVED = "data_received"
 _ICE_PROTOCOLS = "_protocols"
 _SO_RCVBUFFORCE = 33  # Linux's socket option; Python's socket module does not name it
@@ -259,8 +260,9 @@ class _ReceiverFeed:
 
 class _DirectPath:
     """One DTLS transport's SRTP packets of hooked receivers, taken in the ICE connection's
-    `data_received`; everything else (DTLS, SRTCP, packets for other receivers) is handed to
-    the stock `data_received`, which queues it for the DTLS transport's task."""
+    `data_received`, and SRTCP too (it goes to aiortc's own RTCP routing, in that call);
+    everything else (DTLS, packets for other receivers) is handed to the stock
+    `data_received`, which queues it for the DTLS transport's task."""
 
     _paths: weakref.WeakKeyDictionary[RTCDtlsTransport, _DirectPath] = weakref.WeakKeyDictionary()
 
@@ -272,7 +274,7 @@ class _DirectPath:
         return path
 
     def __init__(self, dtls: RTCDtlsTransport) -> None:
-        for name in (_DTLS_RX_SRTP, _DTLS_ROUTER):
+        for name in (_DTLS_RX_SRTP, _DTLS_ROUTER, _DTLS_HANDLE_RTCP):
             require(dtls, name)
         connection = ice_connection(dtls.transport)
         require(connection, _ICE_DATA_RECEIVED)
@@ -280,6 +282,10 @@ class _DirectPath:
         if srtp is None:
             raise HookError("the DTLS transport has no SRTP session once its receiver started")
         self._unprotect = srtp.unprotect
+        self._unprotect_rtcp = srtp.unprotect_rtcp
+        self._handle_rtcp: Callable[[bytes], Coroutine[Any, Any, None]] = getattr(
+            dtls, _DTLS_HANDLE_RTCP
+        )
         self._router = getattr(dtls, _DTLS_ROUTER)
         self._feeds: dict[RTCRtpReceiver, _ReceiverFeed] = {}
         self._by_ssrc: dict[int, _ReceiverFeed] = {}
@@ -290,9 +296,16 @@ class _DirectPath:
         self._feeds[receiver] = feed
 
     def data_received(self, data: bytes, component: int) -> None:
-        # RTP: first byte 128-191 (RFC 7983), and not RTCP (RFC 5761: second byte 192-208)
-        if len(data) < 12 or not 127 < data[0] < 192 or 191 < data[1] < 209:
+        # SRTP and SRTCP: first byte 128-191 (RFC 7983); RTCP: second byte 192-208 (RFC 5761)
+        if len(data) < 12 or not 127 < data[0] < 192:
             self._stock(data, component)
+            return
+        if 191 < data[1] < 209:
+            try:
+                decrypted = self._unprotect_rtcp(data)
+            except pylibsrtp.Error:
+                return  # as aiortc drops it
+            run_now(self._handle_rtcp(decrypted))
             return
         ssrc = int.from_bytes(data[8:12], "big")  # the header is not encrypted
         feed = self._by_ssrc.get(ssrc)
@@ -315,3 +328,40 @@ class _DirectPath:
         if feed is not None:
             self._by_ssrc[ssrc] = feed
         return feed
+
+
+def receive_rtcp_directly(dtls: RTCDtlsTransport) -> None:
+    """SRTCP on this DTLS transport (a subscriber's receiver reports, NACKs and keyframe
+    requests on a subscribe connection) is handled in the call that read it, without the
+    DTLS transport's queue and task wake-up per packet."""
+    _DirectPath.of(dtls)
+
+
+def run_now(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run an aiortc handler to its end in this call. aiortc 1.16's RTCP handlers of senders
+    and receivers never wait (a NACK's retransmission is the lean path's, synchronous); should
+    one wait, a task takes it from there, as the DTLS transport's own task would have."""
+    try:
+        awaited = coroutine.send(None)
+    except StopIteration:
+        return
+    task = asyncio.ensure_future(_finish(coroutine, awaited))
+    _FINISHING.add(task)
+    task.add_done_callback(_FINISHING.discard)
+
+
+_FINISHING: set[asyncio.Future[None]] = set()  # run_now's tasks, referenced until done
+
+
+async def _finish(coroutine: Coroutine[Any, Any, None], awaited: Any) -> None:
+    """Step `coroutine` on from a wait, as an asyncio task steps one: resume it once what it
+    waits for is done (it reads the result or exception itself)."""
+    while True:
+        if isinstance(awaited, asyncio.Future):
+            await asyncio.wait([awaited])
+        else:
+            await asyncio.sleep(0)  # a bare yield
+        try:
+            awaited = coroutine.send(None)
+        except StopIteration:
+            return

@@ -20,6 +20,7 @@ from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.stats import RTCRemoteInboundRtpStreamStats, RTCStatsReport
 
+from server.media import aiortc_receive
 from server.media.aiortc_hooks import HookError, ice_connection, require
 from server.media.compiled_send import PROTECT, CompiledRtpWriter, srtp_context
 from server.media.rtp_writer import FrameWriting, SendSetup
@@ -222,6 +223,7 @@ def send_directly(sender: RTCRtpSender, source: LeanSource) -> None:
 
     async def send(parameters: RTCRtpSendParameters) -> None:
         await stock_send(parameters)
+        aiortc_receive.receive_rtcp_directly(sender.transport)
         source.attach(_send_setup(sender, parameters), SrtpLink(sender))
 
     async def retransmit(sequence_number: int) -> None:

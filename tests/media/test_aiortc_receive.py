@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket
 
 from server.media import aiortc_hooks, aiortc_receive, aiortc_send
@@ -132,9 +132,17 @@ async def test_video_arrives_and_a_lost_packet_comes_back_over_rtx(
     assert codec_count == []  # no decoder was created
 
 
-async def test_audio_levels_arrive_and_rtcp_still_goes_aiortcs_way(
-    loopback_ice: None, codec_count: list[str]
+async def test_audio_levels_arrive_and_rtcp_is_routed_by_aiortc_in_the_receiving_call(
+    loopback_ice: None, codec_count: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    handled_in: list[asyncio.Task[Any] | None] = []  # the task each RTCP packet was handled in
+    stock_handle = RTCDtlsTransport._handle_rtcp_data
+
+    async def handle_rtcp_data(self: RTCDtlsTransport, data: bytes) -> None:
+        handled_in.append(asyncio.current_task())
+        await stock_handle(self, data)
+
+    monkeypatch.setattr(RTCDtlsTransport, "_handle_rtcp_data", handle_rtcp_data)
     sender_pc, receiver_pc = peer_pair()
     consumer, _ = lean_sender(sender_pc, "audio")
     receiver, received = receiving_directly(receiver_pc, "audio")
@@ -157,7 +165,8 @@ async def test_audio_levels_arrive_and_rtcp_still_goes_aiortcs_way(
         await receiver._handle_rtp_packet(queued, arrival_time_ms=0)
         assert (received[3].payload, received[3].audio_level) == (b"\xf8\x01", (True, 5))
 
-        # the sender's reports (RTCP) reach the receiver through aiortc's own path
+        # the sender's reports (RTCP) reach the receiver through aiortc's routing, called in
+        # the socket's callback (no task) rather than by the DTLS transport's task
         async def sender_reports() -> list[Any]:
             stats = await receiver.getStats()
             return [s for s in stats.values() if s.type == "remote-outbound-rtp"]
@@ -166,12 +175,47 @@ async def test_audio_levels_arrive_and_rtcp_still_goes_aiortcs_way(
             while not (reports := await sender_reports()):
                 await asyncio.sleep(0.1)
         assert reports[0].packetsSent == 3
+        assert handled_in and set(handled_in) == {None}  # both ways: reports and receiver reports
         (media,) = aiortc_receive.media_streams(receiver)
         assert (media.packets_received, media.packets_lost) == (4, 0)
     finally:
         await sender_pc.close()
         await receiver_pc.close()
     assert codec_count == []
+
+
+async def test_run_now_finishes_a_handler_that_never_waits_in_the_call() -> None:
+    done: list[str] = []
+
+    async def handler() -> None:
+        done.append("ran")
+
+    aiortc_receive.run_now(handler())
+    assert done == ["ran"]
+
+
+async def test_run_now_lets_a_task_finish_a_handler_that_waits() -> None:
+    loop = asyncio.get_running_loop()
+    first, second = loop.create_future(), loop.create_future()
+    seen: list[object] = []
+
+    async def handler() -> None:
+        seen.append(await first)
+        try:
+            await second
+        except ValueError as error:
+            seen.append(str(error))
+        await asyncio.sleep(0)
+        seen.append("end")
+
+    aiortc_receive.run_now(handler())
+    assert seen == []
+    first.set_result("result")
+    await asyncio.sleep(0.01)
+    assert seen == ["result"]
+    second.set_exception(ValueError("refused"))
+    await until(lambda: seen[-1:] == ["end"], 2, "the handler's end")
+    assert seen == ["result", "refused", "end"]
 
 
 RMEM_MAX_BYTES = int(Path("/proc/sys/net/core/rmem_max").read_text())
