@@ -20,10 +20,11 @@ from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.stats import RTCRemoteInboundRtpStreamStats, RTCStatsReport
 
-from server.media import aiortc_receive
+from server.media import aiortc_receive, sender_reports
 from server.media.aiortc_hooks import HookError, ice_connection, require
 from server.media.compiled_send import PROTECT, CompiledRtpWriter, srtp_context
 from server.media.rtp_writer import FrameWriting, SendSetup
+from server.media.sender_reports import SentCounts
 
 _SENDER_SEND = "send"
 _SENDER_RETRANSMIT = "_retransmit"
@@ -162,25 +163,6 @@ def _send_setup(sender: RTCRtpSender, parameters: RTCRtpSendParameters) -> SendS
     )
 
 
-class SentCounts(Protocol):
-    """What a lean sender has sent: its RTCP sender reports and getStats read it from here."""
-
-    @property
-    def packets_sent(self) -> int: ...
-
-    @property
-    def octets_sent(self) -> int:
-        """Payload octets."""
-
-    @property
-    def last_ntp(self) -> int:
-        """The wall clock (64-bit NTP) when the last frame was sent."""
-
-    @property
-    def last_rtp_timestamp(self) -> int:
-        """The RTP timestamp of the last frame sent."""
-
-
 class _ReportingSender(RTCRtpSender):
     """aiortc's sender, reading what it reports from a `SentCounts` (its own fields would need
     four writes per frame sent; aiortc writes them only in the RTP task this path bypasses)."""
@@ -231,6 +213,7 @@ def send_directly(sender: RTCRtpSender, source: LeanSource) -> None:
 
     setattr(sender, _SENDER_SEND, send)
     setattr(sender, _SENDER_RETRANSMIT, retransmit)
+    sender_reports.report_together(sender, source)
     sender.__class__ = _ReportingSender
     sender._lean_counts = source  # type: ignore[attr-defined]
 
