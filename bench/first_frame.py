@@ -36,10 +36,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.first_frame_page import page_join
-from bench.forwarding import machine
+from bench.forwarding import bench_clip, machine
 from bench.harness import CHROMIUM, CHROMIUM_ARGS, everyone_hears_everyone, start_server
 from server.bot.client import Bot
-from server.bot.media import EncodedMedia, generate_clip
+from server.bot.media import EncodedMedia
 from server.bot.stats import FirstArrivals
 from server.media import aiortc_hooks
 
@@ -196,13 +196,7 @@ async def run(args: argparse.Namespace) -> int:
     if (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {1})
     aiortc_hooks.restrict_host_addresses(["127.0.0.1"])
-    clip = generate_clip(
-        Path(tempfile.gettempdir()) / f"circle-bench-{args.width}x{args.height}.webm",
-        seconds=10,
-        width=args.width,
-        height=args.height,
-        fps=20,
-    )
+    clip = bench_clip(args.width, args.height)
     media = EncodedMedia.load(clip, clip)
     with (
         tempfile.TemporaryDirectory(prefix="circle-bench-") as tmp,

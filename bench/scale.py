@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.forwarding import process_cpu_s
+from bench.forwarding import bench_clip, process_cpu_s
 from bench.harness import (
     KINDS,
     PYTHON,
@@ -42,7 +42,6 @@ from bench.harness import (
     start_server,
     wait_ready,
 )
-from server.bot.media import generate_clip
 
 MAX_LOSS_PCT = 1.0
 MAX_P99_MS = 50.0
@@ -242,13 +241,7 @@ def table(results: list[Result], people: int) -> str:
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    clip = generate_clip(
-        Path(tempfile.gettempdir()) / "circle-bench-640x480.webm",
-        seconds=10,
-        width=640,
-        height=480,
-        fps=20,
-    )
+    clip = bench_clip(640, 480)
     results = []
     with tempfile.TemporaryDirectory(prefix="circle-scale-") as tmp:
         for workers in (1, 2):
