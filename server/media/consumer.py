@@ -190,7 +190,7 @@ class Consumer(MediaStreamTrack):
             self._rebaser.resume((writer.timestamp - writer.ts_origin) % TS_MOD)
             self._listener.on_steadiness(self)
 
-    # what the sender's RTCP reports read (aiortc_send.SentCounts)
+    # what the sender's RTCP reports and statistics read (sender_reports.SentCounts)
 
     @property
     def packets_sent(self) -> int:
