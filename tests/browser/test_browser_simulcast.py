@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page
 
+from rooms.model import MAIN_ROOM
 from server.bot.client import Bot
 from server.bot.media import EncodedMedia
 from server.live.session import LiveSession
@@ -135,6 +136,9 @@ async def test_each_subscriber_gets_the_layer_its_tile_needs(
     publisher = await open_page(browser, created["facilitator_url"])
     await join(publisher, "Ana")
     ana = await joined(publisher, 1, "the publisher alone")
+    # Chromium's fake microphone beeps, which would make Ana the active speaker, whose tile
+    # gets the top layer whatever its size: she mutes so only tile sizes choose her layer.
+    await publisher.get_by_role("button", name="Mute microphone").click()
     watcher = await open_page(browser, created["invite_url"])
     await watcher.set_viewport_size({"width": 1280, "height": 800})
     await join(watcher, "Ben")
@@ -183,6 +187,11 @@ async def test_each_subscriber_gets_the_layer_its_tile_needs(
         await grows(watcher, bot.participant_id, "the bot beside a simulcast camera")
 
         # A small tile (a phone's grid) gets "h", switched at its keyframe, still playing.
+        for _ in range(int(WAIT_S / 0.2)):
+            if live.router.video.speaker(MAIN_ROOM) != ana:
+                break
+            await asyncio.sleep(0.2)
+        assert live.router.video.speaker(MAIN_ROOM) != ana, "Ana, muted, still speaks"
         await watcher.set_viewport_size({"width": 390, "height": 844})
         await plays_layer(watcher, live, ben, ana, "h", "a small tile")
         await only_encodes(publisher, "h", "a small tile only")
