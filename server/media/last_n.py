@@ -57,6 +57,7 @@ class VideoSelection:
         self._switches: dict[tuple[str, str], Switch] = {}
         self._told: dict[str, frozenset[str]] = {}  # publisher -> paused, as last told
         self._speakers: dict[str, str] = {}  # room -> its active speaker
+        self._layered: frozenset[str] = frozenset()  # cameras of more than one layer, last plan
         self.unwatched: frozenset[str] = frozenset()
 
     def set_view(self, subscriber: str, tiles: Iterable[Tile]) -> None:
@@ -72,14 +73,19 @@ class VideoSelection:
         return self._views.get(subscriber)
 
     def set_speaker(self, room_id: str, speaker: str | None) -> bool:
-        """`room_id`'s active speaker (None: nobody speaks); whether that changed it."""
-        if self._speakers.get(room_id) == speaker:
+        """`room_id`'s active speaker (None: nobody speaks); whether a re-plan can change a
+        layer. The speaker's tile gets its camera's top layer, so only a speaker, new or old,
+        with a camera of several layers changes a plan (the views built here carry no
+        bandwidth budget); a camera gaining layers is re-planned for that anyway (LayerWatch),
+        with the speaker remembered here."""
+        before = self._speakers.get(room_id)
+        if before == speaker:
             return False
         if speaker is None:
             del self._speakers[room_id]
         else:
             self._speakers[room_id] = speaker
-        return True
+        return before in self._layered or speaker in self._layered
 
     def speaker(self, room_id: str) -> str | None:
         return self._speakers.get(room_id)
@@ -108,6 +114,7 @@ class VideoSelection:
         nobody watches, and the changes of paused layers to tell."""
         views = [self._view(m, members) for m in members if m.video_slots > 0]
         layers = {m.pid: m.layers for m in members if m.publishes_video}
+        self._layered = frozenset(pid for pid, available in layers.items() if len(available) > 1)
         speakers = {m.pid: s for m in members if (s := self._speakers.get(m.room_id))}
         plan = plan_room(views, speakers, layers, self._switches, now, self._config)
         self._switches = plan.switches

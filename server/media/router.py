@@ -319,7 +319,7 @@ class MediaRouter:
 
     def set_speaker(self, room_id: str, pid: str | None) -> None:
         """`room_id`'s active speaker (None: nobody): its tile gets the top layer. Re-plans
-        only on a change."""
+        only when that can change a layer (VideoSelection.set_speaker)."""
         if self.video.set_speaker(room_id, pid):
             self._rewire()
 

@@ -166,10 +166,37 @@ def test_the_active_speaker_of_each_room_gets_the_top_layer_in_a_small_tile() ->
 
     assert selection.set_speaker("main", "pub")  # changed: the router re-plans
     assert not selection.set_speaker("main", "pub")  # unchanged: nothing to re-plan
-    assert selection.set_speaker("breakout", "watcher")  # another room's speaker
+    selection.set_speaker("breakout", "away")  # another room's speaker
     plan = selection.plan(members, 1.0)
     assert dict(plan.selected["watcher"])["pub"].wanted == "f"  # its small tile at the top
     assert dict(plan.selected["away"])["other"].wanted == "h"  # its room's speaker is another
 
     assert selection.set_speaker("main", None)  # nobody speaks: the tile's size again
     assert dict(selection.plan(members, 2.0).selected["watcher"])["pub"].wanted == "h"
+
+
+def test_a_speaker_change_re_plans_only_where_a_layer_can_change() -> None:
+    """The speaker's tile gets its top layer: a camera of one layer has no other to get, so
+    speakers without a layered camera need no re-plan (every packet's level in a busy room
+    moves the speaker; a re-plan is O(room^2)). Remembered all the same for later plans."""
+    selection = VideoSelection()
+    members = [
+        Member("layered", "main", True, SLOTS, (H, F)),
+        Member("single", "main", True, SLOTS),
+        Member("watcher", "main", False, SLOTS),
+    ]
+    selection.set_view("watcher", [Tile("layered", 200, 150), Tile("single", 200, 150)])
+    selection.plan(members, 0.0)
+
+    assert not selection.set_speaker("main", "single")  # nothing of it can change
+    assert selection.set_speaker("main", "layered")  # its tile goes to "f"
+    assert dict(selection.plan(members, 1.0).selected["watcher"])["layered"].wanted == "f"
+    assert selection.set_speaker("main", "single")  # "layered" goes back to its tile's "h"
+    assert dict(selection.plan(members, 2.0).selected["watcher"])["layered"].wanted == "h"
+    assert not selection.set_speaker("main", None)
+
+    # "single" starts sending two layers (a re-plan for that comes from the layer watch): its
+    # turn as the speaker, though it needed no re-plan, counts from then on
+    assert not selection.set_speaker("main", "single")
+    members[1] = Member("single", "main", True, SLOTS, (H, F))
+    assert dict(selection.plan(members, 3.0).selected["watcher"])["single"].wanted == "f"
