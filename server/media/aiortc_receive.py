@@ -2,14 +2,14 @@
 
 aiortc receives every datagram through a queue and its DTLS transport's task (one wake-up per
 packet), parses it into an `RtpPacket`, and its receiver depayloads it into a jitter buffer.
-`receive_directly` takes the publisher's RTP packets straight from the ICE connection's
-`data_received`, in the call that read them from the socket: SRTP unprotect, then
+`receive_directly` takes the publisher's RTP packets straight from the socket's protocol (before
+aioice tries each as STUN), in the call that read them from the socket: SRTP unprotect, then
 `rtp_reader` reads what forwarding needs, and the sink (the producer) gets it. aiortc's receiver
 bookkeeping is still fed, as its own receive path feeds it: the reception statistics (its RTCP
 receiver reports and getStats), the NACK generator and the REMB estimator, the latter counting
 its incoming bitrate with a constant-cost `WindowRate` and its estimates paced by
-`RembThrottle` (aiortc sends one per packet while it sees overuse). DTLS and RTCP go the stock
-way.
+`RembThrottle` (aiortc sends one per packet while it sees overuse). SRTCP goes to aiortc's own
+RTCP routing in the same call; DTLS and STUN go the stock way.
 
 Private attributes, like those of aiortc_hooks.py: each is checked when the hook is set
 (`HookError`), and tests/media/test_aiortc_receive.py exercises them against the pinned aiortc.
@@ -65,6 +65,8 @@ _DTLS_ROUTER = "_rtp_router"
 _DTLS_HANDLE_RTCP = "_handle_rtcp_data"  # parses and routes decrypted RTCP to its recipients
 _ICE_DATA_RECEIVED = "data_received"
 _ICE_PROTOCOLS = "_protocols"
+_PROTOCOL_DATAGRAM_RECEIVED = "datagram_received"
+_PROTOCOL_CANDIDATE = "local_candidate"
 _SO_RCVBUFFORCE = 33  # Linux's socket option; Python's socket module does not name it
 
 PacketSink = Callable[[ReceivedPacket], None]
@@ -291,6 +293,26 @@ class _DirectPath:
         self._by_ssrc: dict[int, _ReceiverFeed] = {}
         self._stock: Callable[[bytes, int], None] = getattr(connection, _ICE_DATA_RECEIVED)
         setattr(connection, _ICE_DATA_RECEIVED, self.data_received)
+        require(connection, _ICE_PROTOCOLS)
+        for protocol in getattr(connection, _ICE_PROTOCOLS):
+            self._take_datagrams(protocol)
+
+    def _take_datagrams(self, protocol: Any) -> None:
+        """SRTP and SRTCP come to `data_received` straight from the socket's protocol: aioice
+        first tries every datagram as STUN, raising and catching an error for each packet."""
+        require(protocol, _PROTOCOL_DATAGRAM_RECEIVED)
+        require(protocol, _PROTOCOL_CANDIDATE)
+        stock: Callable[[bytes, tuple[Any, ...]], None] = protocol.datagram_received
+        component: int = protocol.local_candidate.component
+        data_received = self.data_received
+
+        def datagram_received(data: bytes, addr: tuple[Any, ...]) -> None:
+            if data and 127 < data[0] < 192:  # RTP or RTCP; STUN starts with 0-3 (RFC 7983)
+                data_received(data, component)
+            else:
+                stock(data, addr)
+
+        setattr(protocol, _PROTOCOL_DATAGRAM_RECEIVED, datagram_received)
 
     def add(self, receiver: RTCRtpReceiver, feed: _ReceiverFeed) -> None:
         self._feeds[receiver] = feed

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aioice.stun
 import pytest
 from aiortc import RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket
@@ -143,12 +144,22 @@ async def test_audio_levels_arrive_and_rtcp_is_routed_by_aiortc_in_the_receiving
         await stock_handle(self, data)
 
     monkeypatch.setattr(RTCDtlsTransport, "_handle_rtcp_data", handle_rtcp_data)
+    parsed_as_stun: list[int] = []  # the first byte of each datagram aioice tried as STUN
+    stock_parse = aioice.stun.parse_message
+
+    def parse_message(data: bytes) -> aioice.stun.Message:
+        parsed_as_stun.append(data[0])
+        return stock_parse(data)
+
+    monkeypatch.setattr(aioice.stun, "parse_message", parse_message)
     sender_pc, receiver_pc = peer_pair()
     consumer, _ = lean_sender(sender_pc, "audio")
     receiver, received = receiving_directly(receiver_pc, "audio")
     await negotiate(sender_pc, receiver_pc)
     try:
         await until(lambda: consumer._link is not None, 10, "the sender started")
+        await until(lambda: receiver._enabled, 10, "the receiver started")
+        parsed_as_stun.clear()
         consumer.activate()
         for i in range(3):
             level = (i == 1, 20 + i)
@@ -176,6 +187,9 @@ async def test_audio_levels_arrive_and_rtcp_is_routed_by_aiortc_in_the_receiving
                 await asyncio.sleep(0.1)
         assert reports[0].packetsSent == 3
         assert handled_in and set(handled_in) == {None}  # both ways: reports and receiver reports
+        # SRTP and SRTCP (first byte 128-191) go straight to the lean path, both ways: aioice
+        # never tries to parse them as STUN first (it raised and caught an error for each)
+        assert [b for b in parsed_as_stun if 127 < b < 192] == []
         (media,) = aiortc_receive.media_streams(receiver)
         assert (media.packets_received, media.packets_lost) == (4, 0)
     finally:
