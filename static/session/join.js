@@ -173,8 +173,7 @@ async function restartMedia() {
   setStatus('Reconnecting video and sound…');
   try {
     await request('restart_media', {});
-    await publish(gen);
-    await subscribe(gen);
+    await Promise.all([publish(gen), subscribe(gen)]);
     if (gen === app.generation) setStatus('Connected');
   } catch (err) {
     if (gen === app.generation)
@@ -193,10 +192,13 @@ async function enterSession(state, gen) {
   renderAll();
   setStatus('Connecting video and sound…');
   try {
-    await publish(gen);
-    // Tell others if we start muted or without a device.
-    if (!app.micOn || !app.camOn || !app.audioTrack || !app.videoTrack) sendMediaState();
-    await subscribe(gen);
+    // Both at once: each is its own connection, and seeing the others should not wait for
+    // our own camera's negotiation (about a quarter of a second in Chromium).
+    const publishing = publish(gen).then(() => {
+      // Tell others if we start muted or without a device.
+      if (!app.micOn || !app.camOn || !app.audioTrack || !app.videoTrack) sendMediaState();
+    });
+    await Promise.all([publishing, subscribe(gen)]);
     if (gen !== app.generation) return;
     setStatus('Connected');
   } catch (err) {
