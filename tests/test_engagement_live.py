@@ -48,6 +48,8 @@ async def test_speaking_time_and_turns_match_the_script(
     speaking_seen: set[str] = set()
     lead.sio.on("engagement", live_reports.append)
     lead.sio.on("speaking", lambda msg: speaking_seen.update(msg["participant_ids"]))
+    active_speakers: set[str | None] = set()  # each told to the whole room
+    lead.sio.on("active_speaker", lambda msg: active_speakers.add(msg["participant_id"]))
     bots = {
         name: Bot(session["invite_url"], name, speech_media(tmp_path, name), subscribe=False)
         for name in SCRIPT
@@ -74,6 +76,8 @@ async def test_speaking_time_and_turns_match_the_script(
         ids = {m["name"]: pid for pid, m in report["participants"].items()}
         assert {ids["Ana"], ids["Ben"], ids["Cy"]} <= speaking_seen
         assert ids["Di"] not in speaking_seen
+        assert {ids["Ana"], ids["Ben"], ids["Cy"]} <= active_speakers
+        assert ids["Di"] not in active_speakers
         await until(lambda: bool(live_reports), 3, "a live report reaches the facilitator")
         assert set(live_reports[-1]["participants"]) == set(report["participants"])
     finally:

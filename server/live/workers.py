@@ -84,8 +84,7 @@ class Workers:
             admitted = live.session.admitted()
             audience = {p.id for p in admitted if p.room_id == room or p.role.leads}
             message = {"participant_id": current, "room": room}
-            for pid in audience:
-                await self.fanout.to(live, pid, "active_speaker", message)
+            await self.fanout.to_each(live, audience, "active_speaker", message)
 
     async def run_breakout_timers(self) -> None:
         """Breakout timers and return countdowns (rooms.breakouts.tick)."""

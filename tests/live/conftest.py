@@ -34,8 +34,10 @@ class RecordingSocketServer:
     closed: list[str] = field(default_factory=list)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    async def emit(self, event: str, data: Any = None, to: str = "", **_: Any) -> None:
-        self.sent.append((to, event, data))
+    async def emit(self, event: str, data: Any = None, to: str | list[str] = "", **_: Any) -> None:
+        assert to, "an emit with no address goes to everyone connected"
+        for sid in [to] if isinstance(to, str) else to:
+            self.sent.append((sid, event, data))
 
     async def enter_room(self, sid: str, room: str, **_: Any) -> None:
         self.rooms[room].add(sid)

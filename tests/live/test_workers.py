@@ -50,3 +50,21 @@ async def test_the_active_speaker_is_told_to_the_room_and_to_its_media_router(
     live_session.forget_speaker(bo)
     await workers._announce_speakers(live_session, 1.0)
     assert live_session.router.video.speaker("main") is None
+
+
+async def test_one_message_to_several_goes_to_each_connected_one_and_none_to_nobody(
+    live: Live,
+) -> None:
+    await live.session()
+    await live.join("a", "Ann", Role.FACILITATOR)
+    bo = await live.join("b", "Bo")
+    live_session = live.registry.sessions["s_1"]
+    fanout = live.effects.fanout
+    live.sio.sent.clear()
+    await fanout.to_each(live_session, [bo, "p_gone"], "active_speaker", {"x": 1})
+    assert live.sio.sent == [("b", "active_speaker", {"x": 1})]
+    live.sio.sent.clear()
+    # nobody connected among them: no message at all (an emit to no address reaches everyone)
+    await fanout.to_each(live_session, ["p_gone"], "active_speaker", {"x": 1})
+    await fanout.to_each(live_session, [], "active_speaker", {"x": 1})
+    assert live.sio.sent == []
