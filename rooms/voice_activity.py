@@ -116,7 +116,9 @@ class VoiceActivity:
     _first_at: float = 0.0  # the stream's first packet
     _opened_on_noise: bool = False  # its first level was quieter than speech opens
     _last_voice_at: float | None = None  # the last packet voiced by all three rules
-    _recent: deque[tuple[float, int]] = field(default_factory=deque)  # (at, dBov), fluctuation
+    # the fluctuation window: times and dBov apart, so that its spread is found by min and max
+    _recent_at: deque[float] = field(default_factory=deque)
+    _recent_dbov: deque[int] = field(default_factory=deque)
     _under_since: float | None = None  # the level went under the voice line here
     _syllable_from: float = 0.0  # the current syllable's peak is looked for from here
     _quiet: LevelWindow = field(init=False)  # recent non-voice levels: the floor and noise top
@@ -133,7 +135,8 @@ class VoiceActivity:
         accepted and not used: Chromium sets it on nearly every packet (docs/engagement.md)."""
         config = self.config
         self.soft = False
-        level = max(0, min(LEVELS - 1, level))
+        if not 0 <= level < LEVELS:  # (checked first: it nearly always is)
+            level = max(0, min(LEVELS - 1, level))
         dbov = -level
         # The first packet, and the first after a DTX gap, follow silence: speech that starts
         # there has moved from silence already. Otherwise speech must move within the window.
@@ -144,13 +147,16 @@ class VoiceActivity:
             self._opened_on_noise = dbov < config.opening_voice_dbov
         self._last_at = at
         self._remember(at, dbov)
-        recent = self._recent
+        recent_at, recent_dbov = self._recent_at, self._recent_dbov
         if after_gap:
-            recent.clear()
-        recent.append((at, dbov))
+            recent_at.clear()
+            recent_dbov.clear()
+        recent_at.append(at)
+        recent_dbov.append(dbov)
         horizon = at - config.fluctuation_window_s
-        while recent[0][0] < horizon:
-            recent.popleft()
+        while recent_at[0] < horizon:
+            recent_at.popleft()
+            recent_dbov.popleft()
         floor = self.floor_dbov
         if floor is not None and dbov < floor + config.above_floor_db:
             if self._under_since is None:
@@ -169,7 +175,8 @@ class VoiceActivity:
             dbov >= config.quietest_voice_dbov
             and (floor is None or dbov >= floor + config.above_floor_db)
             and (not young or young_noise is None or dbov > young_noise)
-            and (after_gap or self._moving())  # last: it scans the window
+            # last: it scans the window
+            and (after_gap or max(recent_dbov) - min(recent_dbov) >= config.fluctuation_min_db)
         )
         if above and floor is not None:  # the evidence for `noisy`
             self._heights.append(dbov - floor)
@@ -181,7 +188,7 @@ class VoiceActivity:
             or (
                 floor is not None
                 and settled
-                and self._syllable_peaked(floor + config.peak_above_floor_db)
+                and self._syllable_peaked(floor + config.peak_above_floor_db, dbov, at)
             )
         )
         if voice and floor is not None:
@@ -208,16 +215,14 @@ class VoiceActivity:
         self._voiced = voice
         return voice
 
-    def _moving(self) -> bool:
-        """The levels of the fluctuation window span enough for speech."""
-        levels = [d for _, d in self._recent]
-        return max(levels) - min(levels) >= self.config.fluctuation_min_db
-
-    def _syllable_peaked(self, line: int) -> bool:
-        """The current syllable (what the window holds of it) reached `line`. Newest first:
-        a syllable's loud packet is mostly the one being heard."""
+    def _syllable_peaked(self, line: int, dbov: int, at: float) -> bool:
+        """The current syllable (what the window holds of it) reached `line`: mostly, the
+        level `dbov` being heard at `at` did."""
         since = self._syllable_from
-        return any(d >= line for t, d in reversed(self._recent) if t >= since)
+        if dbov >= line and at >= since:
+            return True
+        window = zip(self._recent_at, self._recent_dbov, strict=True)
+        return any(d >= line for t, d in window if t >= since)
 
     def _remember(self, at: float, dbov: int) -> None:
         """Keep what an onset's rise and a fade are judged by."""
