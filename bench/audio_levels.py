@@ -1,9 +1,10 @@
 """Per-audio-packet cost of the speaking path: what the server runs on every packet's level.
 
     .venv/bin/python -m bench.audio_levels [--people 8] [--seconds 180] [--seed 1]
-    .venv/bin/python -m bench.audio_levels --compare main [--repeat 3]
+    .venv/bin/python -m bench.audio_levels --compare main [--repeat 3] [--everyone-talking]
 
-A speech-like conversation (bench/level_stream.py) is fed packet by packet, in arrival order,
+A speech-like conversation (bench/level_stream.py; or everyone talking at once, as in the
+forwarding benchmark's rooms) is fed packet by packet, in arrival order,
 as server/live/registry.py feeds it: `ActiveSpeaker.add` and `Engagement.level`, the workers'
 `Engagement.tick` every 100 ms and `ActiveSpeaker.current` every 200 ms of stream time between
 packets (those are not timed). Each row times its own fresh run over the whole stream and
@@ -148,7 +149,9 @@ def run_in_process(rooms_from: Path | None, args: argparse.Namespace) -> dict[st
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
     command = [sys.executable, "-m", "bench.audio_levels", "--json"]
     command += ["--people", str(args.people), "--seconds", str(args.seconds)]
-    command += ["--seed", str(args.seed)]
+    command += ["--seed", str(args.seed)] + (
+        ["--everyone-talking"] if args.everyone_talking else []
+    )
     done = subprocess.run(command, env=env, check=True, capture_output=True, text=True, cwd="/")
     result: dict[str, float] = json.loads(done.stdout)
     return result
@@ -175,13 +178,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=180.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--everyone-talking", action="store_true", help="all at once, not taking turns"
+    )
     parser.add_argument("--compare", metavar="REF", help="a git ref whose rooms/ to run too")
     parser.add_argument("--json", action="store_true", help="one run, as JSON (for --compare)")
     args = parser.parse_args()
     if args.compare:
         compare(args)
         return
-    packets = conversation(args.people, args.seconds, args.seed)
+    packets = conversation(args.people, args.seconds, args.seed, args.everyone_talking)
     if args.json:
         print(json.dumps(measure(packets)))
         return

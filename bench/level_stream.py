@@ -60,6 +60,23 @@ def speech_spans(
     return [sorted(s) for s in spans]
 
 
+def everyone_talking(
+    people: int, seconds: float, rng: random.Random
+) -> list[list[tuple[float, float]]]:
+    """Per person, sentences back to back with short pauses, all at once (as the forwarding
+    benchmark's bots, each playing its clip's speech without end)."""
+    spans: list[list[tuple[float, float]]] = []
+    for _ in range(people):
+        own: list[tuple[float, float]] = []
+        t = rng.uniform(0.0, 1.0)
+        while t < seconds:
+            end = min(t + rng.uniform(0.6, 3.5), seconds)
+            own.append((t, end))
+            t = end + rng.uniform(0.15, 0.9)
+        spans.append(own)
+    return spans
+
+
 def _speech_gain(spans: list[tuple[float, float]], rng: random.Random) -> dict[int, float]:
     """Per packet index inside a sentence: the speech's amplitude (unit = its active level),
     rising and falling syllable by syllable (3-6 Hz, each syllable ±4 dB)."""
@@ -102,10 +119,10 @@ def person_packets(
     return out
 
 
-def conversation(people: int, seconds: float, seed: int) -> list[Packet]:
-    """Every person's packets, in arrival order."""
+def conversation(people: int, seconds: float, seed: int, overlapping: bool = False) -> list[Packet]:
+    """Every person's packets, in arrival order: turns taken, or everyone talking at once."""
     rng = random.Random(seed)
-    spans = speech_spans(people, seconds, rng)
+    spans = (everyone_talking if overlapping else speech_spans)(people, seconds, rng)
     packets: list[Packet] = []
     for n in range(people):
         mic = microphone(rng)
