@@ -3,15 +3,16 @@
     .venv/bin/python -m bench.audio_levels [--people 8] [--seconds 180] [--seed 1]
     .venv/bin/python -m bench.audio_levels --compare main [--repeat 3] [--everyone-talking]
 
-A speech-like conversation (bench/level_stream.py; or everyone talking at once, as in the
-forwarding benchmark's rooms) is fed packet by packet, in arrival order,
-as server/live/registry.py feeds it: `ActiveSpeaker.add` and `Engagement.level`, the workers'
+A speech-like conversation (bench/level_stream.py: turns taken, or with --everyone-talking all
+at once, as in the forwarding benchmark's rooms) is fed packet by packet, in arrival order, as
+server/live/registry.py feeds it: `ActiveSpeaker.add` and `Engagement.level`, with the workers'
 `Engagement.tick` every 100 ms and `ActiveSpeaker.current` every 200 ms of stream time between
 packets (those are not timed). Each row times its own fresh run over the whole stream and
 prints microseconds per packet; `VoiceActivity.hear` is also fed alone, per person.
 
 `--compare REF` runs this checkout and REF's `rooms/` (from `git archive`, in a temp dir) each
-in its own process, alternating, `--repeat` times, and prints both with the ratio of medians.
+in its own process, alternating, `--repeat` times, and prints both and how many times faster
+this checkout is (the ratio of the medians).
 CPU only, one core, bounded by the stream's length.
 """
 
@@ -131,14 +132,14 @@ def table(columns: dict[str, list[dict[str, float]]]) -> str:
     header = [f"{label} run {i + 1}" for label in labels for i in range(len(columns[label]))]
     header += [f"{label} median" for label in labels]
     if len(labels) == 2:
-        header.append(f"{labels[0]} / {labels[1]}")
+        header.append(f"{labels[1]} / {labels[0]}")
     lines = ["| us per packet | " + " | ".join(header) + " |", "|---" * (len(header) + 1) + "|"]
     for row in rows:
         cells = [f"{run[row]:.2f}" for label in labels for run in columns[label]]
         medians = [statistics.median(run[row] for run in columns[label]) for label in labels]
         cells += [f"{m:.2f}" for m in medians]
         if len(labels) == 2:
-            cells.append(f"{medians[0] / medians[1]:.2f}" if medians[1] else "-")
+            cells.append(f"{medians[1] / medians[0]:.2f}" if medians[0] else "-")
         lines.append(f"| {row} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
