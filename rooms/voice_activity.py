@@ -63,7 +63,7 @@ class VoiceActivityConfig:
 
     def __post_init__(self) -> None:
         if self.floor_percentile > self.noise_top_percentile:
-            raise ValueError("the floor's percentile is under the noise top's")
+            raise ValueError("floor_percentile over noise_top_percentile: a floor above the noise")
 
     # The durations `hear` needs on every packet, in seconds, worked out once.
 
@@ -135,7 +135,7 @@ class VoiceActivity:
         accepted and not used: Chromium sets it on nearly every packet (docs/engagement.md)."""
         config = self.config
         self.soft = False
-        if not 0 <= level < LEVELS:  # (checked first: it nearly always is)
+        if not 0 <= level < LEVELS:  # nearly always in range: clamped only when not
             level = max(0, min(LEVELS - 1, level))
         dbov = -level
         # The first packet, and the first after a DTX gap, follow silence: speech that starts
@@ -175,7 +175,7 @@ class VoiceActivity:
             dbov >= config.quietest_voice_dbov
             and (floor is None or dbov >= floor + config.above_floor_db)
             and (not young or young_noise is None or dbov > young_noise)
-            # last: it scans the window
+            # last, as the only rule that scans the window
             and (after_gap or max(recent_dbov) - min(recent_dbov) >= config.fluctuation_min_db)
         )
         if above and floor is not None:  # the evidence for `noisy`
