@@ -8,7 +8,8 @@ at once, as in the forwarding benchmark's rooms) is fed packet by packet, in arr
 server/live/registry.py feeds it: `ActiveSpeaker.add` and `Engagement.level`, with the workers'
 `Engagement.tick` every 100 ms and `ActiveSpeaker.current` every 200 ms of stream time between
 packets (those are not timed). Each row times its own fresh run over the whole stream and
-prints microseconds per packet; `VoiceActivity.hear` is also fed alone, per person.
+prints CPU microseconds per packet (this process's CPU time: time taken by other work on a
+shared machine counts less than in wall time); `VoiceActivity.hear` is also fed alone.
 
 `--compare REF` runs this checkout and REF's `rooms/` (from `git archive`, in a temp dir) each
 in its own process, alternating, `--repeat` times, and prints both and how many times faster
@@ -53,13 +54,13 @@ def chunks(packets: list[Packet]) -> list[list[Packet]]:
 
 
 def timed(ticks: list[list[Packet]], feed: Feed, between: Callable[[int], None]) -> float:
-    """Seconds spent in `feed` over every packet; `between(n)` runs untimed after tick n."""
+    """CPU seconds spent in `feed` over every packet; `between(n)` runs untimed after tick n."""
     spent = 0.0
     for n, tick in enumerate(ticks):
-        started = time.perf_counter()
+        started = time.process_time()
         for packet in tick:
             feed(packet)
-        spent += time.perf_counter() - started
+        spent += time.process_time() - started
         between(n)
     return spent
 
