@@ -31,13 +31,17 @@ class ActiveSpeaker:
         self._last_voice_at = float("-inf")
 
     def add(self, participant_id: str, level: int, voice: bool, at: float) -> None:
-        if not voice or level > self.config.voice_level_max_dbov:
+        quietest_voice = self.config.voice_level_max_dbov
+        if not voice or level > quietest_voice:
             return
-        track = self._tracks.setdefault(participant_id, _Track())
-        weight = self.config.voice_level_max_dbov + 1 - level
+        track = self._tracks.get(participant_id)
+        if track is None:  # not setdefault: it would build a track for every packet
+            track = self._tracks[participant_id] = _Track()
+        weight = quietest_voice + 1 - level
         track.samples.append((at, weight))
         track.score += weight
-        self._last_voice_at = max(self._last_voice_at, at)
+        if at > self._last_voice_at:
+            self._last_voice_at = at
 
     def remove(self, participant_id: str) -> None:
         self._tracks.pop(participant_id, None)

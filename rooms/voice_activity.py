@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from functools import cached_property
 
-LEVELS = 128  # RFC 6464: level 0 (0 dBov, loudest) .. 127 (-127 dBov, silence)
+from rooms.level_window import LEVELS, LevelWindow
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,41 @@ class VoiceActivityConfig:
     faint_extra_hangover_ms: int = 200
     packet_ms: int = 20  # audio carried by one packet
 
+    def __post_init__(self) -> None:
+        if self.floor_percentile > self.noise_top_percentile:
+            raise ValueError("floor_percentile over noise_top_percentile: a floor above the noise")
+
+    # The durations `hear` needs on every packet, in seconds, worked out once.
+
+    @cached_property
+    def gap_s(self) -> float:
+        return self.gap_ms / 1000
+
+    @cached_property
+    def fluctuation_window_s(self) -> float:
+        return self.fluctuation_window_ms / 1000
+
+    @cached_property
+    def syllable_gap_s(self) -> float:
+        return self.syllable_gap_ms / 1000
+
+    @cached_property
+    def continue_s(self) -> float:
+        return self.continue_ms / 1000
+
+    @cached_property
+    def edge_s(self) -> float:
+        """How long an onset's rise or a fade and the noise next to it last."""
+        return (self.continue_ms + self.edge_noise_ms) / 1000
+
+    @cached_property
+    def settle_s(self) -> float:
+        return self.settle_ms / 1000
+
+    @cached_property
+    def young_stream_s(self) -> float:
+        return self.young_stream_ms / 1000
+
 
 @dataclass
 class VoiceActivity:
@@ -80,68 +116,80 @@ class VoiceActivity:
     _first_at: float = 0.0  # the stream's first packet
     _opened_on_noise: bool = False  # its first level was quieter than speech opens
     _last_voice_at: float | None = None  # the last packet voiced by all three rules
-    _recent: deque[tuple[float, int]] = field(default_factory=deque)  # (at, dBov), fluctuation
+    # the fluctuation window: times and dBov apart, so that its spread is found by min and max
+    _recent_at: deque[float] = field(default_factory=deque)
+    _recent_dbov: deque[int] = field(default_factory=deque)
     _under_since: float | None = None  # the level went under the voice line here
     _syllable_from: float = 0.0  # the current syllable's peak is looked for from here
-    _quiet: deque[tuple[float, int]] = field(default_factory=deque)  # (at, level), non-voice
-    _counts: list[int] = field(default_factory=lambda: [0] * LEVELS)  # histogram of _quiet
-    _heights: deque[int] = field(default_factory=deque)  # voice above the floor, dB
+    _quiet: LevelWindow = field(init=False)  # recent non-voice levels: the floor and noise top
+    _heights: deque[int] = field(init=False)  # voice above the floor, dB (evidence_voice_ms)
+
+    def __post_init__(self) -> None:
+        config = self.config
+        percentiles = (config.floor_percentile, config.noise_top_percentile)
+        self._quiet = LevelWindow(config.floor_window_ms / 1000, percentiles)
+        self._heights = deque(maxlen=config.evidence_voice_ms // config.packet_ms)
 
     def hear(self, level: int, voice_bit: bool | None, at: float) -> bool:
         """One packet's level (0 loudest .. 127 silence) at `at` seconds. The voice bit is
         accepted and not used: Chromium sets it on nearly every packet (docs/engagement.md)."""
         config = self.config
         self.soft = False
-        level = max(0, min(LEVELS - 1, level))
+        if not 0 <= level < LEVELS:  # nearly always in range: clamped only when not
+            level = max(0, min(LEVELS - 1, level))
         dbov = -level
         # The first packet, and the first after a DTX gap, follow silence: speech that starts
         # there has moved from silence already. Otherwise speech must move within the window.
-        after_gap = self._last_at is None or at - self._last_at > config.gap_ms / 1000
-        if self._last_at is None:
+        last_at = self._last_at
+        after_gap = last_at is None or at - last_at > config.gap_s
+        if last_at is None:
             self._first_at = at
             self._opened_on_noise = dbov < config.opening_voice_dbov
         self._last_at = at
         self._remember(at, dbov)
+        recent_at, recent_dbov = self._recent_at, self._recent_dbov
         if after_gap:
-            self._recent.clear()
-        self._recent.append((at, dbov))
-        horizon = at - config.fluctuation_window_ms / 1000
-        while self._recent[0][0] < horizon:
-            self._recent.popleft()
-        loudest = max(d for _, d in self._recent)
-        moving = after_gap or loudest - min(d for _, d in self._recent) >= config.fluctuation_min_db
+            recent_at.clear()
+            recent_dbov.clear()
+        recent_at.append(at)
+        recent_dbov.append(dbov)
+        horizon = at - config.fluctuation_window_s
+        while recent_at[0] < horizon:
+            recent_at.popleft()
+            recent_dbov.popleft()
         floor = self.floor_dbov
         if floor is not None and dbov < floor + config.above_floor_db:
             if self._under_since is None:
                 self._under_since = at
         elif self._under_since is not None:
-            if at - self._under_since >= config.syllable_gap_ms / 1000 and not self.faint:
+            if at - self._under_since >= config.syllable_gap_s and not self.faint:
                 self._syllable_from = at
             self._under_since = None
-        peak = max(d for t, d in self._recent if t >= self._syllable_from)
-        loud_enough = dbov >= config.quietest_voice_dbov
         # While a stream is young, voice stands over the top of its noise too (over the loudest
         # of it, when it opened on noise): a browser's noise suppressor may engage late, or its
         # processing burst as it settles. Speech from the first packet is not that noise.
-        young = at - self._first_at < config.young_stream_ms / 1000
+        young = at - self._first_at < config.young_stream_s
         loudest_noise = self._young_noise_dbov
         young_noise = self.noise_top_dbov if loudest_noise is None else loudest_noise
         above = (
-            loud_enough
+            dbov >= config.quietest_voice_dbov
             and (floor is None or dbov >= floor + config.above_floor_db)
             and (not young or young_noise is None or dbov > young_noise)
-            and moving
+            # last, as the only rule that scans the window
+            and (after_gap or max(recent_dbov) - min(recent_dbov) >= config.fluctuation_min_db)
         )
         if above and floor is not None:  # the evidence for `noisy`
             self._heights.append(dbov - floor)
-            while len(self._heights) * config.packet_ms > config.evidence_voice_ms:
-                self._heights.popleft()
         # A syllable peaks well over the noise; a browser's auto gain or noise suppressor lifts
         # the noise by a few dB only, and most while it settles at the start of a stream.
-        settled = at - self._first_at >= config.settle_ms / 1000
+        settled = at - self._first_at >= config.settle_s
         voice = above and (
             (floor is None and (settled or not self._opened_on_noise))
-            or (floor is not None and peak >= floor + config.peak_above_floor_db and settled)
+            or (
+                floor is not None
+                and settled
+                and self._syllable_peaked(floor + config.peak_above_floor_db, dbov, at)
+            )
         )
         if voice and floor is not None:
             if not self._voiced:  # speech rose softly into this: it began there
@@ -152,7 +200,7 @@ class VoiceActivity:
             # Speech is loud at syllables and soft between and after them: within a moment of
             # clear voice, a level still above the noise is the same speech going on.
             self._last_voice_at is not None
-            and at - self._last_voice_at <= config.continue_ms / 1000
+            and at - self._last_voice_at <= config.continue_s
             and self._soft_over(dbov, None)
         ):
             # Straight after voice it is the fading end of the sound: part of the speech. After
@@ -167,13 +215,23 @@ class VoiceActivity:
         self._voiced = voice
         return voice
 
+    def _syllable_peaked(self, line: int, dbov: int, at: float) -> bool:
+        """The current syllable (what the window holds of it) reached `line`: mostly, the
+        level `dbov` being heard at `at` did."""
+        since = self._syllable_from
+        if dbov >= line and at >= since:
+            return True
+        window = zip(self._recent_at, self._recent_dbov, strict=True)
+        return any(d >= line for t, d in window if t >= since)
+
     def _remember(self, at: float, dbov: int) -> None:
         """Keep what an onset's rise and a fade are judged by."""
-        config = self.config
-        kept_s = (config.continue_ms + config.edge_noise_ms) / 1000  # an edge and its noise
-        self._before.append((at, dbov))
-        while self._before[0][0] < at - kept_s:
-            self._before.popleft()
+        kept_s = self.config.edge_s
+        before = self._before
+        before.append((at, dbov))
+        horizon = at - kept_s
+        while before[0][0] < horizon:
+            before.popleft()
         last = self._last_voice_at
         if last is not None and 0 < at - last <= kept_s:
             self._after_voice.append((at, dbov))
@@ -194,11 +252,11 @@ class VoiceActivity:
         """Where the soft sounds leading without a break into voice at `at` began, within
         continue_ms of it and over the noise in the edge_noise_ms before that."""
         config = self.config
-        earliest = at - config.continue_ms / 1000
+        earliest = at - config.continue_s
         noise = _median([d for t, d in self._before if t < earliest])
         rise = at
         for t, dbov in reversed([p for p in self._before if earliest <= p[0] < at]):
-            if rise - t > config.gap_ms / 1000 or not self._soft_over(dbov, noise):
+            if rise - t > config.gap_s or not self._soft_over(dbov, noise):
                 break
             rise = t
         return rise
@@ -209,39 +267,24 @@ class VoiceActivity:
         config, last = self.config, self._last_voice_at
         if last is None:
             return None
-        fade_until = last + config.continue_ms / 1000
+        fade_until = last + config.continue_s
         after = [d for t, d in self._after_voice if t > fade_until]
         if len(after) < config.floor_min_packets:
             return None
         noise = _median(after)
         end = last + config.packet_ms / 1000
         for t, dbov in self._after_voice:
-            if t > fade_until or t - end > config.gap_ms / 1000 or not self._soft_over(dbov, noise):
+            if t > fade_until or t - end > config.gap_s or not self._soft_over(dbov, noise):
                 break
             end = t + config.packet_ms / 1000
         return end
 
     def _learn_floor(self, level: int, at: float) -> None:
-        config = self.config
-        self._quiet.append((at, level))
-        self._counts[level] += 1
-        horizon = at - config.floor_window_ms / 1000
-        while self._quiet[0][0] < horizon:
-            self._counts[self._quiet.popleft()[1]] -= 1
-        total = len(self._quiet)
-        if total < config.floor_min_packets:
+        quiet = self._quiet
+        quiet.add(level, at)
+        if len(quiet) < self.config.floor_min_packets:
             return  # keep what was known
-        wanted = total * config.floor_percentile / 100
-        wanted_top = total * config.noise_top_percentile / 100
-        seen = 0
-        floor: int | None = None
-        for quietest_first in range(LEVELS - 1, -1, -1):
-            seen += self._counts[quietest_first]
-            if floor is None and seen >= wanted:
-                floor = -quietest_first
-            if seen >= wanted_top:
-                self.floor_dbov, self.noise_top_dbov = floor, -quietest_first
-                return
+        self.floor_dbov, self.noise_top_dbov = -quiet.percentile(0), -quiet.percentile(1)
 
     def _loud_height_db(self, min_voice_ms: int) -> int | None:
         """How far the loud part of the voice (trusted_percentile) stands over the floor, once

@@ -209,7 +209,9 @@ class LiveSessions:
         participant = live.session.participants.get(level.participant_id)
         if participant is None or not participant.audio_on:
             return  # muted time never counts as speaking
-        speaker = live.speakers.setdefault(participant.room_id, ActiveSpeaker())
+        speaker = live.speakers.get(participant.room_id)
+        if speaker is None:  # not setdefault: it would build a detector for every packet
+            speaker = live.speakers[participant.room_id] = ActiveSpeaker()
         speaker.add(level.participant_id, level.level, level.voice, level.at)
         # Timed by when the audio began (its RTP timestamp), not when it arrived: a packet
         # held up by the network or a busy server counts where it was spoken.
