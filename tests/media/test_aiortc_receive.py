@@ -12,15 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import aioice.stun
+import pylibsrtp
 import pytest
 from aiortc import RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket
 
-from server.media import aiortc_hooks, aiortc_receive, aiortc_send
+from server.media import aiortc_hooks, aiortc_receive, aiortc_send, compiled_receive
+from server.media._rtp_read import SrtpReader
+from server.media.compiled_receive import SrtpRead
 from server.media.consumer import Consumer, SenderLink
 from server.media.forwarding import ForwardedFrame
 from server.media.graph import ForwardingGraph
-from server.media.rtp_reader import ReceivedPacket
+from server.media.rtp_reader import ExtensionIds, ReceivedPacket
 from server.media.rtp_writer import NTP_EPOCH_OFFSET_S, ntp_now
 from server.media.stats import ForwardingStats
 from server.media.window_rate import WindowRate
@@ -152,6 +155,13 @@ async def test_audio_levels_arrive_and_rtcp_is_routed_by_aiortc_in_the_receiving
         return stock_parse(data)
 
     monkeypatch.setattr(aioice.stun, "parse_message", parse_message)
+    readers: list[SrtpRead] = []  # what the path reads each SRTP packet with, in one call
+
+    def srtp_reader(session: pylibsrtp.Session, ids: ExtensionIds) -> SrtpRead:
+        readers.append(compiled_receive.srtp_reader(session, ids))
+        return readers[-1]
+
+    monkeypatch.setattr(aiortc_receive, "srtp_reader", srtp_reader)
     sender_pc, receiver_pc = peer_pair()
     consumer, _ = lean_sender(sender_pc, "audio")
     receiver, received = receiving_directly(receiver_pc, "audio")
@@ -168,6 +178,7 @@ async def test_audio_levels_arrive_and_rtcp_is_routed_by_aiortc_in_the_receiving
         await until(lambda: len(received) == 3, 10, "three audio packets")
         assert [p.audio_level for p in received] == [(False, 20), (True, 21), (False, 22)]
         assert {p.payload for p in received} == {b"\xf8\xff\xfe"}
+        assert [type(read.__self__) for read in readers] == [SrtpReader]  # type: ignore[attr-defined]
         # a packet aiortc's own task had queued before the receiver started takes the same way
         queued = RtpPacket(payload_type=received[0].payload_type, marker=1, ssrc=received[0].ssrc)
         queued.sequence_number = (received[2].sequence_number + 1) % 65536
