@@ -322,8 +322,8 @@ class _DirectPath:
         if 191 < data[1] < 209:
             try:
                 decrypted = self._unprotect_rtcp(data)
-            except pylibsrtp.Error:
-                return  # as aiortc drops it
+            except (pylibsrtp.Error, ValueError):
+                return  # as aiortc drops it; ValueError: longer than pylibsrtp takes
             run_now(self._handle_rtcp(decrypted))
             return
         ssrc = int.from_bytes(data[8:12], "big")  # the header is not encrypted

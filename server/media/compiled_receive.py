@@ -56,8 +56,8 @@ def python_srtp_reader(session: pylibsrtp.Session, ids: ExtensionIds) -> SrtpRea
     def read(data: bytes) -> ReceivedPacket | None:
         try:
             decrypted = unprotect(data)
-        except pylibsrtp.Error:
-            return None  # not authentic, or replayed: aiortc drops these too
+        except (pylibsrtp.Error, ValueError):
+            return None  # not authentic, replayed, or longer than pylibsrtp takes: dropped
         return read_rtp(decrypted, ids)
 
     return read

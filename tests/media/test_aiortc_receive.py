@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -258,3 +259,36 @@ async def test_receive_buffers_grow_past_the_kernels_default_where_the_process_m
         assert aiortc_receive.enlarge_receive_buffers(pc, size) == 2 * expected
     finally:
         await pc.close()
+
+
+async def test_datagrams_longer_than_pylibsrtp_takes_are_dropped_without_an_error(
+    loopback_ice: None,
+) -> None:
+    # pylibsrtp raises ValueError past its 1500-byte buffer: that once escaped the socket's
+    # callback, logged as an error with its traceback for every such datagram anyone sent
+    errors: list[dict[str, Any]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda loop, context: errors.append(context))
+    sender_pc, receiver_pc = peer_pair()
+    consumer, _ = lean_sender(sender_pc, "audio")
+    receiver, received = receiving_directly(receiver_pc, "audio")
+    await negotiate(sender_pc, receiver_pc)
+    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        await until(lambda: consumer._link is not None, 10, "the sender started")
+        await until(lambda: receiver._enabled, 10, "the receiver started")
+        consumer.activate()
+        frame = ForwardedFrame([b"\xf8\xff\xfe"], 0, True, time.monotonic())
+        consumer.deliver(frame, ntp_now())
+        await until(lambda: len(received) == 1, 10, "the first packet")
+        (protocol,) = aiortc_hooks.ice_connection(receiver.transport.transport)._protocols
+        address = protocol.transport.get_extra_info("sockname")
+        header = received[0].ssrc.to_bytes(4, "big")
+        for second in (0xE0, 0xC8):  # RTP of the stream's SSRC, RTCP
+            stranger.sendto(bytes([0x80, second, 0, 1, 0, 0, 0, 0]) + header + bytes(1600), address)
+        consumer.deliver(ForwardedFrame([b"\xf8\x01"], 960, True, time.monotonic()), ntp_now())
+        await until(lambda: len(received) == 2, 10, "the packet after them")  # same socket
+        assert errors == []
+    finally:
+        stranger.close()
+        await sender_pc.close()
+        await receiver_pc.close()
