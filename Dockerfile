@@ -16,7 +16,7 @@ COPY server server
 COPY static static
 COPY --from=browser-libraries /app/node_modules node_modules
 # Editable: the server finds static/ and node_modules/ beside its package, here in /app. The C
-# compiler builds the send path's compiled writer (server/media/_rtp_send.c) and goes again.
+# compiler builds the media paths' compiled parts (server/media/*.c) and goes again.
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && pip install --no-cache-dir -e . \
     && apt-get purge -y --auto-remove gcc libc6-dev && rm -rf /var/lib/apt/lists/*

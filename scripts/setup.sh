@@ -32,9 +32,10 @@ fi
 stamp=.venv/.circle-installed
 extras=""
 [ $want_test -eq 1 ] && extras="[test]"
-# (setup.py and the C source: `pip install -e .` also builds server/media/_rtp_send.c)
+# (setup.py and the C sources: `pip install -e .` also builds server/media/*.c)
 if [ ! -f "$stamp$extras" ] || [ pyproject.toml -nt "$stamp$extras" ] \
-  || [ setup.py -nt "$stamp$extras" ] || [ server/media/_rtp_send.c -nt "$stamp$extras" ]; then
+  || [ setup.py -nt "$stamp$extras" ] \
+  || [ -n "$(find server/media -name '*.c' -newer "$stamp$extras")" ]; then
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -e ".$extras"
   touch "$stamp$extras"

@@ -3,12 +3,13 @@
 aiortc receives every datagram through a queue and its DTLS transport's task (one wake-up per
 packet), parses it into an `RtpPacket`, and its receiver depayloads it into a jitter buffer.
 `receive_directly` takes the publisher's RTP packets straight from the socket's protocol (before
-aioice tries each as STUN), in the call that read them from the socket: SRTP unprotect, then
-`rtp_reader` reads what forwarding needs, and the sink (the producer) gets it. aiortc's receiver
-bookkeeping is still fed, as its own receive path feeds it: the reception statistics (its RTCP
-receiver reports and getStats), the NACK generator and the REMB estimator, the latter counting
-its incoming bitrate with a constant-cost `WindowRate` and its estimates paced by
-`RembThrottle` (aiortc sends one per packet while it sees overuse). SRTCP goes to aiortc's own
+aioice tries each as STUN), in the call that read them from the socket: one call unprotects a
+packet and reads what forwarding needs (compiled_receive.py: C where built, else pylibsrtp and
+`rtp_reader`), and the sink (the producer) gets it. aiortc's receiver bookkeeping is still fed,
+as its own receive path feeds it: the reception statistics (its RTCP receiver reports and
+getStats), the NACK generator and the REMB estimator, the latter counting its incoming bitrate
+with a constant-cost `WindowRate` and its estimates paced by `RembThrottle` (aiortc sends one
+per packet while it sees overuse). SRTCP goes to aiortc's own
 RTCP routing in the same call; DTLS and STUN go the stock way.
 
 Private attributes, like those of aiortc_hooks.py: each is checked when the hook is set
@@ -35,8 +36,9 @@ from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci
 
 from server.media.aiortc_hooks import HookError, ice_connection, require
+from server.media.compiled_receive import SrtpRead, srtp_reader
 from server.media.remb_throttle import RembThrottle
-from server.media.rtp_reader import ExtensionIds, ReceivedPacket, read_rtp, unwrap_rtx
+from server.media.rtp_reader import ExtensionIds, ReceivedPacket, unwrap_rtx
 from server.media.rtp_writer import NTP_EPOCH_OFFSET_S
 from server.media.simulcast import RidDemux, simulcast_remb
 from server.media.window_rate import WindowRate
@@ -70,6 +72,7 @@ _PROTOCOL_CANDIDATE = "local_candidate"
 _SO_RCVBUFFORCE = 33  # Linux's socket option; Python's socket module does not name it
 
 PacketSink = Callable[[ReceivedPacket], None]
+_Route = tuple[SrtpRead, PacketSink]  # a hooked receiver's SRTP reader and its feed's `take`
 
 
 def enlarge_receive_buffers(pc: RTCPeerConnection, size_bytes: int) -> int:
@@ -147,7 +150,7 @@ def _arrival_ms() -> int:
 
 
 class _ReceiverFeed:
-    """One receiver's share of the path: from decrypted bytes to its sink, feeding aiortc's
+    """One receiver's share of the path: from its read packets to its sink, feeding aiortc's
     bookkeeping on the way as its `_handle_rtp_packet` does."""
 
     def __init__(
@@ -163,7 +166,7 @@ class _ReceiverFeed:
         negotiated = {ext.uri: ext.id for ext in parameters.headerExtensions}
         if demux is not None:  # aiortc does not negotiate these: the answer took them as offered
             negotiated.update(demux.extension_ids)
-        self._ids = ExtensionIds.of(negotiated)
+        self.ids = ExtensionIds.of(negotiated)
         self._codecs: dict[int, RTCRtpCodecParameters] = getattr(receiver, _RECEIVER_CODECS)
         # RTX: its SSRCs -> the media SSRCs they repair; its payload types -> the media's
         self._rtx_ssrc: dict[int, int] = getattr(receiver, _RECEIVER_RTX_SSRC)
@@ -184,12 +187,6 @@ class _ReceiverFeed:
             setattr(self._estimator, _ESTIMATOR_RATE, WindowRate(_RATE_WINDOW_MS))
         self._remb_throttle = RembThrottle()
         self._rtcp_tasks: set[asyncio.Future[None]] = set()
-
-    def receive(self, data: bytes) -> None:
-        """Decrypted RTP bytes."""
-        packet = read_rtp(data, self._ids)
-        if packet is not None:
-            self.take(packet)
 
     def take(self, packet: ReceivedPacket) -> None:
         if not getattr(self._receiver, _RECEIVER_ENABLED):
@@ -283,14 +280,14 @@ class _DirectPath:
         srtp: pylibsrtp.Session | None = getattr(dtls, _DTLS_RX_SRTP)
         if srtp is None:
             raise HookError("the DTLS transport has no SRTP session once its receiver started")
-        self._unprotect = srtp.unprotect
+        self._srtp = srtp
         self._unprotect_rtcp = srtp.unprotect_rtcp
         self._handle_rtcp: Callable[[bytes], Coroutine[Any, Any, None]] = getattr(
             dtls, _DTLS_HANDLE_RTCP
         )
         self._router = getattr(dtls, _DTLS_ROUTER)
-        self._feeds: dict[RTCRtpReceiver, _ReceiverFeed] = {}
-        self._by_ssrc: dict[int, _ReceiverFeed] = {}
+        self._routes: dict[RTCRtpReceiver, _Route] = {}
+        self._by_ssrc: dict[int, _Route] = {}
         self._stock: Callable[[bytes, int], None] = getattr(connection, _ICE_DATA_RECEIVED)
         setattr(connection, _ICE_DATA_RECEIVED, self.data_received)
         require(connection, _ICE_PROTOCOLS)
@@ -315,7 +312,7 @@ class _DirectPath:
         setattr(protocol, _PROTOCOL_DATAGRAM_RECEIVED, datagram_received)
 
     def add(self, receiver: RTCRtpReceiver, feed: _ReceiverFeed) -> None:
-        self._feeds[receiver] = feed
+        self._routes[receiver] = (srtp_reader(self._srtp, feed.ids), feed.take)
 
     def data_received(self, data: bytes, component: int) -> None:
         # SRTP and SRTCP: first byte 128-191 (RFC 7983); RTCP: second byte 192-208 (RFC 5761)
@@ -325,31 +322,30 @@ class _DirectPath:
         if 191 < data[1] < 209:
             try:
                 decrypted = self._unprotect_rtcp(data)
-            except pylibsrtp.Error:
-                return  # as aiortc drops it
+            except (pylibsrtp.Error, ValueError):
+                return  # as aiortc drops it; ValueError: longer than pylibsrtp takes
             run_now(self._handle_rtcp(decrypted))
             return
         ssrc = int.from_bytes(data[8:12], "big")  # the header is not encrypted
-        feed = self._by_ssrc.get(ssrc)
-        if feed is None:
-            feed = self._route(ssrc, data[1] & 0x7F)
-            if feed is None:
+        route = self._by_ssrc.get(ssrc)
+        if route is None:
+            route = self._route(ssrc, data[1] & 0x7F)
+            if route is None:
                 self._stock(data, component)
                 return
-        try:
-            decrypted = self._unprotect(data)
-        except pylibsrtp.Error:
-            return  # not authentic, or replayed: aiortc drops these too
-        feed.receive(decrypted)
+        read, take = route
+        packet = read(data)  # None: not authentic, replayed or not RTP, dropped as aiortc does
+        if packet is not None:
+            take(packet)
 
-    def _route(self, ssrc: int, payload_type: int) -> _ReceiverFeed | None:
+    def _route(self, ssrc: int, payload_type: int) -> _Route | None:
         """The hooked receiver aiortc's router gives a new SSRC (it learns unknown ones by
         payload type), remembered for the stream's next packets."""
         receiver = self._router.route_rtp(RtpPacket(payload_type=payload_type, ssrc=ssrc))
-        feed = self._feeds.get(receiver)
-        if feed is not None:
-            self._by_ssrc[ssrc] = feed
-        return feed
+        route = self._routes.get(receiver)
+        if route is not None:
+            self._by_ssrc[ssrc] = route
+        return route
 
 
 def receive_rtcp_directly(dtls: RTCDtlsTransport) -> None:

@@ -7,20 +7,24 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import time
 from pathlib import Path
 from typing import Any
 
 import aioice.stun
+import pylibsrtp
 import pytest
 from aiortc import RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket
 
-from server.media import aiortc_hooks, aiortc_receive, aiortc_send
+from server.media import aiortc_hooks, aiortc_receive, aiortc_send, compiled_receive
+from server.media._rtp_read import SrtpReader
+from server.media.compiled_receive import SrtpRead
 from server.media.consumer import Consumer, SenderLink
 from server.media.forwarding import ForwardedFrame
 from server.media.graph import ForwardingGraph
-from server.media.rtp_reader import ReceivedPacket
+from server.media.rtp_reader import ExtensionIds, ReceivedPacket
 from server.media.rtp_writer import NTP_EPOCH_OFFSET_S, ntp_now
 from server.media.stats import ForwardingStats
 from server.media.window_rate import WindowRate
@@ -152,6 +156,13 @@ async def test_audio_levels_arrive_and_rtcp_is_routed_by_aiortc_in_the_receiving
         return stock_parse(data)
 
     monkeypatch.setattr(aioice.stun, "parse_message", parse_message)
+    readers: list[SrtpRead] = []  # what the path reads each SRTP packet with, in one call
+
+    def srtp_reader(session: pylibsrtp.Session, ids: ExtensionIds) -> SrtpRead:
+        readers.append(compiled_receive.srtp_reader(session, ids))
+        return readers[-1]
+
+    monkeypatch.setattr(aiortc_receive, "srtp_reader", srtp_reader)
     sender_pc, receiver_pc = peer_pair()
     consumer, _ = lean_sender(sender_pc, "audio")
     receiver, received = receiving_directly(receiver_pc, "audio")
@@ -168,6 +179,7 @@ async def test_audio_levels_arrive_and_rtcp_is_routed_by_aiortc_in_the_receiving
         await until(lambda: len(received) == 3, 10, "three audio packets")
         assert [p.audio_level for p in received] == [(False, 20), (True, 21), (False, 22)]
         assert {p.payload for p in received} == {b"\xf8\xff\xfe"}
+        assert [type(read.__self__) for read in readers] == [SrtpReader]  # type: ignore[attr-defined]
         # a packet aiortc's own task had queued before the receiver started takes the same way
         queued = RtpPacket(payload_type=received[0].payload_type, marker=1, ssrc=received[0].ssrc)
         queued.sequence_number = (received[2].sequence_number + 1) % 65536
@@ -247,3 +259,36 @@ async def test_receive_buffers_grow_past_the_kernels_default_where_the_process_m
         assert aiortc_receive.enlarge_receive_buffers(pc, size) == 2 * expected
     finally:
         await pc.close()
+
+
+async def test_datagrams_longer_than_pylibsrtp_takes_are_dropped_without_an_error(
+    loopback_ice: None,
+) -> None:
+    # pylibsrtp raises ValueError past its 1500-byte buffer: that once escaped the socket's
+    # callback, logged as an error with its traceback for every such datagram anyone sent
+    errors: list[dict[str, Any]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda loop, context: errors.append(context))
+    sender_pc, receiver_pc = peer_pair()
+    consumer, _ = lean_sender(sender_pc, "audio")
+    receiver, received = receiving_directly(receiver_pc, "audio")
+    await negotiate(sender_pc, receiver_pc)
+    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        await until(lambda: consumer._link is not None, 10, "the sender started")
+        await until(lambda: receiver._enabled, 10, "the receiver started")
+        consumer.activate()
+        frame = ForwardedFrame([b"\xf8\xff\xfe"], 0, True, time.monotonic())
+        consumer.deliver(frame, ntp_now())
+        await until(lambda: len(received) == 1, 10, "the first packet")
+        (protocol,) = aiortc_hooks.ice_connection(receiver.transport.transport)._protocols
+        address = protocol.transport.get_extra_info("sockname")
+        header = received[0].ssrc.to_bytes(4, "big")
+        for second in (0xE0, 0xC8):  # RTP of the stream's SSRC, RTCP
+            stranger.sendto(bytes([0x80, second, 0, 1, 0, 0, 0, 0]) + header + bytes(1600), address)
+        consumer.deliver(ForwardedFrame([b"\xf8\x01"], 960, True, time.monotonic()), ntp_now())
+        await until(lambda: len(received) == 2, 10, "the packet after them")  # same socket
+        assert errors == []
+    finally:
+        stranger.close()
+        await sender_pc.close()
+        await receiver_pc.close()
