@@ -9,8 +9,8 @@ packet and reads what forwarding needs (compiled_receive.py: C where built, else
 as its own receive path feeds it: the reception statistics (its RTCP receiver reports and
 getStats), the NACK generator and the REMB estimator, the latter counting its incoming bitrate
 with a constant-cost `WindowRate` and its estimates paced by `RembThrottle` (aiortc sends one
-per packet while it sees overuse). SRTCP goes to aiortc's own
-RTCP routing in the same call; DTLS and STUN go the stock way.
+per packet while it sees overuse). SRTCP goes to aiortc's own RTCP routing in the same call;
+DTLS and STUN go the stock way.
 
 Private attributes, like those of aiortc_hooks.py: each is checked when the hook is set
 (`HookError`), and tests/media/test_aiortc_receive.py exercises them against the pinned aiortc.

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from rooms.model import Role
 from rooms.quality import Level, LinkSample
-from server.live.workers import Workers
+from server.live.session import LiveSession
 from server.media.producer import AudioLevel
 from tests.live.conftest import Live
 
 
-async def test_a_poor_upstream_is_told_capped_and_shown_to_leaders_only(live: Live) -> None:
+async def ann_leads_bo(live: Live) -> tuple[LiveSession, str]:
+    """A session with Ann (facilitator, socket "a") and Bo (socket "b"); Bo's id."""
     await live.session()
     await live.join("a", "Ann", Role.FACILITATOR)
     bo = await live.join("b", "Bo")
-    live_session = live.registry.sessions["s_1"]
-    workers = Workers(live.registry, live.effects.fanout, live.effects)
+    return live.registry.sessions["s_1"], bo
+
+
+async def test_a_poor_upstream_is_told_capped_and_shown_to_leaders_only(live: Live) -> None:
+    live_session, bo = await ann_leads_bo(live)
+    workers = live.workers
     for i in range(1, 8):  # a third of the packets lost, each 2 s
         at = live.now[0] + 2 * i
         up = LinkSample(at, packets_received=200 * i, packets_lost=100 * i, last_packet_at=at)
@@ -36,11 +41,8 @@ async def test_a_poor_upstream_is_told_capped_and_shown_to_leaders_only(live: Li
 async def test_the_active_speaker_is_told_to_the_room_and_to_its_media_router(
     live: Live,
 ) -> None:
-    await live.session()
-    await live.join("a", "Ann", Role.FACILITATOR)
-    bo = await live.join("b", "Bo")
-    live_session = live.registry.sessions["s_1"]
-    workers = Workers(live.registry, live.effects.fanout, live.effects)
+    live_session, bo = await ann_leads_bo(live)
+    workers = live.workers
     for i in range(50):
         live.registry._on_audio_level("s_1", AudioLevel(bo, 20, True, i * 0.02))
     await workers._announce_speakers(live_session, 1.0)
@@ -55,10 +57,7 @@ async def test_the_active_speaker_is_told_to_the_room_and_to_its_media_router(
 async def test_one_message_to_several_goes_to_each_connected_one_and_none_to_nobody(
     live: Live,
 ) -> None:
-    await live.session()
-    await live.join("a", "Ann", Role.FACILITATOR)
-    bo = await live.join("b", "Bo")
-    live_session = live.registry.sessions["s_1"]
+    live_session, bo = await ann_leads_bo(live)
     fanout = live.effects.fanout
     live.sio.sent.clear()
     await fanout.to_each(live_session, [bo, "p_gone"], "active_speaker", {"x": 1})
