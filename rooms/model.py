@@ -93,37 +93,64 @@ class Participant:
     # Their connection dropped at this time: they keep their place (room, role, hand, ...)
     # until they come back or the session's reconnect grace runs out.
     disconnected_at: float | None = None
+    # Stepped away on their own (to take a call, answer the door): the group neither sees nor
+    # hears them until they come back. A private talk looks exactly the same to the group.
+    stepped_away: bool = False
 
     @property
     def in_private_room(self) -> bool:
         return self.room_id.startswith(PRIVATE_ROOM_PREFIX)
 
+    @property
+    def away(self) -> bool:
+        """Away from the group: stepped away on their own, or in a 1:1 room."""
+        return self.stepped_away or self.in_private_room
+
     def public(self) -> dict[str, object]:
         """What every member of the session may see of this participant. A 1:1 room is
-        private: the group sees its members in the main room, and a leader in one as `away`
-        (stepped away briefly), never who is with whom."""
+        private: the group sees both its people in the main room as stepped away, exactly as
+        anyone who steps away on their own (nothing of their microphone, camera or hand), never
+        who is with whom."""
+        if self.away:
+            hidden = {"audio": False, "video": False, "hand": False}
+        else:
+            hidden = {
+                "audio": self.audio_on,
+                "video": self.video_on,
+                "hand": self.hand_raised_at is not None,
+            }
         return {
             "id": self.id,
             "name": self.display_name,
             "credentials": self.credentials,
             "role": self.role.value,
             "room": MAIN_ROOM if self.in_private_room else self.room_id,
-            "away": self.in_private_room and self.role.leads,
-            "audio": self.audio_on,
-            "video": self.video_on,
+            "away": self.away,
+            **hidden,
             "admitted": self.admitted,
-            "hand": self.hand_raised_at is not None,
             "audio_locked": self.audio_locked,
             "reconnecting": self.disconnected_at is not None,
         }
 
     def full(self) -> dict[str, object]:
-        """What the leaders and the person themselves see: the public view and the real room."""
-        return {**self.public(), "room": self.room_id}
+        """What the leaders, the person themselves and whoever shares their 1:1 room see: the
+        real room, microphone, camera and hand; `away` only for a step-away of their own."""
+        return {
+            **self.public(),
+            "room": self.room_id,
+            "away": self.stepped_away,
+            "audio": self.audio_on,
+            "video": self.video_on,
+            "hand": self.hand_raised_at is not None,
+        }
 
     def view_for(self, viewer: Participant | None) -> dict[str, object]:
         """This participant as `viewer` may see them (None: someone outside the session)."""
-        if viewer is not None and (viewer.id == self.id or viewer.role.leads):
+        if viewer is not None and (
+            viewer.id == self.id
+            or viewer.role.leads
+            or (self.in_private_room and viewer.room_id == self.room_id)
+        ):
             return self.full()
         return self.public()
 

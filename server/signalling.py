@@ -396,7 +396,8 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         ICE restart, so a fresh pair of connections is the recovery)."""
         parse(EmptyRequest, data)
         live, pid = self._admitted_live(conn)
-        await live.router.reset(pid, live.session.participants[pid].room_id)
+        person = live.session.participants[pid]
+        await live.router.reset(pid, person.room_id, person.stepped_away)
         return {"ok": True}
 
     async def on_leave(self, sid: str, conn: Connection, data: Any) -> Reply:

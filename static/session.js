@@ -1,6 +1,6 @@
 // Circle session page: pre-join (preview, name), then the live session over socket.io + WebRTC.
 // Protocol: docs/api.md. This module wires the page; the parts are in static/session/.
-import { $, show } from './lib/dom.js';
+import { $ } from './lib/dom.js';
 import { sendChat } from './session/chat.js';
 import {
   askForHelp,
@@ -23,6 +23,7 @@ import { loadAbout, wirePrejoin } from './session/prejoin.js';
 import { wirePrivateTalk } from './session/private_talk.js';
 import { wireQuality } from './session/quality.js';
 import { wireRooms } from './session/rooms.js';
+import { resumeSound } from './session/sound.js';
 import { app, REACTIONS } from './session/state.js';
 import { fitGrid, renderMedia } from './session/tiles.js';
 import { showScreen } from './session/ui.js';
@@ -168,11 +169,7 @@ function init() {
     if (sure) control({ action: 'end' });
   });
   $('rejoin-button').addEventListener('click', () => location.reload());
-  $('sound-button').addEventListener('click', () => {
-    for (const v of $('grid').querySelectorAll('video')) v.play().catch(() => {});
-    app.soundBlocked = false;
-    show('sound-button', false);
-  });
+  $('sound-button').addEventListener('click', resumeSound);
   window.addEventListener('hashchange', () => location.reload());
   new ResizeObserver(() => {
     fitGrid();

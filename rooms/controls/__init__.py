@@ -70,6 +70,7 @@ from rooms.controls.moderation import (
 )
 from rooms.controls.participation import (
     REACTIONS,
+    AwayChanged,
     Chat,
     ChatMessage,
     HandQueueChanged,
@@ -106,6 +107,7 @@ __all__ = [
     "AskUnmute",
     "Audience",
     "AudioForcedOff",
+    "AwayChanged",
     "Chat",
     "ChatMessage",
     "Command",

@@ -14,7 +14,7 @@ from rooms.controls.common import (
     not_facilitator,
     not_self,
 )
-from rooms.controls.participation import HandQueueChanged
+from rooms.controls.participation import hand_queue_changed
 from rooms.errors import Refusal
 from rooms.model import (
     Audience,
@@ -299,7 +299,7 @@ def departure_effects(session: Session, spotlight: str | None, queue: list[str])
     if session.spotlight != spotlight:
         events.append(SpotlightChanged(session.spotlight))
     if session.hand_queue() != queue:
-        events.append(HandQueueChanged(tuple(session.hand_queue())))
+        events.append(hand_queue_changed(session))
     return events
 
 

@@ -60,8 +60,18 @@ class HelpResolved(Command):
     target: ParticipantId
 
 
-ParticipationCommand = RaiseHand | LowerHand | LowerAllHands | React | Chat | Help | HelpResolved
-PARTICIPANT_COMMANDS = (RaiseHand, LowerHand, React, Chat, Help)  # what anyone admitted may do
+class StepAway(Command):
+    """Step away from the group for a moment (`away`), or come back: only one's own."""
+
+    action: Literal["step_away"]
+    away: bool
+
+
+ParticipationCommand = (
+    RaiseHand | LowerHand | LowerAllHands | React | Chat | Help | HelpResolved | StepAway
+)
+# what anyone admitted may do
+PARTICIPANT_COMMANDS = (RaiseHand, LowerHand, React, Chat, Help, StepAway)
 
 
 # -- events ---------------------------------------------------------------------------------
@@ -70,11 +80,24 @@ PARTICIPANT_COMMANDS = (RaiseHand, LowerHand, React, Chat, Help)  # what anyone 
 @dataclass(frozen=True)
 class HandQueueChanged:
     queue: tuple[str, ...]  # first raised first
+    away: frozenset[str] = frozenset()  # raised hands the group does not see (rooms.model.away)
     name: ClassVar[str] = "hand_queue_changed"
     audience: ClassVar[Audience] = Everyone()
 
     def payload(self) -> dict[str, object]:
-        return {"queue": list(self.queue)}
+        return self.payload_for(None)
+
+    def payload_for(self, viewer: Participant | None) -> dict[str, object]:
+        if viewer is not None and viewer.role.leads:
+            return {"queue": list(self.queue)}
+        own = viewer.id if viewer else None
+        return {"queue": [pid for pid in self.queue if pid not in self.away or pid == own]}
+
+
+def hand_queue_changed(session: Session) -> HandQueueChanged:
+    queue = session.hand_queue()
+    away = frozenset(pid for pid in queue if session.participants[pid].away)
+    return HandQueueChanged(tuple(queue), away)
 
 
 @dataclass(frozen=True)
@@ -130,13 +153,40 @@ class HelpResolvedEvent:
         return {"participant_id": self.participant_id, "by": self.by}
 
 
+@dataclass(frozen=True)
+class AwayChanged:
+    """Someone is away from the group now, or back (a step-away of their own, a 1:1 room): the
+    media plane stops or resumes sending them to the group. Told to nobody by itself."""
+
+    participant_id: str
+    away: bool
+    name: ClassVar[str] = "away_changed"
+
+    @property
+    def audience(self) -> Audience:
+        return Only(self.participant_id)
+
+    def payload(self) -> dict[str, object]:
+        return {"away": self.away}
+
+
+def away_events(session: Session, people: list[Participant], before: dict[str, bool]) -> Events:
+    """What changes for the group when people's `away` may have changed (it was `before`): the
+    media plane is told, and raised hands of those away leave the group's view of the queue."""
+    changed = [p for p in people if p.away != before[p.id]]
+    events: Events = [AwayChanged(p.id, p.away) for p in changed]
+    if any(p.hand_raised_at is not None for p in changed):
+        events.append(hand_queue_changed(session))
+    return events
+
+
 # -- handlers -------------------------------------------------------------------------------
 
 
 def _hand_events(session: Session, changed: list[Participant]) -> Events:
     return [
         *(ParticipantUpdated(p) for p in changed),
-        HandQueueChanged(tuple(session.hand_queue())),
+        hand_queue_changed(session),
     ]
 
 
@@ -213,6 +263,14 @@ def resolve_help(target: Participant, actor: Participant) -> Events:
     return events
 
 
+def _on_step_away(session: Session, actor: Participant, cmd: StepAway, now: float) -> Events:
+    if actor.stepped_away == cmd.away:
+        raise Refusal("invalid", "you have already stepped away" if cmd.away else "you are here")
+    before = {actor.id: actor.away}
+    actor.stepped_away = cmd.away
+    return [ParticipantUpdated(actor), *away_events(session, [actor], before)]
+
+
 HANDLERS: dict[type[Command], Handler] = {
     RaiseHand: _on_raise_hand,
     LowerHand: _on_lower_hand,
@@ -221,4 +279,5 @@ HANDLERS: dict[type[Command], Handler] = {
     Chat: _on_chat,
     Help: _on_help,
     HelpResolved: _on_help_resolved,
+    StepAway: _on_step_away,
 }

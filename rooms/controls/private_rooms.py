@@ -7,7 +7,7 @@ from typing import Literal
 
 from rooms.command import Command, Events, Handler
 from rooms.controls.common import ParticipantId, find_target, not_self
-from rooms.controls.participation import resolve_help
+from rooms.controls.participation import away_events, resolve_help
 from rooms.errors import Refusal
 from rooms.model import MAIN_ROOM, PRIVATE_ROOM_PREFIX, Participant, Session
 
@@ -35,6 +35,12 @@ def _inside(session: Session, room_id: str) -> list[Participant]:
     return [p for p in session.admitted() if p.room_id == room_id]
 
 
+def _move(session: Session, people: list[Participant], room_id: str) -> Events:
+    """`session.move`, and what entering or leaving a 1:1 room changes for the group."""
+    before = {p.id: p.away for p in people}
+    return session.move(people, room_id) + away_events(session, people, before)
+
+
 def _on_private_room(session: Session, actor: Participant, cmd: PrivateRoom, now: float) -> Events:
     target = find_target(session, cmd.target)
     check_aside(actor, target)
@@ -56,7 +62,7 @@ def take_aside(session: Session, actor: Participant, target: Participant) -> Eve
     room_id = PRIVATE_ROOM_PREFIX + target.id
     if target.room_id == room_id and actor.room_id == room_id:
         return []
-    events = session.move([target, actor], room_id)
+    events = _move(session, [target, actor], room_id)
     if target.help_requested_at is not None:  # answering the call resolves it
         events += resolve_help(target, actor)
     return events
@@ -72,14 +78,14 @@ def _on_return_to_main(
     inside = _inside(session, room_id)
     if not inside:
         raise Refusal("invalid", "that participant is not in a private room")
-    return session.move(inside, MAIN_ROOM)
+    return _move(session, inside, MAIN_ROOM)
 
 
 def after_leaving(session: Session, room_id: str) -> Events:
     """Someone left from `room_id`: if it was a 1:1 room, whoever stayed goes back to main."""
     if not room_id.startswith(PRIVATE_ROOM_PREFIX):
         return []
-    return session.move(_inside(session, room_id), MAIN_ROOM)
+    return _move(session, _inside(session, room_id), MAIN_ROOM)
 
 
 HANDLERS: dict[type[Command], Handler] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rooms import breakouts
-from rooms.controls import crisis
+from rooms.controls import crisis, participation
 from rooms.model import Session
 
 
@@ -14,7 +14,7 @@ def snapshot(session: Session, viewer_id: str, now: float) -> dict[str, object]:
     state: dict[str, object] = {
         "session": {"id": session.id, "title": session.title},
         "participants": [p.view_for(viewer) for p in session.admitted()],
-        "hand_queue": session.hand_queue(),
+        "hand_queue": participation.hand_queue_changed(session).payload_for(viewer)["queue"],
         "spotlight": session.spotlight,
         "locked": session.locked,
         "participants_may_unmute": session.participants_may_unmute,

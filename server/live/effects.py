@@ -70,7 +70,7 @@ class Effects:
             self.fanout.close_later(previous)
         person = live.session.participants[pid]
         if person.admitted:
-            await live.router.reset(pid, person.room_id)
+            await live.router.reset(pid, person.room_id, person.stepped_away)
             await self.fanout.sio.enter_room(sid, live.room())
         log.info("participant %s of session %s resumed", pid, live.session.id)
         await self.publish(live, continuity.resume(live.session, pid, self.registry.clock()))
@@ -132,6 +132,14 @@ class Effects:
         if event.target in live.router.participants:
             live.router.move(event.target, event.room_id)
 
+    async def _away_changed(self, live: LiveSession, event: controls.AwayChanged) -> None:
+        # a 1:1 room already keeps its people from the group; a step-away of one's own hides
+        pid = event.participant_id
+        if pid in live.router.participants:
+            live.router.set_hidden(pid, live.session.participants[pid].stepped_away)
+        if event.away:
+            live.forget_speaker(pid)
+
     async def _removed(self, live: LiveSession, event: controls.ParticipantRemoved) -> None:
         if event.blocked:
             for invite_token_id in live.session.blocked_invites:
@@ -166,6 +174,7 @@ _EFFECTS: dict[type, Effect] = {
     controls.ParticipantAdmitted: Effects._admitted,
     controls.RoleChanged: Effects._role_changed,
     RoomChanged: Effects._room_changed,
+    controls.AwayChanged: Effects._away_changed,
     controls.ParticipantRemoved: Effects._removed,
     controls.RemovedNotice: Effects._sent_away,
     controls.ParticipantDenied: Effects._sent_away,

@@ -138,7 +138,7 @@ class LiveSessions:
                 del session.participants[person.id]  # the waiting knock again
                 continue
             person.disconnected_at = person.disconnected_at or now
-            live.router.add(person.id, person.room_id)
+            live.router.add(person.id, person.room_id, person.stepped_away)
         if not session.participants:
             live.empty_since = now
         log.info("session %s restored with %d people", record.id, len(session.participants))

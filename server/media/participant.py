@@ -29,6 +29,7 @@ class ParticipantMedia:
     camera: VideoLayers | None = None
     slots: dict[str, list[Consumer]] = field(default_factory=dict)
     video_kept: set[str] | None = None  # hold_video's keep-set (None: nothing held)
+    hidden: bool = False  # stepped away: sent to nobody, while still receiving their room
 
     def all_producers(self) -> list[Producer]:
         layers = list(self.camera.producers.values()) if self.camera else []

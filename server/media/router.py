@@ -127,8 +127,8 @@ class MediaRouter:
         media = self.participants.get(pid)
         return media.subscribe_pc if media else None
 
-    def add(self, pid: str, room_id: str) -> None:
-        self.participants[pid] = ParticipantMedia(pid, room_id)
+    def add(self, pid: str, room_id: str, hidden: bool = False) -> None:
+        self.participants[pid] = ParticipantMedia(pid, room_id, hidden=hidden)
 
     def _get(self, pid: str) -> ParticipantMedia:
         media = self.participants.get(pid)
@@ -340,7 +340,7 @@ class MediaRouter:
             Member(
                 m.participant_id,
                 m.room_id,
-                m.camera is not None,
+                m.camera is not None and not m.hidden,
                 len(m.slots.get("video", [])),
                 m.camera.available(now) if m.camera else (),
             )
@@ -353,6 +353,13 @@ class MediaRouter:
                 camera.pause(paused, now)
                 self._on_video_watched(pid, tuple(r for r in camera.rids if r not in paused))
         return plan.selected
+
+    def set_hidden(self, pid: str, hidden: bool) -> None:
+        """Stop (or resume) sending `pid`'s media to anyone: they stepped away (or are back)."""
+        media = self._get(pid)
+        if media.hidden != hidden:
+            media.hidden = hidden
+            self._rewire()
 
     def set_paused(self, pid: str, kind: str, paused: bool) -> None:
         for producer in self._get(pid).all_producers():
@@ -372,7 +379,10 @@ class MediaRouter:
             audio = [
                 pub.participant_id
                 for pub in self.participants.values()
-                if pub is not sub and pub.room_id == sub.room_id and "audio" in pub.producers
+                if pub is not sub
+                and pub.room_id == sub.room_id
+                and not pub.hidden
+                and "audio" in pub.producers
             ]
             self.graph.assign(
                 sub.slots["audio"],
@@ -400,12 +410,12 @@ class MediaRouter:
             if pc is not None:
                 await pc.close()
 
-    async def reset(self, pid: str, room_id: str) -> None:
+    async def reset(self, pid: str, room_id: str, hidden: bool = False) -> None:
         """Their peer connections are closed and new ones may follow (a reconnect, a failed
         link), in `room_id` (the room the session has them in): their new media reaches that
-        room only."""
+        room only (nobody while `hidden`)."""
         await self.remove(pid)
-        self.add(pid, room_id)
+        self.add(pid, room_id, hidden)
 
     async def close(self) -> None:
         for pid in list(self.participants):

@@ -428,7 +428,7 @@ export async function leave() {
   if (socket) socket.disconnect();
   closePeerConnections();
   stopLocalMedia();
-  for (const v of document.querySelectorAll('video')) v.srcObject = null;
+  for (const v of document.querySelectorAll('video, audio')) v.srcObject = null;
   $('grid').replaceChildren();
   show('my-role', false);
   setStatus('');

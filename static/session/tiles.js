@@ -1,10 +1,11 @@
 // The video grid: one tile per participant in our room, its tracks, the speaker and reactions.
-import { $, show } from '../lib/dom.js';
+import { $ } from '../lib/dom.js';
 import { canCrisis, crisisAction } from './crisis.js';
 import { reportView } from './last_n.js';
 import { control } from './network.js';
 import { applyPaging } from './paging.js';
 import { renderQualityBadges } from './quality.js';
+import { renderSound } from './sound.js';
 import { app, displayName, leads, REACTIONS, roleLabel } from './state.js';
 import { renderVideoNote } from './video_note.js';
 
@@ -30,7 +31,7 @@ function createTile(p) {
   const self = p.id === app.participantId;
   tile.classList.toggle('self', self);
   const video = tile.querySelector('video');
-  video.muted = self; // never play our own mic back; everyone else's sound plays
+  video.muted = true; // sound plays from its own element (sound.js), never from a tile
   tile.querySelector('.tile-mute').addEventListener('click', () => {
     const q = app.participants.get(p.id);
     if (!q) return;
@@ -95,6 +96,7 @@ export function updateTile(p) {
   tile.dataset.speaking = speaking ? 'true' : 'false';
 }
 
+/** Who shares our room: the server shows us the people of our own private talk in it. */
 function visibleParticipants() {
   return [...app.participants.values()].filter(
     (p) => p.id === app.participantId || app.room == null || p.room == null || p.room === app.room,
@@ -162,43 +164,28 @@ function trackForMid(mid) {
   return t ? t.receiver.track : null;
 }
 
-function setTileStream(video, tracks) {
+function setTileVideo(video, track) {
   const current = video.srcObject ? video.srcObject.getTracks() : [];
-  const same = current.length === tracks.length && tracks.every((t) => current.includes(t));
-  if (same) return;
-  video.srcObject = tracks.length ? new MediaStream(tracks) : null;
-  if (tracks.length) playTile(video);
+  if (track ? current.length === 1 && current[0] === track : !current.length) return;
+  video.srcObject = track ? new MediaStream([track]) : null;
+  if (track) video.play().catch(() => {}); // muted: autoplay is always allowed
 }
 
-function playTile(video) {
-  const p = video.play();
-  if (p?.catch) {
-    p.catch((err) => {
-      if (err && err.name === 'NotAllowedError' && !video.muted) {
-        app.soundBlocked = true;
-        show('sound-button', true);
-      }
-    });
-  }
-}
-
-/** Points each tile's <video> at the receiver tracks of that participant's slots. */
+/** Points each tile's <video> at the receiver track of that participant's video slot, and
+ *  every audio slot at its player (sound.js). */
 export function renderMedia() {
+  renderSound();
   for (const tile of $('grid').querySelectorAll('.tile')) {
     const id = tile.dataset.participantId;
     const video = tile.querySelector('video');
     if (id === app.participantId) {
-      setTileStream(video, app.videoTrack ? [app.videoTrack] : []);
+      setTileVideo(video, app.videoTrack);
       continue;
     }
-    const tracks = [];
-    for (const kind of ['audio', 'video']) {
-      const slot = app.slots.find((s) => s.participant_id === id && s.kind === kind);
-      const track = slot ? trackForMid(slot.mid) : null;
-      if (track) tracks.push(track);
-    }
-    setTileStream(video, tracks);
-    tile.classList.toggle('no-video', !tracks.some((t) => t.kind === 'video'));
+    const slot = app.slots.find((s) => s.participant_id === id && s.kind === 'video');
+    const track = slot ? trackForMid(slot.mid) : null;
+    setTileVideo(video, track);
+    tile.classList.toggle('no-video', !track);
     renderVideoNote(tile);
   }
 }

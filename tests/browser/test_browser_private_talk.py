@@ -10,7 +10,16 @@ from typing import Any
 import msgpack
 from playwright.async_api import Browser, Page, WebSocket
 
-from tests.browser.helpers import WAIT_S, join, joined, open_page, wait_for
+from tests.browser.helpers import (
+    PHONE,
+    WAIT_S,
+    drop_socket,
+    join,
+    joined,
+    open_page,
+    sees_and_hears,
+    wait_for,
+)
 from tests.browser.test_browser_controls import person_action
 from tests.conftest import RunningServer
 
@@ -100,6 +109,59 @@ async def test_a_private_talk_reaches_only_the_two_and_the_leaders(
     for name in ("help_requested", "help_resolved", "room_changed"):
         assert events_of(frames, name) == [], name
     assert "private-" not in repr(frames)
+
+    for page in (lead, sam, alex):
+        assert page.circle_exceptions == []  # type: ignore[attr-defined]
+        await page.context.close()
+
+
+async def test_in_a_private_talk_the_member_sees_and_hears_the_leader(
+    circle_server: RunningServer, browser: Browser
+) -> None:
+    """From the member's side (on a phone): the leader's tile with its video decoding and an
+    element playing the leader's audio, from the start of the talk and again after either of
+    them loses their connection and comes back; after it, the whole group again."""
+    created = await circle_server.create_session("Tuesday IOP")
+    session_id = created["session_id"]
+    lead = await open_page(browser, created["facilitator_url"])
+    sam = await open_page(browser, created["invite_url"], PHONE)
+    alex = await open_page(browser, created["invite_url"])
+    await join(lead, "Dana")
+    lead_id = await joined(lead, 1, "the facilitator")
+    await join(sam, "Sam")
+    sam_id = await joined(sam, 2, "Sam")
+    await join(alex, "Alex")
+    alex_id = await joined(alex, 3, "Alex")
+
+    await sam.get_by_role("button", name="I need help").click()
+    banner = lead.locator(".help-alert", has_text="Sam asked for help privately")
+    await banner.get_by_role("button", name="Talk privately now").click()
+    await (
+        sam.locator("#private-bar")
+        .get_by_text("Private talk with Dana")
+        .wait_for(timeout=WAIT_S * 1000)
+    )
+    await sees_and_hears(sam, lead_id, "Sam, of the facilitator")
+    await sees_and_hears(lead, sam_id, "the facilitator, of Sam")
+
+    for dropped, name in ((sam_id, "Sam"), (lead_id, "the facilitator")):
+        page = sam if dropped == sam_id else lead
+        await drop_socket(circle_server, session_id, dropped)
+        await wait_for(page, "window.circle.state === 'reconnecting'", f"{name}'s page to notice")
+        await wait_for(
+            page,
+            "window.circle.state === 'joined' && window.circle.room.startsWith('private-')"
+            " && window.circle.pcSubscribe !== null",
+            f"{name} back in the private talk",
+        )
+        await sees_and_hears(sam, lead_id, f"Sam, of the facilitator, after {name} dropped")
+        await sees_and_hears(lead, sam_id, f"the facilitator, of Sam, after {name} dropped")
+
+    await sam.locator("#private-bar").get_by_role("button", name="Return to the group").click()
+    await wait_for(sam, "window.circle.room === 'main'", "Sam back with the group")
+    for page, me in ((sam, sam_id), (lead, lead_id), (alex, alex_id)):
+        for other in {sam_id, lead_id, alex_id} - {me}:
+            await sees_and_hears(page, other, f"{me} of {other} in the group again")
 
     for page in (lead, sam, alex):
         assert page.circle_exceptions == []  # type: ignore[attr-defined]

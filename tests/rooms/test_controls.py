@@ -124,6 +124,7 @@ MATRIX: list[tuple[dict[str, Any], str, str, str]] = [
     ({"action": "chat", "text": "psst", "to": COF}, OK, FORBIDDEN, OK),  # not to oneself
     ({"action": "set_private_chat", "allowed": False}, OK, OK, FORBIDDEN),
     ({"action": "help"}, OK, OK, OK),
+    ({"action": "step_away", "away": True}, OK, OK, OK),
     ({"action": "help_resolved", "target": HAND}, OK, OK, FORBIDDEN),
     ({"action": "private_room", "target": HAND}, OK, OK, FORBIDDEN),
     ({"action": "return_to_main", "target": HAND}, INVALID, INVALID, FORBIDDEN),  # not in one
@@ -203,6 +204,7 @@ TARGET_RULES: list[tuple[str, dict[str, Any], str]] = [
     (FAC, {"action": "help_resolved", "target": TGT}, INVALID),  # never asked
     (FAC, {"action": "lower_hand", "target": TGT}, INVALID),  # hand not up
     (HAND, {"action": "raise_hand"}, INVALID),  # already up
+    (HAND, {"action": "step_away", "away": False}, INVALID),  # already here
     (FAC, {"action": "promote", "target": COF}, INVALID),
     (FAC, {"action": "promote", "target": FAC}, INVALID),
     (FAC, {"action": "demote", "target": TGT}, INVALID),

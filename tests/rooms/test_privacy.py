@@ -1,4 +1,5 @@
-"""What the group may know of a private talk: nothing but that a leader stepped away.
+"""What the group may know of a private talk: nothing but that two people stepped away, exactly
+as anyone may step away on their own.
 
 Who is in a 1:1 room, and who asked for help, reaches the leaders and the person only: checked
 on every message of a help request answered in a private room, as `deliveries` hands them out,
@@ -54,12 +55,58 @@ def test_the_group_never_learns_who_is_in_a_private_talk() -> None:
     assert "private-" not in other
     assert "help" not in other  # neither the request nor its resolution
     updates = {p["id"]: p for name, p in inbox[OTHER] if name == "participant_updated"}
-    assert updates[ASKER]["room"] == "main" and updates[ASKER]["away"] is False
-    # the facilitator "stepped away briefly": with whom is not said
+    # both "stepped away briefly", as anyone may on their own; with whom is not said
+    assert updates[ASKER] == {**updates[ASKER], "room": "main", "away": True, "hand": False}
     assert updates[FAC] == {**updates[FAC], "room": "main", "away": True}
+    # the asker's raised hand leaves the group's queue, as a stepped-away member's does
+    queues = [p["queue"] for name, p in inbox[OTHER] if name == "hand_queue_changed"]
+    assert queues[-1] == []
     # the snapshot a participant gets (on joining, admission, promotion) says the same
     view = json.dumps(snapshot(s, OTHER, 13.0))
     assert "private-" not in view and "help_requests" not in view
+
+
+def _group_view(s: Session, pid: str) -> dict[str, Any]:
+    seen = {p["id"]: p for p in snapshot(s, OTHER, 50.0)["participants"]}  # type: ignore[attr-defined]
+    return {k: v for k, v in seen[pid].items() if k not in ("id", "name")}
+
+
+def test_the_group_sees_a_member_taken_aside_as_one_who_stepped_away() -> None:
+    """The same view, field for field, whether a member stepped away on their own or is in a
+    private talk or crisis response, whatever their microphone, camera and hand were; and a
+    "mute the group" shows both as the others."""
+    s = _session()
+    s.join("third", "Tam", Role.PARTICIPANT, 5.0)
+    for pid in (ASKER, "third"):
+        _run(s, pid, 10.0, action="raise_hand")
+    inbox = _received(s, _run(s, "third", 11.0, action="step_away", away=True))
+    assert inbox[OTHER][-1] == ("hand_queue_changed", {"queue": [ASKER]})
+    assert ("hand_queue_changed", {"queue": [ASKER, "third"]}) in inbox[FAC]
+    _run(s, FAC, 12.0, action="private_room", target=ASKER)
+    assert _group_view(s, ASKER) == _group_view(s, "third")
+    assert _group_view(s, ASKER)["away"] is True
+    _run(s, FAC, 13.0, action="mute_all")
+    assert _group_view(s, ASKER) == _group_view(s, "third")
+    assert _group_view(s, ASKER)["audio"] is False
+    # back: seen again as they are
+    _run(s, FAC, 14.0, action="return_to_main", target=ASKER)
+    _run(s, "third", 15.0, action="step_away", away=False)
+    assert _group_view(s, ASKER) == _group_view(s, "third")
+    assert _group_view(s, ASKER)["away"] is False and _group_view(s, ASKER)["hand"] is True
+
+
+def test_the_two_in_a_private_talk_see_each_other_in_it() -> None:
+    """The member sees the leader in their 1:1 room (their tile and sound follow), and the
+    leader sees the member; neither as away."""
+    s = _session()
+    inbox = _received(s, _private_talk(s))
+    room = "private-" + ASKER
+    seen = {p["id"]: p for n, p in inbox[ASKER] if n == "participant_updated"}
+    assert seen[FAC] == {**seen[FAC], "room": room, "away": False}
+    mine = {p["id"]: p for p in snapshot(s, ASKER, 13.0)["participants"]}  # type: ignore[attr-defined]
+    assert mine[FAC]["room"] == room and mine[FAC]["away"] is False
+    theirs = {p["id"]: p for p in snapshot(s, FAC, 13.0)["participants"]}  # type: ignore[attr-defined]
+    assert theirs[ASKER]["room"] == room and theirs[ASKER]["away"] is False
 
 
 def test_leaders_and_the_member_see_the_private_room() -> None:
