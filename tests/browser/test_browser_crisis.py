@@ -11,7 +11,7 @@ import re
 
 from playwright.async_api import Browser
 
-from tests.browser.helpers import WAIT_S, join, joined, open_page, wait_for
+from tests.browser.helpers import WAIT_S, join, joined, open_page, sees_and_hears, wait_for
 from tests.browser.test_browser_private_talk import events_of, record_socket
 from tests.conftest import RunningServer
 
@@ -28,7 +28,7 @@ async def test_safety_check_and_a_crisis_response(
     alex = await open_page(browser, created["invite_url"])
     frames = record_socket(alex)
     await join(lead, "Dana")
-    await joined(lead, 1, "the facilitator")
+    lead_id = await joined(lead, 1, "the facilitator")
     await join(co, "Chris")
     await joined(co, 2, "the co-facilitator")
 
@@ -62,6 +62,9 @@ async def test_safety_check_and_a_crisis_response(
         .get_by_text("Private talk with Dana")
         .wait_for(timeout=WAIT_S * 1000)
     )
+    # the person in crisis sees and hears the facilitator, and the facilitator them
+    await sees_and_hears(sam, lead_id, "Sam, of the facilitator")
+    await sees_and_hears(lead, sam_id, "the facilitator, of Sam")
     # the co-facilitator gets the group
     await (
         co.locator("#leading-bar")
