@@ -6,6 +6,7 @@ import {
   askForHelp,
   setCam,
   setMic,
+  toggleAway,
   toggleCam,
   toggleHand,
   toggleMic,
@@ -111,6 +112,8 @@ function init() {
   });
   $('waiting-leave').addEventListener('click', leave);
   $('hand-button').addEventListener('click', toggleHand);
+  $('away-button').addEventListener('click', toggleAway);
+  $('away-return').addEventListener('click', toggleAway);
   $('help-button').addEventListener('click', askForHelp);
   $('people-button').addEventListener('click', () => togglePanel('people'));
   $('chat-button').addEventListener('click', () => togglePanel('chat'));

@@ -46,6 +46,12 @@ export function renderControls() {
   const raised = Boolean(me?.hand);
   hand.setAttribute('aria-pressed', String(raised));
   hand.textContent = raised ? 'Lower hand' : 'Raise hand';
+  // a step-away of our own (a private talk is shown by its own bar)
+  const away = Boolean(me?.away);
+  const awayButton = $('away-button');
+  awayButton.setAttribute('aria-pressed', String(away));
+  awayButton.textContent = away ? "I'm back" : 'Step away';
+  show('away-bar', away && app.state === 'joined');
   const help = $('help-button');
   help.hidden = leads(app.role);
   help.setAttribute('aria-pressed', String(app.myHelpPending));
@@ -102,6 +108,12 @@ export function toggleCam() {
 export function toggleHand() {
   const me = app.participants.get(app.participantId);
   control({ action: me?.hand ? 'lower_hand' : 'raise_hand' });
+}
+
+/** Step away for a moment (a call, the door): the group neither sees nor hears us. */
+export function toggleAway() {
+  const me = app.participants.get(app.participantId);
+  control({ action: 'step_away', away: !me?.away });
 }
 
 export async function askForHelp() {

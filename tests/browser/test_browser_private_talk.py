@@ -166,3 +166,81 @@ async def test_in_a_private_talk_the_member_sees_and_hears_the_leader(
     for page in (lead, sam, alex):
         assert page.circle_exceptions == []  # type: ignore[attr-defined]
         await page.context.close()
+
+
+# What a page shows of one person, with their name taken out: the tile's classes and visible
+# badges, its accessible name, and their row in the People panel.
+TILE_VIEW_JS = """
+([pid, name]) => {
+  const tile = document.querySelector(`.tile[data-participant-id="${CSS.escape(pid)}"]`);
+  const row = [...document.querySelectorAll('#people-list li.person')]
+    .find((li) => li.textContent.includes(name));
+  const strip = (text) => (text || '').split(name).join('NAME').replace(/\\s+/g, ' ').trim();
+  return {
+    classes: [...tile.classList].filter((c) => c !== 'speaking').sort(),
+    badges: [...tile.querySelectorAll('.badge')]
+      .filter((b) => !b.hidden && getComputedStyle(b).display !== 'none')
+      .map((b) => strip(b.textContent)),
+    label: strip(tile.getAttribute('aria-label')),
+    video: Boolean(tile.querySelector('video').srcObject),
+    row: strip(row && row.innerText),
+  };
+}
+"""
+
+
+async def test_the_group_sees_a_member_in_a_private_talk_as_one_who_stepped_away(
+    circle_server: RunningServer, browser: Browser
+) -> None:
+    """On another member's page, Sam (taken aside by the facilitator) and Jo (who stepped away
+    on her own, with her hand up) look the same, tile and People row alike; both come back."""
+    created = await circle_server.create_session("Tuesday IOP")
+    lead = await open_page(browser, created["facilitator_url"])
+    sam = await open_page(browser, created["invite_url"], PHONE)
+    jo = await open_page(browser, created["invite_url"], PHONE)
+    alex = await open_page(browser, created["invite_url"])
+    await join(lead, "Dana")
+    await joined(lead, 1, "the facilitator")
+    await join(sam, "Sam")
+    sam_id = await joined(sam, 2, "Sam")
+    await join(jo, "Jo")
+    jo_id = await joined(jo, 3, "Jo")
+    await join(alex, "Alex")
+    await joined(alex, 4, "Alex")
+    await alex.get_by_role("button", name="People").click()
+
+    await sam.get_by_role("button", name="More").click()
+    await sam.get_by_role("button", name="Raise hand").click()
+    await jo.get_by_role("button", name="More").click()
+    await jo.get_by_role("button", name="Step away").click()
+    await jo.locator("#away-bar").get_by_text("You stepped away").wait_for(timeout=WAIT_S * 1000)
+    await person_action(lead, "Sam", "Talk privately")
+    await sam.locator("#private-bar").wait_for(state="visible", timeout=WAIT_S * 1000)
+
+    async def views() -> tuple[dict[str, Any], dict[str, Any]]:
+        return (
+            await alex.evaluate(TILE_VIEW_JS, [sam_id, "Sam"]),
+            await alex.evaluate(TILE_VIEW_JS, [jo_id, "Jo"]),
+        )
+
+    await wait_for(
+        alex,
+        f"document.querySelector('.tile[data-participant-id=\"{sam_id}\"]')"
+        ".classList.contains('away')",
+        "Sam shown as stepped away",
+    )
+    sam_view, jo_view = await views()
+    assert sam_view == jo_view, (sam_view, jo_view)
+    assert "Stepped away briefly" in sam_view["badges"] and not sam_view["video"]
+    assert "hand" not in repr(sam_view).lower()
+
+    await jo.locator("#away-bar").get_by_role("button", name="I'm back").click()
+    await sam.locator("#private-bar").get_by_role("button", name="Return to the group").click()
+    for pid, name in ((sam_id, "Sam"), (jo_id, "Jo")):
+        await sees_and_hears(alex, pid, f"Alex, of {name}, back")
+    sam_view, jo_view = await views()
+    assert "Stepped away briefly" not in sam_view["badges"] + jo_view["badges"]
+    assert "✋ Hand raised" in sam_view["badges"]  # kept while away, shown again
+    for page in (lead, sam, jo, alex):
+        assert page.circle_exceptions == []  # type: ignore[attr-defined]
+        await page.context.close()
