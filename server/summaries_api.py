@@ -65,9 +65,13 @@ async def get_summary(request: web.Request, caller: Caller) -> web.StreamRespons
 @key_or_facilitator
 async def delete_session_data(request: web.Request, caller: Caller) -> web.StreamResponse:
     record = await led_session(request, caller)
-    if request.app[LIVE].summary(record.id) is not None:
-        raise Refusal("live", "the session is running: end it first")
     store = request.app[STORE]
+    # Running here, or on any node of a cluster (or to be resumed by a restarted server): a
+    # running session keeps a saved live state in the shared store until it ends. Its owner
+    # would write its summary, audit and crisis records back under a deleted session.
+    running_here = request.app[LIVE].summary(record.id) is not None
+    if running_here or await store.get_live_state(record.id) is not None:
+        raise Refusal("live", "the session is running: end it first")
     await store.delete_session_data(record.id)
     await store.append_deletion(
         DeletionEntry(record.id, record.group_id, caller.who, "deleted", request.app[CLOCK]())
