@@ -14,6 +14,7 @@ from aiohttp import web
 
 from rooms.errors import Refusal
 from rooms.summary import group_trends, summary_csv
+from server.cluster.node import CLUSTER
 from server.store import DeletionEntry
 from server.web import (
     CLOCK,
@@ -66,11 +67,7 @@ async def get_summary(request: web.Request, caller: Caller) -> web.StreamRespons
 async def delete_session_data(request: web.Request, caller: Caller) -> web.StreamResponse:
     record = await led_session(request, caller)
     store = request.app[STORE]
-    # Running here, or on any node of a cluster (or to be resumed by a restarted server): a
-    # running session keeps a saved live state in the shared store until it ends. Its owner
-    # would write its summary, audit and crisis records back under a deleted session.
-    running_here = request.app[LIVE].summary(record.id) is not None
-    if running_here or await store.get_live_state(record.id) is not None:
+    if await _running(request, record.id):
         raise Refusal("live", "the session is running: end it first")
     await store.delete_session_data(record.id)
     await store.append_deletion(
@@ -78,6 +75,19 @@ async def delete_session_data(request: web.Request, caller: Caller) -> web.Strea
     )
     log.info("session %s data deleted by %s", record.id, caller.who)
     return web.json_response({"ok": True, "session_id": record.id})
+
+
+async def _running(request: web.Request, session_id: str) -> bool:
+    """Running here, or anywhere: a running session keeps a saved live state in the shared
+    store until it ends (on any node of a cluster, or for a restarted server to resume), and
+    a cluster's directory names the node that owns it from a join's first step. Its owner
+    would write its summary, audit and crisis records back under a deleted session."""
+    if request.app[LIVE].summary(session_id) is not None:
+        return True
+    if await request.app[STORE].get_live_state(session_id) is not None:
+        return True
+    cluster = request.app.get(CLUSTER)
+    return cluster is not None and await cluster.claimed(session_id)
 
 
 @key_or_facilitator

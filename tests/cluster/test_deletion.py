@@ -1,6 +1,6 @@
 """Issue 26, finding 4: a session's data cannot be deleted through a node of the cluster that
-does not run it while it runs on another; once it has ended, the deletion holds (nothing
-comes back under the deleted session)."""
+does not run it while it runs on another, or while a node has claimed it (a join under way);
+once it has ended, the deletion holds (nothing comes back under the deleted session)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,13 @@ async def test_a_running_session_is_deleted_nowhere_until_it_ends(
         a, b = await cluster.two_nodes()
         session = open_group(a)
         sid = session["session_id"]
+        # claimed by a node, as a join does first, before any state of it is saved
+        with redis_server.client() as client:
+            client.set(f"circle:owner:{sid}", "n0", px=60_000)
+        status, refused = await asyncio.to_thread(delete, b, sid)
+        assert (status, refused["error"]) == (409, "live")
+        with redis_server.client() as client:
+            client.delete(f"circle:owner:{sid}")
         lead = await join_where_it_runs(a.base, token_of(session["facilitator_url"]))
         try:
             owner_url = cluster.owner_url(sid)
