@@ -8,14 +8,13 @@ row per participant; `merge_summaries` (summary_merge.py) joins a session's live
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from typing import Any
 
 from rooms.engagement import Engagement
 from rooms.model import PRIVATE_ROOM_PREFIX
 from rooms.quality import QualityMonitor
+from rooms.spreadsheet import csv_table
 from rooms.summary_merge import merge_summaries
 from rooms.talk import balance_index
 
@@ -216,32 +215,17 @@ def build_summary(
 
 def summary_csv(summary: dict[str, Any]) -> str:
     """One row per participant, columns CSV_COLUMNS; blanks for what was not measured."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([header for header, _ in CSV_COLUMNS])
-    for participant in summary["participants"]:
-        row = []
-        for _, path in CSV_COLUMNS:
-            value: Any = participant
-            for key in path:
-                value = value.get(key) if isinstance(value, dict) else None
-            row.append("" if value is None else _cell(value))
-        writer.writerow(row)
-    return out.getvalue()
+    return csv_table([header for header, _ in CSV_COLUMNS], map(_row, summary["participants"]))
 
 
-def _cell(value: Any) -> str:
-    text = str(value).lower() if isinstance(value, bool) else str(value)
-    # Spreadsheets run cells starting with these as formulas: a display name must not.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _number(text) else text
-
-
-def _number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+def _row(participant: dict[str, Any]) -> list[Any]:
+    row = []
+    for _, path in CSV_COLUMNS:
+        value: Any = participant
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        row.append(value)
+    return row
 
 
 def _trouble(link: dict[str, Any]) -> float:

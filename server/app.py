@@ -19,7 +19,7 @@ from server import (
     sessions_api,
     summaries_api,
 )
-from server.cluster.node import ClusterNode
+from server.cluster.node import CLUSTER, ClusterNode
 from server.config import Settings
 from server.live.effects import Effects
 from server.live.fanout import Fanout
@@ -106,6 +106,7 @@ def create_app(
     summaries_api.add_routes(app)  # its retention worker needs the store open
     app.on_startup.append(_freeze_startup_heap)
     if cluster is not None:
+        app[CLUSTER] = cluster
         # after the store, and ended after the sessions are saved (cleanups run in reverse)
         app.cleanup_ctx.append(cluster.run)
         app.on_shutdown.append(cluster.drain)

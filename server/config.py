@@ -39,6 +39,12 @@ class MediaConfig:
     turn: TurnConfig | None = None  # per-participant TURN credentials (server/turn.py)
     ice_port_range: tuple[int, int] | None = None  # host candidates bind only these UDP ports
     compiled_send: bool = True  # send with server/media/_rtp_send.c when it was built
+    # Datagrams aioice holds for a connection until its DTLS transport reads them (an offer not
+    # yet answered, a handshake under way): anyone can send them, so the queue is bounded.
+    # WebRTC's are at most ~1,200 bytes, and a handshake needs a few.
+    queued_datagrams_max: int = 256
+    queued_datagram_bytes_max: int = 262_144
+    subscribe_answer_timeout_s: float = 30.0  # an offer unanswered this long is closed
 
 
 def default_node_id() -> str:

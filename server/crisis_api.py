@@ -4,14 +4,13 @@ key may read them; they are deleted with the session's audit data (and by retent
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
 from rooms.errors import Refusal
+from rooms.spreadsheet import csv_table
 from server.store import CrisisRecord
 from server.web import STORE, Caller, key_or_facilitator, led_session
 
@@ -36,30 +35,29 @@ def _when(at: object) -> str:
 
 def crises_csv(records: list[CrisisRecord]) -> str:
     """One row per action of each crisis response, times in UTC ISO 8601."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for record in records:
-        data: dict[str, Any] = record.data
-        safety = data.get("safety") or {}
-        who = data.get("participant") or {}
-        for action in data.get("actions", []):
-            writer.writerow(
-                (
-                    record.crisis_id,
-                    who.get("name", ""),
-                    safety.get("location", ""),
-                    safety.get("contact_name", ""),
-                    safety.get("contact_phone", ""),
-                    _when(data.get("started_at")),
-                    _when(data.get("ended_at")),
-                    _when(action.get("at")),
-                    action.get("kind", ""),
-                    action.get("by_name", ""),
-                    action.get("note", ""),
-                )
-            )
-    return out.getvalue()
+    return csv_table(CSV_COLUMNS, (row for record in records for row in _rows(record)))
+
+
+def _rows(record: CrisisRecord) -> list[tuple[object, ...]]:
+    data: dict[str, Any] = record.data
+    safety = data.get("safety") or {}
+    who = data.get("participant") or {}
+    return [
+        (
+            record.crisis_id,
+            who.get("name", ""),
+            safety.get("location", ""),
+            safety.get("contact_name", ""),
+            safety.get("contact_phone", ""),
+            _when(data.get("started_at")),
+            _when(data.get("ended_at")),
+            _when(action.get("at")),
+            action.get("kind", ""),
+            action.get("by_name", ""),
+            action.get("note", ""),
+        )
+        for action in data.get("actions", [])
+    ]
 
 
 @key_or_facilitator

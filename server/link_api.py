@@ -10,7 +10,7 @@ from pydantic import Field
 
 from rooms.errors import Refusal
 from rooms.validation import StrictModel
-from server import tokens
+from server import links, tokens
 from server.store import Facilitator, SessionRecord, Store
 from server.web import CLOCK, SETTINGS, STORE, parse_body, signed_in
 
@@ -35,6 +35,7 @@ async def link_info(request: web.Request) -> web.StreamResponse:
     record = await store.get_session(grant.session_id)
     if record is None:
         raise Refusal("not_found", "This session does not exist any more.")
+    await links.may_join(store, grant)  # a revoked link learns nothing of the session
     leader = await _leader(store, record)
     reply: dict[str, Any] = {
         "title": record.title,

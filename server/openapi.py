@@ -78,7 +78,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "What a link holder sees before joining: title, start, who leads",
         (NONE,),
         LinkRequest,
-        refusals=("invalid_token", "expired_token", "not_found"),
+        refusals=("invalid_token", "expired_token", "blocked", "not_found"),
     ),
     ("GET", "/api/openapi.json"): Operation("This document", (NONE,)),
     ("GET", "/healthz"): Operation("Liveness", (NONE,)),

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from yarl import URL
 
 from server.config import Settings
 
@@ -42,16 +43,25 @@ def _json(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": code, "message": message}, status=status)
 
 
-def _hostname(host: str) -> str:
-    """The name in a Host header, without the port (IPv6 literals keep no brackets)."""
-    return (urlsplit(f"//{host}").hostname or "").lower()
+def request_hostname(scheme: str, host: str) -> str | None:
+    """The host name in a Host header, read exactly as aiohttp reads it to build the request's
+    URL (and so its links): yarl's authority parser, without the port, IPv6 literals without
+    brackets. None for a malformed header: one yarl cannot parse, or one with a userinfo part,
+    which no Host has (`localhost:80/@evil.com` is user `localhost:80/` at `evil.com`)."""
+    try:
+        url = URL.build(scheme=scheme, authority=host)
+    except ValueError:
+        return None
+    if url.raw_user is not None or url.raw_password is not None or not url.raw_host:
+        return None
+    return url.raw_host.lower()
 
 
 def trusted_hostnames(settings: Settings) -> frozenset[str]:
     """Hosts whose requests may build links: the public URL's, else loopback and the
     listening address itself (unless it is a wildcard such as 0.0.0.0)."""
     if settings.public_url:
-        return frozenset({_hostname(urlsplit(settings.public_url).netloc)})
+        return frozenset({(URL(settings.public_url).raw_host or "").lower()})
     names = set(LOOPBACK_NAMES)
     try:
         if not ipaddress.ip_address(settings.host).is_unspecified:
@@ -83,7 +93,10 @@ def make_middlewares(settings: Settings) -> list[Any]:
 
     @web.middleware
     async def trusted_host(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if _hostname(request.host) not in hostnames:
+        hostname = request_hostname(request.scheme, request.host)
+        if hostname is None:
+            return _json(400, "invalid", "malformed Host header")
+        if hostname not in hostnames:
             return _json(421, "misdirected", "unknown host; the server's --public-url names it")
         return await handler(request)
 
@@ -116,10 +129,10 @@ def socket_origin_check(settings: Settings) -> Callable[[str | None, dict[str, A
         if origin is None:
             return True
         host = str(environ.get("HTTP_HOST", ""))
-        if _hostname(host) not in hostnames:
-            return False
         # python-engineio says "http" unless X-Forwarded-Proto says otherwise, even over TLS
         scheme = "https" if settings.tls_cert else str(environ.get("wsgi.url_scheme", "http"))
+        if request_hostname(scheme, host) not in hostnames:
+            return False
         return origin.lower() == public_origin(settings, f"{scheme}://{host}")
 
     return allowed

@@ -15,7 +15,7 @@ import socketio
 from rooms import controls
 from rooms.controls import continuity, crisis
 from rooms.errors import Refusal
-from server import accounts, ice_servers, logs
+from server import accounts, ice_servers, links, logs
 from server.cluster.node import ClusterNode
 from server.limits import AuditCap, JoinLimits, client_address
 from server.live.effects import Effects
@@ -212,16 +212,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             raise Refusal("not_found", "This session does not exist any more.")
         if record.ended_at is not None:
             raise Refusal("ended", "This session has ended.")
-        if grant.link_id is not None and await store.is_invite_blocked(record.id, grant.link_id):
-            raise Refusal("invalid_token", "This link was replaced. Ask for the new one.")
-        invite_id = None
-        if grant.invite_token_id is not None:
-            invite = await store.get_invite_by_token_id(grant.invite_token_id)
-            if invite is None or invite.revoked:
-                raise Refusal("invalid_token", "This invite is no longer valid.")
-            if await store.is_invite_blocked(record.id, grant.invite_token_id):
-                raise Refusal("blocked", "This invite can no longer join the session.")
-            invite_id = invite.id
+        invite_id = await links.may_join(store, grant)
         name, credentials = request.name, ""
         account = await store.get_facilitator(conn.facilitator_id) if conn.facilitator_id else None
         if account is not None and grant.role.leads:

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from rooms.errors import Refusal
 from rooms.summary import group_trends, summary_csv
+from server.cluster.node import CLUSTER
 from server.store import DeletionEntry
 from server.web import (
     CLOCK,
@@ -65,15 +66,28 @@ async def get_summary(request: web.Request, caller: Caller) -> web.StreamRespons
 @key_or_facilitator
 async def delete_session_data(request: web.Request, caller: Caller) -> web.StreamResponse:
     record = await led_session(request, caller)
-    if request.app[LIVE].summary(record.id) is not None:
-        raise Refusal("live", "the session is running: end it first")
     store = request.app[STORE]
+    if await _running(request, record.id):
+        raise Refusal("live", "the session is running: end it first")
     await store.delete_session_data(record.id)
     await store.append_deletion(
         DeletionEntry(record.id, record.group_id, caller.who, "deleted", request.app[CLOCK]())
     )
     log.info("session %s data deleted by %s", record.id, caller.who)
     return web.json_response({"ok": True, "session_id": record.id})
+
+
+async def _running(request: web.Request, session_id: str) -> bool:
+    """Running here, or anywhere: a running session keeps a saved live state in the shared
+    store until it ends (on any node of a cluster, or for a restarted server to resume), and
+    a cluster's directory names the node that owns it from a join's first step. Its owner
+    would write its summary, audit and crisis records back under a deleted session."""
+    if request.app[LIVE].summary(session_id) is not None:
+        return True
+    if await request.app[STORE].get_live_state(session_id) is not None:
+        return True
+    cluster = request.app.get(CLUSTER)
+    return cluster is not None and await cluster.claimed(session_id)
 
 
 @key_or_facilitator

@@ -49,6 +49,7 @@ STATUS = {
     "invalid_token": 401,
     "expired_token": 401,
     "forbidden": 403,
+    "blocked": 403,
     "not_found": 404,
     "method_not_allowed": 405,
     "live": 409,

@@ -208,6 +208,10 @@ class ClusterNode:
                 return
         raise Refusal("moving", "This session is moving to another server; try again.")
 
+    async def claimed(self, session_id: str) -> bool:
+        """Whether a node owns the session (it runs there, or a join there is opening it)."""
+        return await self.directory.owner(session_id) is not None
+
     async def peer_urls(self) -> list[str]:
         """Where a client goes when this node stops answering (the join reply carries it)."""
         nodes = await self.directory.nodes()
@@ -248,6 +252,9 @@ class ClusterNode:
         sids = list(live.sids.values())
         await self._tell_to_move(live, target.url)
         return sids
+
+
+CLUSTER = web.AppKey("cluster", ClusterNode)  # set when this process is a node of a cluster
 
 
 def _elsewhere(url: str) -> Refusal:

@@ -20,9 +20,11 @@ from typing import Any, Protocol
 import aioice.ice
 import aioice.turn
 from aioice.candidate import Candidate, candidate_foundation, candidate_priority
-from aiortc import RTCIceTransport, RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCIceTransport, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import RtpPacket
+
+from server.media.datagram_queue import DatagramQueue
 
 _RECEIVER_HANDLE_RTP = "_handle_rtp_packet"
 _RECEIVER_REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"
@@ -34,6 +36,7 @@ _SENDER_NEXT_FRAME = "_next_encoded_frame"
 _SENDER_EXTENSIONS_MAP = "_RTCRtpSender__rtp_header_extensions_map"
 _EXTENSIONS_SET = "set"
 _ICE_CONNECTION = "_connection"
+_ICE_QUEUE = "_queue"
 
 
 class HookError(RuntimeError):
@@ -50,6 +53,22 @@ def ice_connection(ice: RTCIceTransport) -> aioice.ice.Connection:
     require(ice, _ICE_CONNECTION)
     connection: aioice.ice.Connection = getattr(ice, _ICE_CONNECTION)
     return connection
+
+
+def bound_datagram_queues(pc: RTCPeerConnection, datagrams_max: int, bytes_max: int) -> None:
+    """Before `pc` gathers (binds its sockets): each of its ICE connections holds at most
+    `datagrams_max` datagrams and `bytes_max` bytes for its DTLS transport to read, and drops
+    the rest; aioice's own queue has no bound, and nothing reads it until the DTLS transport
+    starts (an offer nobody answers: never)."""
+    for transceiver in pc.getTransceivers():
+        connection = ice_connection(transceiver.receiver.transport.transport)
+        require(connection, _ICE_QUEUE)
+        queue: asyncio.Queue[Any] = getattr(connection, _ICE_QUEUE)
+        if isinstance(queue, DatagramQueue):
+            continue  # a transport the transceivers share
+        if not queue.empty():
+            raise HookError("the ICE connection queued datagrams before it gathered")
+        setattr(connection, _ICE_QUEUE, DatagramQueue(datagrams_max, bytes_max))
 
 
 class Packer(Protocol):

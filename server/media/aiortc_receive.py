@@ -327,25 +327,31 @@ class _DirectPath:
             run_now(self._handle_rtcp(decrypted))
             return
         ssrc = int.from_bytes(data[8:12], "big")  # the header is not encrypted
-        route = self._by_ssrc.get(ssrc)
+        route = known = self._by_ssrc.get(ssrc)
         if route is None:
-            route = self._route(ssrc, data[1] & 0x7F)
+            route = self._routes.get(self._receiver_for(ssrc, data[1] & 0x7F))
             if route is None:
                 self._stock(data, component)
                 return
         read, take = route
         packet = read(data)  # None: not authentic, replayed or not RTP, dropped as aiortc does
-        if packet is not None:
-            take(packet)
-
-    def _route(self, ssrc: int, payload_type: int) -> _Route | None:
-        """The hooked receiver aiortc's router gives a new SSRC (it learns unknown ones by
-        payload type), remembered for the stream's next packets."""
-        receiver = self._router.route_rtp(RtpPacket(payload_type=payload_type, ssrc=ssrc))
-        route = self._routes.get(receiver)
-        if route is not None:
+        if packet is None:
+            return
+        if known is None:
+            # Anyone can send a new SSRC: it is learnt (here and by aiortc's router) only from
+            # an authentic packet, so spoofed ones add nothing.
+            self._router.route_rtp(RtpPacket(payload_type=packet.payload_type, ssrc=ssrc))
             self._by_ssrc[ssrc] = route
-        return route
+        take(packet)
+
+    def _receiver_for(self, ssrc: int, payload_type: int) -> Any:
+        """The receiver aiortc's router would give this SSRC (an unknown one goes by payload
+        type, when one receiver has it), without its learning the SSRC as `route_rtp` does."""
+        known = self._router.ssrc_table.get(ssrc)
+        by_type = self._router.payload_type_table.get(payload_type, set())
+        if known is not None:
+            return known if known in by_type else None
+        return next(iter(by_type)) if len(by_type) == 1 else None
 
 
 def receive_rtcp_directly(dtls: RTCDtlsTransport) -> None:

@@ -7,6 +7,7 @@ layer turns them into messages. It never decodes or encodes media.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import weakref
@@ -60,8 +61,14 @@ def ice_server(url: str) -> RTCIceServer:
     return RTCIceServer(urls=url)
 
 
-async def _gathered(pc: RTCPeerConnection, description: Awaitable[RTCSessionDescription]) -> None:
-    """Set the local offer or answer, which gathers the ICE candidates."""
+async def _gathered(
+    pc: RTCPeerConnection, description: Awaitable[RTCSessionDescription], config: MediaConfig
+) -> None:
+    """Set the local offer or answer, which gathers the ICE candidates (on sockets whose
+    queue for the DTLS transport is bounded first)."""
+    aiortc_hooks.bound_datagram_queues(
+        pc, config.queued_datagrams_max, config.queued_datagram_bytes_max
+    )
     try:
         await pc.setLocalDescription(await description)
     except aiortc_hooks.PortRangeExhausted as exc:
@@ -168,7 +175,7 @@ class MediaRouter:
             await pc.setRemoteDescription(
                 RTCSessionDescription(self._remote_sdp(offer_sdp), "offer")
             )
-            await _gathered(pc, pc.createAnswer())
+            await _gathered(pc, pc.createAnswer(), self.config)
         except Refusal:
             await pc.close()
             raise
@@ -242,7 +249,7 @@ class MediaRouter:
             for kind in KINDS
         }
         try:
-            await _gathered(pc, pc.createOffer())
+            await _gathered(pc, pc.createOffer(), self.config)
         except Refusal:
             media.subscribe_pc = None
             await pc.close()
@@ -254,7 +261,24 @@ class MediaRouter:
         # Only now, with every mid known, may _rewire fill these slots and announce them.
         media.slots = slots
         self._rewire(notify=False)
+        self._background.spawn(self._expire_unanswered(pid, pc))
         return self._local_sdp(pc.localDescription.sdp), self.slots(pid)
+
+    async def _expire_unanswered(self, pid: str, pc: RTCPeerConnection) -> None:
+        """An offer still unanswered after the timeout is closed (its sockets and what they
+        hold go), and the page is told to start its media again, as after a failure."""
+        await asyncio.sleep(self.config.subscribe_answer_timeout_s)
+        media = self.participants.get(pid)
+        if media is None or media.subscribe_pc is not pc or pc.signalingState != "have-local-offer":
+            return
+        log.info("participant %s: subscribe offer unanswered; closed", pid)
+        media.subscribe_pc = None
+        for consumers in media.slots.values():
+            for consumer in consumers:
+                self.graph.connect(consumer, None)
+        media.slots = {}
+        await pc.close()
+        self._on_failed(pid)
 
     async def subscribe_answer(self, pid: str, answer_sdp: str) -> None:
         media = self._get(pid)

@@ -3,6 +3,7 @@ server started on it finds the data; a restore onto a store in use is refused.""
 
 from __future__ import annotations
 
+import os
 import stat
 import subprocess
 import urllib.error
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from bench.harness import PYTHON, ROOT, start_server
+from server.store import SQLITE_FILE_NAME
+from server.store.sqlite.schema import connect
 
 
 def circle(*args: str) -> subprocess.CompletedProcess[str]:
@@ -49,3 +52,33 @@ def test_restore_refuses_what_is_not_a_circle_store(tmp_path: Path) -> None:
     assert not (tmp_path / "data" / "circle.sqlite3").exists()
     redis = circle("backup", str(tmp_path / "b"), "--redis-url", "redis://127.0.0.1:1")
     assert redis.returncode == 1 and "Redis itself" in redis.stderr
+
+
+def test_backup_writes_through_nothing_another_user_prepared(tmp_path: Path) -> None:
+    """Issue 26, finding 9: a `<target>.partial` made beforehand (another user's, mode 0666) or
+    a symlink there must not become the backup or be written through."""
+    data, shared = tmp_path / "data", tmp_path / "shared"
+    shared.mkdir()
+    connect(data / SQLITE_FILE_NAME).close()
+    planted = shared / "circle.sqlite3.partial"
+    planted.write_bytes(b"")
+    planted.chmod(0o666)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (shared / "other.sqlite3.partial").symlink_to(victim)
+
+    for name in ("circle.sqlite3", "other.sqlite3"):
+        made = circle("backup", str(shared / name), "--data-dir", str(data))
+        assert made.returncode == 0, made.stderr
+        written = (shared / name).stat()
+        assert stat.S_IMODE(written.st_mode) == 0o600 and written.st_uid == os.getuid()
+    assert (shared / "circle.sqlite3").stat().st_ino != planted.stat().st_ino
+    assert stat.S_IMODE(planted.stat().st_mode) == 0o666 and planted.read_bytes() == b""
+    assert victim.read_text() == "keep me"
+    # nothing of the backup's own is left beside it
+    assert sorted(p.name for p in shared.iterdir()) == [
+        "circle.sqlite3",
+        "circle.sqlite3.partial",
+        "other.sqlite3",
+        "other.sqlite3.partial",
+    ]

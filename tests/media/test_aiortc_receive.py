@@ -9,6 +9,8 @@ import asyncio
 import os
 import socket
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -268,27 +270,39 @@ async def test_datagrams_longer_than_pylibsrtp_takes_are_dropped_without_an_erro
     # callback, logged as an error with its traceback for every such datagram anyone sent
     errors: list[dict[str, Any]] = []
     asyncio.get_running_loop().set_exception_handler(lambda loop, context: errors.append(context))
+    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        async with audio_received_directly() as (consumer, receiver, received):
+            (protocol,) = aiortc_hooks.ice_connection(receiver.transport.transport)._protocols
+            address = protocol.transport.get_extra_info("sockname")
+            header = received[0].ssrc.to_bytes(4, "big")
+            for second in (0xE0, 0xC8):  # RTP of the stream's SSRC, RTCP
+                datagram = bytes([0x80, second, 0, 1, 0, 0, 0, 0]) + header + bytes(1600)
+                stranger.sendto(datagram, address)
+            consumer.deliver(ForwardedFrame([b"\xf8\x01"], 960, True, time.monotonic()), ntp_now())
+            await until(lambda: len(received) == 2, 10, "the packet after them")  # same socket
+    finally:
+        stranger.close()
+    assert errors == []
+
+
+@asynccontextmanager
+async def audio_received_directly() -> AsyncIterator[
+    tuple[Consumer, RTCRtpReceiver, list[ReceivedPacket]]
+]:
+    """A lean sender's audio to a receiver on the lean path over loopback, its first packet
+    (at timestamp 0) received; both connections closed after the block."""
     sender_pc, receiver_pc = peer_pair()
     consumer, _ = lean_sender(sender_pc, "audio")
     receiver, received = receiving_directly(receiver_pc, "audio")
     await negotiate(sender_pc, receiver_pc)
-    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         await until(lambda: consumer._link is not None, 10, "the sender started")
         await until(lambda: receiver._enabled, 10, "the receiver started")
         consumer.activate()
-        frame = ForwardedFrame([b"\xf8\xff\xfe"], 0, True, time.monotonic())
-        consumer.deliver(frame, ntp_now())
+        consumer.deliver(ForwardedFrame([b"\xf8\xff\xfe"], 0, True, time.monotonic()), ntp_now())
         await until(lambda: len(received) == 1, 10, "the first packet")
-        (protocol,) = aiortc_hooks.ice_connection(receiver.transport.transport)._protocols
-        address = protocol.transport.get_extra_info("sockname")
-        header = received[0].ssrc.to_bytes(4, "big")
-        for second in (0xE0, 0xC8):  # RTP of the stream's SSRC, RTCP
-            stranger.sendto(bytes([0x80, second, 0, 1, 0, 0, 0, 0]) + header + bytes(1600), address)
-        consumer.deliver(ForwardedFrame([b"\xf8\x01"], 960, True, time.monotonic()), ntp_now())
-        await until(lambda: len(received) == 2, 10, "the packet after them")  # same socket
-        assert errors == []
+        yield consumer, receiver, received
     finally:
-        stranger.close()
         await sender_pc.close()
         await receiver_pc.close()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import aiohttp
 
 from server.tokens import verify
-from tests.clients import Client, token_of
+from server.web import STORE
+from tests.clients import Client, call, grant_of, signed_in, token_of
 from tests.conftest import API_KEY, RunningServer
 
 
@@ -41,3 +42,44 @@ async def test_rotating_the_general_link_revokes_the_old_one(
     assert (await inside.call("media_state", {"audio": False}))["ok"]  # still in
     for client in (inside, late, fresh):
         await client.sio.disconnect()
+
+
+async def test_a_revoked_link_learns_nothing(circle_server: RunningServer) -> None:
+    """Issue 26, finding 11: `POST /api/link` refuses a link that cannot join (a replaced
+    general link, a revoked or blocked personal invite), telling neither title nor leader."""
+    base = circle_server.base_url
+    dana = await signed_in(circle_server, "f_dana", "dana@example.org")
+    try:
+        _, group = await call(dana, "POST", f"{base}/api/groups", {"name": "Tuesday IOP"})
+        invites = f"{base}/api/groups/{group['id']}/invites"
+        assert (await call(dana, "POST", invites, {"label": "R."}))[0] == 201
+        _, revoked = await call(dana, "POST", invites, {"label": "S."})
+        _, session = await call(
+            dana, "POST", f"{base}/api/sessions", {"title": "Secret title", "group_id": group["id"]}
+        )
+        sid = session["session_id"]
+        links = {p["label"]: p["url"] for p in session["personal_invites"]}
+        blocked = grant_of(circle_server, links["R."]).invite_token_id
+        assert blocked is not None
+        await circle_server.app[STORE].block_invite(sid, blocked)
+        assert (await call(dana, "DELETE", f"{invites}/{revoked['id']}"))[0] == 200
+        assert (await call(dana, "POST", f"{base}/api/sessions/{sid}/invite_link", {}))[0] == 200
+        _, now = await call(dana, "GET", f"{base}/api/sessions/{sid}")
+        async with aiohttp.ClientSession() as anon:
+            for url, error in (
+                (session["invite_url"], "invalid_token"),
+                (session["cofacilitator_url"], "invalid_token"),
+                (links["S."], "invalid_token"),
+                (links["R."], "blocked"),
+            ):
+                status, about = await call(
+                    anon, "POST", f"{base}/api/link", {"token": token_of(url)}
+                )
+                assert (status, about["error"]) == (403 if error == "blocked" else 401, error)
+                assert "Secret title" not in str(about) and "F_Dana" not in str(about)
+            status, about = await call(
+                anon, "POST", f"{base}/api/link", {"token": token_of(now["invite_url"])}
+            )
+            assert status == 200 and about["title"] == "Secret title"
+    finally:
+        await dana.close()

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import sqlite3
+import tempfile
 from pathlib import Path
 
 from server.store.sqlite.schema import SCHEMA_VERSION, connect
@@ -40,8 +42,23 @@ def backup(store: Path, target: Path) -> None:
     `target` appears whole or not at all."""
     if not store.is_file():
         raise BackupError(f"no Circle store at {store}")
-    partial = target.with_name(target.name + ".partial")
-    os.close(os.open(partial, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600))
+    # The copy (and SQLite's journal beside it) is written in a fresh 0700 folder of our own
+    # next to the target, created exclusively under a random name: nothing another user made
+    # or linked beforehand is opened, followed or renamed into place.
+    workdir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        partial = workdir / target.name
+        flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW
+        os.close(os.open(partial, flags, 0o600))
+        _copy(store, partial, target)
+        with partial.open("rb") as written:
+            os.fsync(written.fileno())
+        os.replace(partial, target)  # replaces a link at `target` itself, never its target
+    finally:
+        shutil.rmtree(workdir)
+
+
+def _copy(store: Path, partial: Path, target: Path) -> None:
     source = sqlite3.connect(store)
     copy = sqlite3.connect(partial, isolation_level=None)
     try:
@@ -51,9 +68,6 @@ def backup(store: Path, target: Path) -> None:
     finally:
         copy.close()
         source.close()
-    with partial.open("rb") as written:
-        os.fsync(written.fileno())
-    os.replace(partial, target)
 
 
 def restore(source: Path, store: Path) -> None:
