@@ -100,8 +100,13 @@ function coLeaderPresent() {
   );
 }
 
-function askHold() {
+function askHold(pid) {
   const dialog = $('crisis-dialog');
+  const name = nameOf(pid);
+  $('crisis-dialog-title').textContent = `Start a crisis response for ${name}`;
+  $('crisis-dialog-text').textContent =
+    `No co-facilitator is in the group. While you are with ${name}, the group sees:`;
+  $('crisis-dialog-ok').textContent = `Start crisis response for ${name}`;
   $('crisis-hold-message').value ||= DEFAULT_HOLD;
   return new Promise((resolve) => {
     dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });
@@ -114,7 +119,7 @@ export async function startCrisis(pid) {
   crisis.open = pid;
   const body = { action: 'crisis_start', target: pid };
   if (!coLeaderPresent()) {
-    if (!(await askHold())) return;
+    if (!(await askHold(pid))) return;
     const message = $('crisis-hold-message').value.trim();
     if (message) body.hold_message = message.slice(0, 300);
     body.mute_group = $('crisis-mute-group').checked;

@@ -11,6 +11,7 @@ import re
 
 from playwright.async_api import Browser
 
+from tests.browser.helpers import PHONE as PHONE_VIEW
 from tests.browser.helpers import WAIT_S, join, joined, open_page, sees_and_hears, wait_for
 from tests.browser.test_browser_private_talk import events_of, record_socket
 from tests.conftest import RunningServer
@@ -96,3 +97,36 @@ async def test_safety_check_and_a_crisis_response(
     assert not await alex.locator("#crisis-panel").is_visible()
     for page in (lead, co, sam, alex):
         assert page.circle_exceptions == []  # type: ignore[attr-defined]
+
+
+async def test_a_crisis_with_the_group_held_names_the_person_and_hides_them_in_the_group(
+    circle_server: RunningServer, browser: Browser
+) -> None:
+    """No co-facilitator: the dialog names the person; with "Mute the group" the group sees
+    the person in crisis muted and stepped away like anyone away, never the only one unmuted;
+    the person sees and hears the facilitator (on a phone)."""
+    created = await circle_server.create_session("Thursday IOP")
+    lead = await open_page(browser, created["facilitator_url"])
+    sam = await open_page(browser, created["invite_url"], PHONE_VIEW)
+    alex = await open_page(browser, created["invite_url"])
+    await join(lead, "Dana")
+    lead_id = await joined(lead, 1, "the facilitator")
+    await join(sam, "Sam")
+    sam_id = await joined(sam, 2, "Sam")
+    await join(alex, "Alex")
+    await joined(alex, 3, "Alex")
+
+    await lead.locator(f'.tile[data-participant-id="{sam_id}"] .tile-crisis').click()
+    dialog = lead.locator("#crisis-dialog")
+    await dialog.get_by_role("heading", name="Start a crisis response for Sam").wait_for()
+    assert "While you are with Sam" in await dialog.inner_text()
+    await dialog.get_by_role("button", name="Start crisis response for Sam").click()
+
+    await sees_and_hears(sam, lead_id, "Sam, of the facilitator")
+    tile = alex.locator(f'.tile[data-participant-id="{sam_id}"]')
+    await tile.locator(".away-badge").wait_for(state="visible", timeout=WAIT_S * 1000)
+    await tile.locator(".mic-state").wait_for(state="visible", timeout=WAIT_S * 1000)
+    await alex.locator("#mic-button[aria-pressed='true']").wait_for(timeout=WAIT_S * 1000)
+    for page in (lead, sam, alex):
+        assert page.circle_exceptions == []  # type: ignore[attr-defined]
+        await page.context.close()

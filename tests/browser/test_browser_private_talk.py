@@ -143,6 +143,11 @@ async def test_in_a_private_talk_the_member_sees_and_hears_the_leader(
     )
     await sees_and_hears(sam, lead_id, "Sam, of the facilitator")
     await sees_and_hears(lead, sam_id, "the facilitator, of Sam")
+    # the facilitator's own tile keeps their camera (not an initial, as if away)
+    own = "document.querySelector('.tile.self')"
+    assert await lead.evaluate(
+        f"!{own}.classList.contains('away') && !!{own}.querySelector('video').srcObject"
+    )
 
     for dropped, name in ((sam_id, "Sam"), (lead_id, "the facilitator")):
         page = sam if dropped == sam_id else lead
