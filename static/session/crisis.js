@@ -4,6 +4,7 @@
 // local emergency numbers, and keeps a timestamped record. The group sees at most a calm
 // holding message that names nobody.
 import { $, el, show } from '../lib/dom.js';
+import { confirmDialog } from './dialogs.js';
 import { control } from './network.js';
 import { app, displayName, leads } from './state.js';
 import { chime, notice } from './ui.js';
@@ -114,11 +115,24 @@ function askHold(pid) {
   });
 }
 
-/** One click: into a 1:1 with them, their safety check shown, the group held. */
-export async function startCrisis(pid) {
+/** One click: into a 1:1 with them, their safety check shown, the group held. From a tile
+ * (`confirm`), where a mis-tap is easy, a dialog naming the person asks first (the holding
+ * dialog does when no co-leader is there). */
+export async function startCrisis(pid, confirm = false) {
   crisis.open = pid;
   const body = { action: 'crisis_start', target: pid };
-  if (!coLeaderPresent()) {
+  const name = nameOf(pid);
+  if (coLeaderPresent()) {
+    if (
+      confirm &&
+      !(await confirmDialog(
+        `Start a crisis response for ${name}?`,
+        `You and ${name} go into a private room; the co-facilitator is handed the group.`,
+        `Start crisis response for ${name}`,
+      ))
+    )
+      return;
+  } else {
     if (!(await askHold(pid))) return;
     const message = $('crisis-hold-message').value.trim();
     if (message) body.hold_message = message.slice(0, 300);
@@ -130,10 +144,10 @@ export async function startCrisis(pid) {
 /** Leaders may start a crisis response for a participant (the server checks again). */
 export const canCrisis = (p) => leads(app.role) && p?.role === 'participant';
 
-/** The row's and the tile's one click: start a response, or open the one under way. */
-export function crisisAction(pid) {
+/** The row's one click (the tile's asks first): start a response, or open the one under way. */
+export function crisisAction(pid, fromTile = false) {
   if (crisis.records.get(pid)?.ended_at === null) openPanel(pid);
-  else startCrisis(pid);
+  else startCrisis(pid, fromTile);
 }
 
 /** A button for a person's row (leaders, participants only). */

@@ -39,7 +39,7 @@ function createTile(p) {
       q.audio !== false ? { action: 'mute', target: q.id } : { action: 'ask_unmute', target: q.id };
     control(body, q.audio !== false ? null : `Asked ${q.name} to unmute`);
   });
-  tile.querySelector('.tile-crisis').addEventListener('click', () => crisisAction(p.id));
+  tile.querySelector('.tile-crisis').addEventListener('click', () => crisisAction(p.id, true));
   if (self) video.classList.add('mirror');
   $('grid').append(tile);
   return tile;
@@ -150,11 +150,18 @@ export function fitGrid() {
     const tileW = Math.floor(Math.min(byWidth, byHeight));
     if (tileW > best.tileW) best = { cols, tileW };
   }
-  const tileW = Math.max(best.tileW, Math.min(width, 140)); // tiny windows scroll instead
+  const smallest = Math.min(width, 140); // tiny windows scroll instead
+  let tileW = Math.max(best.tileW, smallest);
   grid.style.setProperty('--cols', String(best.cols));
-  grid.style.setProperty('--tile-w', `${tileW}px`);
   // a spotlit tile is wider, but never taller than the grid (its top and names stay visible)
   grid.style.setProperty('--max-tile-w', `${Math.floor(Math.max(height, 150) * (4 / 3))}px`);
+  // The estimate above is exact for equal tiles; a wider spotlit tile can still wrap a row
+  // too many (the last tiles would need scrolling): shrink until everything is in sight.
+  for (let tries = 0; tries < 12; tries += 1) {
+    grid.style.setProperty('--tile-w', `${tileW}px`);
+    if (grid.scrollHeight <= grid.clientHeight + 1 || tileW <= smallest) break;
+    tileW = Math.max(smallest, Math.floor(tileW * 0.92));
+  }
 }
 
 function trackForMid(mid) {

@@ -3,7 +3,15 @@ import { $, show } from '../lib/dom.js';
 
 export function showScreen(id) {
   for (const s of ['fatal', 'prejoin', 'waiting', 'insession', 'ended', 'left']) show(s, s === id);
+  // In a session, notices take their own row above the video, so they never cover a control
+  // (a bar's "Return to the group", a row of the People panel, the phone's toolbar).
+  const notices = $('notices');
+  const home = id === 'insession' ? $('session-notices') : document.body;
+  if (notices.parentElement !== home) home.append(notices);
+  notices.classList.toggle('in-flow', id === 'insession');
 }
+
+const NOTICES_SHOWN_MAX = 3; // the newest; older ones go (a dismissed notice is gone anyway)
 
 export function setStatus(text) {
   $('conn-status').textContent = text || '';
@@ -11,7 +19,7 @@ export function setStatus(text) {
 
 export function notice(text, kind = 'info', ms = 6000) {
   const el = document.createElement('div');
-  el.className = `notice ${kind}`;
+  el.className = `notice ${kind}${ms ? '' : ' keep'}`; // kept: until acted on or dismissed
   el.textContent = text;
   const close = document.createElement('button');
   close.type = 'button';
@@ -21,6 +29,10 @@ export function notice(text, kind = 'info', ms = 6000) {
   close.addEventListener('click', () => el.remove());
   el.append(close);
   $('notices').append(el);
+  const shown = $('notices').querySelectorAll('.notice:not(.keep)');
+  for (const old of [...shown].slice(0, Math.max(0, shown.length - NOTICES_SHOWN_MAX))) {
+    old.remove();
+  }
   if (ms) setTimeout(() => el.remove(), ms);
   return el;
 }

@@ -46,8 +46,11 @@ async def test_safety_check_and_a_crisis_response(
     await join(alex, "Alex")  # skipping the check is allowed: leaders see "not given"
     await joined(alex, 4, "Alex")
 
-    # one click on Sam's tile
+    # on Sam's tile (where a mis-tap is easy) a dialog naming Sam asks first
     await lead.locator(f'.tile[data-participant-id="{sam_id}"] .tile-crisis').click()
+    confirm = lead.locator("#confirm-dialog")
+    await confirm.get_by_role("heading", name="Start a crisis response for Sam?").wait_for()
+    await confirm.get_by_role("button", name="Start crisis response for Sam").click()
     panel = lead.locator("#crisis-panel")
     await panel.get_by_text(WHERE).wait_for(timeout=WAIT_S * 1000)
     text = await panel.inner_text()
