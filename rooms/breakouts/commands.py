@@ -113,9 +113,11 @@ class BreakoutCloseRoom(Command):
 
 
 class BreakoutCloseAll(Command):
-    """Start the return countdown for every room (at once when it is 0)."""
+    """Start the return countdown for every room (at once when it is 0); `at_once` brings
+    everyone back now, also while a countdown runs."""
 
     action: Literal["breakout_close_all"]
+    at_once: bool = False
 
 
 class BreakoutHelp(Command):

@@ -215,9 +215,12 @@ def close_room(session: Session, actor: Participant, cmd: BreakoutCloseRoom, now
 def close_all(session: Session, actor: Participant, cmd: BreakoutCloseAll, now: float) -> Events:
     breakouts = session.breakouts
     _require_open(breakouts)
-    if breakouts.closes_at is not None:
-        raise Refusal("invalid", "the rooms are already closing")
-    breakouts.closes_at = now + breakouts.return_countdown_s
+    if cmd.at_once:
+        breakouts.closes_at = now
+    elif breakouts.closes_at is not None:
+        raise Refusal("invalid", "the rooms are already closing; bring everyone back now instead")
+    else:
+        breakouts.closes_at = now + breakouts.return_countdown_s
     return tick(session, now) or state_events(session, now)
 
 

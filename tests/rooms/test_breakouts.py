@@ -176,6 +176,20 @@ def test_close_all_and_close_one_room() -> None:
     assert {rooms_of(s)[p] for p in PEOPLE} == {"main"}
 
 
+def test_bring_everyone_back_now_even_while_the_rooms_close() -> None:
+    """ "Close all rooms" starts the countdown; "Bring everyone back now" ends it at once, also
+    while the countdown runs (a second press was refused before)."""
+    s = opened(return_countdown_s=60)
+    run(s, FAC, "breakout_close_all", now=130.0)
+    assert s.breakouts.closes_at == 190.0
+    events = run(s, FAC, "breakout_close_all", at_once=True, now=131.0)
+    assert {rooms_of(s)[p] for p in PEOPLE} == {"main"} and not s.breakouts.is_open
+    assert any(isinstance(e, RoomChanged) for e in events)
+    s = opened(return_countdown_s=60)
+    run(s, FAC, "breakout_close_all", at_once=True, now=140.0)  # without a countdown first
+    assert {rooms_of(s)[p] for p in PEOPLE} == {"main"}
+
+
 def test_move_visit_broadcast_and_help() -> None:
     s = opened()
     before = rooms_of(s)["p1"]
