@@ -106,12 +106,12 @@ def _mentions(text: str, phrase: str) -> bool:
 
 def guess_regions(location: str) -> list[str]:
     """The region codes the location text names (several when it is ambiguous: "Victoria,
-    British Columbia"); every region when it names none. The leader picks."""
+    British Columbia"); none when it names none (no guess: the leader chooses)."""
     lower = location.lower()
     found = [r.code for r in REGIONS if any(_mentions(lower, w) for w in r.words)]
     if "US" not in found and re.search(rf",\s*({'|'.join(_US_CODES)})\b", location):
         found.append("US")
-    return found or [r.code for r in REGIONS]
+    return found
 
 
 def numbers_for(location: str) -> dict[str, object]:
