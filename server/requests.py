@@ -25,8 +25,11 @@ class JoinRequest(StrictModel):
     safety: SafetyCheck | None = None
     # The pre-join screen's choice: False means "do not measure my speaking time".
     measure: bool = True
-    # The page's own random secret for this session: back in without knocking after a drop.
+    # The key the server gave this page at its last join (server/seats.py): back in, as the
+    # same person, without knocking after a drop. A key the server did not make resumes nothing.
     rejoin_key: str | None = Field(default=None, min_length=16, max_length=64)
+    # Moved here from another node of a cluster: the ticket that node gave (server/seats.py).
+    move_ticket: str | None = Field(default=None, min_length=16, max_length=2048)
 
 
 class SdpRequest(StrictModel):

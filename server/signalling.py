@@ -15,7 +15,7 @@ import socketio
 from rooms import controls
 from rooms.controls import continuity, crisis
 from rooms.errors import Refusal
-from server import accounts, ice_servers, logs
+from server import accounts, ice_servers, logs, seats
 from server.cluster.node import ClusterNode
 from server.limits import AuditCap, JoinLimits, client_address
 from server.live.effects import Effects
@@ -46,6 +46,10 @@ log = logging.getLogger(__name__)
 SESSION_CHANGES = frozenset({"join", "leave", "control", "media_state"})
 RATE_PER_S = 10.0  # sustained client events per second per connection
 RATE_BURST = 30.0
+# A move ticket (server/seats.py) outlives any session: it is single-use and bound to the seat's
+# key and link, and a page moves with the one its last join gave it (a failover can come hours
+# after that join).
+MOVE_TICKET_TTL_S = 24 * 3600
 
 
 @dataclass
@@ -231,11 +235,28 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             raise Refusal("gone", "the connection closed")
         live = await self.registry.open(record)
         live.empty_since = None
-        pid = continuity.returning(live.session, request.rejoin_key, grant.invite_token_id)
-        if pid is not None and pid in live.session.participants:
-            _give_safety(live, pid, request, self.registry.clock())  # as given now
-            return {**await self._resume(sid, conn, live, pid), **peers}
-        pid = pid or "p_" + secrets.token_urlsafe(6)
+        link = seats.link_of(grant, conn.facilitator_id)
+        if request.move_ticket is not None:
+            pid = self._moved_seat(live, request.move_ticket, link)
+            return {**await self._resume(sid, conn, live, pid, None), **peers}
+        presented = seats.key_hash(request.rejoin_key) if request.rejoin_key else None
+        seat = continuity.recognise(live.session, presented, grant.invite_token_id, link)
+        if seat is not None and seat.present and seat.by_key:
+            pid = seat.participant_id
+            await self._take_safety(live, pid, request)  # as given now
+            return {**await self._resume(sid, conn, live, pid, request.rejoin_key), **peers}
+        # Someone's seat claimed by another device (their personal link without its key) or
+        # by a key made for another link: a knock, never the seat.
+        another = seat.participant_id if seat is not None and seat.present else None
+        foreign = continuity.claimed_elsewhere(live.session, presented, link)
+        knock = another is not None or (foreign and not grant.role.leads)
+        fresh = "p_" + secrets.token_urlsafe(6)
+        pid = seat.participant_id if seat is not None and another is None else fresh
+        # the page keeps a key the session knows (a return after the place lapsed, a removed
+        # person's that must knock or stay out); anyone else gets a new one
+        known = live.session.readmit_keys | live.session.knock_keys | live.session.blocked_keys
+        kept = request.rejoin_key if presented in known and not foreign else None
+        key = kept or seats.new_key()
         now = self.registry.clock()
         joined = live.session.join(
             pid,
@@ -244,12 +265,15 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             now,
             invite_id=grant.invite_token_id,
             credentials=credentials,
-            rejoin_key=request.rejoin_key,
+            rejoin_key_hash=seats.key_hash(key),
+            link=link,
+            knock=knock,
+            another_device_of=another,
         )
         conn.participant_id = pid
         logs.PARTICIPANT_ID.set(pid)
         live.sids[pid] = sid
-        _give_safety(live, pid, request, now)
+        await self._take_safety(live, pid, request)
         if invite_id is not None:
             live.invite_ids[pid] = invite_id
         if grant.role.leads:
@@ -260,7 +284,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         if not request.measure:
             live.engagement.opt_out(pid, True, now)
         admitted = joined.participant.admitted
-        reply = {**self._joined_reply(live, pid), **peers}
+        reply = {**self._joined_reply(live, pid, key), **peers}
         log.info(
             "participant %s joined session %s as %s%s",
             pid,
@@ -276,22 +300,71 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         await self.registry.save_state(live)
         return reply
 
-    async def _resume(self, sid: str, conn: Connection, live: LiveSession, pid: str) -> Reply:
+    def _moved_seat(self, live: LiveSession, ticket: str, link: str) -> str:
+        """The seat a move ticket carries here: signed, unexpired, for this session and link,
+        and the seat's key unchanged since it was made (a ticket resumes once)."""
+        settings = self.registry.settings
+        moved = seats.read_ticket(settings.secret, ticket, self.registry.clock())
+        person = live.session.participants.get(moved.participant_id) if moved else None
+        if (
+            moved is None
+            or person is None
+            or moved.session_id != live.session.id
+            or moved.link != link
+            or person.link != link
+            or person.rejoin_key_hash != moved.key_hash
+        ):
+            raise Refusal("move_refused", "Your place could not be carried over. Join again.")
+        return person.id
+
+    async def _resume(
+        self, sid: str, conn: Connection, live: LiveSession, pid: str, key: str | None
+    ) -> Reply:
+        """Back in the seat `pid`, with the page's `key`; None: a new key (after a move: the
+        ticket that carried the seat here stops working)."""
+        if key is None:
+            key = seats.new_key()
+            person = live.session.participants[pid]
+            old, person.rejoin_key_hash = person.rejoin_key_hash, seats.key_hash(key)
+            if old in live.session.readmit_keys:
+                live.session.readmit_keys.discard(old)
+                live.session.readmit_keys.add(person.rejoin_key_hash)
         conn.participant_id = pid
         logs.PARTICIPANT_ID.set(pid)
-        reply = {**self._joined_reply(live, pid), "resumed": True, "restored": live.restored}
+        reply = {**self._joined_reply(live, pid, key), "resumed": True, "restored": live.restored}
         await self.effects.resume(live, pid, sid)
         return reply
 
-    def _joined_reply(self, live: LiveSession, pid: str) -> Reply:
-        """What a page needs once in: its identity, ICE servers, and the session as it may
-        see it (a waiting participant sees only the title)."""
+    async def _take_safety(self, live: LiveSession, pid: str, request: JoinRequest) -> None:
+        """The pre-join safety check, held in the live session only (never logged or saved);
+        given again during the person's crisis response, a new audited entry in its record."""
+        check, now = request.safety, self.registry.clock()
+        if check is None:
+            return
+        events = crisis.give_safety(
+            live.session, pid, check.location, check.contact_name, check.contact_phone, now
+        )
+        if events:
+            role = live.session.participants[pid].role.value
+            entry = AuditEntry(live.session.id, pid, role, "safety_updated", pid, {}, now, "ok")
+            await self._audit(entry)
+            await self.effects.publish(live, events)
+
+    def _joined_reply(self, live: LiveSession, pid: str, key: str) -> Reply:
+        """What a page needs once in: its identity, its rejoin key and move ticket, ICE
+        servers, and the session as it may see it (a waiting participant sees only the
+        title)."""
         person = live.session.participants[pid]
+        assert person.rejoin_key_hash is not None
+        ticket = seats.MoveTicket(live.session.id, pid, person.rejoin_key_hash, person.link)
+        expires = int(self.registry.clock()) + MOVE_TICKET_TTL_S
         reply: Reply = {
             "ok": True,
             "participant_id": pid,
             "role": person.role.value,
             "admitted": person.admitted,
+            "rejoin_key": key,
+            "move_ticket": seats.issue_ticket(self.registry.settings.secret, ticket, expires),
             "ice_servers": ice_servers.for_participant(
                 self.registry.settings.media, pid, self.registry.clock()
             ),
@@ -405,15 +478,6 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         await self.effects.depart(live.session.id, pid)
         self.fanout.close_later(sid)
         return {"ok": True}
-
-
-def _give_safety(live: LiveSession, pid: str, request: JoinRequest, now: float) -> None:
-    """The pre-join safety check, held in the live session only (never logged or saved)."""
-    if request.safety is not None:
-        check = request.safety
-        crisis.give_safety(
-            live.session, pid, check.location, check.contact_name, check.contact_phone, now
-        )
 
 
 def _cookie(environ: dict[str, Any], name: str) -> str | None:
