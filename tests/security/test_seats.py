@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import jwt
 import pytest
 
 from bench.harness import RedisServer
 from server.web import STORE
-from tests.clients import Client, call, signed_in, token_of
+from tests.clients import Client, group_session, token_of
 from tests.conftest import RunningServer, serve, until
 
 pytestmark = pytest.mark.live
@@ -41,27 +42,18 @@ class Clinic:
         return url
 
     async def joined(self, which: str, name: str, **join: Any) -> tuple[Client, dict[str, Any]]:
+        """A new connection through link `which`, joined as `name` ("": no name, a move)."""
         client = Client()
         self.clients.append(client)
         await client.connect(self.server, {"token": token_of(self.link(which))})
-        return client, await client.call("join", {"name": name, **join})
+        return client, await client.call("join", {**({"name": name} if name else {}), **join})
 
     def live_session(self) -> Any:
         return self.server.live.sessions[self.session["session_id"]]
 
 
 async def open_clinic(server: RunningServer, waiting_room: bool) -> Clinic:
-    dana = await signed_in(server, "f_dana", "dana@example.org")
-    base = server.base_url
-    status, group = await call(dana, "POST", f"{base}/api/groups", {"name": "Tuesday"})
-    assert status == 201
-    status, _ = await call(
-        dana, "POST", f"{base}/api/groups/{group['id']}/invites", {"label": "Sam"}
-    )
-    assert status == 201
-    body = {"title": "Tuesday", "group_id": group["id"], "waiting_room": waiting_room}
-    status, session = await call(dana, "POST", f"{base}/api/sessions", body)
-    assert status == 201, session
+    dana, session = await group_session(server, waiting_room)
     return Clinic(server, dana, session, [])
 
 
@@ -154,6 +146,29 @@ async def test_a_resume_never_rewrites_the_safety_answers_of_a_running_crisis(
 def sqlite_files_hold(data_dir: Path, text: str) -> bool:
     """Whether the SQLite store's files (the database and its journal) contain `text`."""
     return any(text.encode() in f.read_bytes() for f in data_dir.glob("circle.sqlite3*"))
+
+
+async def test_a_move_ticket_carries_the_seat_once_and_only_with_its_link(
+    clinic: Clinic,
+) -> None:
+    await clinic.joined("facilitator_url", "Dana")
+    sam, joined = await clinic.joined("sam", "Sam")
+    pid, ticket = joined["participant_id"], joined["move_ticket"]
+    await sam.sio.disconnect()
+    _, other = await clinic.joined("invite_url", "", move_ticket=ticket)
+    assert other["error"] == "move_refused"  # the ticket is good only with Sam's link
+    claims = jwt.decode(ticket, options={"verify_signature": False})
+    forged = jwt.encode(claims, "not-the-server-secret-" + "y" * 20, algorithm="HS256")
+    _, refused = await clinic.joined("sam", "", move_ticket=forged)
+    assert refused["error"] == "move_refused"
+    _, moved = await clinic.joined("sam", "", move_ticket=ticket)
+    assert moved["resumed"] is True and moved["participant_id"] == pid
+    assert moved["me"]["name"] == "Sam" and moved["rejoin_key"] != joined["rejoin_key"]
+    _, again = await clinic.joined("sam", "", move_ticket=ticket)
+    assert again["error"] == "move_refused"  # once only: the seat has a new key now
+    _, old_key = await clinic.joined("sam", "Sam", rejoin_key=joined["rejoin_key"])
+    assert old_key["participant_id"] != pid and "resumed" not in old_key
+    assert clinic.live_session().session.participants[pid].display_name == "Sam"
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "redis"])
