@@ -15,6 +15,7 @@ import socketio
 from rooms import controls
 from rooms.controls import continuity, crisis
 from rooms.errors import Refusal
+from rooms.model import Role
 from server import accounts, ice_servers, logs, seats
 from server.cluster.node import ClusterNode
 from server.limits import AuditCap, JoinLimits, client_address
@@ -36,8 +37,9 @@ from server.requests import (
     parse,
 )
 from server.socket_server import DISCONNECT_REASONS
-from server.store import AuditEntry, AuditOutcome
+from server.store import AuditEntry, AuditOutcome, Facilitator, SessionRecord, Store
 from server.tokens import SessionGrant, verify
+from server.web import Caller
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,10 @@ RATE_BURST = 30.0
 # key and link, and a page moves with the one its last join gave it (a failover can come hours
 # after that join).
 MOVE_TICKET_TTL_S = 24 * 3600
+LEADER_LINK_ENDED = (
+    "This leader's link has ended: its account was signed out, reset or disabled. Sign in and "
+    "open the session from your console."
+)
 
 
 @dataclass
@@ -60,8 +66,9 @@ class Connection:
     grant: SessionGrant
     bucket: TokenBucket
     participant_id: str | None = None  # as joined; still joined while live.sids says so
-    # A leader's account: from the link, else from the console's sign-in cookie.
-    facilitator_id: str | None = None
+    # The console's sign-in cookie sent with the socket: its account and token version (a
+    # co-lead link takes the account of a signed-in leader of the session).
+    signed_in: tuple[str, int] | None = None
     address: str = "?"  # the client's, for the join limits (server/limits.py)
     gone: bool = False  # the socket has closed
 
@@ -162,9 +169,9 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             raise socketio.exceptions.ConnectionRefusedError(
                 exc.message, {"error": exc.code, "message": exc.message}
             ) from exc
-        facilitator_id = grant.facilitator_id
-        if facilitator_id is None and grant.role.leads:
-            facilitator_id = accounts.read_cookie(
+        signed_in = None
+        if grant.facilitator_id is None and grant.role.leads:
+            signed_in = accounts.read_cookie_claims(
                 self.registry.settings.secret,
                 _cookie(environ, accounts.COOKIE_NAME),
                 self.registry.clock(),
@@ -175,7 +182,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             environ.get("HTTP_X_FORWARDED_FOR"),
             self.registry.settings.trusted_proxies,
         )
-        connection = Connection(sid, grant, bucket, None, facilitator_id, address)
+        connection = Connection(sid, grant, bucket, None, signed_in, address)
         await self.save_session(sid, {"connection": connection})
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
@@ -226,16 +233,16 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             if await store.is_invite_blocked(record.id, grant.invite_token_id):
                 raise Refusal("blocked", "This invite can no longer join the session.")
             invite_id = invite.id
-        name, credentials = request.name, ""
-        account = await store.get_facilitator(conn.facilitator_id) if conn.facilitator_id else None
-        if account is not None and grant.role.leads:
+        name, credentials = request.name or "", ""
+        account = await self._leader_account(store, record, conn)
+        if account is not None:
             # Participants should know who leads: the name and credentials of the account.
             name, credentials = account.display_name, account.credentials
         if conn.gone:
             raise Refusal("gone", "the connection closed")
         live = await self.registry.open(record)
         live.empty_since = None
-        link = seats.link_of(grant, conn.facilitator_id)
+        link = seats.link_of(grant, account.id if account else None)
         if request.move_ticket is not None:
             pid = self._moved_seat(live, request.move_ticket, link)
             return {**await self._resume(sid, conn, live, pid, None), **peers}
@@ -249,7 +256,10 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         # by a key made for another link: a knock, never the seat.
         another = seat.participant_id if seat is not None and seat.present else None
         foreign = continuity.claimed_elsewhere(live.session, presented, link)
-        knock = another is not None or (foreign and not grant.role.leads)
+        # A co-lead link is no leader by itself: without a signed-in co-lead's account it
+        # knocks, and sees nobody's safety answers until the facilitator admits it.
+        unvouched = grant.role is Role.COFACILITATOR and account is None
+        knock = another is not None or (foreign and not grant.role.leads) or unvouched
         fresh = "p_" + secrets.token_urlsafe(6)
         pid = seat.participant_id if seat is not None and another is None else fresh
         # the page keeps a key the session knows (a return after the place lapsed, a removed
@@ -299,6 +309,31 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             await self.fanout.deliver(live, event, skip=pid)
         await self.registry.save_state(live)
         return reply
+
+    async def _leader_account(
+        self, store: Store, record: SessionRecord, conn: Connection
+    ) -> Facilitator | None:
+        """The account a leader's link joins as; refuses a link whose account has been
+        disabled, reset or signed out since it was made (at every join: a page's resume is
+        one). A co-lead link takes a signed-in account only if it leads this session."""
+        grant = conn.grant
+        if not grant.role.leads:
+            return None
+        issuer = grant.issued_by or grant.facilitator_id
+        if issuer is not None:
+            made_by = await store.get_facilitator(issuer)
+            if not _has_access(made_by, grant.account_version):
+                raise Refusal("invalid_token", LEADER_LINK_ENDED)
+        if grant.facilitator_id is not None:
+            return await store.get_facilitator(grant.facilitator_id)
+        if conn.signed_in is None:
+            return None
+        fid, version = conn.signed_in
+        account = await store.get_facilitator(fid)
+        if not _has_access(account, version):
+            return None
+        assert account is not None
+        return account if await Caller(account).leads_session(store, record) else None
 
     def _moved_seat(self, live: LiveSession, ticket: str, link: str) -> str:
         """The seat a move ticket carries here: signed, unexpired, for this session and link,
@@ -478,6 +513,11 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         await self.effects.depart(live.session.id, pid)
         self.fanout.close_later(sid)
         return {"ok": True}
+
+
+def _has_access(account: Facilitator | None, version: int | None) -> bool:
+    """An account that may still lead with what it issued at `version`."""
+    return account is not None and not account.disabled and account.token_version == version
 
 
 def _cookie(environ: dict[str, Any], name: str) -> str | None:

@@ -54,7 +54,10 @@ async def test_safety_info_privacy_and_a_crisis_response_end_to_end(
     again = Client()
     try:
         await lead.call("join", {"name": "Fran"})
-        await co.call("join", {"name": "Cas"})
+        # a co-lead link with no account knocks: the facilitator lets the co-lead in
+        cas = (await co.call("join", {"name": "Cas"}))["participant_id"]
+        assert (await lead.call("control", {"action": "admit", "target": cas}))["ok"]
+        await until(lambda: got(co, "admitted"), 3, "Cas is admitted")
         await lead_b.call("join", {"name": "Bo"})
         bad = await pat.call("join", {"name": "Pat", "safety": {"location": WHERE, "x": 1}})
         assert bad["error"] == "invalid"

@@ -140,13 +140,18 @@ async def test_leaders_are_shown_with_their_credentials(circle_server: RunningSe
         Facilitator("f_mo", "mo@x.org", accounts.hash_password("x" * 12), "Dr. Mo", "MD", 0.0)
     )
     # a facilitator link names its account; a cofacilitator link takes the signed-in account
+    # of a leader of the session (here a co-lead of its group)
     dana = await signed_in(circle_server, "f_dana", "dana@x.org")
     try:
+        base = circle_server.base_url
+        status, group = await call(dana, "POST", f"{base}/api/groups", {"name": "Tuesday"})
+        assert status == 201
+        await circle_server.app[STORE].add_group_facilitator(group["id"], "f_mo")
         status, session = await call(
             dana,
             "POST",
-            f"{circle_server.base_url}/api/sessions",
-            {"title": "Week 1", "waiting_room": False},
+            f"{base}/api/sessions",
+            {"title": "Week 1", "waiting_room": False, "group_id": group["id"]},
         )
         assert status == 201
     finally:
