@@ -33,7 +33,7 @@ from server.readiness import Readiness
 from server.signalling import Signalling
 from server.socket_server import CircleServer
 from server.store import open_store
-from server.web import CLOCK, LIVE, MAX_BODY_BYTES, SETTINGS, STORE, refusals
+from server.web import CLOCK, CLUSTER, LIVE, MAX_BODY_BYTES, SETTINGS, STORE, refusals
 
 SESSIONS = web.AppKey("sessions", LiveSessions)
 SOCKET_MESSAGE_MAX_BYTES = 1_000_000  # larger messages close that one connection
@@ -84,6 +84,7 @@ def create_app(
     app[ops_api.READINESS] = readiness
     app[SESSIONS] = registry
     app[LIVE] = registry
+    app[CLUSTER] = cluster
     console_api.add_routes(app)
     sessions_api.add_routes(app)
     crisis_api.add_routes(app)

@@ -208,6 +208,15 @@ class ClusterNode:
                 return
         raise Refusal("moving", "This session is moving to another server; try again.")
 
+    async def owner_url(self, session_id: str) -> str | None:
+        """The URL of the live node running the session, when that is not this one (a look
+        only: nothing is claimed)."""
+        owner = await self.directory.owner(session_id)
+        if owner is None or owner == self.node_id:
+            return None
+        urls = {n.node_id: n.url for n in await self.directory.nodes()}
+        return urls.get(owner)
+
     async def peer_urls(self) -> list[str]:
         """Where a client goes when this node stops answering (the join reply carries it)."""
         nodes = await self.directory.nodes()
