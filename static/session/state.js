@@ -76,9 +76,6 @@ export const app = {
 };
 
 window.circle = {
-  get socket() {
-    return app.socket;
-  },
   get pcPublish() {
     return app.pcPublish;
   },

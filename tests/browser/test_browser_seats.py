@@ -72,8 +72,9 @@ async def test_the_page_keeps_the_servers_key_and_comes_back_as_itself(
         )
         assert key and live.session.participants[pid].rejoin_key_hash != key  # a hash kept
 
-        # the page's own connection drops: it comes back as the same person, no knock
-        await laptop.evaluate("window.circle.socket.io.engine.close()")
+        # the page's connection drops (closed under it): it comes back as the same person
+        sio = circle_server.live.fanout.sio
+        await sio.eio.disconnect(sio.manager.eio_sid_from_sid(live.sids[pid], "/"))
         await wait_for(
             laptop,
             f"window.circle.state === 'joined' && window.circle.participantId === '{pid}'"
