@@ -13,7 +13,7 @@ from playwright.async_api import Browser
 
 from tests.browser.helpers import join, joined, open_page, wait_for
 from tests.clients import group_session
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, until
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 
@@ -73,8 +73,9 @@ async def test_the_page_keeps_the_servers_key_and_comes_back_as_itself(
         assert key and live.session.participants[pid].rejoin_key_hash != key  # a hash kept
 
         # the page's connection drops (closed under it): it comes back as the same person
-        sio = circle_server.live.fanout.sio
-        await sio.eio.disconnect(sio.manager.eio_sid_from_sid(live.sids[pid], "/"))
+        sio, dropped = circle_server.live.fanout.sio, live.sids[pid]
+        await sio.eio.disconnect(sio.manager.eio_sid_from_sid(dropped, "/"))
+        await until(lambda: live.sids.get(pid) not in (None, dropped), 20, "Sam's seat back")
         await wait_for(
             laptop,
             f"window.circle.state === 'joined' && window.circle.participantId === '{pid}'"
