@@ -91,10 +91,13 @@ def events_for_join(session: Session, joined: ParticipantJoined) -> Events:
 
 
 def knock_view(person: Participant) -> dict[str, object]:
-    """Someone waiting as the leaders see them: a personal link's second device says so."""
+    """Someone waiting as the leaders see them: a personal link's second device, and a leader's
+    link with no account (admitting them makes them a leader), say so."""
     view = person.public()
     if person.another_device_of is not None:
         view["notice"] = f"{person.display_name} is joining again from another device"
+    elif person.role.leads:
+        view["notice"] = f"{person.display_name} is waiting to join as a co-facilitator"
     return view
 
 

@@ -116,6 +116,8 @@ async def test_a_co_lead_link_without_an_account_knocks_and_sees_nothing_of_safe
         await sam.sio.disconnect()
         await until(lambda: got(lead, "crisis_alert"), 5, "Dana is alerted")
         await until(lambda: got(lead, "participant_waiting"), 5, "the knock reaches Dana")
+        notice = got(lead, "participant_waiting")[-1]["notice"]
+        assert notice == "Cas is waiting to join as a co-facilitator"  # Dana knows what she admits
         assert got(holder, "crisis_alert") == [] and got(holder, "safety_info") == []
         assert SAFETY["location"] not in repr(holder.events)
         # the facilitator lets them in: now they lead
