@@ -79,7 +79,7 @@ class Cast:
             self.count(f"failed: {exc.code or exc}")
             await bot.close()
             return
-        seat.key, seat.bot, seat.back_at = bot.rejoin_key, bot, None
+        seat.key, seat.bot, seat.back_at = bot.rejoin_key or "", bot, None
 
     async def control(self, body: dict[str, object]) -> None:
         try:

@@ -18,6 +18,7 @@ CrisisActionKind = Literal[
     "group_held",
     "dropped",
     "returned",
+    "safety_updated",  # given again during the response: a new entry, the answers kept
     "left",
     "resolved",
     "session_ended",

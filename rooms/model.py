@@ -82,9 +82,15 @@ class Participant:
     admitted: bool = True  # False while in the waiting room
     invite_id: str | None = None  # the personal invite they joined with, if any
     credentials: str = ""  # a leader's professional credentials, e.g. "LCSW", from their profile
-    # A secret the participant's page keeps for this session: once admitted, a page that drops
-    # and reconnects with it comes straight back in instead of knocking again.
-    rejoin_key: str | None = None
+    # The hash of the rejoin key the server gave this seat's page (never the key itself): once
+    # admitted, a page that drops and reconnects with it comes straight back in.
+    rejoin_key_hash: str | None = None
+    # The link the seat was made with (role and invite, general link or account): the key
+    # resumes the seat only through that same link.
+    link: str = ""
+    # A knock from a personal link whose seat is taken: that seat's id (the leaders are told the
+    # person is joining again from another device).
+    another_device_of: str | None = None
     hand_raised_at: float | None = None
     help_requested_at: float | None = None
     # May not unmute themselves. Kept by Session from its policy (`participants_may_unmute`),
@@ -275,12 +281,13 @@ class Session:
     private_chat_allowed: bool = False
     blocked_invites: set[str] = field(default_factory=set)
     removed: set[str] = field(default_factory=set)  # ids removed or denied by a leader
-    readmit_keys: set[str] = field(default_factory=set)  # rejoin keys of people admitted
-    # Who left, by what identifies them on a return (rejoin key, personal invite): a person who
-    # comes back after their place has lapsed is still the same person (the same id).
+    # Rejoin keys by their hashes only (the keys themselves are never kept): of people admitted,
+    readmit_keys: set[str] = field(default_factory=set)
+    # Who left, by what identifies them on a return (key hash and link, personal invite): a
+    # person who comes back after their place has lapsed is still the same person (same id).
     returning_ids: dict[str, str] = field(default_factory=dict)
-    knock_keys: set[str] = field(default_factory=set)  # rejoin keys of the removed: knock again
-    blocked_keys: set[str] = field(default_factory=set)  # rejoin keys of the removed and blocked
+    knock_keys: set[str] = field(default_factory=set)  # of the removed: they knock again
+    blocked_keys: set[str] = field(default_factory=set)  # of the removed and blocked
     max_waiting: int = 32  # the waiting room's own cap: knocks never fill the session
     breakouts: Breakouts = field(default_factory=Breakouts)
     ended_at: float | None = None
@@ -301,8 +308,13 @@ class Session:
         *,
         invite_id: str | None = None,
         credentials: str = "",
-        rejoin_key: str | None = None,
+        rejoin_key_hash: str | None = None,
+        link: str = "",
+        knock: bool = False,
+        another_device_of: str | None = None,
     ) -> ParticipantJoined:
+        """`knock`: to the waiting room whatever the role and the session's setting (a seat
+        claimed from another link or device, a co-lead link without an account)."""
         if pid in self.participants:
             raise Refusal("invalid", "already joined")
         if pid in self.removed:
@@ -311,14 +323,15 @@ class Session:
             raise Refusal("ended", "this session has ended")
         if self.locked:
             raise Refusal("locked", "this session is locked; nobody else can join")
+        key = rejoin_key_hash
         if (invite_id is not None and invite_id in self.blocked_invites) or (
-            rejoin_key is not None and rejoin_key in self.blocked_keys
+            key is not None and key in self.blocked_keys
         ):
             raise Refusal("blocked", "this invite can no longer join the session")
-        admitted = (
+        admitted = not knock and (
             role.leads
-            or rejoin_key in self.readmit_keys
-            or (not self.waiting_room and rejoin_key not in self.knock_keys)
+            or key in self.readmit_keys
+            or (not self.waiting_room and key not in self.knock_keys)
         )
         self.check_room(role, admitted)
         name = clean_text(display_name)
@@ -332,10 +345,12 @@ class Session:
             admitted=admitted,
             invite_id=invite_id,
             credentials=" ".join(credentials.split()),
-            rejoin_key=rejoin_key,
+            rejoin_key_hash=key,
+            link=link,
+            another_device_of=another_device_of,
         )
-        if participant.admitted and rejoin_key is not None:
-            self.readmit_keys.add(rejoin_key)
+        if participant.admitted and key is not None:
+            self.readmit_keys.add(key)
         self.sync_audio_lock(participant)
         if participant.audio_locked:
             participant.audio_on = False  # joining during a locked mute: come in muted

@@ -19,7 +19,7 @@ from server import (
     sessions_api,
     summaries_api,
 )
-from server.cluster.node import CLUSTER, ClusterNode
+from server.cluster.node import ClusterNode
 from server.config import Settings
 from server.live.effects import Effects
 from server.live.fanout import Fanout
@@ -33,7 +33,7 @@ from server.readiness import Readiness
 from server.signalling import Signalling
 from server.socket_server import CircleServer
 from server.store import open_store
-from server.web import CLOCK, LIVE, MAX_BODY_BYTES, SETTINGS, STORE, refusals
+from server.web import CLOCK, CLUSTER, LIVE, MAX_BODY_BYTES, SETTINGS, STORE, refusals
 
 SESSIONS = web.AppKey("sessions", LiveSessions)
 SOCKET_MESSAGE_MAX_BYTES = 1_000_000  # larger messages close that one connection
@@ -84,6 +84,7 @@ def create_app(
     app[ops_api.READINESS] = readiness
     app[SESSIONS] = registry
     app[LIVE] = registry
+    app[CLUSTER] = cluster
     console_api.add_routes(app)
     sessions_api.add_routes(app)
     crisis_api.add_routes(app)
@@ -106,7 +107,6 @@ def create_app(
     summaries_api.add_routes(app)  # its retention worker needs the store open
     app.on_startup.append(_freeze_startup_heap)
     if cluster is not None:
-        app[CLUSTER] = cluster
         # after the store, and ended after the sessions are saved (cleanups run in reverse)
         app.cleanup_ctx.append(cluster.run)
         app.on_shutdown.append(cluster.drain)

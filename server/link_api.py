@@ -1,5 +1,7 @@
 """What a link holder may know before joining: the session's title, who leads it and when it
-starts; for a leader's link, the name their account will join with. Nothing about who is in."""
+starts; for a leader's link, the name their account will join with; in a cluster, the node
+running the session when it is another (the page goes there before its pre-join screen, so
+the answers given there are not lost to a redirect). Nothing about who is in."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from rooms.errors import Refusal
 from rooms.validation import StrictModel
 from server import links, tokens
 from server.store import Facilitator, SessionRecord, Store
-from server.web import CLOCK, SETTINGS, STORE, parse_body, signed_in
+from server.web import CLOCK, CLUSTER, SETTINGS, STORE, parse_body, signed_in
 
 
 class LinkRequest(StrictModel):
@@ -46,7 +48,11 @@ async def link_info(request: web.Request) -> web.StreamResponse:
         if leader is not None
         else None,
         "your_name": None,
+        "node": None,
     }
+    cluster = request.app[CLUSTER]
+    if cluster is not None and record.ended_at is None:
+        reply["node"] = await cluster.owner_url(record.id)
     if grant.role.leads:
         account = (
             await store.get_facilitator(grant.facilitator_id) if grant.facilitator_id else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from rooms.errors import Refusal
 from rooms.validation import StrictModel, describe
@@ -20,13 +20,23 @@ class SafetyCheck(StrictModel):
 
 
 class JoinRequest(StrictModel):
-    name: str = Field(min_length=1, max_length=60)
+    # Required, except on a move: the seat carried over keeps its name.
+    name: str | None = Field(default=None, min_length=1, max_length=60)
     # The pre-join safety check, when the session asks for it (kept in memory only).
     safety: SafetyCheck | None = None
     # The pre-join screen's choice: False means "do not measure my speaking time".
     measure: bool = True
-    # The page's own random secret for this session: back in without knocking after a drop.
+    # The key the server gave this page at its last join (server/seats.py): back in, as the
+    # same person, without knocking after a drop. A key the server did not make resumes nothing.
     rejoin_key: str | None = Field(default=None, min_length=16, max_length=64)
+    # Moved here from another node of a cluster: the ticket that node gave (server/seats.py).
+    move_ticket: str | None = Field(default=None, min_length=16, max_length=2048)
+
+    @model_validator(mode="after")
+    def _named(self) -> JoinRequest:
+        if self.name is None and self.move_ticket is None:
+            raise ValueError("name: a name is required")
+        return self
 
 
 class SdpRequest(StrictModel):

@@ -8,7 +8,7 @@ carry the role, the facilitator account (leader links) and the personal invite (
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -96,17 +96,39 @@ async def session_json(
     """The record with its links; the facilitator link names the caller's account."""
     expires = _expiry(request, record)
 
-    def grant(role: Role, **claims: str | None) -> tokens.SessionGrant:
-        return tokens.SessionGrant(record.id, record.title, role, expires, **claims)
+    def grant(
+        role: Role,
+        facilitator_id: str | None = None,
+        invite_token_id: str | None = None,
+        link_id: str | None = None,
+    ) -> tokens.SessionGrant:
+        return tokens.SessionGrant(
+            record.id,
+            record.title,
+            role,
+            expires,
+            facilitator_id=facilitator_id,
+            invite_token_id=invite_token_id,
+            link_id=link_id,
+        )
 
-    me = caller.facilitator.id if caller.facilitator else record.created_by
     store, secret = request.app[STORE], request.app[SETTINGS].secret
+    me = caller.facilitator.id if caller.facilitator else record.created_by
+    account = caller.facilitator or (await store.get_facilitator(me) if me else None)
+
+    def leader(role: Role, facilitator_id: str | None = None, link_id: str | None = None) -> str:
+        """A leader's link: it ends with the account's access (tokens.SessionGrant)."""
+        made = grant(role, facilitator_id=facilitator_id, link_id=link_id)
+        if account is not None:  # else made with the API key for no account: nothing to follow
+            made = replace(made, issued_by=account.id, account_version=account.token_version)
+        return _link(request, record, made)
+
     general = await links.general_link_id(store, secret, record.id)
     data: dict[str, Any] = asdict(record)
     data["session_id"] = data.pop("id")
     data["expires_at"] = datetime.fromtimestamp(expires, UTC).isoformat()
-    data["facilitator_url"] = _link(request, record, grant(Role.FACILITATOR, facilitator_id=me))
-    data["cofacilitator_url"] = _link(request, record, grant(Role.COFACILITATOR, link_id=general))
+    data["facilitator_url"] = leader(Role.FACILITATOR, facilitator_id=me)
+    data["cofacilitator_url"] = leader(Role.COFACILITATOR, link_id=general)
     data["invite_url"] = _link(request, record, grant(Role.PARTICIPANT, link_id=general))
     invites = []
     if record.group_id is not None:

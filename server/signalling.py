@@ -15,7 +15,8 @@ import socketio
 from rooms import controls
 from rooms.controls import continuity, crisis
 from rooms.errors import Refusal
-from server import accounts, ice_servers, links, logs
+from rooms.model import Role
+from server import accounts, ice_servers, links, logs, seats
 from server.cluster.node import ClusterNode
 from server.limits import AuditCap, JoinLimits, client_address
 from server.live.effects import Effects
@@ -36,8 +37,9 @@ from server.requests import (
     parse,
 )
 from server.socket_server import DISCONNECT_REASONS
-from server.store import AuditEntry, AuditOutcome
+from server.store import AuditEntry, AuditOutcome, Facilitator, SessionRecord, Store
 from server.tokens import SessionGrant, verify
+from server.web import Caller
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,14 @@ log = logging.getLogger(__name__)
 SESSION_CHANGES = frozenset({"join", "leave", "control", "media_state"})
 RATE_PER_S = 10.0  # sustained client events per second per connection
 RATE_BURST = 30.0
+# A move ticket (server/seats.py) outlives any session: it is single-use and bound to the seat's
+# key and link, and a page moves with the one its last join gave it (a failover can come hours
+# after that join).
+MOVE_TICKET_TTL_S = 24 * 3600
+LEADER_LINK_ENDED = (
+    "This leader's link has ended: its account was signed out, reset or disabled. Sign in and "
+    "open the session from your console."
+)
 
 
 @dataclass
@@ -56,8 +66,9 @@ class Connection:
     grant: SessionGrant
     bucket: TokenBucket
     participant_id: str | None = None  # as joined; still joined while live.sids says so
-    # A leader's account: from the link, else from the console's sign-in cookie.
-    facilitator_id: str | None = None
+    # The console's sign-in cookie sent with the socket: its account and token version (a
+    # co-lead link takes the account of a signed-in leader of the session).
+    signed_in: tuple[str, int] | None = None
     address: str = "?"  # the client's, for the join limits (server/limits.py)
     gone: bool = False  # the socket has closed
 
@@ -158,9 +169,9 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             raise socketio.exceptions.ConnectionRefusedError(
                 exc.message, {"error": exc.code, "message": exc.message}
             ) from exc
-        facilitator_id = grant.facilitator_id
-        if facilitator_id is None and grant.role.leads:
-            facilitator_id = accounts.read_cookie(
+        signed_in = None
+        if grant.facilitator_id is None and grant.role.leads:
+            signed_in = accounts.read_cookie_claims(
                 self.registry.settings.secret,
                 _cookie(environ, accounts.COOKIE_NAME),
                 self.registry.clock(),
@@ -171,7 +182,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             environ.get("HTTP_X_FORWARDED_FOR"),
             self.registry.settings.trusted_proxies,
         )
-        connection = Connection(sid, grant, bucket, None, facilitator_id, address)
+        connection = Connection(sid, grant, bucket, None, signed_in, address)
         await self.save_session(sid, {"connection": connection})
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
@@ -213,20 +224,40 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         if record.ended_at is not None:
             raise Refusal("ended", "This session has ended.")
         invite_id = await links.may_join(store, grant)
-        name, credentials = request.name, ""
-        account = await store.get_facilitator(conn.facilitator_id) if conn.facilitator_id else None
-        if account is not None and grant.role.leads:
+        name, credentials = request.name or "", ""
+        account = await self._leader_account(store, record, conn)
+        if account is not None:
             # Participants should know who leads: the name and credentials of the account.
             name, credentials = account.display_name, account.credentials
         if conn.gone:
             raise Refusal("gone", "the connection closed")
         live = await self.registry.open(record)
         live.empty_since = None
-        pid = continuity.returning(live.session, request.rejoin_key, grant.invite_token_id)
-        if pid is not None and pid in live.session.participants:
-            _give_safety(live, pid, request, self.registry.clock())  # as given now
-            return {**await self._resume(sid, conn, live, pid), **peers}
-        pid = pid or "p_" + secrets.token_urlsafe(6)
+        link = seats.link_of(grant, account.id if account else None)
+        if request.move_ticket is not None:
+            pid = self._moved_seat(live, request.move_ticket, link)
+            return {**await self._resume(sid, conn, live, pid, None), **peers}
+        presented = seats.key_hash(request.rejoin_key) if request.rejoin_key else None
+        seat = continuity.recognise(live.session, presented, grant.invite_token_id, link)
+        if seat is not None and seat.present and seat.by_key:
+            pid = seat.participant_id
+            await self._take_safety(live, pid, request)  # as given now
+            return {**await self._resume(sid, conn, live, pid, request.rejoin_key), **peers}
+        # Someone's seat claimed by another device (their personal link without its key) or
+        # by a key made for another link: a knock, never the seat.
+        another = seat.participant_id if seat is not None and seat.present else None
+        foreign = continuity.claimed_elsewhere(live.session, presented, link)
+        # A co-lead link is no leader by itself: without a signed-in co-lead's account it
+        # knocks, and sees nobody's safety answers until the facilitator admits it.
+        unvouched = grant.role is Role.COFACILITATOR and account is None
+        knock = another is not None or (foreign and not grant.role.leads) or unvouched
+        fresh = "p_" + secrets.token_urlsafe(6)
+        pid = seat.participant_id if seat is not None and another is None else fresh
+        # the page keeps a key the session knows (a return after the place lapsed, a removed
+        # person's that must knock or stay out); anyone else gets a new one
+        known = live.session.readmit_keys | live.session.knock_keys | live.session.blocked_keys
+        kept = request.rejoin_key if presented in known and not foreign else None
+        key = kept or seats.new_key()
         now = self.registry.clock()
         joined = live.session.join(
             pid,
@@ -235,12 +266,15 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             now,
             invite_id=grant.invite_token_id,
             credentials=credentials,
-            rejoin_key=request.rejoin_key,
+            rejoin_key_hash=seats.key_hash(key),
+            link=link,
+            knock=knock,
+            another_device_of=another,
         )
         conn.participant_id = pid
         logs.PARTICIPANT_ID.set(pid)
         live.sids[pid] = sid
-        _give_safety(live, pid, request, now)
+        await self._take_safety(live, pid, request)
         if invite_id is not None:
             live.invite_ids[pid] = invite_id
         if grant.role.leads:
@@ -251,7 +285,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         if not request.measure:
             live.engagement.opt_out(pid, True, now)
         admitted = joined.participant.admitted
-        reply = {**self._joined_reply(live, pid), **peers}
+        reply = {**self._joined_reply(live, pid, key), **peers}
         log.info(
             "participant %s joined session %s as %s%s",
             pid,
@@ -267,22 +301,96 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         await self.registry.save_state(live)
         return reply
 
-    async def _resume(self, sid: str, conn: Connection, live: LiveSession, pid: str) -> Reply:
+    async def _leader_account(
+        self, store: Store, record: SessionRecord, conn: Connection
+    ) -> Facilitator | None:
+        """The account a leader's link joins as; refuses a link whose account has been
+        disabled, reset or signed out since it was made (at every join: a page's resume is
+        one). A co-lead link takes a signed-in account only if it leads this session."""
+        grant = conn.grant
+        if not grant.role.leads:
+            return None
+        issuer = grant.issued_by or grant.facilitator_id
+        if issuer is not None:
+            made_by = await store.get_facilitator(issuer)
+            if not _has_access(made_by, grant.account_version):
+                raise Refusal("invalid_token", LEADER_LINK_ENDED)
+        if grant.facilitator_id is not None:
+            return await store.get_facilitator(grant.facilitator_id)
+        if conn.signed_in is None:
+            return None
+        fid, version = conn.signed_in
+        account = await store.get_facilitator(fid)
+        if not _has_access(account, version):
+            return None
+        assert account is not None
+        return account if await Caller(account).leads_session(store, record) else None
+
+    def _moved_seat(self, live: LiveSession, ticket: str, link: str) -> str:
+        """The seat a move ticket carries here: signed, unexpired, for this session and link,
+        and the seat's key unchanged since it was made (a ticket resumes once)."""
+        settings = self.registry.settings
+        moved = seats.read_ticket(settings.secret, ticket, self.registry.clock())
+        person = live.session.participants.get(moved.participant_id) if moved else None
+        if (
+            moved is None
+            or person is None
+            or moved.session_id != live.session.id
+            or moved.link != link
+            or person.link != link
+            or person.rejoin_key_hash != moved.key_hash
+        ):
+            raise Refusal("move_refused", "Your place could not be carried over. Join again.")
+        return person.id
+
+    async def _resume(
+        self, sid: str, conn: Connection, live: LiveSession, pid: str, key: str | None
+    ) -> Reply:
+        """Back in the seat `pid`, with the page's `key`; None: a new key (after a move: the
+        ticket that carried the seat here stops working)."""
+        if key is None:
+            key = seats.new_key()
+            person = live.session.participants[pid]
+            old, person.rejoin_key_hash = person.rejoin_key_hash, seats.key_hash(key)
+            if old in live.session.readmit_keys:
+                live.session.readmit_keys.discard(old)
+                live.session.readmit_keys.add(person.rejoin_key_hash)
         conn.participant_id = pid
         logs.PARTICIPANT_ID.set(pid)
-        reply = {**self._joined_reply(live, pid), "resumed": True, "restored": live.restored}
+        reply = {**self._joined_reply(live, pid, key), "resumed": True, "restored": live.restored}
         await self.effects.resume(live, pid, sid)
         return reply
 
-    def _joined_reply(self, live: LiveSession, pid: str) -> Reply:
-        """What a page needs once in: its identity, ICE servers, and the session as it may
-        see it (a waiting participant sees only the title)."""
+    async def _take_safety(self, live: LiveSession, pid: str, request: JoinRequest) -> None:
+        """The pre-join safety check, held in the live session only (never logged or saved);
+        given again during the person's crisis response, a new audited entry in its record."""
+        check, now = request.safety, self.registry.clock()
+        if check is None:
+            return
+        events = crisis.give_safety(
+            live.session, pid, check.location, check.contact_name, check.contact_phone, now
+        )
+        if events:
+            role = live.session.participants[pid].role.value
+            entry = AuditEntry(live.session.id, pid, role, "safety_updated", pid, {}, now, "ok")
+            await self._audit(entry)
+            await self.effects.publish(live, events)
+
+    def _joined_reply(self, live: LiveSession, pid: str, key: str) -> Reply:
+        """What a page needs once in: its identity, its rejoin key and move ticket, ICE
+        servers, and the session as it may see it (a waiting participant sees only the
+        title)."""
         person = live.session.participants[pid]
+        assert person.rejoin_key_hash is not None
+        ticket = seats.MoveTicket(live.session.id, pid, person.rejoin_key_hash, person.link)
+        expires = int(self.registry.clock()) + MOVE_TICKET_TTL_S
         reply: Reply = {
             "ok": True,
             "participant_id": pid,
             "role": person.role.value,
             "admitted": person.admitted,
+            "rejoin_key": key,
+            "move_ticket": seats.issue_ticket(self.registry.settings.secret, ticket, expires),
             "ice_servers": ice_servers.for_participant(
                 self.registry.settings.media, pid, self.registry.clock()
             ),
@@ -399,13 +507,9 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         return {"ok": True}
 
 
-def _give_safety(live: LiveSession, pid: str, request: JoinRequest, now: float) -> None:
-    """The pre-join safety check, held in the live session only (never logged or saved)."""
-    if request.safety is not None:
-        check = request.safety
-        crisis.give_safety(
-            live.session, pid, check.location, check.contact_name, check.contact_phone, now
-        )
+def _has_access(account: Facilitator | None, version: int | None) -> bool:
+    """An account that may still lead with what it issued at `version`."""
+    return account is not None and not account.disabled and account.token_version == version
 
 
 def _cookie(environ: dict[str, Any], name: str) -> str | None:

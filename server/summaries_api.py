@@ -14,10 +14,10 @@ from aiohttp import web
 
 from rooms.errors import Refusal
 from rooms.summary import group_trends, summary_csv
-from server.cluster.node import CLUSTER
 from server.store import DeletionEntry
 from server.web import (
     CLOCK,
+    CLUSTER,
     LIVE,
     SETTINGS,
     STORE,
@@ -86,7 +86,7 @@ async def _running(request: web.Request, session_id: str) -> bool:
         return True
     if await request.app[STORE].get_live_state(session_id) is not None:
         return True
-    cluster = request.app.get(CLUSTER)
+    cluster = request.app[CLUSTER]
     return cluster is not None and await cluster.claimed(session_id)
 
 

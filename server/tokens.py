@@ -28,6 +28,11 @@ class SessionGrant:
     # The general invite link's id: replacing the link puts it on the session's revocation
     # list (server/links.py), so the old link stops joining.
     link_id: str | None = None
+    # A leader's link (facilitator or co-facilitator) follows the account that made it and its
+    # token version then: disabling the account, a password reset or signing out (each bumps
+    # the version) ends every link it made.
+    issued_by: str | None = None
+    account_version: int | None = None
 
 
 def issue(secret: str, grant: SessionGrant) -> str:
@@ -43,6 +48,10 @@ def issue(secret: str, grant: SessionGrant) -> str:
         claims["inv"] = grant.invite_token_id
     if grant.link_id is not None:
         claims["lid"] = grant.link_id
+    if grant.issued_by is not None:
+        claims["by"] = grant.issued_by
+    if grant.account_version is not None:
+        claims["ver"] = grant.account_version
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -67,6 +76,7 @@ def verify(secret: str, token: object, now: float) -> SessionGrant:
     except ValueError as exc:
         raise Refusal("invalid_token", "This link is not valid.") from exc
     fid, inv, lid = claims.get("fid"), claims.get("inv"), claims.get("lid")
+    by, version = claims.get("by"), claims.get("ver")
     return SessionGrant(
         str(claims["sid"]),
         str(claims.get("title", "")),
@@ -75,4 +85,6 @@ def verify(secret: str, token: object, now: float) -> SessionGrant:
         facilitator_id=str(fid) if fid is not None else None,
         invite_token_id=str(inv) if inv is not None else None,
         link_id=str(lid) if lid is not None else None,
+        issued_by=str(by) if by is not None else None,
+        account_version=version if isinstance(version, int) else None,
     )

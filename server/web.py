@@ -34,10 +34,19 @@ class LiveView(Protocol):
     def unwatched_publishers(self) -> int: ...
 
 
+class Locator(Protocol):
+    """Where a session runs in a cluster (server/cluster/node.py)."""
+
+    async def owner_url(self, session_id: str) -> str | None: ...
+
+    async def claimed(self, session_id: str) -> bool: ...
+
+
 log = logging.getLogger(__name__)
 
 STORE = web.AppKey("store", Store)
 LIVE = web.AppKey("live", LiveView)
+CLUSTER: web.AppKey[Locator | None] = web.AppKey("cluster")  # None: a single process
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 MAX_BODY_BYTES = 16 * 1024

@@ -2,15 +2,7 @@
 // Protocol: docs/api.md. This module wires the page; the parts are in static/session/.
 import { $ } from './lib/dom.js';
 import { sendChat } from './session/chat.js';
-import {
-  askForHelp,
-  setCam,
-  setMic,
-  toggleAway,
-  toggleCam,
-  toggleHand,
-  toggleMic,
-} from './session/controls.js';
+import { askForHelp, toggleAway, toggleCam, toggleHand, toggleMic } from './session/controls.js';
 import { safetyForJoin, wireCrisis } from './session/crisis.js';
 import { confirmDialog, linkError, unreachable } from './session/dialogs.js';
 import { wireEngagement } from './session/engagement.js';
@@ -68,17 +60,13 @@ async function onJoinSubmit(event) {
   connect();
 }
 
-/** Sent here by another node of the cluster (network.js moveTo): the same person goes on at
- * once, with the name and the microphone and camera as they were. */
+/** Sent here by another node of the cluster (network.js moveTo) with a move ticket: asks
+ * this server to carry the seat over at once. Only a ticket it accepts skips the pre-join
+ * screen (the person passed it on the other node); a refused one shows it (join.js). */
 async function rejoinMoved() {
-  const { name, mic, cam } = app.moved;
-  app.name = name;
-  $('name-input').value = name;
   $('join-button').disabled = true;
   await app.previewPromise.catch(() => {});
   if (app.state !== 'prejoin') return;
-  setMic(mic);
-  setCam(cam);
   connect();
 }
 

@@ -41,6 +41,25 @@ async def call(
         return r.status, await r.json()
 
 
+async def group_session(
+    server: RunningServer, waiting_room: bool
+) -> tuple[aiohttp.ClientSession, dict[str, Any]]:
+    """Dana, signed in, with her group "Tuesday", a personal invite for Sam and a session of
+    the group (as the console gets it: its links, Sam's among `personal_invites`)."""
+    dana = await signed_in(server, "f_dana", "dana@example.org")
+    base = server.base_url
+    status, group = await call(dana, "POST", f"{base}/api/groups", {"name": "Tuesday"})
+    assert status == 201
+    status, _ = await call(
+        dana, "POST", f"{base}/api/groups/{group['id']}/invites", {"label": "Sam"}
+    )
+    assert status == 201
+    body = {"title": "Tuesday", "group_id": group["id"], "waiting_room": waiting_room}
+    status, session = await call(dana, "POST", f"{base}/api/sessions", body)
+    assert status == 201, session
+    return dana, session
+
+
 def grant_of(server: RunningServer, url: str) -> tokens.SessionGrant:
     return tokens.verify(server.settings.secret, url.split("#t=")[1], time.time())
 

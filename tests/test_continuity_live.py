@@ -24,9 +24,7 @@ async def test_a_join_storm_fills_the_seats_exactly_and_refuses_the_rest_cleanly
     await asyncio.gather(*(c.connect(circle_server, auth) for c in clients))
 
     async def join(i: int, client: Client) -> dict[str, Any]:
-        return await client.call(
-            "join", {"name": f"Person {i}", "rejoin_key": f"storm-key-{i:08d}"}
-        )
+        return await client.call("join", {"name": f"Person {i}"})
 
     try:
         replies = await asyncio.gather(*(join(i, c) for i, c in enumerate(clients)))
@@ -62,7 +60,7 @@ async def test_a_dropped_socket_comes_back_as_the_same_person(
     await first.connect(circle_server, auth)
     try:
         assert (await lead.call("join", {"name": "Lead"}))["ok"]
-        joined = await first.call("join", {"name": "Bo", "rejoin_key": "bo-page-secret-1234"})
+        joined = await first.call("join", {"name": "Bo"})
         await first.call("control", {"action": "raise_hand"})
         await first.sio.disconnect()
         await until(
@@ -72,7 +70,7 @@ async def test_a_dropped_socket_comes_back_as_the_same_person(
         )
         assert not any(e == "participant_left" for e, _ in lead.events)
         await again.connect(circle_server, auth)
-        back = await again.call("join", {"name": "Bo", "rejoin_key": "bo-page-secret-1234"})
+        back = await again.call("join", {"name": "Bo", "rejoin_key": joined["rejoin_key"]})
         assert back["resumed"] is True
         assert back["participant_id"] == joined["participant_id"]
         assert back["me"]["hand"] is True
@@ -90,11 +88,13 @@ async def test_everyone_leaves_and_comes_back_and_the_summary_holds_both(
     session = await circle_server.create_session()
     sid = session["session_id"]
     auth = {"token": token_of(session["invite_url"])}
-    first_ids = []
+    first_ids: list[str] = []
+    key: dict[str, str] = {}  # the page keeps the key its first join was given
     for _ in range(2):
         client = Client()
         await client.connect(circle_server, auth)
-        reply = await client.call("join", {"name": "Ann", "rejoin_key": "ann-page-secret-123"})
+        reply = await client.call("join", {"name": "Ann", **key})
+        key = {"rejoin_key": reply["rejoin_key"]}
         first_ids.append(reply["participant_id"])
         await asyncio.sleep(0.3)
         assert (await client.call("leave"))["ok"]

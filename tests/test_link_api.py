@@ -37,6 +37,7 @@ async def test_a_link_tells_who_leads_and_when(circle_server: RunningServer) -> 
                 "safety_check": True,
                 "leader": {"name": "F_Dana", "credentials": "PhD"},
                 "your_name": None,
+                "node": None,  # a single process: nowhere else to go
             }
             # a leader's link: the name their account joins with
             status, mine = await call(

@@ -140,13 +140,18 @@ async def test_leaders_are_shown_with_their_credentials(circle_server: RunningSe
         Facilitator("f_mo", "mo@x.org", accounts.hash_password("x" * 12), "Dr. Mo", "MD", 0.0)
     )
     # a facilitator link names its account; a cofacilitator link takes the signed-in account
+    # of a leader of the session (here a co-lead of its group)
     dana = await signed_in(circle_server, "f_dana", "dana@x.org")
     try:
+        base = circle_server.base_url
+        status, group = await call(dana, "POST", f"{base}/api/groups", {"name": "Tuesday"})
+        assert status == 201
+        await circle_server.app[STORE].add_group_facilitator(group["id"], "f_mo")
         status, session = await call(
             dana,
             "POST",
-            f"{circle_server.base_url}/api/sessions",
-            {"title": "Week 1", "waiting_room": False},
+            f"{base}/api/sessions",
+            {"title": "Week 1", "waiting_room": False, "group_id": group["id"]},
         )
         assert status == 201
     finally:
@@ -215,11 +220,12 @@ async def test_an_admitted_page_reconnecting_comes_straight_back(
 ) -> None:
     session = await circle_server.create_session(waiting_room=True)
     lead = await connected(circle_server, session["facilitator_url"])
-    key = "k" * 24
     first = await connected(circle_server, session["invite_url"])
     try:
         await lead.call("join", {"name": "Lee"})
-        pid = (await first.call("join", {"name": "Pat", "rejoin_key": key}))["participant_id"]
+        joined = await first.call("join", {"name": "Pat", "rejoin_key": "k" * 24})
+        pid, key = joined["participant_id"], joined["rejoin_key"]
+        assert key != "k" * 24  # the server makes the key
         await lead.call("control", {"action": "admit", "target": pid})
         await until(lambda: "admitted" in names(first), 3, "admitted")
         await first.sio.disconnect()  # a dropped connection

@@ -151,16 +151,31 @@ class CrisisAlert:
 
 def give_safety(
     session: Session, pid: str, location: str, name: str, phone: str, now: float
-) -> None:
+) -> Events:
     """Keep what a participant gave at join (in memory only), cleaned and bounded; nothing
-    when they gave nothing (leaders then see "not given" and can ask)."""
+    when they gave nothing (leaders then see "not given" and can ask). During their crisis
+    response the answers the leaders act on stay: a different one is a new entry in the
+    record (`safety_updated`), never a silent replacement."""
     if not session.safety_check or pid not in session.participants:
-        return
+        return []
     info = SafetyInfo(
         clean_text(location)[:300], clean_text(name)[:100], clean_text(phone)[:40], now
     )
-    if info.location or info.contact_name or info.contact_phone:
+    if not (info.location or info.contact_name or info.contact_phone):
+        return []
+    crisis, held = active_crisis(session, pid), session.safety.get(pid)
+    if crisis is None or held is None:
         session.safety[pid] = info
+        return []
+    if (held.location, held.contact_name, held.contact_phone) == (
+        info.location,
+        info.contact_name,
+        info.contact_phone,
+    ):
+        return []
+    said = f"location: {info.location}; contact: {info.contact_name} {info.contact_phone}"
+    crisis.note(now, "safety_updated", note=said.strip())
+    return [CrisisChanged(crisis)]
 
 
 def active_crisis(session: Session, pid: str) -> Crisis | None:

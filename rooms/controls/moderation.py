@@ -310,12 +310,12 @@ def _on_remove(session: Session, actor: Participant, cmd: Remove, now: float) ->
     spotlight, queue = session.spotlight, session.hand_queue()
     session.leave(target.id, now)
     session.removed.add(target.id)
-    if target.rejoin_key is not None:  # back only through the waiting room, or never
-        session.readmit_keys.discard(target.rejoin_key)
-        session.knock_keys.add(target.rejoin_key)
+    if target.rejoin_key_hash is not None:  # back only through the waiting room, or never
+        session.readmit_keys.discard(target.rejoin_key_hash)
+        session.knock_keys.add(target.rejoin_key_hash)
         if cmd.block:
-            session.blocked_keys.add(target.rejoin_key)
-    blocked = cmd.block and (target.invite_id is not None or target.rejoin_key is not None)
+            session.blocked_keys.add(target.rejoin_key_hash)
+    blocked = cmd.block and (target.invite_id is not None or target.rejoin_key_hash is not None)
     if cmd.block and target.invite_id is not None:
         session.blocked_invites.add(target.invite_id)
     return [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rooms import breakouts
 from rooms.controls import crisis, participation
+from rooms.controls.waiting_room import knock_view
 from rooms.model import Session
 
 
@@ -24,7 +25,7 @@ def snapshot(session: Session, viewer_id: str, now: float) -> dict[str, object]:
         **crisis.view(session, viewer),
     }
     if viewer is not None and viewer.role.leads:
-        state["waiting"] = [p.public() for p in session.waiting()]
+        state["waiting"] = [knock_view(p) for p in session.waiting()]
         state["help_requests"] = [
             {"participant_id": p.id, "at": p.help_requested_at}
             for p in session.participants.values()

@@ -87,7 +87,18 @@ def events_for_join(session: Session, joined: ParticipantJoined) -> Events:
     waiting participant is announced to the leaders."""
     if joined.participant.admitted:
         return [joined]
-    return [ParticipantWaiting(joined.participant.public())]
+    return [ParticipantWaiting(knock_view(joined.participant))]
+
+
+def knock_view(person: Participant) -> dict[str, object]:
+    """Someone waiting as the leaders see them: a personal link's second device, and a leader's
+    link with no account (admitting them makes them a leader), say so."""
+    view = person.public()
+    if person.another_device_of is not None:
+        view["notice"] = f"{person.display_name} is joining again from another device"
+    elif person.role.leads:
+        view["notice"] = f"{person.display_name} is waiting to join as a co-facilitator"
+    return view
 
 
 # -- handlers -------------------------------------------------------------------------------
@@ -96,8 +107,8 @@ def events_for_join(session: Session, joined: ParticipantJoined) -> Events:
 def _admit(session: Session, target: Participant) -> DomainEvent:
     session.check_room(target.role, admitted=True)
     target.admitted = True
-    if target.rejoin_key is not None:
-        session.readmit_keys.add(target.rejoin_key)
+    if target.rejoin_key_hash is not None:
+        session.readmit_keys.add(target.rejoin_key_hash)
     return ParticipantAdmitted(target)
 
 

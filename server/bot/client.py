@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -100,8 +99,9 @@ class Bot(MediaCounts):
         self._closed = False
         self.admit_timeout_s = admit_timeout_s  # a person must admit a bot from the waiting room
         self.admitted = asyncio.Event()
-        # Like a page: a dropped connection is retried, and the bot comes back as itself.
-        self.rejoin_key = secrets.token_urlsafe(18)
+        # Like a page: a dropped connection is retried, and the bot comes back as itself with
+        # the key the server gave it at its first join.
+        self.rejoin_key: str | None = None
         self.resumes = 0  # how often it came back as itself after a drop or a restart
         self._joined = False
         self._resuming: asyncio.Task[None] | None = None
@@ -313,7 +313,11 @@ class Bot(MediaCounts):
             raise BotError(f"{self.name}: connection refused: {reason}", "refused", reason) from exc
 
     async def join(self) -> None:
-        reply = await self.request("join", {"name": self.name, "rejoin_key": self.rejoin_key})
+        request: dict[str, object] = {"name": self.name}
+        if self.rejoin_key is not None:
+            request["rejoin_key"] = self.rejoin_key
+        reply = await self.request("join", request)
+        self.rejoin_key = str(reply["rejoin_key"])
         self._joined = True
         self.state = reply  # the session as the server last told it at a join
         self.participant_id = reply["participant_id"]

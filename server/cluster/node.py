@@ -212,6 +212,15 @@ class ClusterNode:
         """Whether a node owns the session (it runs there, or a join there is opening it)."""
         return await self.directory.owner(session_id) is not None
 
+    async def owner_url(self, session_id: str) -> str | None:
+        """The URL of the live node running the session, when that is not this one (a look
+        only: nothing is claimed)."""
+        owner = await self.directory.owner(session_id)
+        if owner is None or owner == self.node_id:
+            return None
+        urls = {n.node_id: n.url for n in await self.directory.nodes()}
+        return urls.get(owner)
+
     async def peer_urls(self) -> list[str]:
         """Where a client goes when this node stops answering (the join reply carries it)."""
         nodes = await self.directory.nodes()
@@ -252,9 +261,6 @@ class ClusterNode:
         sids = list(live.sids.values())
         await self._tell_to_move(live, target.url)
         return sids
-
-
-CLUSTER = web.AppKey("cluster", ClusterNode)  # set when this process is a node of a cluster
 
 
 def _elsewhere(url: str) -> Refusal:

@@ -20,6 +20,7 @@ const ACTION_WORDS = {
   group_held: 'Group held with a message',
   dropped: 'Their connection dropped',
   returned: 'They reconnected',
+  safety_updated: 'They gave new safety answers',
   left: 'They left the session',
   resolved: 'Resolved',
   session_ended: 'The session ended',

@@ -49,7 +49,8 @@ export function sessionEvents({
     media_reset: () => restartMedia(),
     participant_waiting: (p) => {
       app.waiting.set(p.id, p);
-      const el = notice(`${p.name} is waiting to be let in`, 'info', 0);
+      // a personal link's second device says so: "Sam is joining again from another device"
+      const el = notice(p.notice || `${p.name} is waiting to be let in`, 'info', 0);
       el.dataset.waiting = p.id;
       const admit = actionButton('Admit', { action: 'admit', target: p.id });
       admit.setAttribute('aria-label', `Admit ${p.name}`);

@@ -1,6 +1,6 @@
 // Network and join: the socket, joining and rejoining, the server's state and its events.
 import { $, show } from '../lib/dom.js';
-import { renderControls, renderRole, sendMediaState, setMic } from './controls.js';
+import { renderControls, renderRole, sendMediaState, setCam, setMic } from './controls.js';
 import { applyCrisisState, CRISIS_EVENTS, renderHolding } from './crisis.js';
 import { fatal, linkError, unreachable } from './dialogs.js';
 import { ENGAGEMENT_EVENTS } from './engagement.js';
@@ -14,7 +14,7 @@ import {
   stopLocalMedia,
   subscribe,
 } from './media.js';
-import { moveTo, rejoinKey, request } from './network.js';
+import { keepSeat, moveTo, rejoinKey, request } from './network.js';
 import { renderHeader, renderPanel } from './people.js';
 import { privateRoomChanged, renderPrivateBar } from './private_talk.js';
 import { QUALITY_EVENTS } from './quality.js';
@@ -49,13 +49,20 @@ async function joinFlow() {
   setStatus('Joining…');
   closePeerConnections();
   let res;
+  const ticket = app.moved?.ticket; // moved here: the seat, if this server accepts the ticket
+  const key = rejoinKey();
   try {
-    res = await request('join', {
-      name: app.name,
-      rejoin_key: rejoinKey(),
-      measure: !$('measure-opt-out').checked,
-      ...(app.safety ? { safety: app.safety } : {}),
-    });
+    res = await request(
+      'join',
+      ticket
+        ? { move_ticket: ticket }
+        : {
+            name: app.name,
+            ...(key ? { rejoin_key: key } : {}),
+            measure: !$('measure-opt-out').checked,
+            ...(app.safety ? { safety: app.safety } : {}),
+          },
+    );
   } catch (err) {
     if (gen !== app.generation) return;
     const sentBack =
@@ -71,6 +78,7 @@ async function joinFlow() {
     }
     app.socket.disconnect();
     app.state = 'prejoin';
+    if (app.moved) app.moved.ticket = null; // refused or not: from now on, the pre-join screen
     setStatus('');
     showScreen('prejoin');
     const final = {
@@ -93,6 +101,7 @@ async function joinFlow() {
         full: 'This session is full right now. Please contact your facilitator.',
         invalid: `Please check your name: ${err.message}`,
         rate_limited: 'Too many attempts. Please wait a moment and try again.',
+        move_refused: 'We could not bring you back to your place. Please join again.',
       }[err.code] || `We could not join the session: ${err.message}`;
     $('join-error').textContent = text;
     show('join-error', true);
@@ -101,6 +110,16 @@ async function joinFlow() {
   }
   if (gen !== app.generation) return;
   joinRetries = 0;
+  keepSeat(res);
+  if (ticket) {
+    // carried over: the person and their microphone and camera as the server kept them
+    app.moved.ticket = null;
+    app.name = res.me?.name || app.name;
+    if (res.me) {
+      setMic(res.me.audio !== false);
+      setCam(res.me.video !== false);
+    }
+  }
   app.participantId = res.participant_id;
   app.role = res.role;
   app.iceServers = Array.isArray(res.ice_servers) ? res.ice_servers : [];

@@ -13,22 +13,24 @@ function b64urlDecode(part) {
 }
 
 /** This tab's copy of the link's token: kept in sessionStorage, gone from the address bar
- * (and so from the browser's history) as soon as the page has read it. */
+ * (and so from the browser's history) as soon as the page has read it. A different link in
+ * this tab is another seat: the rejoin key kept for the old one is dropped. */
 function takeToken() {
   const slot = `circle-token-${app.sessionId}`;
   const params = new URLSearchParams(location.hash.replace(/^#/, ''));
   let token = (params.get('t') || '').trim();
   takeMove(params);
   try {
-    // moved here by another node of a cluster: the same person, resuming (see moveTo)
-    if (params.get('r')) sessionStorage.setItem(`circle-rejoin-${app.sessionId}`, params.get('r'));
+    const kept = sessionStorage.getItem(slot);
+    if (token && kept && token !== kept) sessionStorage.removeItem(keySlot());
     if (token) sessionStorage.setItem(slot, token);
-    else token = sessionStorage.getItem(slot) || '';
+    else token = kept || '';
   } catch {
     /* storage blocked: keep the token in the address bar, or the page cannot rejoin */
     return token;
   }
-  if (params.has('t')) history.replaceState(null, '', location.pathname + location.search);
+  if (params.has('t') || params.has('mv'))
+    history.replaceState(null, '', location.pathname + location.search);
   return token;
 }
 
@@ -64,29 +66,24 @@ class AckError extends Error {
 
 /** Go on at another node of the cluster (the session runs there, this one is draining, or
  * it stopped answering: `fled` is then its origin): the same page there, with the link's
- * token, this tab's rejoin key, the name and the devices' state in the fragment (each origin
- * has its own sessionStorage); that page takes them, clears the address bar and rejoins. */
+ * token and the move ticket our last join was given in the fragment (each origin has its own
+ * sessionStorage; the rejoin key itself never goes into a URL). That page takes them, clears
+ * the address bar and asks the server there to carry the seat over; only a ticket the server
+ * accepts skips its pre-join screen. */
 export function moveTo(url, fled = '') {
   const base = new URL(url);
-  const fragment = new URLSearchParams({
-    t: app.token,
-    r: rejoinKey(),
-    n: app.name,
-    m: app.micOn ? '1' : '0',
-    c: app.camOn ? '1' : '0',
-  });
+  const fragment = new URLSearchParams({ t: app.token });
+  if (app.moveTicket) fragment.set('mv', app.moveTicket);
   if (fled) fragment.set('f', fled);
   location.assign(`${base.origin}${location.pathname}#${fragment}`);
 }
 
-/** What moveTo carried here, kept in `app.moved` for the page to rejoin at once. */
+/** What moveTo carried here, kept in `app.moved` for the page to ask to rejoin at once. */
 function takeMove(params) {
-  const name = params.get('n');
-  if (!name) return;
+  const ticket = params.get('mv');
+  if (!ticket) return;
   app.moved = {
-    name,
-    mic: params.get('m') !== '0',
-    cam: params.get('c') !== '0',
+    ticket,
     fled: params.get('f') || null, // the node that stopped answering (see joinFlow)
   };
 }
@@ -131,25 +128,30 @@ export function actionButton(
   return btn;
 }
 
-/** This tab's secret for this session: once admitted, a reconnect skips the waiting room. */
+function keySlot() {
+  return `circle-rejoin-${app.sessionId}`;
+}
+
+let keyInMemory = null; // when sessionStorage is blocked
+
+/** The key the server gave this tab's last join (null before any): a reconnect with it is
+ * the same person, straight back in. Only the server makes keys; none is read from a URL. */
 export function rejoinKey() {
-  const slot = `circle-rejoin-${app.sessionId}`;
-  let key = null;
   try {
-    key = sessionStorage.getItem(slot);
+    return sessionStorage.getItem(keySlot()) || keyInMemory;
   } catch {
-    /* storage blocked */
+    return keyInMemory;
   }
-  if (!key) {
-    const bytes = crypto.getRandomValues(new Uint8Array(18));
-    key = btoa(String.fromCharCode(...bytes))
-      .replace(/\+/g, '-')
-      .replace(/\//g, '_');
-    try {
-      sessionStorage.setItem(slot, key);
-    } catch {
-      /* a reconnect will knock again */
-    }
+}
+
+/** Keeps what a join reply gave: the rejoin key (this tab) and the move ticket (memory). */
+export function keepSeat(reply) {
+  if (typeof reply.move_ticket === 'string') app.moveTicket = reply.move_ticket;
+  if (typeof reply.rejoin_key !== 'string') return;
+  keyInMemory = reply.rejoin_key;
+  try {
+    sessionStorage.setItem(keySlot(), reply.rejoin_key);
+  } catch {
+    /* storage blocked: kept in memory for this page's own reconnects */
   }
-  return key;
 }

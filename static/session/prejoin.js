@@ -4,6 +4,7 @@ import { $, show } from '../lib/dom.js';
 import { dateTime } from '../lib/format.js';
 import { showSafetyCheck } from './crisis.js';
 import { startPreview } from './media.js';
+import { moveTo } from './network.js';
 import { app } from './state.js';
 
 /** "Led by Dana Kim, LCSW · starts 7:00 PM (your time)" */
@@ -38,6 +39,15 @@ export async function loadAbout() {
     about = await res.json();
   } catch {
     return; // the join itself will say what is wrong
+  }
+  if (
+    typeof about.node === 'string' &&
+    !app.moved &&
+    new URL(about.node).origin !== location.origin
+  ) {
+    // the session runs on another node of the cluster: its pre-join screen, before any answer
+    moveTo(about.node);
+    return;
   }
   showSafetyCheck(about);
   const line = aboutLine(about);

@@ -21,7 +21,8 @@ export const app = {
   roomWith: [], // who else is in our room, as the last room_changed said
   generation: 0, // bumps on every (re)join so stale async work can stop
   nodes: [], // a cluster's other nodes, from the last join reply: where to go if ours dies
-  moved: null, // network.js: {name, mic, cam, fled} when another node sent us here
+  moved: null, // network.js: {ticket, fled} when another node sent us here
+  moveTicket: null, // network.js: from the last join reply, what a move carries to another node
   // join.js: session state from the server (snapshot + events); see docs/api.md.
   participants: new Map(), // id -> Participant
   waiting: new Map(), // leaders only: id -> Participant in the waiting room

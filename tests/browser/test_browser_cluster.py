@@ -1,6 +1,7 @@
 """Chromium pages in a cluster of two `circle serve` processes on one real Redis: a page opened
-on the node that does not run the session is sent to the one that does, and when that node is
-killed (SIGKILL) the page goes on at the other node by itself, as the same person, with media."""
+on the node that does not run the session is sent to the one that does before its pre-join
+screen, and when that node is killed (SIGKILL) the page goes on at the other node by itself
+(its move ticket, never its rejoin key, in the URL), as the same person, with media."""
 
 from __future__ import annotations
 
@@ -60,8 +61,15 @@ async def test_a_page_follows_its_session_to_the_owner_and_past_the_owner_s_deat
             owner, other = (a, b) if cluster.owner_url(session["session_id"]) == a.base else (b, a)
 
             page = await open_page(browser, on_node(session["invite_url"], other))
+            # sent to the owner before the pre-join screen: the answers are given there
+            await wait_for(
+                page,
+                f"location.origin === '{owner.base}' && window.circle.state === 'prejoin'"
+                " && !document.getElementById('join-button').disabled",
+                "the pre-join screen on the owner",
+            )
             await join(page, "Ana")
-            pid = await in_session_on(page, owner, None, 20)  # redirected, rejoined by itself
+            pid = await in_session_on(page, owner, None, 20)
             await until(lambda: lead.received("audio", pid) > 20, 15, "the lead hears the page")
 
             os.kill(owner.pid, signal.SIGKILL)

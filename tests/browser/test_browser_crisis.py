@@ -31,6 +31,8 @@ async def test_safety_check_and_a_crisis_response(
     await join(lead, "Dana")
     lead_id = await joined(lead, 1, "the facilitator")
     await join(co, "Chris")
+    # a co-lead link with no account knocks; the facilitator lets Chris in
+    await lead.get_by_role("button", name="Admit Chris").first.click()
     await joined(co, 2, "the co-facilitator")
 
     # the safety check: plain words on why and who sees it

@@ -70,6 +70,7 @@ class Live:
     settings: Settings
     now: list[float]
     restarts: list[Live] = field(default_factory=list)  # every server over this store
+    keys: dict[str, str] = field(default_factory=dict)  # participant id -> the key it was given
 
     @property
     def secret(self) -> str:
@@ -79,7 +80,7 @@ class Live:
         """A new server over the same store, as after a crash (this one is left as it was)."""
         fresh = build(self.settings, self.store, [self.now[0] + 5])
         self.restarts.append(fresh)
-        fresh.restarts = self.restarts
+        fresh.restarts, fresh.keys = self.restarts, self.keys
         return fresh
 
     async def session(self, session_id: str = "s_1", waiting_room: bool = False) -> None:
@@ -96,16 +97,18 @@ class Live:
     async def send(self, sid: str, event: str, data: Any = None) -> Any:
         return await self.namespace.trigger_event(event, sid, data)
 
-    async def join(
-        self, sid: str, name: str, role: Role = Role.PARTICIPANT, key: str | None = None
-    ) -> str:
+    async def join(self, sid: str, name: str, role: Role = Role.PARTICIPANT) -> str:
+        """Joined as someone new; the rejoin key the server gave is kept in `keys`."""
         await self.connect(sid, role)
-        reply = await self.send(
-            sid, "join", {"name": name, "rejoin_key": key or f"key-of-{sid}" * 2}
-        )
+        reply = await self.send(sid, "join", {"name": name})
         assert reply["ok"], reply
         pid: str = reply["participant_id"]
+        self.keys[pid] = reply["rejoin_key"]
         return pid
+
+    async def rejoin(self, sid: str, name: str, pid: str) -> Any:
+        """A page back on a new connection `sid` with the key `pid`'s page was given."""
+        return await self.send(sid, "join", {"name": name, "rejoin_key": self.keys[pid]})
 
 
 def build(settings: Settings, store: Store, now: list[float]) -> Live:

@@ -21,7 +21,7 @@ GRACE_S = 60.0  # the default reconnect grace (make_settings keeps the product's
 async def test_a_drop_keeps_the_place_and_a_return_resumes_the_same_person(live: Live) -> None:
     await live.session()
     await live.join("a", "Ann", Role.FACILITATOR)
-    bo = await live.join("b", "Bo", key="bo-page-secret-1234")
+    bo = await live.join("b", "Bo")
     assert (await live.send("b", "control", {"action": "raise_hand"}))["ok"]
     joined_at = live.now[0]
     live.now[0] += 10
@@ -32,7 +32,7 @@ async def test_a_drop_keeps_the_place_and_a_return_resumes_the_same_person(live:
     assert "participant_left" not in live.sio.to("a")
     live.now[0] += 5
     await live.connect("b2")
-    reply = await live.send("b2", "join", {"name": "Bo", "rejoin_key": "bo-page-secret-1234"})
+    reply = await live.rejoin("b2", "Bo", bo)
     assert reply["ok"] and reply["resumed"] is True
     assert reply["participant_id"] == bo
     assert session.participants[bo].disconnected_at is None
@@ -43,7 +43,7 @@ async def test_a_drop_keeps_the_place_and_a_return_resumes_the_same_person(live:
     assert attendance["spans"] == [[joined_at, joined_at + 10], [joined_at + 15, None]]
 
 
-async def test_a_personal_invite_resumes_the_same_person_from_another_device(
+async def test_a_personal_invite_from_another_device_knocks_and_its_own_key_resumes(
     live: Live,
 ) -> None:
     await live.store.add_group(Group("g_1", "Tuesday", "f_x", ("f_x",), live.now[0]))
@@ -55,15 +55,20 @@ async def test_a_personal_invite_resumes_the_same_person_from_another_device(
     grant = tokens.SessionGrant("s_1", "", Role.PARTICIPANT, int(live.now[0]) + 3600)
     personal = {"token": tokens.issue(live.secret, replace(grant, invite_token_id="it_cy"))}
     await live.namespace.trigger_event("connect", "laptop", {}, personal)
-    first = await live.send("laptop", "join", {"name": "Cy", "rejoin_key": "laptop-key-123456"})
-    assert first["ok"], first
-    # the phone has its own page key, but the same personal invite: the same person
+    first = await live.send("laptop", "join", {"name": "Cy"})
+    assert first["ok"] and first["admitted"], first
+    # the phone has the same personal invite but not the laptop page's key: it knocks
     await live.namespace.trigger_event("connect", "phone", {}, personal)
-    again = await live.send("phone", "join", {"name": "Cy", "rejoin_key": "phone-key-1234567"})
-    assert again["participant_id"] == first["participant_id"] and again["resumed"] is True
+    again = await live.send("phone", "join", {"name": "Cy"})
+    assert again["participant_id"] != first["participant_id"] and again["admitted"] is False
     live_session = live.registry.sessions["s_1"]
-    assert live_session.sids[first["participant_id"]] == "phone"
-    assert len(live_session.session.participants) == 2
+    assert live_session.sids[first["participant_id"]] == "laptop"
+    knock = [d for to, e, d in live.sio.sent if to == "a" and e == "participant_waiting"]
+    assert knock[-1]["notice"] == "Cy is joining again from another device"
+    # the laptop's page, reconnecting with its key: the same person
+    await live.namespace.trigger_event("connect", "laptop2", {}, personal)
+    back = await live.send("laptop2", "join", {"name": "Cy", "rejoin_key": first["rejoin_key"]})
+    assert back["participant_id"] == first["participant_id"] and back["resumed"] is True
 
 
 async def test_a_second_tab_with_the_same_key_takes_over_and_the_first_is_closed(
@@ -71,9 +76,9 @@ async def test_a_second_tab_with_the_same_key_takes_over_and_the_first_is_closed
 ) -> None:
     await live.session()
     await live.join("a", "Ann", Role.FACILITATOR)
-    bo = await live.join("b", "Bo", key="bo-page-secret-1234")
+    bo = await live.join("b", "Bo")
     await live.connect("b2")
-    reply = await live.send("b2", "join", {"name": "Bo", "rejoin_key": "bo-page-secret-1234"})
+    reply = await live.rejoin("b2", "Bo", bo)
     assert reply["participant_id"] == bo
     assert live.registry.sessions["s_1"].sids[bo] == "b2"
     # the old socket's own disconnect later changes nothing
@@ -84,14 +89,14 @@ async def test_a_second_tab_with_the_same_key_takes_over_and_the_first_is_closed
 async def test_a_private_talk_is_not_left_by_a_reconnect(live: Live) -> None:
     await live.session()
     ann = await live.join("a", "Ann", Role.FACILITATOR)
-    bo = await live.join("b", "Bo", key="bo-page-secret-1234")
+    bo = await live.join("b", "Bo")
     assert (await live.send("a", "control", {"action": "private_room", "target": bo}))["ok"]
     await live.namespace.trigger_event("disconnect", "b", "transport close")
     live_session = live.registry.sessions["s_1"]
     room = PRIVATE_ROOM_PREFIX + bo
     assert live_session.session.participants[ann].room_id == room  # the leader stays with them
     await live.connect("b2")
-    reply = await live.send("b2", "join", {"name": "Bo", "rejoin_key": "bo-page-secret-1234"})
+    reply = await live.rejoin("b2", "Bo", bo)
     assert reply["me"]["room"] == room
     assert live_session.router.participants[bo].room_id == room  # new media goes there only
     assert live_session.session.participants[bo].room_id == room
@@ -102,7 +107,7 @@ async def test_a_lapsed_place_is_a_departure_and_a_later_return_is_the_same_pers
 ) -> None:
     await live.session()
     await live.join("a", "Ann", Role.FACILITATOR)
-    bo = await live.join("b", "Bo", key="bo-page-secret-1234")
+    bo = await live.join("b", "Bo")
     await live.namespace.trigger_event("disconnect", "b", "transport close")
     live.now[0] += GRACE_S - 1
     await live.workers.lapse(live.now[0])
@@ -113,7 +118,7 @@ async def test_a_lapsed_place_is_a_departure_and_a_later_return_is_the_same_pers
     assert "participant_left" in live.sio.to("a")
     live.now[0] += 600
     await live.connect("b3")
-    reply = await live.send("b3", "join", {"name": "Bo", "rejoin_key": "bo-page-secret-1234"})
+    reply = await live.rejoin("b3", "Bo", bo)
     assert reply["participant_id"] == bo and "resumed" not in reply
     spans = live.registry.sessions["s_1"].engagement.attendance(bo, live.now[0])["spans"]
     assert len(spans) == 2 and spans[1] == [live.now[0], None]  # the same row, two spans
@@ -123,7 +128,7 @@ async def test_a_waiting_participant_who_drops_leaves_at_once(live: Live) -> Non
     await live.session(waiting_room=True)
     await live.join("a", "Ann", Role.FACILITATOR)
     await live.connect("b")
-    reply = await live.send("b", "join", {"name": "Bo", "rejoin_key": "bo-page-secret-1234"})
+    reply = await live.send("b", "join", {"name": "Bo"})
     assert reply["admitted"] is False
     await live.namespace.trigger_event("disconnect", "b", "transport close")
     assert len(live.registry.sessions["s_1"].session.participants) == 1
@@ -196,7 +201,7 @@ async def test_a_connection_closing_at_any_step_of_a_join_leaves_nobody_half_joi
     live.store.get_session = slow_get_session  # type: ignore[method-assign]
     live.sio.emit = slow_emit  # type: ignore[method-assign]
     live.sio.enter_room = slow_enter_room  # type: ignore[method-assign]
-    reply = await live.send("b", "join", {"name": "Bo", "rejoin_key": "bo-page-secret-1234"})
+    reply = await live.send("b", "join", {"name": "Bo"})
     await asyncio.gather(*closing)
     assert closing, "the socket never closed: fewer awaits than steps"
     assert "ok" in reply or reply["error"] == "gone"
@@ -214,9 +219,9 @@ async def test_a_restart_brings_the_session_back_as_it_was_at_its_last_save(
     """What the store keeps is all a new process has: it restores the session, its people
     come back to their rooms and roles, the breakout timer runs on, the summary continues."""
     await live.session()
-    ann = await live.join("a", "Ann", Role.FACILITATOR, key="ann-page-secret-1234")
-    bo = await live.join("b", "Bo", key="bo-page-secret-12345")
-    cy = await live.join("c", "Cy", key="cy-page-secret-12345")
+    ann = await live.join("a", "Ann", Role.FACILITATOR)
+    bo = await live.join("b", "Bo")
+    cy = await live.join("c", "Cy")
     assert (await live.send("a", "control", {"action": "promote", "target": cy}))["ok"]
     steps = [
         {"action": "breakout_create", "count": 1},
@@ -240,7 +245,7 @@ async def test_a_restart_brings_the_session_back_as_it_was_at_its_last_save(
     assert people[cy].role is Role.COFACILITATOR and people[bo].room_id == "b1"
     assert restored.session.breakouts.ends_at == closes_at
     await fresh.connect("b2")
-    back = await fresh.send("b2", "join", {"name": "Bo", "rejoin_key": "bo-page-secret-12345"})
+    back = await fresh.rejoin("b2", "Bo", bo)
     assert back["participant_id"] == bo and back["restored"] is True
     assert restored.router.participants[bo].room_id == "b1"
     summary = fresh.registry.summary("s_1")

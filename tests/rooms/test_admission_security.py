@@ -20,19 +20,19 @@ def _remove(session: Session, target: str, **fields: object) -> list[object]:
 def test_a_removed_person_knocks_again_even_without_a_waiting_room() -> None:
     s = Session("s", "T", 0.0, waiting_room=False)
     s.join("fac", "Dana", Role.FACILITATOR, 1.0)
-    s.join("p1", "Ari", Role.PARTICIPANT, 1.0, rejoin_key=KEY)
+    s.join("p1", "Ari", Role.PARTICIPANT, 1.0, rejoin_key_hash=KEY)
     _remove(s, "p1")
-    back = s.join("p2", "Ari", Role.PARTICIPANT, 2.0, rejoin_key=KEY)
+    back = s.join("p2", "Ari", Role.PARTICIPANT, 2.0, rejoin_key_hash=KEY)
     assert not back.participant.admitted
 
 
 def test_remove_and_block_refuses_the_resume_key_too() -> None:
     s = Session("s", "T", 0.0, waiting_room=False)
     s.join("fac", "Dana", Role.FACILITATOR, 1.0)
-    s.join("p1", "Ari", Role.PARTICIPANT, 1.0, rejoin_key=KEY)
+    s.join("p1", "Ari", Role.PARTICIPANT, 1.0, rejoin_key_hash=KEY)
     _remove(s, "p1", block=True)
     with pytest.raises(Refusal) as refused:
-        s.join("p2", "Ari", Role.PARTICIPANT, 2.0, rejoin_key=KEY)
+        s.join("p2", "Ari", Role.PARTICIPANT, 2.0, rejoin_key_hash=KEY)
     assert refused.value.code == "blocked"
 
 

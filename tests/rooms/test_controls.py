@@ -571,22 +571,22 @@ def test_leaving_a_private_room_returns_the_other_to_main() -> None:
 def test_an_admitted_page_that_reconnects_skips_the_waiting_room() -> None:
     session = Session("s1", "Group", created_at=0.0, waiting_room=True)
     session.join(FAC, "Fran", Role.FACILITATOR, 1.0)
-    session.join("p1", "Pat", Role.PARTICIPANT, 2.0, rejoin_key="k" * 22)
-    session.join("p2", "Quinn", Role.PARTICIPANT, 2.0, rejoin_key="q" * 22)
+    session.join("p1", "Pat", Role.PARTICIPANT, 2.0, rejoin_key_hash="k" * 22)
+    session.join("p2", "Quinn", Role.PARTICIPANT, 2.0, rejoin_key_hash="q" * 22)
     run(session, FAC, "admit", target="p1")
     controls.leave(session, "p1", 3.0)  # the connection dropped
     assert session.join(
-        "p1b", "Pat", Role.PARTICIPANT, 4.0, rejoin_key="k" * 22
+        "p1b", "Pat", Role.PARTICIPANT, 4.0, rejoin_key_hash="k" * 22
     ).participant.admitted
     # still waiting, a guessed key, or removed: knock again
     controls.leave(session, "p2", 3.0)
     assert not session.join(
-        "p2b", "Q", Role.PARTICIPANT, 4.0, rejoin_key="q" * 22
+        "p2b", "Q", Role.PARTICIPANT, 4.0, rejoin_key_hash="q" * 22
     ).participant.admitted
     assert not session.join(
-        "p3", "X", Role.PARTICIPANT, 4.0, rejoin_key="z" * 22
+        "p3", "X", Role.PARTICIPANT, 4.0, rejoin_key_hash="z" * 22
     ).participant.admitted
     run(session, FAC, "remove", target="p1b")
     assert not session.join(
-        "p1c", "Pat", Role.PARTICIPANT, 5.0, rejoin_key="k" * 22
+        "p1c", "Pat", Role.PARTICIPANT, 5.0, rejoin_key_hash="k" * 22
     ).participant.admitted

@@ -188,8 +188,8 @@ def test_sets_are_written_in_a_stable_order() -> None:
 
 def busy_session() -> Session:
     s = Session("s1", "Tuesday group", created_at=5.0, max_participants=9, waiting_room=True)
-    s.join("fac", "Fran", Role.FACILITATOR, 10.0, credentials="LCSW", rejoin_key="kf" * 11)
-    s.join("cof", "Cas", Role.PARTICIPANT, 11.0, rejoin_key="kc" * 11)
+    s.join("fac", "Fran", Role.FACILITATOR, 10.0, credentials="LCSW", rejoin_key_hash="kf" * 11)
+    s.join("cof", "Cas", Role.PARTICIPANT, 11.0, rejoin_key_hash="kc" * 11)
     run(s, "fac", "admit", 12.0, target="cof")
     run(s, "fac", "promote", 13.0, target="cof")
     for i, pid in enumerate(("p1", "p2", "p3", "p4", "p5")):

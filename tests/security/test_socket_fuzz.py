@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, get_args
 
@@ -24,6 +26,8 @@ from rooms.controls import ACTIONS
 from rooms.controls.dispatch import PARTICIPANT_COMMANDS
 from server.app import SOCKET_MESSAGE_MAX_BYTES, create_app
 from server.limits import JoinLimits, SlidingLimit
+from server.store import Group, Invite
+from server.web import STORE
 from tests.clients import Client, token_of
 from tests.conftest import RunningServer, make_settings, start_app
 
@@ -96,6 +100,28 @@ def view_bodies(targets: list[str]) -> st.SearchStrategy[Any]:
     )
 
 
+SEATED = ["lead", "bystander", "participant", "cofacilitator", "sam"]
+
+
+def _flip(text: str) -> str:
+    middle = len(text) // 2
+    return text[:middle] + ("A" if text[middle] != "A" else "B") + text[middle + 1 :]
+
+
+# How a presented key or ticket is changed: (credential, everyone's seats) -> what is sent
+MANGLES: dict[str, Callable[[str, dict[str, dict[str, str]]], Any]] = {
+    "as_given": lambda c, _: c,
+    "flipped": lambda c, _: _flip(c),
+    "truncated": lambda c, _: c[:-1],
+    "extended": lambda c, _: c + "x",
+    "too_short": lambda c, _: c[:8],
+    "not_a_string": lambda c, _: [c],
+    "a_key_as_ticket": lambda c, seats: next(iter(seats.values()))["rejoin_key"] * 2,
+    "absent": lambda c, _: None,  # the link alone: another device
+}
+LINK_ROLES = {"lead": "facilitator", "cofacilitator": "cofacilitator"}
+
+
 class Fuzz(RuleBasedStateMachine):
     loop: asyncio.AbstractEventLoop
     server: RunningServer
@@ -106,7 +132,7 @@ class Fuzz(RuleBasedStateMachine):
 
     @initialize()
     def open_session(self) -> None:
-        self.session = self.run(self.server.create_session(waiting_room=False))
+        self.session = self.run(self.group_session())
         other = self.run(self.server.create_session())
         self.sid = self.session["session_id"]
         self.clients: dict[str, Client] = {}
@@ -115,17 +141,28 @@ class Fuzz(RuleBasedStateMachine):
             "bystander": token_of(self.session["invite_url"]),
             "participant": token_of(self.session["invite_url"]),
             "cofacilitator": token_of(self.session["cofacilitator_url"]),
+            "sam": token_of(self.session["personal_invites"][0]["url"]),
             "outsider": token_of(other["invite_url"]),
         }
         self.pids: dict[str, str] = {}
+        self.seats: dict[str, dict[str, str]] = {}  # who -> the rejoin key and move ticket
         self.gone: set[str] = set()
         for who in self.tokens:
             assert self.run(self.connect(who))
         self.targets = [*self.pids.values(), "p_nobody", ""]
 
+    async def group_session(self) -> dict[str, Any]:
+        """A session of a group with Sam's personal invite (made with the API key)."""
+        store = self.server.app[STORE]
+        group = Group(f"g_{uuid.uuid4().hex[:8]}", "Fuzz", "f_none", ("f_none",), 0.0)
+        await store.add_group(group)
+        await store.add_invite(Invite(f"i_{group.id}", group.id, "Sam", f"it_{group.id}", 0.0))
+        return await self.server.create_session(waiting_room=False, group_id=group.id)
+
     async def connect(self, who: str) -> bool:
         """Connect and join; False when a leader's allowed control keeps them out (locked,
-        removed and blocked): then they send nothing more in this example."""
+        removed and blocked): then they send nothing more in this example. A co-lead link
+        with no account knocks: the lead lets them in."""
         client = Client()
         await client.connect(self.server, {"token": self.tokens[who]})
         reply = await client.call("join", {"name": who.title()})
@@ -136,6 +173,13 @@ class Fuzz(RuleBasedStateMachine):
             self.gone.add(who)
             return False
         self.pids[who] = reply["participant_id"]
+        self.seats[who] = {"rejoin_key": reply["rejoin_key"], "move_ticket": reply["move_ticket"]}
+        if who == "cofacilitator" and not reply["admitted"]:
+            admit = {"action": "admit", "target": reply["participant_id"]}
+            if not (await self.clients["lead"].call("control", admit)).get("ok"):
+                await client.sio.disconnect()
+                self.gone.add(who)
+                return False
         return True
 
     async def until_closed(self, client: Client) -> None:
@@ -176,6 +220,59 @@ class Fuzz(RuleBasedStateMachine):
     @rule(who=st.sampled_from(["participant", "cofacilitator", "outsider"]), data=st.data())
     def a_view(self, who: str, data: st.DataObject) -> None:
         self.send(who, "view", data.draw(view_bodies(self.targets)))
+
+    @rule(
+        link=st.sampled_from([*SEATED, "outsider"]),
+        owner=st.sampled_from(SEATED),
+        kind=st.sampled_from(["rejoin_key", "move_ticket"]),
+        mangle=st.sampled_from(sorted(MANGLES)),
+        extra=st.one_of(st.none(), values),
+    )
+    def a_resume(self, link: str, owner: str, kind: str, mangle: str, extra: Any) -> None:
+        """Someone new presents a seat's key or move ticket (as it is, or mangled) through
+        some link: only the seat's own link with its unmangled credential is that seat again;
+        everything else leaves every seat as it was."""
+        if owner in self.gone or link in self.gone or owner not in self.seats:
+            return
+        credential = MANGLES[mangle](self.seats[owner][kind], self.seats)
+        body: dict[str, Any] = {"name": "Intruder"}
+        if credential is not None:
+            body[kind] = credential
+        if extra is not None:
+            body["safety"] = extra
+        live = self.server.live.get(self.sid)
+        if live is None:
+            return
+        seats_before = {who: live.sids.get(pid) for who, pid in self.pids.items()}
+        roles_before = {p.id: p.role for p in live.session.participants.values()}
+        sam_seated = self.pids["sam"] in live.sids
+        intruder = Client()
+        self.run(intruder.connect(self.server, {"token": self.tokens[link]}))
+        reply = self.run(intruder.call("join", body))
+        assert isinstance(reply, dict) and ("ok" in reply or "error" in reply), reply
+        same_link = self.tokens[link] == self.tokens[owner]
+        genuine = mangle == "as_given" and same_link
+        if reply.get("resumed"):
+            # the same link and the server's own credential: the same device, by definition
+            assert genuine and reply["participant_id"] == self.pids[owner], (link, owner, mangle)
+            assert reply["role"] == roles_before[self.pids[owner]].value
+            old = self.clients[owner]
+            self.clients[owner] = intruder
+            self.seats[owner] = {k: reply[k] for k in ("rejoin_key", "move_ticket")}
+            self.run(old.sio.disconnect())
+            return
+        if reply.get("ok"):
+            # someone new (or a genuine return after the seat was left), in the link's role
+            assert genuine or reply["participant_id"] not in self.pids.values(), reply
+            assert reply["role"] == LINK_ROLES.get(link, "participant"), (link, reply)
+            if link == "sam" and sam_seated and not genuine:
+                assert reply["admitted"] is False  # Sam's link on another device knocks
+            self.run(intruder.call("leave", {}))
+        self.run(intruder.sio.disconnect())
+        live = self.server.live.get(self.sid)
+        if live is not None:  # every seat is on the socket it was on
+            for who, pid in self.pids.items():
+                assert live.sids.get(pid) in (seats_before[who], None), (who, link, mangle)
 
     def send(self, who: str, event: str, data: Any) -> None:
         if who in self.gone or (

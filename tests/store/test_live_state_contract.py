@@ -25,7 +25,7 @@ from tests.store.test_store_contract import _nested, audit, session
 def live(session_id: str, title: str = "Tuesday group") -> dict[str, Any]:
     """A real state: a session with a leader, a participant with a raised hand, breakouts."""
     s = Session(session_id, title, created_at=100.0, max_participants=5)
-    s.join("fac", "Fran", Role.FACILITATOR, 101.0, rejoin_key="k" * 22)
+    s.join("fac", "Fran", Role.FACILITATOR, 101.0, rejoin_key_hash="k" * 22)
     s.join("p1", "Pat", Role.PARTICIPANT, 102.0, invite_id="inv-1")
     s.participants["p1"].hand_raised_at = 103.5
     s.removed = {"gone", "also-gone"}
