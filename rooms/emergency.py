@@ -1,6 +1,6 @@
 """The local emergency numbers a leader sees in a crisis response, and a guess at the region
 from the location a participant typed. The guess is a hint, never a decision: every candidate
-is shown (all regions when the text names none) and the leader picks."""
+is shown, none when the text names no region, and the leader picks."""
 
 from __future__ import annotations
 
@@ -117,3 +117,10 @@ def guess_regions(location: str) -> list[str]:
 def numbers_for(location: str) -> dict[str, object]:
     """What a leader sees beside a location: the guessed regions and the whole table."""
     return {"regions": guess_regions(location), "table": [r.payload() for r in REGIONS]}
+
+
+def help_lines(location: str) -> list[dict[str, object]]:
+    """What a member sees as the session ends: the numbers of the regions their own location
+    names, or of every region when it names none (they know where they are)."""
+    named = set(guess_regions(location))
+    return [r.payload() for r in REGIONS if not named or r.code in named]

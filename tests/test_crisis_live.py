@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import aiohttp
 import pytest
 
 from server.web import STORE
-from tests.clients import Client, signed_in, token_of
+from tests.clients import Client, call, group_session, signed_in, token_of
 from tests.conftest import API_KEY, RunningServer, until
 
 WHERE, CONTACT, PHONE = "4 Quiet Lane, Leeds", "Robin Vale", "+44 113 496 0000"
@@ -189,3 +191,40 @@ async def test_no_safety_check_when_the_session_does_not_ask(circle_server: Runn
         assert live.session.safety == {}
     finally:
         await pat.sio.disconnect()
+
+
+async def test_a_member_leaves_with_the_next_session_and_help_lines_for_their_place(
+    circle_server: RunningServer,
+) -> None:
+    """As the session ends, each member (only they) is told the group's next session and the
+    help lines for where they said they were; a member who gave no place gets every region's."""
+    dana, session = await group_session(circle_server, waiting_room=False)
+    next_week = datetime.fromtimestamp(time.time() + 7 * 86400, timezone(timedelta(hours=-5)))
+    start = next_week.replace(microsecond=0).isoformat()
+    later = {
+        "title": "Tuesday, next week",
+        "group_id": session["group_id"],
+        "scheduled_start": start,
+    }
+    status, _ = await call(dana, "POST", f"{circle_server.base_url}/api/sessions", later)
+    assert status == 201
+    lead, sam, ana = [
+        await connected(circle_server, url)
+        for url in (session["facilitator_url"], session["invite_url"], session["invite_url"])
+    ]
+    try:
+        await lead.call("join", {"name": "Dana"})
+        await sam.call("join", {"name": "Sam", "safety": {**SAFETY, "location": "Austin, TX"}})
+        await ana.call("join", {"name": "Ana"})
+        assert (await lead.call("control", {"action": "end"}))["ok"]
+        await until(lambda: got(sam, "after_session") and got(ana, "after_session"), 5, "told")
+        mine = got(sam, "after_session")[0]
+        assert mine["next_session"] == {"title": "Tuesday, next week", "scheduled_start": start}
+        assert [r["code"] for r in mine["help_lines"]] == ["US"]
+        assert len(got(ana, "after_session")[0]["help_lines"]) > 1  # no place given: all
+        assert got(lead, "after_session") == []
+        assert "Austin" not in heard(ana)
+    finally:
+        for client in (lead, sam, ana):
+            await client.sio.disconnect()
+        await dana.close()

@@ -7,10 +7,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from rooms import controls
 from rooms.controls import continuity
+from rooms.emergency import help_lines
 from rooms.model import MAIN_ROOM, DomainEvent, RoomChanged
 from server.live.fanout import Fanout
 from server.live.registry import LiveSessions
@@ -162,9 +164,49 @@ class Effects:
         for crisis in live.session.crises:  # each record as the session's end left it
             await store.put_crisis(crisis_record(live, crisis))
         live.record = replace(live.record, ended_at=event.at)
+        await self._after_session(live, event.at)
         for pid in list(live.sids):
             await self._take_out(live, pid)
         await self.registry.finish(live, final=True)
+
+
+    async def _after_session(self, live: LiveSession, now: float) -> None:
+        """Each member leaves a hard session with somewhere to turn: the group's next session
+        and the help lines for where they said they are (their own answer, to them only)."""
+        upcoming = await self._next_session(live, now)
+        for pid, person in live.session.participants.items():
+            if person.role.leads or not person.admitted:
+                continue
+            info = live.session.safety.get(pid)
+            body = {
+                "next_session": upcoming,
+                "help_lines": help_lines(info.location if info else ""),
+            }
+            await self.fanout.to(live, pid, "after_session", body)
+
+    async def _next_session(self, live: LiveSession, now: float) -> dict[str, Any] | None:
+        """The group's next scheduled session that has not ended, if any."""
+        if live.record.group_id is None:
+            return None
+        coming = []
+        for record in await self.registry.store().sessions_of_group(live.record.group_id):
+            start = _start_of(record.scheduled_start)
+            if record.id != live.session.id and record.ended_at is None and start > now:
+                coming.append((start, record))
+        if not coming:
+            return None
+        _, record = min(coming, key=lambda pair: pair[0])
+        return {"title": record.title, "scheduled_start": record.scheduled_start}
+
+
+def _start_of(iso: str | None) -> float:
+    """A session's scheduled start as a Unix time (never for one without a start)."""
+    if not iso:
+        return 0.0
+    try:
+        return datetime.fromisoformat(iso).timestamp()
+    except ValueError:
+        return 0.0
 
 
 Effect = Callable[[Effects, LiveSession, Any], Awaitable[None]]

@@ -68,7 +68,8 @@ export function safetyForJoin() {
   const contactPhone = $('safety-contact-phone').value.trim();
   if (!/^[0-9+()\-. /]*$/.test(contactPhone)) {
     return {
-      error: 'Please write the phone number with digits only.',
+      error:
+        'A phone number has only digits, and perhaps +, spaces, brackets, dots, dashes or slashes.',
       field: 'safety-contact-phone',
     };
   }
@@ -196,11 +197,21 @@ function renderNumbers(info) {
   const guessed = Array.isArray(info?.regions) ? info.regions : [];
   const select = $('crisis-region');
   const previous = select.value;
+  // a guess only from a region their location names, and said so; otherwise the leader chooses
   select.replaceChildren(
     ...table.map(
-      (r) => new Option(guessed.includes(r.code) ? `${r.name} (likely)` : r.name, r.code),
+      (r) =>
+        new Option(
+          guessed.includes(r.code) ? `${r.name} (named in their location)` : r.name,
+          r.code,
+        ),
     ),
   );
+  $('crisis-region-note').textContent = guessed.length
+    ? ''
+    : info?.location
+      ? 'Their location names no region Circle knows: choose theirs.'
+      : 'They gave no location: ask where they are, and choose their region.';
   select.value = table.some((r) => r.code === previous) ? previous : guessed[0] || 'US';
   const shown = guessed.length === 1 ? [select.value] : guessed.length ? guessed : [select.value];
   if (!shown.includes(select.value)) shown.unshift(select.value);

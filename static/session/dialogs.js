@@ -14,6 +14,37 @@ export function fatal(title, message, { retry = null } = {}) {
   stopLocalMedia();
   showScreen('fatal');
   setStatus('');
+  show('my-quality', false); // the connection's level means nothing any more
+}
+
+/** A member's end screen: the group's next session and whom to call (server `after_session`:
+ *  help lines for where they said they are, or every region's). */
+export function afterSession(msg) {
+  const next = msg?.next_session;
+  const start = next?.scheduled_start ? new Date(next.scheduled_start) : null;
+  const when =
+    start && !Number.isNaN(start.getTime())
+      ? start.toLocaleString([], {
+          weekday: 'long',
+          month: 'long',
+          day: 'numeric',
+          hour: 'numeric',
+          minute: '2-digit',
+        })
+      : '';
+  $('next-session').textContent = when ? `Next session: ${next.title}, ${when} (your time).` : '';
+  show('next-session', Boolean(when));
+  const lines = Array.isArray(msg?.help_lines) ? msg.help_lines : [];
+  $('help-lines').replaceChildren(
+    ...lines.flatMap((r) =>
+      (r.numbers || []).map((n) => {
+        const li = document.createElement('li');
+        li.textContent = `${r.name}: ${n.number} — ${n.label}`;
+        return li;
+      }),
+    ),
+  );
+  show('after-session', Boolean(when || lines.length));
 }
 
 const LINK_MESSAGES = {

@@ -2,7 +2,7 @@
 import { $, show } from '../lib/dom.js';
 import { renderControls, renderRole, sendMediaState, setCam, setMic } from './controls.js';
 import { applyCrisisState, CRISIS_EVENTS, renderHolding } from './crisis.js';
-import { fatal, linkError, unreachable } from './dialogs.js';
+import { afterSession, fatal, linkError, unreachable } from './dialogs.js';
 import { ENGAGEMENT_EVENTS } from './engagement.js';
 import { sessionEvents } from './events.js';
 import { renderHelpAlerts } from './help.js';
@@ -407,6 +407,8 @@ export function connect() {
       handler(msg || {});
     });
   }
+  // comes just after `session_ended`: for the end screen already shown
+  socket.on('after_session', (msg) => afterSession(msg || {}));
 
   socket.on('slots', (msg) => {
     // A map without mids can't be matched to transceivers (the server sends one if the slots

@@ -27,6 +27,16 @@ export function aboutLine(about) {
   return parts.join(' · ');
 }
 
+/** A leader's pre-join screen: their name comes from their account, and their speaking time is
+ *  not what the measurement is for: the participant's words are not shown to them. */
+function leaderWords() {
+  const leading = ['facilitator', 'cofacilitator'].includes(app.tokenClaims?.role);
+  if (!leading) return;
+  $('name-help').textContent = 'This is how the group will see you.';
+  show('measure-note', false);
+  show('measure-opt-out-row', false);
+}
+
 export async function loadAbout() {
   let about;
   try {
@@ -50,6 +60,7 @@ export async function loadAbout() {
     return;
   }
   showSafetyCheck(about);
+  leaderWords();
   const line = aboutLine(about);
   for (const id of ['prejoin-about', 'waiting-about']) {
     $(id).textContent = line;

@@ -108,6 +108,12 @@ export function renderRooms() {
   const plan = app.plan || { assignment: {}, members: {}, keep_apart: [] };
   show('rooms-prepare', !b.open);
   show('rooms-running', Boolean(b.open));
+  const closing = left(b.closing_in_s);
+  $('rooms-running-heading').textContent =
+    b.open && closing != null
+      ? `Rooms are closing: everyone returns in ${clock(closing)}`
+      : 'Rooms are open';
+  show('rooms-close-all', Boolean(b.open) && closing == null);
   show('rooms-back', Boolean(b.open) && app.room !== 'main');
   $('rooms-choose').checked = Boolean(b.participants_choose);
   $('rooms-reuse').disabled = !plan.has_previous;
@@ -186,7 +192,13 @@ export function renderRooms() {
     return section;
   });
   $('rooms-list').replaceChildren(...((b.rooms || []).length ? sections : []));
+  if (pendingReveal && (b.rooms || []).length) {
+    pendingReveal = false;
+    $('rooms-list').scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  }
 }
+
+let pendingReveal = false; // a create or assignment was asked for: show its result when it comes
 
 export function wireRooms() {
   $('rooms-create').addEventListener('submit', (e) => {
@@ -223,6 +235,19 @@ export function wireRooms() {
     );
   }
   $('rooms-close-all').addEventListener('click', () => control({ action: 'breakout_close_all' }));
+  $('rooms-back-now').addEventListener('click', () =>
+    control({ action: 'breakout_close_all', at_once: true }),
+  );
+  // the rooms made, or the assignment, appear below the form: bring them into sight
+  for (const [id, event] of [
+    ['rooms-create', 'submit'],
+    ['rooms-auto', 'click'],
+    ['rooms-reuse', 'click'],
+  ]) {
+    $(id).addEventListener(event, () => {
+      pendingReveal = true;
+    });
+  }
   $('rooms-back').addEventListener('click', () =>
     control({ action: 'breakout_visit', room: 'main' }),
   );

@@ -132,6 +132,12 @@ window.circle = {
 export const REACTIONS = ['👍', '👏', '❤️', '😂', '😮', '🙏'];
 export const leads = (role) => role === 'facilitator' || role === 'cofacilitator';
 
+/** The spotlight as our grid shows it: it belongs to the main room, and never follows anyone
+ *  into a breakout or private room. */
+export function shownSpotlight() {
+  return !app.room || app.room === 'main' ? app.spotlight : null;
+}
+
 export function roleLabel(role) {
   return ROLE_LABELS[role] || '';
 }

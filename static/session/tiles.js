@@ -6,7 +6,7 @@ import { control } from './network.js';
 import { applyPaging } from './paging.js';
 import { renderQualityBadges } from './quality.js';
 import { renderSound } from './sound.js';
-import { app, displayName, leads, REACTIONS, roleLabel } from './state.js';
+import { app, displayName, leads, REACTIONS, roleLabel, shownSpotlight } from './state.js';
 import { renderVideoNote } from './video_note.js';
 
 // ---------------------------------------------------------------- participants and tiles
@@ -53,10 +53,11 @@ export function updateTile(p) {
   const shown = displayName(p);
   tile.querySelector('.tile-name').textContent = self ? `${shown} (you)` : shown;
   tile.querySelector('.hand-badge').hidden = !p.hand;
-  tile.querySelector('.spotlight-badge').hidden = app.spotlight !== p.id;
+  const spotlit = shownSpotlight() === p.id;
+  tile.querySelector('.spotlight-badge').hidden = !spotlit;
   tile.querySelector('.reconnecting-badge').hidden = !p.reconnecting;
   tile.classList.toggle('reconnecting', Boolean(p.reconnecting));
-  tile.classList.toggle('spotlit', app.spotlight === p.id);
+  tile.classList.toggle('spotlit', spotlit);
   tile.querySelector('.avatar').textContent = initials(p.name);
   const badge = tile.querySelector('.role-badge');
   const leading = leads(p.role);
@@ -85,7 +86,7 @@ export function updateTile(p) {
       videoOn ? '' : 'camera off',
       p.hand ? 'hand raised' : '',
       p.reconnecting ? 'reconnecting' : '',
-      app.spotlight === p.id ? 'spotlight' : '',
+      spotlit ? 'spotlight' : '',
       p.away ? 'stepped away briefly' : '',
     ]
       .filter(Boolean)
@@ -111,7 +112,7 @@ export function renderTiles() {
   // Spotlight first, then self, then facilitators, then by join order.
   const order = visibleParticipants().sort((a, b) => {
     const rank = (p) =>
-      p.id === app.spotlight
+      p.id === shownSpotlight()
         ? -1
         : p.id === app.participantId
           ? 0

@@ -227,3 +227,14 @@ def test_ending_the_session_closes_an_open_response_in_its_record() -> None:
     (crisis,) = s.crises
     assert crisis.ended_at == clock.now  # nobody can resolve it once the session is over
     assert crisis.actions[-1].kind == "session_ended"
+
+
+def test_help_lines_for_the_end_screen() -> None:
+    """A member leaving a session sees the numbers for where they said they are, or every
+    region's when they gave no place Circle knows."""
+    from rooms.emergency import REGIONS, help_lines
+
+    assert [r["code"] for r in help_lines("Austin, TX")] == ["US"]
+    numbers = help_lines("Austin, TX")[0]["numbers"]
+    assert {"number": "988", "label": "Suicide & Crisis Lifeline"} in numbers  # type: ignore[operator]
+    assert len(help_lines("")) == len(REGIONS)
