@@ -21,8 +21,6 @@ from tests.browser.helpers import wait_for
 from tests.browser.test_browser_summary import CHARTS_DRAWN, page_of, rich_summary
 from tests.conftest import RunningServer
 
-pytestmark = pytest.mark.browser
-
 CARD_PX = 1368  # the summary's card in the issue's report (issue 25)
 # A4 landscape less 10 mm margins each side (report.css @page), at the 96 px of a CSS inch
 PRINTED_PX = round((297 - 20) / 25.4 * 96)
