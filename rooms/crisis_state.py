@@ -36,6 +36,17 @@ class SafetyInfo:
     contact_phone: str = ""
     given_at: float = 0.0
 
+    @classmethod
+    def from_payload(cls, data: dict[str, object]) -> SafetyInfo:
+        """Back from `payload` (a crisis record keeps it)."""
+        given_at = data.get("given_at")
+        return cls(
+            str(data.get("location", "")),
+            str(data.get("contact_name", "")),
+            str(data.get("contact_phone", "")),
+            float(given_at) if isinstance(given_at, int | float) else 0.0,
+        )
+
     def payload(self) -> dict[str, object]:
         return {
             "location": self.location,

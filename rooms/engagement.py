@@ -83,6 +83,7 @@ class Engagement:
         leave_room(person, at)
         person.video.set(False, at)
         person.muted.set(False, at)
+        person.muted_by_leader.set(False, at)
         person.last_left = at
 
     def opt_out(self, pid: str, opted_out: bool, at: float) -> None:
@@ -187,8 +188,8 @@ class Engagement:
                     enter_room(person, event.room_id, at)
         elif isinstance(event, controls.AudioForcedOff):
             person = self.people.get(event.target)
-            if person is not None:
-                person.muted_by_leader = True
+            if person is not None and person.present.on:
+                person.muted_by_leader.set(True, at)
         elif isinstance(event, controls.Reaction):
             self._count(event.participant_id, "reactions")
         elif isinstance(event, controls.ChatMessage):
@@ -227,8 +228,8 @@ class Engagement:
         audio_on, hand = bool(public.get("audio", True)), bool(public.get("hand", False))
         if person.audio_on and not audio_on:
             self._stop_speaking(person, at)  # muted time never counts as speaking
-        if audio_on and person.muted_by_leader:
-            person.muted_by_leader, person.silence_from = False, at
+        if audio_on:
+            person.muted_by_leader.set(False, at)
         person.audio_on = audio_on
         person.muted.set(person.present.on and not audio_on, at)
         person.video.set(person.present.on and bool(public.get("video", True)), at)
@@ -355,10 +356,11 @@ class Engagement:
         return now - max(since, last_end)
 
     def _longest_silence(self, person: PersonRecord, now: float) -> float:
-        """The longest stretch present without speaking (from arrival, between turns, to now)."""
+        """The longest stretch present without speaking (from arrival, between turns, to now),
+        leaving out time a leader had them muted."""
         longest = 0.0
         turns = self._utterances(person)
-        for start, end in person.present.spans:
+        for start, end in person.present.without(person.muted_by_leader):
             end = min(end, now)
             cursor = start
             for u in turns:
@@ -418,8 +420,9 @@ class Engagement:
                 and share > settings.dominance_share_pct
             ):
                 found[("dominating", pid)] = {"name": person.name, "share_pct": share}
-            silence = min(self._current_silence(person, now), now - person.silence_from)
-            if not person.muted_by_leader and silence >= settings.silence_min * 60:
+            unmuted = max((end for _, end in person.muted_by_leader.spans), default=-math.inf)
+            silence = min(self._current_silence(person, now), now - unmuted)
+            if not person.muted_by_leader.on and silence >= settings.silence_min * 60:
                 found[("silent", pid)] = {"name": person.name, "silent_s": _s(silence)}
         return found
 

@@ -36,9 +36,8 @@ class PersonRecord:
     present: Intervals = field(default_factory=Intervals)
     video: Intervals = field(default_factory=Intervals)
     muted: Intervals = field(default_factory=Intervals)
-    # Muted by a leader: not their silence. Silence counts again from when they unmute.
-    muted_by_leader: bool = False
-    silence_from: float = -math.inf
+    # Muted by a leader, until they unmute: not their silence (alerts and the summary alike).
+    muted_by_leader: Intervals = field(default_factory=Intervals)
     first_joined: float | None = None
     last_left: float | None = None
     utterances: list[Utterance] = field(default_factory=list)

@@ -8,19 +8,22 @@ row per participant; `merge_summaries` (summary_merge.py) joins a session's live
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from typing import Any
 
 from rooms.engagement import Engagement
 from rooms.model import PRIVATE_ROOM_PREFIX
 from rooms.quality import QualityMonitor
-from rooms.spreadsheet import csv_table
+from rooms.spreadsheet import csv_table, iso_time
 from rooms.summary_merge import merge_summaries
 from rooms.talk import balance_index
 
 __all__ = [
     "CSV_COLUMNS",
     "SCHEMA",
+    "Member",
     "SessionFacts",
     "build_summary",
     "group_trends",
@@ -30,9 +33,11 @@ __all__ = [
 
 SCHEMA = "circle.summary/1"
 
-# The CSV columns, in order: (header, path in a summary participant).
+# The CSV columns, in order: (header, path in a summary participant). `invite` is the label of
+# the invite at `invite_id`; the `_CSV_TIMES` are written as ISO 8601 times.
 CSV_COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ("participant_id", ("id",)),
+    ("invite", ("invite_id",)),
     ("invite_id", ("invite_id",)),
     ("name", ("name",)),
     ("role", ("role",)),
@@ -64,6 +69,8 @@ CSV_COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ("download_lost_s", ("quality", "down", "lost_s")),
     ("alerts", ("alert_count",)),
 ]
+
+_CSV_TIMES = ("joined_at", "left_at")
 
 _SPEECH_FIELDS = (
     "speaking_s",
@@ -213,17 +220,28 @@ def build_summary(
     }
 
 
-def summary_csv(summary: dict[str, Any]) -> str:
-    """One row per participant, columns CSV_COLUMNS; blanks for what was not measured."""
-    return csv_table([header for header, _ in CSV_COLUMNS], map(_row, summary["participants"]))
+def summary_csv(
+    summary: dict[str, Any], zone: tzinfo = UTC, labels: dict[str, str] | None = None
+) -> str:
+    """One row per participant, columns CSV_COLUMNS; blanks for what was not measured. Times
+    in `zone` (the session's); `labels`: invite id -> its label (blank for one not there)."""
+    labels = labels or {}
+    return csv_table(
+        [header for header, _ in CSV_COLUMNS],
+        (_row(p, zone, labels) for p in summary["participants"]),
+    )
 
 
-def _row(participant: dict[str, Any]) -> list[Any]:
+def _row(participant: dict[str, Any], zone: tzinfo, labels: dict[str, str]) -> list[Any]:
     row = []
-    for _, path in CSV_COLUMNS:
+    for header, path in CSV_COLUMNS:
         value: Any = participant
         for key in path:
             value = value.get(key) if isinstance(value, dict) else None
+        if header in _CSV_TIMES:
+            value = iso_time(value, zone)
+        elif header == "invite":
+            value = labels.get(value) if value else None
         row.append(value)
     return row
 
@@ -232,13 +250,23 @@ def _trouble(link: dict[str, Any]) -> float:
     return float(link["poor_s"]) + float(link["lost_s"])
 
 
-def group_trends(
-    summaries: list[dict[str, Any]], labels: dict[str, str] | None = None
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Member:
+    """A personal invite of a group: whom the facilitator invited, and since when."""
+
+    invite_id: str
+    label: str
+    invited_at: float
+    revoked: bool = False  # no longer in the group: listed only if they ever came
+
+
+def group_trends(summaries: list[dict[str, Any]], members: Sequence[Member] = ()) -> dict[str, Any]:
     """Each participant with a personal invite, across the group's sessions (oldest first):
     attendance, share of talk, turns, longest silence, connection trouble (poor or lost,
-    sending plus receiving, as the summary counts it). `labels`: invite id -> its label."""
-    labels = labels or {}
+    sending plus receiving, as the summary counts it). Every member of `members` (the group's
+    invites) is listed, a member who never came too: absences are what a therapist most needs
+    to see. A session before someone was invited is no absence of theirs."""
+    labels = {m.invite_id: m.label for m in members}
     ordered = sorted(summaries, key=lambda s: (s["session"]["created_at"], s["session"]["id"]))
     people: dict[str, dict[str, Any]] = {}
     for summary in ordered:
@@ -285,11 +313,22 @@ def group_trends(
         }
         for s in ordered
     ]
+    for member in members:
+        if member.invite_id not in people and not member.revoked:
+            people[member.invite_id] = {
+                "invite_id": member.invite_id,
+                "name": None,  # they never came: nobody saw a name of theirs
+                "label": member.label,
+                "sessions": [],
+            }
+    invited_at = {m.invite_id: m.invited_at for m in members}
+    created = {s["session"]["id"]: s["session"]["created_at"] for s in ordered}
     # absences are points too: a withdrawing member shows as gaps
     for person in people.values():
         attended = {point["session_id"] for point in person["sessions"]}
+        since = invited_at.get(person["invite_id"], float("-inf"))
         for s in sessions:
-            if s["session_id"] not in attended:
+            if s["session_id"] not in attended and created[s["session_id"]] >= since:
                 person["sessions"].append(
                     {
                         "session_id": s["session_id"],

@@ -40,6 +40,21 @@ class Intervals:
     def since(self) -> float | None:
         return self.spans[-1][0] if self.on else None
 
+    def without(self, holes: Intervals) -> list[list[float]]:
+        """These spans with the time of `holes` cut out (end inf while on)."""
+        out: list[list[float]] = []
+        for start, end in self.spans:
+            cursor = start
+            for hole_start, hole_end in holes.spans:
+                if hole_end <= cursor or hole_start >= end:
+                    continue
+                if hole_start > cursor:
+                    out.append([cursor, hole_start])
+                cursor = max(cursor, hole_end)
+            if cursor < end:
+                out.append([cursor, end])
+        return out
+
 
 # -- floor dynamics: overlaps, interruptions, who follows whom ------------------------------
 

@@ -20,6 +20,7 @@ from rooms.model import Role
 from rooms.validation import StrictModel, TidyText
 from server import links, tokens
 from server.store import AuditEntry, Invite, SessionRecord
+from server.summaries_api import summary_of_session
 from server.web import (
     CLOCK,
     SETTINGS,
@@ -220,7 +221,35 @@ async def session_audit(request: web.Request, caller: Caller) -> web.StreamRespo
     if not 1 <= limit <= AUDIT_LIMIT_MAX:
         raise Refusal("invalid", f"limit: a whole number from 1 to {AUDIT_LIMIT_MAX}")
     entries = await request.app[STORE].audit_of_session(record.id, limit)
-    return web.json_response({"entries": [asdict(e) for e in entries]})
+    names = await _names_in(request, record, entries)
+    return web.json_response(
+        {
+            "entries": [
+                {
+                    **asdict(e),
+                    "actor_name": names.get(e.actor_id, (None, None))[0],
+                    "target_name": names.get(e.target_id or "", (None, None))[0],
+                    "target_role": names.get(e.target_id or "", (None, None))[1],
+                }
+                for e in entries
+            ]
+        }
+    )
+
+
+async def _names_in(
+    request: web.Request, record: SessionRecord, entries: list[AuditEntry]
+) -> dict[str, tuple[str, str]]:
+    """Id -> (name, role) as the leaders saw them: the session's people by the names they had in
+    it (its summary), leaders acting through the console by their account's name."""
+    summary = await summary_of_session(request.app, record.id)
+    people = summary["participants"] if summary else []
+    names = {p["id"]: (str(p["name"]), str(p["role"])) for p in people}
+    for fid in {e.actor_id for e in entries} - set(names):
+        account = await request.app[STORE].get_facilitator(fid)
+        if account is not None:
+            names[fid] = (account.display_name, "facilitator")
+    return names
 
 
 def invite_json(invite: Invite) -> dict[str, Any]:

@@ -9,11 +9,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 
 from rooms.errors import Refusal
-from rooms.summary import group_trends, summary_csv
+from rooms.spreadsheet import session_zone
+from rooms.summary import Member, group_trends, summary_csv
 from server.store import DeletionEntry
 from server.web import (
     CLOCK,
@@ -45,22 +47,31 @@ async def session_engagement(request: web.Request, caller: Caller) -> web.Stream
 @key_or_facilitator
 async def get_summary(request: web.Request, caller: Caller) -> web.StreamResponse:
     record = await led_session(request, caller)
-    data = request.app[LIVE].summary(record.id)  # a running session: fresh, "in progress"
+    data = await summary_of_session(request.app, record.id)
     if data is None:
-        stored = await request.app[STORE].get_summary(record.id)
-        if stored is None:
-            raise Refusal("not_found", "this session has no summary (nobody joined yet)")
-        data = stored.data
+        raise Refusal("not_found", "this session has no summary (nobody joined yet)")
     fmt = request.query.get("format", "json")
     if fmt == "csv":
+        store = request.app[STORE]
+        invites = await store.invites_of_group(record.group_id) if record.group_id else []
+        labels = {i.id: i.label for i in invites}
         return web.Response(
-            text=summary_csv(data),
+            text=summary_csv(data, session_zone(record.scheduled_start), labels),
             content_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="circle-{record.id}.csv"'},
         )
     if fmt != "json":
         raise Refusal("invalid", "format: json or csv")
     return web.json_response(data)
+
+
+async def summary_of_session(app: web.Application, session_id: str) -> dict[str, Any] | None:
+    """A running session's summary (fresh, "in progress"), else the stored one, else None."""
+    data = app[LIVE].summary(session_id)
+    if data is None:
+        stored = await app[STORE].get_summary(session_id)
+        data = stored.data if stored is not None else None
+    return data
 
 
 @key_or_facilitator
@@ -95,8 +106,9 @@ async def get_trends(request: web.Request, caller: Caller) -> web.StreamResponse
     group = await led_group(request, caller)
     store = request.app[STORE]
     summaries = await store.summaries_of_group(group.id)
-    labels = {i.id: i.label for i in await store.invites_of_group(group.id)}
-    trends = group_trends([s.data for s in summaries], labels)
+    invites = await store.invites_of_group(group.id)
+    members = [Member(i.id, i.label, i.created_at, i.revoked) for i in invites]
+    trends = group_trends([s.data for s in summaries], members)
     return web.json_response({"group": {"id": group.id, "name": group.name}, **trends})
 
 

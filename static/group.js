@@ -117,7 +117,8 @@ async function load() {
   const n = data.sessions.length;
   const m = data.participants.length;
   $('status').textContent =
-    `${n} session${n === 1 ? '' : 's'}; ${m} member${m === 1 ? '' : 's'} with a personal invite.`;
+    `${n} session${n === 1 ? '' : 's'}; ${m} member${m === 1 ? '' : 's'} with a personal invite` +
+    ' (everyone invited, whether they came or not).';
 
   $('sessions').replaceChildren(
     ...data.sessions.map((s) =>
@@ -150,14 +151,17 @@ async function load() {
     ...data.participants.map((person) => {
       const attended = person.sessions.filter((pt) => pt.attended).length;
       const last = person.sessions[person.sessions.length - 1];
+      // a member who never came has no name of their own yet: the invite's label
+      const name = person.name ?? person.label;
+      const flag = !attended ? 'never came' : last && !last.attended ? 'missed the latest' : '';
       const row = el(
         'tr',
         { class: 'member', 'data-invite-id': person.invite_id },
         el(
           'th',
           { scope: 'row' },
-          el('strong', { text: person.name }),
-          ...(person.label && person.label !== person.name
+          el('strong', { text: name }),
+          ...(person.label && person.label !== name
             ? [el('br'), el('span', { class: 'invite-label', text: `invite: ${person.label}` })]
             : []),
           el('br'),
@@ -165,15 +169,11 @@ async function load() {
             class: 'spark-value',
             text: `came to ${attended} of ${person.sessions.length}`,
           }),
-          ...(last && !last.attended
-            ? [el('br'), el('span', { class: 'flag', text: 'missed the latest' })]
-            : []),
+          ...(flag ? [el('br'), el('span', { class: 'flag', text: flag })] : []),
         ),
       );
       for (const [title, pick, format] of SERIES) {
-        row.append(
-          sparkline(person.name, title, person.sessions, person.sessions.map(pick), format),
-        );
+        row.append(sparkline(name, title, person.sessions, person.sessions.map(pick), format));
       }
       return row;
     }),

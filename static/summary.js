@@ -23,6 +23,11 @@ const PRESENT_FILL = '#e4e1db';
 let summary = null;
 let refreshTimer = null;
 let deleted = false;
+// While printing without private talks: 1:1 rooms (a leader with one member) are left out of the
+// charts and tables that name them. On screen the therapist always sees everything.
+let leaveOutPrivate = false;
+const PRIVATE_ROOM_PREFIX = 'private-'; // as rooms/model.py names a 1:1 room
+const shown = (room) => !(leaveOutPrivate && room.startsWith(PRIVATE_ROOM_PREFIX));
 
 // Dates and times in the viewer's own zone, with the zone named.
 const when = (unix) => dateTime(unix);
@@ -115,7 +120,8 @@ function render() {
 
 // ---- the table: the accessible source of truth ----
 
-// [header, text of a participant's value, numeric, a speaking column (blank when not measured)]
+// [header, text of a participant's value, numeric, a speaking column (blank when not measured)];
+// soft hyphens (\u00ad) let a long header word break so that every column fits the card.
 const COLUMNS = [
   ['Name', (p) => p.name, false],
   ['Role', (p) => p.role, false],
@@ -125,16 +131,16 @@ const COLUMNS = [
   ['Turns', (p) => num(p.speaking.turns), true, true],
   ['Mean turn', (p) => duration(p.speaking.mean_turn_s), true, true],
   ['Longest turn', (p) => duration(p.speaking.longest_turn_s), true, true],
-  ['Overlaps', (p) => num(p.speaking.overlaps), true, true],
-  ['Interruptions', (p) => num(p.speaking.interruptions), true, true],
+  ['Over\u00adlaps', (p) => num(p.speaking.overlaps), true, true],
+  ['Inter\u00adrup\u00adtions', (p) => num(p.speaking.interruptions), true, true],
   ['Longest silence', (p) => duration(p.speaking.longest_silence_s), true, true],
   ['Hands raised', (p) => num(p.participation.hand_raises), true],
-  ['Chat messages', (p) => num(p.participation.chat_messages), true],
-  ['Reactions', (p) => num(p.participation.reactions), true],
-  ['Help requests', (p) => num(p.participation.help_requests), true],
+  ['Chat mes\u00adsages', (p) => num(p.participation.chat_messages), true],
+  ['Reac\u00adtions', (p) => num(p.participation.reactions), true],
+  ['Help re\u00adquests', (p) => num(p.participation.help_requests), true],
   ['Muted', (p) => duration(p.attendance.muted_s), true],
   ['Camera on', (p) => duration(p.attendance.camera_on_s), true],
-  ['Connection trouble', (p) => troubleText(p.quality), false],
+  ['Connec\u00adtion trouble', (p) => troubleText(p.quality), false],
   ['Alerts', (p) => alertsText(p), false],
 ];
 
@@ -246,7 +252,7 @@ function renderTimeline() {
   const people = summary.participants;
   const axis = timeAxis(summary.session);
   const nameOf = Object.fromEntries(people.map((p) => [p.id, p.name]));
-  const rooms = roomOrder(summary.timeline.map((t) => t.room));
+  const rooms = roomOrder(summary.timeline.map((t) => t.room)).filter(shown);
   const several = rooms.length > 1;
   const turns = rooms.map((room, i) => ({
     label: `Speaking in ${roomName(room)}`,
@@ -376,7 +382,9 @@ function crossTable(id, corner, columns, rows) {
 }
 
 function renderRooms() {
-  const rooms = roomOrder(summary.participants.flatMap((p) => p.rooms.map((r) => r.room)));
+  const rooms = roomOrder(summary.participants.flatMap((p) => p.rooms.map((r) => r.room))).filter(
+    shown,
+  );
   crossTable(
     'rooms',
     el('th', { scope: 'col', text: 'Person' }),
@@ -454,11 +462,28 @@ $('delete').addEventListener('click', async () => {
   $('status').textContent = "This session's data was deleted.";
 });
 
-// Charts follow the page's width when it is printed, and again afterwards.
-const resizeCharts = () => {
+// Whether printing includes private talks: the therapist's choice, off unless ticked; the page
+// says which before printing, and the printout says it too.
+function sayPrintChoice() {
+  const include = $('print-private').checked;
+  const what = include ? 'includes' : 'leaves out';
+  $('print-says').textContent = `Printing ${what} private talks (1:1 rooms).`;
+  $('printed-private').textContent =
+    `Private talks (1:1 rooms) are ${include ? 'included in' : 'left out of'} this printout.`;
+}
+$('print-private').addEventListener('change', sayPrintChoice);
+sayPrintChoice();
+
+// Printing: private talks as chosen, and charts follow the page's width (and again afterwards).
+function printing(now) {
+  leaveOutPrivate = now && !$('print-private').checked;
+  if (summary) {
+    renderTimeline();
+    renderRooms();
+  }
   for (const c of Object.values(charts)) c.resize();
-};
-window.addEventListener('beforeprint', resizeCharts);
-window.addEventListener('afterprint', resizeCharts);
+}
+window.addEventListener('beforeprint', () => printing(true));
+window.addEventListener('afterprint', () => printing(false));
 
 load();

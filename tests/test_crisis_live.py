@@ -6,18 +6,23 @@ session ends (kept only in the crisis record). Nothing of it is ever logged."""
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
 import json
 import logging
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from server.store import Group, Invite
 from server.web import STORE
 from tests.clients import Client, call, group_session, signed_in, token_of
-from tests.conftest import API_KEY, RunningServer, until
+from tests.conftest import API_KEY, RunningServer, serve, until
 
 WHERE, CONTACT, PHONE = "4 Quiet Lane, Leeds", "Robin Vale", "+44 113 496 0000"
 SAFETY = {"location": WHERE, "contact_name": CONTACT, "contact_phone": PHONE}
@@ -228,3 +233,83 @@ async def test_a_member_leaves_with_the_next_session_and_help_lines_for_their_pl
         for client in (lead, sam, ana):
             await client.sio.disconnect()
         await dana.close()
+
+
+async def crises(server: RunningServer, session_id: str, fmt: str = "json") -> Any:
+    url = f"{server.base_url}/api/sessions/{session_id}/crises?format={fmt}"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(url, headers={"Authorization": f"Bearer {API_KEY}"}) as r,
+    ):
+        assert r.status == 200
+        return await r.json() if fmt == "json" else await r.text()
+
+
+async def test_the_record_keeps_the_safety_answers_of_a_person_who_left_before_the_end(
+    circle_server: RunningServer,
+) -> None:
+    store = circle_server.app[STORE]
+    now = time.time()
+    await store.add_group(Group("g_1", "Tuesday IOP", "f_x", ("f_x",), now))
+    await store.add_invite(Invite("i_pat", "g_1", "Patricia Moss", "it_pat", now))
+    session = await circle_server.create_session(
+        "Week 3", group_id="g_1", scheduled_start="2026-12-07T15:00:00-05:00"
+    )
+    sid = session["session_id"]
+    lead = await connected(circle_server, session["facilitator_url"])
+    pat = await connected(circle_server, session["personal_invites"][0]["url"])
+    try:
+        await lead.call("join", {"name": "Fran"})
+        pid = (await pat.call("join", {"name": "Pat", "safety": SAFETY}))["participant_id"]
+        assert (await lead.call("control", {"action": "crisis_start", "target": pid}))["ok"]
+        end = {"action": "crisis_end", "target": pid, "note": "Safe with family"}
+        assert (await lead.call("control", end))["ok"]
+        assert (await pat.call("leave", {}))["ok"]  # they go home; the session goes on
+        assert (await lead.call("control", {"action": "end"}))["ok"]
+        await until(lambda: sid not in circle_server.live.sessions, 5, "finished")
+    finally:
+        for client in (lead, pat):
+            if client.sio.connected:
+                await client.sio.disconnect()
+    [record] = (await crises(circle_server, sid))["crises"]
+    assert record["safety"]["location"] == WHERE  # as it was, never null
+    assert record["participant"]["invite_id"] == "i_pat"
+    rows = list(csv.DictReader(io.StringIO(await crises(circle_server, sid, "csv"))))
+    # as the leader saw them: the name they used and the invite that brought them
+    assert {(r["participant"], r["invite"], r["participant_id"]) for r in rows} == {
+        ("Pat", "Patricia Moss", pid)
+    }
+    assert {r["location"] for r in rows} == {WHERE}
+    assert all(r["action_at"].endswith("-05:00") for r in rows)  # the session's zone
+
+
+async def test_a_restart_keeps_the_safety_answers_of_a_running_crisis_response(
+    tmp_path: Path,
+) -> None:
+    """The server stops mid-response and starts again; nobody's page sends the answers again
+    (the person never comes back): the record, and what the leaders see, keep them."""
+    async with serve(tmp_path, reconnect_grace_s=1.0) as first:
+        session = await first.create_session("Week 3")
+        sid = session["session_id"]
+        lead = await connected(first, session["facilitator_url"])
+        pat = await connected(first, session["invite_url"])
+        await lead.call("join", {"name": "Fran"})
+        pid = (await pat.call("join", {"name": "Pat", "safety": SAFETY}))["participant_id"]
+        assert (await lead.call("control", {"action": "crisis_start", "target": pid}))["ok"]
+        for client in (lead, pat):
+            await client.sio.disconnect()
+    async with serve(tmp_path, reconnect_grace_s=1.0, port=first.settings.port) as second:
+        live = second.live.sessions[sid]
+        assert live.session.safety[pid].location == WHERE  # the leaders still see where
+
+        async def left() -> bool:
+            [record] = (await crises(second, sid))["crises"]
+            return "left" in [a["kind"] for a in record["actions"]]
+
+        # their place lapses: "left" is written into the record, rebuilt from memory
+        deadline = time.monotonic() + 10
+        while not await left():
+            assert time.monotonic() < deadline, "the place never lapsed"
+            await asyncio.sleep(0.2)
+        [record] = (await crises(second, sid))["crises"]
+        assert record["safety"]["location"] == WHERE

@@ -4,8 +4,10 @@ stops), final at the end, JSON and CSV export, who may read them, deletion and r
 from __future__ import annotations
 
 import asyncio
+import copy
 import csv
 import io
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -18,13 +20,14 @@ from server import accounts
 from server.app import create_app
 from server.bot.client import Bot
 from server.bot.media import EncodedMedia
-from server.store import Facilitator, Group, Invite, SummaryRecord
+from server.store import AuditEntry, Facilitator, Group, Invite, SummaryRecord
 from server.summaries_api import purge_expired
 from server.web import STORE
 from tests.conftest import API_KEY, RunningServer, make_settings, start_app, until
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 KEY = {"Authorization": f"Bearer {API_KEY}"}
+GOLDEN = Path(__file__).parent / "rooms" / "golden" / "summary_trace.json"
 
 
 async def get(base: str, path: str) -> tuple[int, Any, str]:
@@ -179,3 +182,58 @@ async def test_retention_purges_old_summaries_with_a_fake_clock(
         "retention",
         "retention",
     )
+
+
+async def test_exports_name_people_as_the_leader_saw_them_with_times_in_the_sessions_zone(
+    circle_server: RunningServer,
+) -> None:
+    store, base = circle_server.app[STORE], circle_server.base_url
+    now = time.time()
+    dana = Facilitator("f_dana", "dana@x.org", accounts.hash_password("x" * 12), "Dana", "", now)
+    await store.add_facilitator(dana)
+    await store.add_group(Group("g_1", "Tuesday IOP", "f_dana", ("f_dana",), now - 100))
+    for invite_id, label in (("i_a", "Ana Lopez"), ("i_b", "Bo Chen"), ("i_c", "Cy Moss")):
+        await store.add_invite(Invite(invite_id, "g_1", label, "it_" + invite_id, now - 60))
+    session = await circle_server.create_session(
+        "Week 3", group_id="g_1", scheduled_start="2026-12-07T15:00:00-05:00"
+    )
+    sid = session["session_id"]
+    # a finished session's summary (the golden trace: F leads, A and B came with invites i_a, i_b)
+    data = copy.deepcopy(json.loads(GOLDEN.read_text()))
+    data["session"].update(id=sid, group_id="g_1", created_at=now)
+    for p in data["participants"]:
+        p["attendance"]["joined_at"] = 1_796_675_537.06  # 2026-12-07 20:32:17 UTC
+    await store.put_summary(SummaryRecord(sid, "g_1", data, now, True))
+
+    status, _, text = await get(base, f"/api/sessions/{sid}/summary?format=csv")
+    rows = {r["participant_id"]: r for r in csv.DictReader(io.StringIO(text))}
+    assert status == 200
+    assert rows["a"]["joined_at"] == "2026-12-07T15:32:17-05:00"  # the session's zone
+    assert (rows["a"]["invite"], rows["a"]["invite_id"]) == ("Ana Lopez", "i_a")
+    assert (rows["b"]["invite"], rows["f"]["invite"]) == ("Bo Chen", "")
+
+    # the trends list every invited member: one who never came is all absences
+    status, trends, _ = await get(base, "/api/groups/g_1/trends")
+    people = {p["invite_id"]: p for p in trends["participants"]}
+    assert status == 200 and set(people) == {"i_a", "i_b", "i_c"}
+    assert (people["i_c"]["label"], people["i_c"]["name"]) == ("Cy Moss", None)
+    assert [pt["attended"] for pt in people["i_c"]["sessions"]] == [False]
+
+    # the audit log: ids kept, with the names and roles the leader saw
+    for entry in (
+        AuditEntry(sid, "f", "facilitator", "mute", "a", {}, now, "ok"),
+        AuditEntry(sid, "f_dana", "leader", "replace_link", None, {}, now + 1, "ok"),
+        AuditEntry(sid, "p_gone", "participant", "chat", None, {}, now + 2, "invalid"),
+    ):
+        await store.append_audit(entry)
+    status, audit, _ = await get(base, f"/api/sessions/{sid}/audit")
+    mute, link, chat = audit["entries"]
+    assert status == 200
+    assert (mute["actor_id"], mute["actor_name"], mute["actor_role"]) == ("f", "F", "facilitator")
+    assert (mute["target_id"], mute["target_name"], mute["target_role"]) == (
+        "a",
+        "A",
+        "participant",
+    )
+    assert (link["actor_name"], link["target_name"], link["target_role"]) == ("Dana", None, None)
+    assert chat["actor_name"] is None  # nobody by that id in the record: the id alone

@@ -12,6 +12,7 @@ from typing import Any
 
 from rooms import controls
 from rooms.controls import continuity
+from rooms.crisis_state import Crisis
 from rooms.emergency import help_lines
 from rooms.model import MAIN_ROOM, DomainEvent, RoomChanged
 from server.live.fanout import Fanout
@@ -154,7 +155,19 @@ class Effects:
 
     async def _crisis_changed(self, live: LiveSession, event: controls.CrisisChanged) -> None:
         """Every change to a crisis response is kept at once, with the audit data."""
-        await self.registry.store().put_crisis(crisis_record(live, event.crisis))
+        await self._keep_crisis(live, event.crisis)
+
+    async def _keep_crisis(self, live: LiveSession, crisis: Crisis) -> None:
+        """Write the record as memory has it, but never a recorded safety check over with
+        none: the person may have left (their answers are gone from memory), or the session
+        moved here after a restart or a drain and nobody's page sent them again."""
+        store = self.registry.store()
+        record = crisis_record(live, crisis)
+        if record.data["safety"] is None:
+            kept = {c.crisis_id: c.data for c in await store.crises_of_session(live.session.id)}
+            safety = kept.get(crisis.id, {}).get("safety")
+            record = replace(record, data={**record.data, "safety": safety})
+        await store.put_crisis(record)
 
     async def _ended(self, live: LiveSession, event: controls.SessionEnded) -> None:
         if not isinstance(event.audience, controls.Everyone):
@@ -162,13 +175,12 @@ class Effects:
         store = self.registry.store()
         await store.end_session(live.session.id, event.at)
         for crisis in live.session.crises:  # each record as the session's end left it
-            await store.put_crisis(crisis_record(live, crisis))
+            await self._keep_crisis(live, crisis)
         live.record = replace(live.record, ended_at=event.at)
         await self._after_session(live, event.at)
         for pid in list(live.sids):
             await self._take_out(live, pid)
         await self.registry.finish(live, final=True)
-
 
     async def _after_session(self, live: LiveSession, now: float) -> None:
         """Each member leaves a hard session with somewhere to turn: the group's next session

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from rooms.crisis_state import SafetyInfo
 from rooms.model import Session
 from rooms.persistence import restore_session, session_state
 from rooms.speaker import ActiveSpeaker
@@ -141,8 +142,19 @@ class LiveSessions:
             live.router.add(person.id, person.room_id, person.stepped_away)
         if not session.participants:
             live.empty_since = now
+        await self._recall_safety(session)
         log.info("session %s restored with %d people", record.id, len(session.participants))
         return live
+
+    async def _recall_safety(self, session: Session) -> None:
+        """The safety checks of people in a running crisis response, from their records: the
+        saved state never holds them, and a page that moved here does not send them again;
+        the leaders keep seeing where the person is and whom to call."""
+        active = {c.id: c.participant_id for c in session.crises if c.active}
+        for stored in await self.store().crises_of_session(session.id):
+            pid, safety = active.get(stored.crisis_id), stored.data.get("safety")
+            if pid is not None and pid in session.participants and isinstance(safety, dict):
+                session.safety.setdefault(pid, SafetyInfo.from_payload(safety))
 
     async def save_state(self, live: LiveSession) -> None:
         """What must survive a restart (rooms.persistence), after each change and each flush."""

@@ -68,16 +68,22 @@ def _with_connection(live: LiveSession, kind: str, pid: str) -> str:
 
 def crisis_record(live: LiveSession, crisis: Crisis) -> CrisisRecord:
     """A crisis response as the clinical record keeps it: names by id as the session knew
-    them, and the person's safety check as it was (kept because a crisis was recorded)."""
+    them, and the person's safety check as it was (kept because a crisis was recorded; None
+    when memory has none, which `Effects` never writes over a recorded one)."""
     people = live.session.participants
 
-    def who(pid: str | None) -> dict[str, str] | None:
+    def who(pid: str | None) -> dict[str, str | None] | None:
         if not pid:
             return None
         person = people.get(pid)
         name = person.display_name if person else live.leaders.get(pid, {}).get("name", "")
         if pid == crisis.participant_id:
-            name = name or crisis.participant_name
+            # the invite that brought them: how the facilitator knows them (its label, on export)
+            return {
+                "id": pid,
+                "name": name or crisis.participant_name,
+                "invite_id": live.invite_ids.get(pid),
+            }
         return {"id": pid, "name": name}
 
     info = live.session.safety.get(crisis.participant_id)

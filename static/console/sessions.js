@@ -238,9 +238,9 @@ function auditTable(session, entries) {
         'tr',
         {},
         el('td', {}, timeElement(fromUnix(e.at))),
-        el('td', {}, el('span', { class: 'mono', text: e.actor_id }), ` (${e.actor_role})`),
+        el('td', {}, ...who(e.actor_name, e.actor_role, e.actor_id)),
         el('td', { text: e.action }),
-        el('td', { class: 'mono', text: e.target_id || '—' }),
+        el('td', {}, ...(e.target_id ? who(e.target_name, e.target_role, e.target_id) : ['—'])),
         el('td', {}, el('span', { class: `outcome outcome-${e.outcome}`, text: e.outcome })),
         el('td', { class: 'mono', text: detailText(e.detail) }),
       ),
@@ -256,6 +256,14 @@ function auditTable(session, entries) {
       el('tbody', {}, ...rows),
     ),
   );
+}
+
+// A person as the leaders saw them: "Sam (participant)", their id beside it for the record;
+// the id alone when the session's record has no name for it.
+function who(name, role, id) {
+  const said = role ? ` (${role})` : '';
+  if (!name) return [el('span', { class: 'mono', text: id }), said];
+  return [`${name}${said} `, el('span', { class: 'mono muted', text: id })];
 }
 
 function detailText(detail) {

@@ -23,7 +23,7 @@ from playwright.async_api import (
 
 from rooms.model import Role
 from server import accounts
-from server.store import AuditEntry, Facilitator
+from server.store import AuditEntry, Facilitator, SummaryRecord
 from server.web import STORE
 from tests.clients import grant_of
 from tests.conftest import RunningServer
@@ -212,9 +212,24 @@ async def test_console_signs_in_creates_a_session_and_copies_its_links(
     await item.get_by_role("button", name="Refresh").click()
     rows = item.locator("table.audit tbody tr")
     await expect(rows).to_have_count(1)
-    await expect(rows.first).to_contain_text("p_1 (participant)")
+    await expect(rows.first).to_contain_text("p_1 (participant)")  # no name known: the id
     await expect(rows.first).to_contain_text("mute_all")
     await expect(rows.first).to_contain_text("forbidden")
+    # with the session's record, people by the names the leader saw, ids beside them
+    people = [("p_1", "Sam Lee", "participant"), ("p_2", "Dana", "facilitator")]
+    summary = {
+        "schema": "circle.summary/1",
+        "participants": [{"id": i, "name": n, "role": r} for i, n, r in people],
+    }
+    await store.put_summary(SummaryRecord(record.id, record.group_id, summary, time.time(), False))
+    await store.append_audit(
+        AuditEntry(record.id, "p_2", "facilitator", "mute", "p_1", {}, time.time(), "ok")
+    )
+    await item.get_by_role("button", name="Refresh").click()
+    await expect(rows).to_have_count(2)  # newest first
+    await expect(rows.first.locator("td").nth(1)).to_have_text("Dana (facilitator) p_2")
+    await expect(rows.first.locator("td").nth(3)).to_have_text("Sam Lee (participant) p_1")
+    await expect(rows.last.locator("td").nth(1)).to_have_text("Sam Lee (participant) p_1")
 
     # Revoking an invite (after confirming) marks it and drops its link from the session.
     await group_card.get_by_label("Label for a new personal invite").fill("S.")

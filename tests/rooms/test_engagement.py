@@ -254,3 +254,23 @@ def test_time_muted_by_a_leader_is_not_silence() -> None:
     e.observe(session.set_media_state("a", audio=True, video=None), later)
     assert ("silent", "a") not in e.alerts(later + 14 * 60)
     assert ("silent", "a") in e.alerts(later + 15 * 60 + 1)
+
+
+def test_longest_silence_leaves_out_time_muted_by_a_leader() -> None:
+    session = Session("s", "G", 0.0)
+    e = Engagement()
+    for pid, role in (("f", Role.FACILITATOR), ("a", Role.PARTICIPANT)):
+        e.observe(session.join(pid, pid.upper(), role, 0.0), 0.0)
+    speak(e, "a", 10.0, 20.0)
+    for event in controls.apply(
+        session, "f", controls.parse_command({"action": "mute", "target": "a"}), 60.0
+    ):
+        e.observe(event, 60.0)
+    # still muted by the leader: silent from 20 s until the mute, never since
+    assert metrics(e, 500.0)["a"]["longest_silence_s"] == pytest.approx(40.0, abs=0.05)
+    e.observe(session.set_media_state("a", audio=True, video=None), 600.0)
+    m = metrics(e, 700.0)["a"]
+    assert m["longest_silence_s"] == pytest.approx(100.0, abs=0.05)  # from the unmute on
+    # a mute of their own is their choice: it stays silence
+    e.observe(session.set_media_state("a", audio=False, video=None), 700.0)
+    assert metrics(e, 1000.0)["a"]["longest_silence_s"] == pytest.approx(400.0, abs=0.05)

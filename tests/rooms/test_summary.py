@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from rooms.quality import LinkSample, QualityMonitor
 from rooms.summary import (
     CSV_COLUMNS,
     SCHEMA,
+    Member,
     SessionFacts,
     build_summary,
     group_trends,
@@ -137,8 +139,27 @@ def test_csv_has_one_row_per_participant_and_the_documented_columns() -> None:
     assert len(rows) == 1 + len(summary["participants"])
     table = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
     assert table["a"]["speaking_s"] == "38.0" and table["a"]["invite_id"] == "i_a"
-    assert table["f"]["invite_id"] == "" and table["b"]["left_at"] == "200.0"
+    assert table["f"]["invite_id"] == "" and table["b"]["left_at"] == "1970-01-01T00:03:20+00:00"
     assert table["a"]["name"] == "'=HYPERLINK(1)"  # never a formula in a spreadsheet
+
+
+def test_csv_times_are_iso_8601_in_the_sessions_zone_and_invites_go_by_their_labels() -> None:
+    summary = recorded_session()
+    for p in summary["participants"]:
+        p["attendance"]["joined_at"] = 1_796_675_537.06  # 2026-12-07 20:32:17 UTC
+    people = by_id(summary)
+    people["b"]["attendance"]["left_at"] = 1_796_677_337.0
+    eastern = timezone(timedelta(hours=-5))
+    text = summary_csv(summary, eastern, {"i_a": "Ana Lopez (Tuesdays)"})
+    rows = list(csv.reader(io.StringIO(text)))
+    table = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+    assert rows[0][:4] == ["participant_id", "invite", "invite_id", "name"]
+    assert table["a"]["joined_at"] == "2026-12-07T15:32:17-05:00"
+    assert table["b"]["left_at"] == "2026-12-07T16:02:17-05:00"
+    assert table["a"]["left_at"] == ""  # still there at the end
+    assert (table["a"]["invite"], table["a"]["invite_id"]) == ("Ana Lopez (Tuesdays)", "i_a")
+    assert table["b"]["invite"] == ""  # an invite the group no longer has: its id stays
+    assert table["f"]["invite"] == table["f"]["invite_id"] == ""
 
 
 def test_group_trends_follow_people_by_invite_not_name() -> None:
@@ -159,6 +180,30 @@ def test_group_trends_follow_people_by_invite_not_name() -> None:
     assert shares[1] > shares[0]
 
 
+def test_trends_show_an_invited_member_who_never_came_as_absences() -> None:
+    first = recorded_session("s_1")
+    second = recorded_session("s_2")
+    second["session"]["created_at"] = 10_000.0
+    members = [
+        Member("i_a", "Ana", 0.0),
+        Member("i_b", "Bo", 0.0),
+        Member("i_c", "Cy Moss", -5.0),  # invited before both sessions, never came
+        Member("i_d", "Dee", 5_000.0),  # invited between them: only the second one counts
+        Member("i_e", "Eli", -5.0, revoked=True),  # no longer in the group
+    ]
+    trends = group_trends([first, second], members)
+    people = {p["invite_id"]: p for p in trends["participants"]}
+    assert list(people) == ["i_a", "i_b", "i_c", "i_d"]
+    cy, dee = people["i_c"], people["i_d"]
+    assert (cy["name"], cy["label"]) == (None, "Cy Moss")
+    assert [(pt["session_id"], pt["attended"]) for pt in cy["sessions"]] == [
+        ("s_1", False),
+        ("s_2", False),
+    ]
+    assert [(pt["session_id"], pt["attended"]) for pt in dee["sessions"]] == [("s_2", False)]
+    assert people["i_a"]["label"] == "Ana"
+
+
 def _with_trouble(summary: dict[str, Any], pid: str, up: float, down: float) -> None:
     for p in summary["participants"]:
         if p["id"] == pid:
@@ -169,7 +214,7 @@ def _with_trouble(summary: dict[str, Any], pid: str, up: float, down: float) -> 
 def test_trends_count_connection_trouble_both_ways_and_show_invite_labels() -> None:
     summary = recorded_session("s_1")
     _with_trouble(summary, "b", up=0.0, down=90.0)  # only receiving was poor
-    trends = group_trends([summary], labels={"i_b": "B. (Tuesdays)"})
+    trends = group_trends([summary], [Member("i_b", "B. (Tuesdays)", 0.0)])
     people = {p["invite_id"]: p for p in trends["participants"]}
     [point] = people["i_b"]["sessions"]
     assert point["poor_connection_s"] == 90.0

@@ -192,7 +192,7 @@ def test_csv_and_group_trends_read_a_merged_summary() -> None:
         "600.0",
         "2",
     )
-    assert table["b"]["left_at"] == "200.0" and table["c"]["invite_id"] == "i_c"
+    assert table["b"]["left_at"] == "1970-01-01T00:03:20+00:00" and table["c"]["invite_id"] == "i_c"
     trends = group_trends([merged])
     people = {p["invite_id"]: p for p in trends["participants"]}
     assert set(people) == {"i_a", "i_b", "i_c"}
