@@ -296,6 +296,11 @@ class Session:
     # crisis responses, and the message holding the group while no leader is in it.
     safety_check: bool = True
     safety: dict[str, SafetyInfo] = field(default_factory=dict, metadata={"persist": False})
+    # Answers a person gave again during their crisis response (a new entry, never a silent
+    # replacement): for the crisis record only, like `safety` never in the saved state.
+    safety_updates: dict[str, list[SafetyInfo]] = field(
+        default_factory=dict, metadata={"persist": False}
+    )
     crises: list[Crisis] = field(default_factory=list)
     holding: Holding | None = None
 
