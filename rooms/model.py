@@ -81,6 +81,7 @@ class Participant:
     video_on: bool = True
     admitted: bool = True  # False while in the waiting room
     invite_id: str | None = None  # the personal invite they joined with, if any
+    invite_label: str = ""  # that invite's label, as the facilitator named it (leaders see it)
     credentials: str = ""  # a leader's professional credentials, e.g. "LCSW", from their profile
     # The hash of the rejoin key the server gave this seat's page (never the key itself): once
     # admitted, a page that drops and reconnects with it comes straight back in.
@@ -312,6 +313,7 @@ class Session:
         now: float,
         *,
         invite_id: str | None = None,
+        invite_label: str = "",
         credentials: str = "",
         rejoin_key_hash: str | None = None,
         link: str = "",
@@ -349,6 +351,7 @@ class Session:
             joined_at=now,
             admitted=admitted,
             invite_id=invite_id,
+            invite_label=clean_text(invite_label)[:80],
             credentials=" ".join(credentials.split()),
             rejoin_key_hash=key,
             link=link,

@@ -223,7 +223,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             raise Refusal("not_found", "This session does not exist any more.")
         if record.ended_at is not None:
             raise Refusal("ended", "This session has ended.")
-        invite_id = await links.may_join(store, grant)
+        invite = await links.may_join(store, grant)
         name, credentials = request.name or "", ""
         account = await self._leader_account(store, record, conn)
         if account is not None:
@@ -265,6 +265,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             grant.role,
             now,
             invite_id=grant.invite_token_id,
+            invite_label=invite.label if invite else "",
             credentials=credentials,
             rejoin_key_hash=seats.key_hash(key),
             link=link,
@@ -275,8 +276,8 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         logs.PARTICIPANT_ID.set(pid)
         live.sids[pid] = sid
         await self._take_safety(live, pid, request)
-        if invite_id is not None:
-            live.invite_ids[pid] = invite_id
+        if invite is not None:
+            live.invite_ids[pid] = invite.id
         if grant.role.leads:
             live.leaders[pid] = {
                 "name": joined.participant.display_name,

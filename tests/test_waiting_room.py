@@ -241,3 +241,28 @@ async def test_an_admitted_page_reconnecting_comes_straight_back(
         await stranger.sio.disconnect()
     finally:
         await lead.sio.disconnect()
+
+
+async def test_a_knock_names_the_personal_invite_or_the_general_link(
+    circle_server: RunningServer,
+) -> None:
+    """The leaders' knock carries the personal invite's label (Sam's, as Dana named it) or
+    none for the general link, so a member is told from a stranger."""
+    from tests.clients import group_session
+
+    dana, session = await group_session(circle_server, waiting_room=True)
+    [personal] = session["personal_invites"]
+    lead = await connected(circle_server, session["facilitator_url"])
+    sam = await connected(circle_server, personal["url"])
+    stranger = await connected(circle_server, session["invite_url"])
+    try:
+        await lead.call("join", {"name": "Dana"})
+        await sam.call("join", {"name": "Sammy"})
+        await stranger.call("join", {"name": "Sam"})
+        await until(lambda: len(payloads(lead, "participant_waiting")) == 2, 5, "two knocks")
+        knocks = {k["name"]: k["invite"] for k in payloads(lead, "participant_waiting")}
+        assert knocks == {"Sammy": "Sam", "Sam": None}
+    finally:
+        for client in (lead, sam, stranger):
+            await client.sio.disconnect()
+        await dana.close()
