@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from playwright.async_api import Browser, Page
 
 from bench.harness import page_value
+from server.accounts import COOKIE_NAME
 
 WAIT_S = 20.0
 
@@ -18,8 +20,16 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
 
-async def open_page(browser: Browser, url: str, viewport: dict[str, int] = DESKTOP) -> Page:
+async def open_page(
+    browser: Browser, url: str, viewport: dict[str, int] = DESKTOP, cookie: str | None = None
+) -> Page:
+    """`cookie`: a signed-in facilitator's (their own link leads only for them)."""
     context = await browser.new_context(viewport=viewport)
+    if cookie:
+        host = urlsplit(url).hostname or ""
+        await context.add_cookies(
+            [{"name": COOKIE_NAME, "value": cookie, "domain": host, "path": "/"}]
+        )
     page = await context.new_page()
     errors: list[str] = []
     exceptions: list[str] = []

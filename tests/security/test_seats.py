@@ -19,7 +19,7 @@ import pytest
 from bench.harness import RedisServer
 from rooms.persistence import session_state
 from server.web import STORE
-from tests.clients import Client, group_session, token_of
+from tests.clients import Client, cookie_of, group_session, token_of
 from tests.conftest import RunningServer, serve, until
 
 pytestmark = pytest.mark.live
@@ -46,7 +46,9 @@ class Clinic:
         """A new connection through link `which`, joined as `name` ("": no name, a move)."""
         client = Client()
         self.clients.append(client)
-        await client.connect(self.server, {"token": token_of(self.link(which))})
+        # Dana's own link leads only for her, signed in
+        cookie = cookie_of(self.server, self.dana) if which == "facilitator_url" else None
+        await client.connect(self.server, {"token": token_of(self.link(which))}, cookie)
         return client, await client.call("join", {**({"name": name} if name else {}), **join})
 
     def live_session(self) -> Any:
