@@ -38,6 +38,7 @@ from bench.harness import (
     ROOT,
     RedisServer,
     answers_http,
+    child_pids,
     http_json,
     start_server,
     wait_ready,
@@ -118,8 +119,7 @@ def machine_jiffies() -> tuple[int, int]:
 
 def server_pids(pid: int) -> list[int]:
     """The server's process and its workers (with --workers above 1, it only supervises)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [pid, *map(int, children)]
+    return [pid, *child_pids(pid)]
 
 
 def cpu_by_process(pids: list[int]) -> list[float]:
