@@ -11,7 +11,7 @@ configurations. After each room is added and warmed up, over one window: every r
 bots' counts) and every process's forwarding delay p99 (its /api/stats). The configuration
 holds N rooms when with N rooms every room lost at most 1 % and every process's p99 stayed at
 most 50 ms; it stops at the first room past either, at a room that does not form, or at
---max-rooms. Placement never refuses (a huge --capacity-pps): the bench finds the media's limit.
+--max-rooms. Placement never refuses (a huge --capacity-cores): the bench finds the media's limit.
 Bounded: each step is its warm-up and window (a room forms within 90 s or counts as one too
 many); everything it started is stopped at the end. Traffic stays on 127.0.0.1.
 """
@@ -47,7 +47,7 @@ from bench.harness import (
 MAX_LOSS_PCT = 1.0
 MAX_P99_MS = 50.0
 FORM_TIMEOUT_S = 90.0
-CAPACITY_PPS = 10_000_000
+CAPACITY_CORES = 1_000  # never reached
 DRAIN_TIMEOUT_S = 5  # the rooms are closed before the servers stop; nothing to hand over
 
 Totals = dict[str, dict[str, int]]
@@ -175,7 +175,7 @@ async def run_config(workers: int, args: argparse.Namespace, clip: Path, tmp: Pa
     redis = RedisServer(tmp / f"redis-{workers}", persistent=False)
     redis.start()
     flags = ["--redis-url", redis.url, "--workers", str(workers), "--node-id", "bench"]
-    flags += ["--capacity-pps", str(CAPACITY_PPS), "--drain-timeout-s", str(DRAIN_TIMEOUT_S)]
+    flags += ["--capacity-cores", str(CAPACITY_CORES), "--drain-timeout-s", str(DRAIN_TIMEOUT_S)]
     rooms: list[Room] = []
     held: Step | None = None
     stopped = f"--max-rooms {args.max_rooms}"
