@@ -22,7 +22,9 @@ node measured of itself (its heartbeat, what placement reads) and the server's C
 forwarded packet; from the CPU per group it derives how many groups the worker takes before
 refusing, which holds where the bots do not share the server's cores.
 Bounded: each step is its warm-up and window (a room forms within 90 s or counts as one too
-many); everything it started is stopped at the end. Traffic stays on 127.0.0.1.
+many), and a room waits while its joins would pass the server's per-address join limit (20 a
+minute: every bot comes from 127.0.0.1); everything it started is stopped at the end. Traffic
+stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from bench.harness import (
     wait_ready,
 )
 from server.config import Settings
+from server.limits import JOIN_WINDOW_S, JOINS_PER_ADDRESS
 
 MAX_LOSS_PCT = 1.0
 MAX_P99_MS = 50.0
@@ -193,6 +196,16 @@ async def measure(
     )
 
 
+async def under_join_limit(joined_at: list[float], people: int) -> None:
+    """Wait until `people` more joins stay under the server's per-address join limit: every
+    bot here comes from 127.0.0.1. `joined_at`: when each earlier bot had joined (at latest)."""
+    now = time.monotonic()
+    recent = sorted(t for t in joined_at if now - t < JOIN_WINDOW_S)
+    excess = len(recent) + people - JOINS_PER_ADDRESS
+    if excess > 0:
+        await asyncio.sleep(recent[excess - 1] + JOIN_WINDOW_S + 1.0 - now)
+
+
 async def open_room(base: str, key: str, people: int, clip: Path, log: Path) -> Room:
     body = {"title": "scale", "waiting_room": False}
     session = await asyncio.to_thread(http_json, f"{base}/api/sessions", key, body)
@@ -234,11 +247,14 @@ async def run_config(
                 raise RuntimeError(f"worker at {base} did not start")
         pids = server_pids(server.pid)
         bots_log = tmp / f"bots-{name}.log"
+        joined_at: list[float] = []
         try:
             while len(rooms) < args.max_rooms:
+                await under_join_limit(joined_at, people)
                 room = await open_room(server.base, server.key, people, clip, bots_log)
                 rooms.append(room)
                 why = await room.wait_formed()
+                joined_at += [time.monotonic()] * people
                 if why is not None:
                     result.refused = "at_capacity" in why
                     seen = node_cores(redis)
