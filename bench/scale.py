@@ -115,7 +115,7 @@ class Step:
     worst_p99_ms: float  # the worst process's
     busy_pct: float  # the whole machine's CPU, all cores
     server_cores: float  # the busiest server process's (1.0: one core, its limit)
-    node_cores: float  # the most any node measured of itself at its last heartbeat
+    node_cores: float | None  # the most a node measured of itself; None: no node key (late)
 
     @property
     def us_per_packet(self) -> float:
@@ -161,11 +161,16 @@ async def stats(bases: list[str], key: str, query: str = "") -> list[dict[str, A
     return [await asyncio.to_thread(http_json, f"{b}/api/stats{query}", key) for b in bases]
 
 
-def node_cores(redis: RedisServer) -> float:
-    """The most CPU a node said it uses, in its lease key (server/cluster/placement.py)."""
+def node_cores(redis: RedisServer) -> float | None:
+    """The most CPU a node said it uses, in its lease key (server/cluster/placement.py); None
+    when no key is there (heartbeats late past the lease: Redis or the node starved)."""
     with redis.client() as client:
         raws = [client.get(k) for k in client.scan_iter(match="circle:node:*")]
-    return max((json.loads(raw)["cpu_cores"] for raw in raws if raw), default=0.0)
+    return max((json.loads(raw)["cpu_cores"] for raw in raws if raw), default=None)
+
+
+def cores(value: float | None) -> str:
+    return "no node key" if value is None else f"{value:.2f}"
 
 
 async def measure(
@@ -257,8 +262,8 @@ async def run_config(
                 joined_at += [time.monotonic()] * people
                 if why is not None:
                     result.refused = "at_capacity" in why
-                    seen = node_cores(redis)
-                    result.stopped = f"room {len(rooms)}: {why[:120]} (node at {seen:.2f} core)"
+                    seen = cores(node_cores(redis))
+                    result.stopped = f"room {len(rooms)}: {why[:120]} (node at {seen} core)"
                     break
                 await asyncio.sleep(args.warmup)
                 step = await measure(bases, server.key, pids, rooms, args.window, redis)
@@ -283,7 +288,7 @@ def row(step: Step) -> str:
         f"{step.rooms} rooms, {step.packets_per_s:,.0f} pkt/s, worst loss "
         f"{step.worst_loss_pct:.2f} %, worst p99 {step.worst_p99_ms:.1f} ms, "
         f"machine CPU {step.busy_pct:.0f} %, busiest server {step.server_cores:.2f} core "
-        f"({step.us_per_packet:.0f} us/pkt), node's own measure {step.node_cores:.2f} core"
+        f"({step.us_per_packet:.0f} us/pkt), node's own measure {cores(step.node_cores)} core"
     )
 
 
@@ -300,7 +305,7 @@ def table(results: list[Result]) -> str:
         if s is not None:
             cells = [str(s.rooms), str(s.rooms * r.people), f"{s.packets_per_s:,.0f}"]
             cells += [f"{s.worst_loss_pct:.2f}", f"{s.worst_p99_ms:.1f}", f"{s.busy_pct:.0f}"]
-            cells += [f"{s.server_cores:.2f}", f"{s.us_per_packet:.0f}", f"{s.node_cores:.2f}"]
+            cells += [f"{s.server_cores:.2f}", f"{s.us_per_packet:.0f}", cores(s.node_cores)]
         lines.append(f"| {r.workers} | " + " | ".join(cells) + f" | {r.stopped} |")
     return "\n".join(lines)
 
