@@ -17,7 +17,8 @@ most 50 ms; it stops at the first room past either, at a room that does not form
 
 With `--refusal`: for each group size, `circle serve --workers 1` at its default
 `--capacity-cores`, rooms of that size added the same way until the placement refuses one
-(`at_capacity`), the bar above breaks first, or --max-rooms. Each step also shows the CPU the
+(`at_capacity`), the bar above breaks first (or the rooms forward less than MIN_ROOM_SHARE of
+the first room's packets each: the machine is full), or --max-rooms. Each step also shows the CPU the
 node measured of itself (its heartbeat, what placement reads) and the server's CPU per
 forwarded packet; from the CPU per group it derives how many groups the worker takes before
 refusing, which holds where the bots do not share the server's cores.
@@ -60,6 +61,9 @@ from server.limits import JOIN_WINDOW_S, JOINS_PER_ADDRESS
 
 MAX_LOSS_PCT = 1.0
 MAX_P99_MS = 50.0
+# --refusal: every room forwards at least this share of what the first one alone did (else the
+# machine, bots included, is full, and the CPU per group would come out too low)
+MIN_ROOM_SHARE = 0.9
 FORM_TIMEOUT_S = 90.0
 NEVER_FULL_CORES = 1_000  # --capacity-cores for the one-against-two runs
 DRAIN_TIMEOUT_S = 5  # the rooms are closed before the servers stop; nothing to hand over
@@ -232,7 +236,7 @@ async def run_config(
     tmp: Path,
 ) -> Result:
     """Rooms of `people` added to `workers` processes (`capacity`: their capacity flags) until
-    one is refused, breaks the bar or --max-rooms."""
+    one is refused, breaks the bar (with --refusal, MIN_ROOM_SHARE too) or --max-rooms."""
     name = f"{workers}x{people}"
     (tmp / f"redis-{name}").mkdir()
     redis = RedisServer(tmp / f"redis-{name}", persistent=False)
@@ -253,6 +257,7 @@ async def run_config(
         pids = server_pids(server.pid)
         bots_log = tmp / f"bots-{name}.log"
         joined_at: list[float] = []
+        first: Step | None = None  # with one room
         try:
             while len(rooms) < args.max_rooms:
                 await under_join_limit(joined_at, people)
@@ -268,10 +273,13 @@ async def run_config(
                 await asyncio.sleep(args.warmup)
                 step = await measure(bases, server.key, pids, rooms, args.window, redis)
                 print(f"  {workers} process(es), rooms of {people}: {row(step)}", flush=True)
-                if not step.holds():
+                first = first or step
+                per_room = step.packets_per_s / step.rooms
+                short = bool(args.refusal) and per_room < MIN_ROOM_SHARE * first.packets_per_s
+                if not step.holds() or short:
                     result.stopped = (
                         f"room {step.rooms}: loss {step.worst_loss_pct:.2f} %, "
-                        f"p99 {step.worst_p99_ms:.1f} ms"
+                        f"p99 {step.worst_p99_ms:.1f} ms, {per_room:,.0f} pkt/s a room"
                     )
                     break
                 result.held = step
