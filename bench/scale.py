@@ -18,8 +18,8 @@ most 50 ms; it stops at the first room past either, at a room that does not form
 With `--refusal`: for each group size, `circle serve --workers 1` at its default
 `--capacity-cores`, rooms of that size added the same way until the placement refuses one
 (`at_capacity`), the bar above breaks first (or the rooms forward less than MIN_ROOM_SHARE of
-the first room's packets each: the machine is full), or --max-rooms. Each step also shows the CPU the
-node measured of itself (its heartbeat, what placement reads) and the server's CPU per
+the first room's packets each: the machine is full), or --max-rooms. Each step also shows the
+CPU the node measured of itself (its heartbeat, what placement reads) and the server's CPU per
 forwarded packet; from the CPU per group it derives how many groups the worker takes before
 refusing, which holds where the bots do not share the server's cores.
 Bounded: each step is its warm-up and window (a room forms within 90 s or counts as one too

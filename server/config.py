@@ -57,7 +57,7 @@ class Settings:
     # The CPU (in cores, measured over the last seconds) from which a node takes no new
     # session. One event loop saturates one core; the rest is the running rooms' margin to
     # grow (late joiners), and the new session's own (docs/cluster.md: a 12-person group
-    # costs ~0.15-0.3 core at 12-23 us per forwarded packet).
+    # costs 0.12-0.39 core, at 9-31 us per forwarded packet).
     capacity_cores: float = 0.7
     drain_timeout_s: float = 30.0  # SIGTERM: pages are moved to other processes within this
     public_url: str | None = None  # base of the links; default: the request's own origin

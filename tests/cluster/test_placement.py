@@ -21,8 +21,8 @@ def node(node_id: str, cpu: float, sessions: int = 0, **kw: bool) -> NodeInfo:
 
 
 def test_a_node_forwarding_a_twelve_person_group_takes_another() -> None:
-    # docs/benchmarks.md: a 12-person group forwards ~12,000 pkt/s at 12-23 us a packet
-    one_group = NodeInfo("a", "http://a", "127.0.0.1", 12_000, 12_000 * 23e-6, CAPACITY, 1)
+    # docs/cluster.md: a 12-person group forwards ~12,500 pkt/s, at up to 31 us a packet
+    one_group = NodeInfo("a", "http://a", "127.0.0.1", 12_500, 12_500 * 31e-6, CAPACITY, 1)
     assert choose_node([one_group]) == one_group
 
 
