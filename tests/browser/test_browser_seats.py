@@ -109,7 +109,14 @@ async def test_a_copy_of_the_facilitators_link_asks_to_sign_in(
         page = await open_page(browser, session["facilitator_url"])
         await page.get_by_label("Your name").fill("Dana")
         await page.get_by_role("button", name="Join").click()
-        await page.get_by_role("heading", name="Sign in to lead this session").wait_for()
+        await wait_for(
+            page,
+            "window.circle.state === 'error' || !document.getElementById('join-error').hidden",
+            "the join's answer",
+        )
+        said = await page.locator("#join-error").inner_text()
+        title = await page.locator("#fatal-title").inner_text()
+        assert title == "Sign in to lead this session", (title, said)
         link = page.get_by_role("link", name="Sign in")
         sid = session["session_id"]
         assert await link.get_attribute("href") == f"/signin?next=%2Fs%2F{sid}"
