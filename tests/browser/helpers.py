@@ -66,6 +66,19 @@ async def joined(page: Page, tiles: int, who: str) -> str:
     return pid
 
 
+async def all_joined(
+    browser: Browser, created: dict[str, Any], people: list[tuple[str, str, dict[str, int]]]
+) -> list[tuple[Page, str]]:
+    """Each (link, name, viewport) of `created` (a session as the API made it) opens its page,
+    and they join one after another, each seeing everyone so far; (page, participant id)."""
+    pages = [await open_page(browser, created[link], viewport) for link, _, viewport in people]
+    out = []
+    for count, (page, (_, name, _)) in enumerate(zip(pages, people, strict=True), start=1):
+        await join(page, name)
+        out.append((page, await joined(page, count, name)))
+    return out
+
+
 INBOUND_JS = """
 async () => {
   const c = window.circle;
