@@ -191,9 +191,15 @@ class ArrivalLog:
         self._highest: int | None = None  # the highest unwrapped number seen
         self._next: int | None = None  # the first unwrapped number not reported yet
         self._count = 0
+        self._due_s = started_at_s  # when the next report is due
 
-    def arrived(self, sequence: int, at_s: float) -> None:
+    def arrived(self, sequence: int, at_s: float) -> bool:
+        """Log one arrival; True when a report is due (call `feedback`)."""
         self.pending.append((sequence, at_s))
+        if at_s < self._due_s:
+            return False
+        self._due_s = at_s + FEEDBACK_INTERVAL_S
+        return True
 
     def _unwrap(self, sequence: int) -> int:
         highest = self._highest
