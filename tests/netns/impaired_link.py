@@ -27,6 +27,7 @@ TUNSETIFF = 0x400454CA
 IFF_TUN = 0x0001
 IFF_NO_PI = 0x1000
 MTU = 1500
+IPPROTO_UDP = 17  # an IPv4 header's protocol (byte 9); the link carries IPv4 only
 
 
 def _tun(name: str) -> int:
@@ -59,6 +60,9 @@ class ImpairedLink:
     upstream: Impairment = field(default_factory=Impairment)
     # The wire is cut: nothing passes either way (Wi-Fi gone, a lid closed), until it is False.
     cut: bool = False
+    # Every UDP packet is dropped either way (a hospital's or a company's firewall): only TCP,
+    # and so TURN over TCP or TLS, gets through.
+    udp_blocked: bool = False
     packets: dict[str, int] = field(
         default_factory=lambda: {
             "up": 0,
@@ -112,7 +116,7 @@ class ImpairedLink:
         while (packet := _read(self._far_fd)) is not None:
             self.packets["up"] += 1
             impairment = self.upstream
-            if self.cut or self._rng.random() * 100 < impairment.loss_pct:
+            if self._blocked(packet) or self._rng.random() * 100 < impairment.loss_pct:
                 self.packets["up_dropped"] += 1
                 continue
             wait_s = impairment.delay_ms / 1000
@@ -133,10 +137,13 @@ class ImpairedLink:
     def _pump_down(self) -> None:
         while (packet := _read(self._near_fd)) is not None:
             self.packets["down"] += 1
-            if self.cut:
+            if self._blocked(packet):
                 self.packets["down_dropped"] += 1
                 continue
             _write(self._far_fd, packet)
+
+    def _blocked(self, packet: bytes) -> bool:
+        return self.cut or (self.udp_blocked and len(packet) > 9 and packet[9] == IPPROTO_UDP)
 
     def close(self) -> None:
         try:
