@@ -43,14 +43,15 @@ async def server_on_link(link: ImpairedLink, tmp_path: Path) -> AsyncIterator[Ru
 
 @asynccontextmanager
 async def serve_on_link(
-    link: ImpairedLink, tmp_path: Path, turn: TurnConfig | None = None
+    link: ImpairedLink, tmp_path: Path, turn: TurnConfig | None = None, transport_cc: bool = True
 ) -> AsyncIterator[RunningServer]:
-    """The server of `server_on_link`, with `turn` credentials in its join replies."""
+    """The server of `server_on_link`, with `turn` credentials in its join replies (and
+    transport-cc with publishers, unless told not to: bench.uplink compares)."""
+    media = MediaConfig(
+        slots_per_kind=15, remote_networks=(link.subnet,), turn=turn, transport_cc=transport_cc
+    )
     settings = make_settings(
-        tmp_path,
-        host=link.near_ip,
-        ice_host_addresses=(link.near_ip,),
-        media=MediaConfig(slots_per_kind=15, remote_networks=(link.subnet,), turn=turn),
+        tmp_path, host=link.near_ip, ice_host_addresses=(link.near_ip,), media=media
     )
     app = create_app(settings)
     runner = await start_app(app, settings)
