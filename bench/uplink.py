@@ -6,11 +6,12 @@ much of its voice reaches the server, and the round trip the server sees.
 Each run puts a page (camera in simulcast and microphone, Chromium's fake devices) in a fresh
 network namespace behind the userspace link of tests/netns/impaired_link.py: its uplink limited
 to the rate behind a drop-tail queue of `--queue-ms`. A bot on this side watches it. After 20 s
-to settle (its audio loss over those 20 s, from its first packet, is shown too), 20 s are measured: the page's audio
-loss as the server's receiver counts it, the page's media bitrate arriving at the server, the
-round trip of the page's subscribe connection (its receiver reports) and the packets the
-bottleneck dropped. Runs alternate "remb" (the server sends REMB from aiortc's estimator, no
-transport-cc) and "transport-cc" (feedback, no REMB). Bounded: about 50 s a run. Needs root.
+to settle (its audio loss over those 20 s, from its first packet, is shown too), 20 s are
+measured: the page's audio loss as the server's receiver counts it, the page's media bitrate
+arriving at the server, the round trip of the page's subscribe connection (its receiver
+reports) and the packets the bottleneck dropped. Runs alternate "remb" (the server sends REMB
+from aiortc's estimator, no transport-cc) and "transport-cc" (feedback, no REMB). Bounded:
+about 50 s a run. Needs root.
 """
 
 from __future__ import annotations

@@ -8,8 +8,10 @@ from __future__ import annotations
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from server.media.router import codec_preferences
+from server.config import MediaConfig
+from server.media.router import MediaRouter, codec_preferences
 from server.media.sdp import accept_transport_cc, transport_cc_offer
+from server.media.stats import ForwardingStats
 from server.media.transport_feedback import URI_TRANSPORT_CC
 from tests.media.test_sdp_simulcast import CHROMIUM_OFFER
 
@@ -58,3 +60,39 @@ async def test_aiortcs_answer_accepts_transport_cc_on_audio_and_video() -> None:
         "a=rtcp-fb:96 transport-cc",
     ]
     assert accept_transport_cc(stock, {}) == stock
+
+
+def section_lines(sdp: str, kind: str) -> list[str]:
+    lines = sdp.split("\r\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"m={kind} "))
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("m=")), len(lines))
+    return lines[start:end]
+
+
+@pytest.mark.parametrize("transport_cc", [True, False])
+async def test_the_router_answers_a_browser_with_transport_cc_and_opus_fec_both_ways(
+    loopback_ice: None, transport_cc: bool
+) -> None:
+    """The publish answer accepts transport-cc (unless configured off) and asks the browser's
+    Opus encoder for in-band FEC; the subscribe offer says the server's forwarded Opus may
+    carry it (the publishers' FEC reaches subscribers untouched, for their decoders)."""
+    router = MediaRouter(
+        MediaConfig(slots_per_kind=1, transport_cc=transport_cc),
+        ForwardingStats(),
+        lambda pid, slots: None,
+        lambda level: None,
+        lambda pid: None,
+    )
+    router.add("p1", "main")
+    try:
+        answer = await router.publish("p1", CHROMIUM_OFFER)
+        offer, _ = await router.subscribe("p1")
+    finally:
+        await router.close()
+    for kind, pt in (("audio", 111), ("video", 96)):
+        lines = section_lines(answer, kind)
+        assert (f"a=extmap:3 {URI_TRANSPORT_CC}" in lines) is transport_cc
+        assert (f"a=rtcp-fb:{pt} transport-cc" in lines) is transport_cc
+    assert "a=fmtp:111 minptime=10;useinbandfec=1;usedtx=1" in section_lines(answer, "audio")
+    fmtp = [line for line in section_lines(offer, "audio") if line.startswith("a=fmtp:")]
+    assert fmtp and all("useinbandfec=1" in line for line in fmtp)
