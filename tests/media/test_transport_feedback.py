@@ -4,8 +4,10 @@ that turns a receive path's arrivals into reports (losses, wrap-around, splits, 
 
 from __future__ import annotations
 
+import itertools
 import random
 import struct
+from pathlib import Path
 
 import pytest
 
@@ -136,3 +138,32 @@ def test_long_reports_are_split_and_a_restarted_sender_is_not_reported_as_losses
     log.arrived(30_000, 20.5)  # a jump of 29,000: reports start again there
     (restart,) = log.feedback(1, 2)
     assert (restart.base_sequence, restart.arrivals) == (30_000, (20_500_000,))
+
+
+CAPTURED = Path(__file__).parent / "data" / "chromium_transport_feedback.txt"
+
+
+def test_chromiums_own_feedback_reads_as_what_it_was_sent_and_rebuilds() -> None:
+    """Feedback Chromium sent (data/capture_transport_feedback.py: numbers 0-299 sent to a
+    Chromium page, those of the file's first line skipped) reads as exactly that: the skipped
+    numbers lost, every other one received, in sending order; and what our builder makes of
+    each reads back the same."""
+    skipped_line, *packets = CAPTURED.read_text().splitlines()
+    skipped = {int(n) for n in skipped_line.split()}
+    status: dict[int, int | None] = {}
+    counts = []
+    for line in packets:
+        data = bytes.fromhex(line)
+        feedback = parse_feedback(data)
+        counts.append(feedback.count)
+        for offset, arrival in enumerate(feedback.arrivals):
+            status[feedback.base_sequence + offset] = arrival
+        rebuilt = parse_feedback(build_feedback(feedback))
+        assert rebuilt == feedback  # Chromium's times are on the 250 us grid already
+    assert counts == list(range(counts[0], counts[0] + len(counts)))  # none of ours lost
+    assert set(status) == set(range(300))
+    assert {n for n, at in status.items() if at is None} == skipped
+    times = [at for n, at in sorted(status.items()) if at is not None]
+    assert times == sorted(times)  # sent 4 ms apart, in order on loopback
+    gaps_ms = [(b - a) / 1000 for a, b in itertools.pairwise(times)]
+    assert sum(gap > 200 for gap in gaps_ms) >= 5  # the 300 ms pauses after each 50th
