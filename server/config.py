@@ -39,6 +39,10 @@ class MediaConfig:
     turn: TurnConfig | None = None  # per-participant TURN credentials (server/turn.py)
     ice_port_range: tuple[int, int] | None = None  # host candidates bind only these UDP ports
     compiled_send: bool = True  # send with server/media/_rtp_send.c when it was built
+    # Accept transport-wide congestion control from publishers that offer it (browsers): their
+    # own estimator sets their rate from the server's feedback. Off: REMB from aiortc's
+    # estimator, as before (kept to measure one against the other, bench.uplink).
+    transport_cc: bool = True
     # Datagrams aioice holds for a connection until its DTLS transport reads them (an offer not
     # yet answered, a handshake under way): anyone can send them, so the queue is bounded.
     # WebRTC's are at most ~1,200 bytes, and a handshake needs a few.

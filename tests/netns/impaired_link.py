@@ -3,7 +3,9 @@
 The kernels of these machines have no `sch_netem` ("Specified qdisc kind is unknown"), so the
 link is a userspace wire instead of a veth pair with `tc netem`: two TUN devices, one here and
 one moved into the namespace, and this process carrying every IP packet between them, dropping
-and delaying what leaves the namespace as netem would. Both kernels see real interfaces and real
+and delaying what leaves the namespace as netem would, and, with a rate, queueing it as a home
+router's uplink does: a bottleneck of that rate behind a drop-tail queue of `queue_ms` (packets
+that would wait longer are dropped). Both kernels see real interfaces and real
 UDP/ICE/RTP traffic; only the wire in between is simulated.
 
 Needs root (CI runs as root) and iproute2. Traffic only ever flows between the two addresses
@@ -25,6 +27,7 @@ TUNSETIFF = 0x400454CA
 IFF_TUN = 0x0001
 IFF_NO_PI = 0x1000
 MTU = 1500
+IPPROTO_UDP = 17  # an IPv4 header's protocol (byte 9); the link carries IPv4 only
 
 
 def _tun(name: str) -> int:
@@ -41,6 +44,8 @@ def _ip(*args: str) -> None:
 class Impairment:
     loss_pct: float = 0.0
     delay_ms: float = 0.0
+    rate_kbps: float = 0.0  # the bottleneck's rate (0: none)
+    queue_ms: float = 200.0  # its drop-tail queue, as time at that rate
 
 
 @dataclass
@@ -55,9 +60,19 @@ class ImpairedLink:
     upstream: Impairment = field(default_factory=Impairment)
     # The wire is cut: nothing passes either way (Wi-Fi gone, a lid closed), until it is False.
     cut: bool = False
+    # Every UDP packet is dropped either way (a hospital's or a company's firewall): only TCP,
+    # and so TURN over TCP or TLS, gets through.
+    udp_blocked: bool = False
     packets: dict[str, int] = field(
-        default_factory=lambda: {"up": 0, "up_dropped": 0, "down": 0, "down_dropped": 0}
+        default_factory=lambda: {
+            "up": 0,
+            "up_dropped": 0,
+            "up_queue_dropped": 0,  # of those dropped, by the bottleneck's full queue
+            "down": 0,
+            "down_dropped": 0,
+        }
     )
+    _up_busy_until: float = 0.0  # when the bottleneck has sent what is queued (loop time)
     _near_fd: int = -1
     _far_fd: int = -1
     _near_dev: str = ""
@@ -100,21 +115,35 @@ class ImpairedLink:
     def _pump_up(self, loop: asyncio.AbstractEventLoop) -> None:
         while (packet := _read(self._far_fd)) is not None:
             self.packets["up"] += 1
-            if self.cut or self._rng.random() * 100 < self.upstream.loss_pct:
+            impairment = self.upstream
+            if self._blocked(packet) or self._rng.random() * 100 < impairment.loss_pct:
                 self.packets["up_dropped"] += 1
                 continue
-            if self.upstream.delay_ms > 0:
-                loop.call_later(self.upstream.delay_ms / 1000, _write, self._near_fd, packet)
+            wait_s = impairment.delay_ms / 1000
+            if impairment.rate_kbps > 0:
+                now = loop.time()
+                queued_s = max(self._up_busy_until - now, 0.0)
+                if queued_s > impairment.queue_ms / 1000:
+                    self.packets["up_dropped"] += 1
+                    self.packets["up_queue_dropped"] += 1
+                    continue
+                self._up_busy_until = now + queued_s + len(packet) * 8 / impairment.rate_kbps / 1000
+                wait_s += self._up_busy_until - now
+            if wait_s > 0:
+                loop.call_later(wait_s, _write, self._near_fd, packet)
             else:
                 _write(self._near_fd, packet)
 
     def _pump_down(self) -> None:
         while (packet := _read(self._near_fd)) is not None:
             self.packets["down"] += 1
-            if self.cut:
+            if self._blocked(packet):
                 self.packets["down_dropped"] += 1
                 continue
             _write(self._far_fd, packet)
+
+    def _blocked(self, packet: bytes) -> bool:
+        return self.cut or (self.udp_blocked and len(packet) > 9 and packet[9] == IPPROTO_UDP)
 
     def close(self) -> None:
         try:
