@@ -309,3 +309,65 @@ def test_a_voice_rising_softly_out_of_the_noise_is_marked_at_its_first_clear_pac
     click = [40]
     result = run({"talker": floor + click + floor})
     assert result.marked["talker"] == []
+
+
+# A voice's utterances as real groups speak them: sentence breaks of 0.2, 0.34 and 0.45 s
+# inside an utterance (one turn each) and backchannels ("mm-hm", "yes") of 0.3, 0.8 and 0.5 s.
+UTTERANCES: list[Sentence] = [
+    (2.0, 3.6), (3.8, 6.0), (9.0, 9.3), (13.0, 15.0), (15.34, 17.2), (20.0, 20.8),
+    (24.0, 25.5), (25.95, 27.0), (30.0, 30.5),
+]  # fmt: skip
+UTTERANCES_S = 34.0
+PITCH_HZ = {"low": 85.0, "middle": 150.0, "high": 250.0}  # a deep voice's is among a hum's
+# harmonics (50 Hz: 100, 150, 200, 250; 60 Hz: 120, 180, 240)
+
+
+@cache
+def voice_trace(pitch: str | None, kind: str) -> Frames:
+    """The utterances at `pitch` (None: no speech, the silent member) over `kind` noise."""
+    if pitch is None:
+        return frames([], UTTERANCES_S, kind, seed=8)
+    return frames(UTTERANCES, UTTERANCES_S, kind, seed=7, pitch_hz=PITCH_HZ[pitch])
+
+
+@pytest.mark.parametrize("noise_dbov", [-60, -47])
+@pytest.mark.parametrize("kind", ["hum50", "hum"])
+@pytest.mark.parametrize("pitch", list(PITCH_HZ))
+def test_every_pitch_over_mains_hum_keeps_its_sentences_and_backchannels(
+    pitch: str, kind: str, noise_dbov: float
+) -> None:
+    result = run(
+        {
+            "talker": voice_trace(pitch, kind).levels(-26.0, noise_dbov),
+            "silent": voice_trace(None, kind).levels(-26.0, noise_dbov),
+        }
+    )
+    check_speaker(result, "talker", turns(UTTERANCES))
+    m = result.engine.metrics(result.end)["participants"]["silent"]
+    assert m["speaking_s"] <= 0.5 and m["turns"] == 0, m
+
+
+# Chromium over a -47 dBFS 50 Hz hum (the sweep's traced levels): a stream that opens on a
+# burst of its processing, -37 dBov, falling without a rise into the suppressed hum at -53/-54
+# dBov, before any floor is known.
+OPENING_BURST = [37, 38, 38, 40, 40, 43, 44, 45, 47, 51, 54]
+
+
+def test_a_stream_opening_on_a_falling_burst_gets_no_turn_of_it() -> None:
+    """The low voice's four utterances (two with a 0.34 s sentence break, a 0.45 s "mm-hm")
+    are four turns, timed to the truth: the falling burst its stream opened on is not a fifth
+    (it was: 0.56 s of the hum after it counted as speech, as no floor was known yet). The
+    member who never speaks, whose stream opened on the same burst, gets no turn."""
+    sentences: list[Sentence] = [
+        (2.0, 3.6), (3.94, 6.0), (9.0, 9.45), (13.0, 15.0), (15.34, 17.2), (20.0, 20.6)
+    ]  # fmt: skip
+    talker = frames(sentences, 24.0, "hum50", seed=3, pitch_hz=PITCH_HZ["low"])
+    silent = frames([], 24.0, "hum50", seed=4)
+    levels = {
+        "low": OPENING_BURST + talker.levels(-24.0, -53.0)[len(OPENING_BURST) :],
+        "silent": OPENING_BURST + silent.levels(-24.0, -53.0)[len(OPENING_BURST) :],
+    }
+    result = run(levels)
+    check_speaker(result, "low", turns(sentences))
+    m = result.engine.metrics(result.end)["participants"]["silent"]
+    assert m["speaking_s"] == 0 and m["turns"] == 0, m
