@@ -178,6 +178,16 @@ class VoiceActivity:
             # last, as the only rule that scans the window
             and (after_gap or max(recent_dbov) - min(recent_dbov) >= config.fluctuation_min_db)
         )
+        # Until a floor is known, moving is all that tells speech from noise, and what it asks
+        # then is a rise: a browser's processing can open a stream on a burst that only falls
+        # away. A fall is then neither voice nor noise to learn from (it may be a syllable's).
+        falling = (
+            above
+            and floor is None
+            and not after_gap
+            and not _rose(recent_dbov, config.fluctuation_min_db)
+        )
+        above = above and not falling
         if above and floor is not None:  # the evidence for `noisy`
             self._heights.append(dbov - floor)
         # A syllable peaks well over the noise; a browser's auto gain or noise suppressor lifts
@@ -209,7 +219,8 @@ class VoiceActivity:
             self._voiced = True
             return True
         if not voice:
-            self._learn_floor(level, at)
+            if not falling:
+                self._learn_floor(level, at)
             if young and self._opened_on_noise and (loudest_noise is None or dbov > loudest_noise):
                 self._young_noise_dbov = dbov
         self._voiced = voice
@@ -314,6 +325,16 @@ class VoiceActivity:
     def extra_hangover_ms(self) -> int:
         """Pause bridged on top of the usual hangover: a faint voice's hidden edges."""
         return self.config.faint_extra_hangover_ms if self.faint else 0
+
+
+def _rose(levels: deque[int], by_db: int) -> bool:
+    """Some level is `by_db` louder than one before it: speech rises into its syllables."""
+    quietest = levels[0]
+    for dbov in levels:
+        if dbov - quietest >= by_db:
+            return True
+        quietest = min(quietest, dbov)
+    return False
 
 
 def _median(levels: list[int]) -> int | None:
