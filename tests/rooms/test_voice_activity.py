@@ -163,8 +163,9 @@ def test_soft_sounds_just_after_clear_voice_are_voice_but_never_start_it() -> No
     assert not any(va.hear(44 + k % 2, None, at + 0.02 * k) for k in range(20))
     at += 0.4
     assert va.hear(38, None, at)  # a syllable, 12 dB over the floor
-    soft = [va.hear(44, None, at + 0.02 * (k + 1)) for k in range(15)]
-    assert soft[:9] == [True] * 9  # the soft sound after it, for up to 200 ms
+    # the soft sound after it, moving by 2 dB as speech does (a level held still is noise)
+    soft = [va.hear((44, 42, 43)[k % 3], None, at + 0.02 * (k + 1)) for k in range(15)]
+    assert soft[:9] == [True] * 9  # ...is voice for up to 200 ms
     assert not any(soft[11:])  # ...and no longer
     assert va.floor_dbov == -50
 
@@ -225,6 +226,30 @@ def test_noise_lifted_by_auto_gain_after_a_turn_does_not_lengthen_it() -> None:
     (turn,) = result.engine.utterances("talker")
     speech_end = JOINED_S + (len(floor) + len(speech) + len(fade)) * FRAME_S
     assert turn.end - speech_end <= 0.2, (turn, speech_end)
+
+
+def test_a_hum_let_through_as_a_turn_ends_does_not_lengthen_it() -> None:
+    """Chromium over a -47 dBFS 50 Hz hum (the sweep, traced): its noise suppressor holds the
+    hum at -59 dBov in silence and lets it through at -50/-51 dBov as a quiet voice's turn ends,
+    9 dB over the floor and held within 1 dB for 0.4 s, then Opus DTX sends only a pair of
+    packets every 400 ms. The last syllable's peak was still within the 400 ms the fluctuation
+    rule looks back, so the held hum counted as that syllable going on, then as its fade: the
+    turn ran 0.4 s long. Under the peaks speech rises and fades; a level held still is noise."""
+    e = Engagement()
+    e.join("talker", {"name": "talker", "role": "participant"}, 0.0)
+    speech = [20, 24, 30, 24, 18, 26] * 10 + [35, 47, 44, 38, 44, 49]  # its last syllable, traced
+    held_hum = [50] * 8 + [51, 50] + [51] * 9
+    levels = [59] * 150 + speech + held_hum
+    for i, level in enumerate(levels):
+        e.level("talker", level, round(i * FRAME_S, 3))
+    speech_end = (150 + len(speech)) * FRAME_S
+    dtx = round(len(levels) * FRAME_S + 0.4, 3)
+    for pair in range(5):  # DTX: two packets every 400 ms
+        for k in range(2):
+            e.level("talker", 51, round(dtx + 0.4 * pair + FRAME_S * k, 3))
+    e.tick(dtx + 3.0)
+    (turn,) = e.utterances("talker")
+    assert abs(turn.end - speech_end) <= 0.1, (turn, speech_end)
 
 
 def test_a_noise_suppressor_engaging_late_is_not_a_turn() -> None:
