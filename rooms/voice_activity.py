@@ -40,6 +40,10 @@ class VoiceActivityConfig:
     # the noise just after it (each the median of this long): a browser's auto gain lifts the
     # noise around a quiet voice's turn over the floor learned in the silence before.
     edge_noise_ms: int = 300
+    # Under the peak line, a level held within held_db for held_ms is noise: speech there is
+    # rising into a syllable or fading from it (Chromium lets a hum through after a turn, flat)
+    held_db: int = 1
+    held_ms: int = 60
     gap_ms: int = 60  # no packet for longer than this: the sender was silent (Opus DTX)
     settle_ms: int = 1000  # a stream's first levels, while the browser's processing settles,...
     # ...teach the floor and are never voice
@@ -74,6 +78,11 @@ class VoiceActivityConfig:
     @cached_property
     def fluctuation_window_s(self) -> float:
         return self.fluctuation_window_ms / 1000
+
+    @cached_property
+    def held_packets(self) -> int:
+        """The packets over which a held level spans held_ms (both ends counted)."""
+        return self.held_ms // self.packet_ms + 1
 
     @cached_property
     def syllable_gap_s(self) -> float:
@@ -193,12 +202,17 @@ class VoiceActivity:
         # A syllable peaks well over the noise; a browser's auto gain or noise suppressor lifts
         # the noise by a few dB only, and most while it settles at the start of a stream.
         settled = at - self._first_at >= config.settle_s
-        voice = above and (
-            (floor is None and (settled or not self._opened_on_noise))
-            or (
-                floor is not None
-                and settled
-                and self._syllable_peaked(floor + config.peak_above_floor_db, dbov, at)
+        held = floor is not None and self._held(dbov, floor + config.peak_above_floor_db)
+        voice = (
+            not held
+            and above
+            and (
+                (floor is None and (settled or not self._opened_on_noise))
+                or (
+                    floor is not None
+                    and settled
+                    and self._syllable_peaked(floor + config.peak_above_floor_db, dbov, at)
+                )
             )
         )
         if voice and floor is not None:
@@ -209,7 +223,8 @@ class VoiceActivity:
         elif (
             # Speech is loud at syllables and soft between and after them: within a moment of
             # clear voice, a level still above the noise is the same speech going on.
-            self._last_voice_at is not None
+            not held
+            and self._last_voice_at is not None
             and at - self._last_voice_at <= config.continue_s
             and self._soft_over(dbov, None)
         ):
@@ -225,6 +240,20 @@ class VoiceActivity:
                 self._young_noise_dbov = dbov
         self._voiced = voice
         return voice
+
+    def _held(self, dbov: int, peak_line: int) -> bool:
+        """Under a syllable's peak, the level has held still for held_ms: speech there rises
+        into a syllable or fades from it, noise (a hum let through after a turn) holds."""
+        if dbov >= peak_line:
+            return False
+        recent, count = self._recent_dbov, self.config.held_packets
+        if len(recent) < count:
+            return False
+        quietest = loudest = dbov
+        for back in range(2, count + 1):
+            level = recent[-back]
+            quietest, loudest = min(quietest, level), max(loudest, level)
+        return loudest - quietest <= self.config.held_db
 
     def _syllable_peaked(self, line: int, dbov: int, at: float) -> bool:
         """The current syllable (what the window holds of it) reached `line`: mostly, the
