@@ -372,7 +372,7 @@ def test_every_pitch_over_mains_hum_keeps_its_sentences_and_backchannels(
     assert m["speaking_s"] <= 0.5 and m["turns"] == 0, m
 
 
-# Chromium over a -47 dBFS 50 Hz hum (the sweep's traced levels): a stream that opens on a
+# Chromium over a -47 dBFS 60 Hz hum (the sweep's traced levels): a stream that opens on a
 # burst of its processing, -37 dBov, falling without a rise into the suppressed hum at -53/-54
 # dBov, before any floor is known.
 OPENING_BURST = [37, 38, 38, 40, 40, 43, 44, 45, 47, 51, 54]
@@ -386,8 +386,8 @@ def test_a_stream_opening_on_a_falling_burst_gets_no_turn_of_it() -> None:
     sentences: list[Sentence] = [
         (2.0, 3.6), (3.94, 6.0), (9.0, 9.45), (13.0, 15.0), (15.34, 17.2), (20.0, 20.6)
     ]  # fmt: skip
-    talker = frames(sentences, 24.0, "hum50", seed=3, pitch_hz=PITCH_HZ["low"])
-    silent = frames([], 24.0, "hum50", seed=4)
+    talker = frames(sentences, 24.0, "hum", seed=3, pitch_hz=PITCH_HZ["low"])
+    silent = frames([], 24.0, "hum", seed=4)
     levels = {
         "low": OPENING_BURST + talker.levels(-24.0, -53.0)[len(OPENING_BURST) :],
         "silent": OPENING_BURST + silent.levels(-24.0, -53.0)[len(OPENING_BURST) :],
