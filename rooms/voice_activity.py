@@ -202,17 +202,13 @@ class VoiceActivity:
         # A syllable peaks well over the noise; a browser's auto gain or noise suppressor lifts
         # the noise by a few dB only, and most while it settles at the start of a stream.
         settled = at - self._first_at >= config.settle_s
-        held = floor is not None and self._held(dbov, floor + config.peak_above_floor_db)
-        voice = (
-            not held
-            and above
-            and (
-                (floor is None and (settled or not self._opened_on_noise))
-                or (
-                    floor is not None
-                    and settled
-                    and self._syllable_peaked(floor + config.peak_above_floor_db, dbov, at)
-                )
+        voice = above and (
+            (floor is None and (settled or not self._opened_on_noise))
+            or (
+                floor is not None
+                and settled
+                and self._syllable_peaked(floor + config.peak_above_floor_db, dbov, at)
+                and not self._held(dbov, floor + config.peak_above_floor_db)
             )
         )
         if voice and floor is not None:
@@ -223,10 +219,11 @@ class VoiceActivity:
         elif (
             # Speech is loud at syllables and soft between and after them: within a moment of
             # clear voice, a level still above the noise is the same speech going on.
-            not held
-            and self._last_voice_at is not None
+            self._last_voice_at is not None
             and at - self._last_voice_at <= config.continue_s
             and self._soft_over(dbov, None)
+            and floor is not None  # (_soft_over knew it)
+            and not self._held(dbov, floor + config.peak_above_floor_db)
         ):
             # Straight after voice it is the fading end of the sound: part of the speech. After
             # a packet of noise it only tells that the speech goes on (`soft`).
