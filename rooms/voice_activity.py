@@ -208,7 +208,8 @@ class VoiceActivity:
                 floor is not None
                 and settled
                 and self._syllable_peaked(floor + config.peak_above_floor_db, dbov, at)
-                and not self._held(dbov, floor + config.peak_above_floor_db)
+                # (over the peak line nothing is held: most of speech, judged without a call)
+                and (dbov >= floor + config.peak_above_floor_db or not self._held(dbov))
             )
         )
         if voice and floor is not None:
@@ -222,8 +223,7 @@ class VoiceActivity:
             self._last_voice_at is not None
             and at - self._last_voice_at <= config.continue_s
             and self._soft_over(dbov, None)
-            and floor is not None  # (_soft_over knew it)
-            and not self._held(dbov, floor + config.peak_above_floor_db)
+            and not self._held(dbov)
         ):
             # Straight after voice it is the fading end of the sound: part of the speech. After
             # a packet of noise it only tells that the speech goes on (`soft`).
@@ -238,10 +238,11 @@ class VoiceActivity:
         self._voiced = voice
         return voice
 
-    def _held(self, dbov: int, peak_line: int) -> bool:
-        """Under a syllable's peak, the level has held still for held_ms: speech there rises
-        into a syllable or fades from it, noise (a hum let through after a turn) holds."""
-        if dbov >= peak_line:
+    def _held(self, dbov: int) -> bool:
+        """The level `dbov`, under a syllable's peak, has held still for held_ms: speech there
+        rises into a syllable or fades from it, noise (a hum let through after a turn) holds."""
+        floor = self.floor_dbov
+        if floor is None or dbov >= floor + self.config.peak_above_floor_db:
             return False
         recent, count = self._recent_dbov, self.config.held_packets
         if len(recent) < count:
