@@ -55,9 +55,9 @@ SCRIPT = (
     Line("Ana", ("Uh huh.",), (0.6, 0.9)),
     Line("Ben", ("Writing things down helps me.", "Then my head feels quieter."), (0.6, 0.9)),
     Line("Cleo", ("Yeah.",), (0.7, 1.0)),
-    Line("Ana", ("Mhm.",), (0.6, 0.9)),
-    Line("Cleo", ("Does it work every night?", "Even on the bad ones?"), (0.6, 0.9)),
+    Line("Ana", ("Does it work every night?", "Even on the bad ones?"), (0.6, 0.9)),
     Line("Ben", ("Yes.",), (0.6, 0.9)),
+    Line("Ana", ("Mhm.",), (0.6, 0.9)),
 )
 PAUSE_S = (0.2, 0.45)  # sentence breaks inside an utterance
 # A cell's voice pitch: every speaker's espeak-ng voice and pitch (fundamental measured on
