@@ -1,7 +1,8 @@
 """Speaking-time accuracy: a scripted espeak-ng conversation through the real server.
 
     .venv/bin/python -m bench.speaking_accuracy [--chromium] [--seed N] [--keep]
-    .venv/bin/python -m bench.speaking_accuracy --sweep [--modes ...] [--kinds ...] [--floors ...]
+    .venv/bin/python -m bench.speaking_accuracy --sweep [--modes ...] [--pitches ...] [--kinds ...]
+        [--floors ...]
 
 (`.venv/bin/python bench/speaking_accuracy.py` works too.)
 
@@ -22,8 +23,8 @@ speaking indicator's onset latency (the `speaking` event's arrival minus the mom
 first voiced audio was sent). Targets: speaking time within 5% or 0.3 s (whichever is larger),
 turns exact, onset within 300 ms. Exit code 0 only if every speaker meets every target.
 
-`--sweep`: the noise sweep of bench/speaking/sweep.py (noise kinds and floors, bots, Chromium
-with and without its processing, a loaded server core), one table row per cell.
+`--sweep`: the noise sweep of bench/speaking/sweep.py (voice pitches, noise kinds and floors,
+bots, Chromium with and without its processing, a loaded server core), one table row per cell.
 
 Needs the Debian package espeak-ng (and chromium for `--chromium`). Bounded: about 75 s of
 audio plus start-up; everything stays on 127.0.0.1.
@@ -53,7 +54,7 @@ from bench.speaking.drivers import (
 from bench.speaking.noise import KINDS
 from bench.speaking.report import cpu_counters, describe, machine, table
 from bench.speaking.script import SCRIPT
-from bench.speaking.sweep import FLOORS, MODES, sweep
+from bench.speaking.sweep import FLOORS, MODES, PITCHES, sweep
 from bench.speaking.truth import (
     ONSET_LIMIT_S,
     TIME_TOLERANCE_PCT,
@@ -131,6 +132,9 @@ def main() -> int:
         "--sweep", action="store_true", help="the noise sweep (bench/speaking/sweep.py)"
     )
     parser.add_argument("--modes", default=",".join(MODES), help="sweep: modes, comma-separated")
+    parser.add_argument(
+        "--pitches", default=",".join(PITCHES), help="sweep: voice pitches, comma-separated"
+    )
     parser.add_argument("--kinds", default=",".join(KINDS), help="sweep: noise kinds")
     parser.add_argument(
         "--floors", default=",".join(f"{f:.0f}" for f in FLOORS), help="sweep: noise dBFS"

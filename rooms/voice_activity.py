@@ -40,6 +40,10 @@ class VoiceActivityConfig:
     # the noise just after it (each the median of this long): a browser's auto gain lifts the
     # noise around a quiet voice's turn over the floor learned in the silence before.
     edge_noise_ms: int = 300
+    # Under the peak line, a level held within held_db for held_ms is noise: speech there is
+    # rising into a syllable or fading from it (Chromium lets a hum through after a turn, flat)
+    held_db: int = 1
+    held_ms: int = 60
     gap_ms: int = 60  # no packet for longer than this: the sender was silent (Opus DTX)
     settle_ms: int = 1000  # a stream's first levels, while the browser's processing settles,...
     # ...teach the floor and are never voice
@@ -74,6 +78,11 @@ class VoiceActivityConfig:
     @cached_property
     def fluctuation_window_s(self) -> float:
         return self.fluctuation_window_ms / 1000
+
+    @cached_property
+    def held_packets(self) -> int:
+        """The packets over which a held level spans held_ms (both ends counted)."""
+        return self.held_ms // self.packet_ms + 1
 
     @cached_property
     def syllable_gap_s(self) -> float:
@@ -178,6 +187,16 @@ class VoiceActivity:
             # last, as the only rule that scans the window
             and (after_gap or max(recent_dbov) - min(recent_dbov) >= config.fluctuation_min_db)
         )
+        # Until a floor is known, moving is all that tells speech from noise, and what it asks
+        # then is a rise: a browser's processing can open a stream on a burst that only falls
+        # away. A fall is then neither voice nor noise to learn from (it may be a syllable's).
+        falling = (
+            above
+            and floor is None
+            and not after_gap
+            and not _rose(recent_dbov, config.fluctuation_min_db)
+        )
+        above = above and not falling
         if above and floor is not None:  # the evidence for `noisy`
             self._heights.append(dbov - floor)
         # A syllable peaks well over the noise; a browser's auto gain or noise suppressor lifts
@@ -189,6 +208,8 @@ class VoiceActivity:
                 floor is not None
                 and settled
                 and self._syllable_peaked(floor + config.peak_above_floor_db, dbov, at)
+                # (over the peak line nothing is held: most of speech, judged without a call)
+                and (dbov >= floor + config.peak_above_floor_db or not self._held(dbov))
             )
         )
         if voice and floor is not None:
@@ -202,6 +223,7 @@ class VoiceActivity:
             self._last_voice_at is not None
             and at - self._last_voice_at <= config.continue_s
             and self._soft_over(dbov, None)
+            and not self._held(dbov)
         ):
             # Straight after voice it is the fading end of the sound: part of the speech. After
             # a packet of noise it only tells that the speech goes on (`soft`).
@@ -209,11 +231,27 @@ class VoiceActivity:
             self._voiced = True
             return True
         if not voice:
-            self._learn_floor(level, at)
+            if not falling:
+                self._learn_floor(level, at)
             if young and self._opened_on_noise and (loudest_noise is None or dbov > loudest_noise):
                 self._young_noise_dbov = dbov
         self._voiced = voice
         return voice
+
+    def _held(self, dbov: int) -> bool:
+        """The level `dbov`, under a syllable's peak, has held still for held_ms: speech there
+        rises into a syllable or fades from it, noise (a hum let through after a turn) holds."""
+        floor = self.floor_dbov
+        if floor is None or dbov >= floor + self.config.peak_above_floor_db:
+            return False
+        recent, count = self._recent_dbov, self.config.held_packets
+        if len(recent) < count:
+            return False
+        quietest = loudest = dbov
+        for back in range(2, count + 1):
+            level = recent[-back]
+            quietest, loudest = min(quietest, level), max(loudest, level)
+        return loudest - quietest <= self.config.held_db
 
     def _syllable_peaked(self, line: int, dbov: int, at: float) -> bool:
         """The current syllable (what the window holds of it) reached `line`: mostly, the
@@ -314,6 +352,16 @@ class VoiceActivity:
     def extra_hangover_ms(self) -> int:
         """Pause bridged on top of the usual hangover: a faint voice's hidden edges."""
         return self.config.faint_extra_hangover_ms if self.faint else 0
+
+
+def _rose(levels: deque[int], by_db: int) -> bool:
+    """Some level is `by_db` louder than one before it: speech rises into its syllables."""
+    quietest = levels[0]
+    for dbov in levels:
+        if dbov - quietest >= by_db:
+            return True
+        quietest = min(quietest, dbov)
+    return False
 
 
 def _median(levels: list[int]) -> int | None:

@@ -18,7 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from bench.speaking.sweep import HEADER, Cell, row
+from bench.speaking.sweep import HEADER, SEPARATOR, Cell, row
 from bench.speaking.truth import SpeakerResult, match_onsets
 from rooms.engagement import Engagement
 
@@ -35,7 +35,7 @@ def levels(trace: Path) -> dict[str, list[tuple[float, int, bool]]]:
 
 
 def score(record: dict[str, Any], packets: dict[str, list[tuple[float, int, bool]]]) -> Cell:
-    cell = Cell(record["mode"], record["kind"], record["floor"])
+    cell = Cell(record["mode"], record.get("pitch", "middle"), record["kind"], record["floor"])
     for name, s in record["speakers"].items():
         pid, origin = s["pid"], s["origin"]
         mine = packets.get(pid, [])
@@ -75,7 +75,7 @@ def main() -> int:
     args = parser.parse_args()
     traces: dict[str, dict[str, list[tuple[float, int, bool]]]] = {}
     print(HEADER)
-    print("|" + "---|" * 8)
+    print(SEPARATOR)
     cells = []
     for line in (args.folder / "cells.jsonl").read_text().splitlines():
         record = json.loads(line)

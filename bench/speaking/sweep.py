@@ -1,11 +1,14 @@
 """The noise sweep: the speaking benchmark over microphone noise floors and kinds, per mode.
 
     .venv/bin/python -m bench.speaking_accuracy --sweep [--modes bots,chromium,chromium-raw,loaded]
-        [--kinds white,pink,hum] [--floors=-70,-60,-55,-50,-45]
+        [--pitches low,middle,high] [--kinds white,pink,hum,hum60] [--floors=-70,-60,-55,-50,-45]
 
 Each cell is one session on one server per mode: three speakers (-20, -30 and a quiet -40 dBov;
-two-sentence utterances with 0.2-0.4 s pauses, and backchannels, "Yeah." and "Uh huh.") and one
-member who never speaks, all four on the same kind and level of microphone noise. Modes: bots
+two-sentence utterances with sentence breaks of 0.2-0.45 s inside them, and backchannels of
+0.3-0.8 s, "Yeah.", "Uh huh.", "Mhm." and "Yes.") and one member who never speaks, all four on
+the same kind and level of microphone noise (white, pink, mains hum at 50 Hz, "hum", or 60 Hz)
+and with voices of one pitch: low (a deep male voice, its fundamental about 80 Hz, among the
+hum's harmonics), middle (the cast's own, about 100-210 Hz) or high (about 280 Hz). Modes: bots
 (no processing), headless Chromium with its default processing, Chromium with auto gain and
 noise suppression turned off by the page's constraints (an init script of the bench), and bots
 with the server's core kept busy by a CPU-bound process pinned to it. Targets per speaker and
@@ -27,7 +30,7 @@ import subprocess
 import time
 import traceback
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +55,18 @@ SCRIPT = (
     Line("Ana", ("Uh huh.",), (0.6, 0.9)),
     Line("Ben", ("Writing things down helps me.", "Then my head feels quieter."), (0.6, 0.9)),
     Line("Cleo", ("Yeah.",), (0.7, 1.0)),
+    Line("Ana", ("Does it work every night?", "Even on the bad ones?"), (0.6, 0.9)),
+    Line("Ben", ("Yes.",), (0.6, 0.9)),
+    Line("Ana", ("Mhm.",), (0.6, 0.9)),
 )
-PAUSE_S = (0.2, 0.4)
+PAUSE_S = (0.2, 0.45)  # sentence breaks inside an utterance
+# A cell's voice pitch: every speaker's espeak-ng voice and pitch (fundamental measured on
+# espeak-ng 1.51), or None: the cast's own.
+PITCHES: dict[str, tuple[str, int] | None] = {
+    "low": ("en+m3", 0),  # about 80 Hz: a deep male voice, among mains hum's harmonics
+    "middle": None,  # about 100 Hz (Ben, Sam) and 210 Hz (Ana, Cleo)
+    "high": ("en+f4", 90),  # about 280 Hz
+}
 FLOORS = (-70.0, -60.0, -55.0, -50.0, -45.0)
 MODES = ("bots", "chromium", "chromium-raw", "loaded")
 RAW = {"autoGainControl": False, "noiseSuppression": False}
@@ -64,6 +77,7 @@ CELL_LIMIT_S = 120.0
 @dataclass
 class Cell:
     mode: str
+    pitch: str
     kind: str
     floor_dbov: float
     results: list[SpeakerResult] = field(default_factory=list)
@@ -88,7 +102,7 @@ def speaker_cell(r: SpeakerResult) -> str:
 
 
 HEADER = (
-    "| mode | noise | floor dBFS | "
+    "| mode | pitch | noise | floor dBFS | "
     + " | ".join(
         f"{s.name} ({s.speech_dbov:.0f} dBov)" if s.name != "Sam" else "Sam (never speaks)"
         for s in CAST
@@ -100,19 +114,36 @@ HEADER = (
 def row(cell: Cell) -> str:
     cells = [speaker_cell(r) for r in cell.results] or [cell.error or "?"] * len(CAST)
     result = "PASS" if cell.ok else "FAIL"
-    return f"| {cell.mode} | {cell.kind} | {cell.floor_dbov:.0f} | {' | '.join(cells)} | {result} |"
+    where = f"{cell.mode} | {cell.pitch} | {cell.kind} | {cell.floor_dbov:.0f}"
+    return f"| {where} | {' | '.join(cells)} | {result} |"
+
+
+SEPARATOR = "|" + "---|" * (len(CAST) + 5)
+
+
+def cast_at(pitch: str) -> tuple[Speaker, ...]:
+    """The cast, speaking at `pitch` (PITCHES)."""
+    voice = PITCHES[pitch]
+    if voice is None:
+        return CAST
+    return tuple(replace(s, voice=voice[0], pitch=voice[1]) for s in CAST)
 
 
 def cell_conversation(
-    workdir: Path, seed: int, lead_in_s: float, kind: str, floor_dbov: float
+    workdir: Path,
+    seed: int,
+    lead_in_s: float,
+    kind: str,
+    floor_dbov: float,
+    pitch: str = "middle",
 ) -> Conversation:
-    """The sweep's conversation, everyone on `kind` noise at `floor_dbov`."""
+    """The sweep's conversation at `pitch`, everyone on `kind` noise at `floor_dbov`."""
     return build_conversation(
         workdir,
         seed,
         lead_in_s,
         script=SCRIPT,
-        cast=CAST,
+        cast=cast_at(pitch),
         noise=(kind, floor_dbov),
         join_pause_s=PAUSE_S,
     )
@@ -122,6 +153,7 @@ def cell_record(cell: Cell, conversation: Conversation, result: RunResult) -> di
     """What bench/speaking/replay.py needs to score a cell's traced levels again."""
     return {
         "mode": cell.mode,
+        "pitch": cell.pitch,
         "kind": cell.kind,
         "floor": cell.floor_dbov,
         "speakers": {
@@ -147,7 +179,7 @@ async def run_cell(
 
 
 async def run_mode(
-    mode: str, kinds: list[str], floors: list[float], workdir: Path, seed: int
+    mode: str, grid: list[tuple[str, str, float]], workdir: Path, seed: int
 ) -> tuple[list[Cell], VoiceBitTally, str]:
     """Every cell of one mode on one server; the cells, the voice-bit tally and a load note."""
     lead_in = BOT_LEAD_IN_S if mode in ("bots", "loaded") else CHROMIUM_LEAD_IN_S
@@ -170,29 +202,28 @@ async def run_mode(
     cells: list[Cell] = []
     played: list[tuple[Conversation, RunResult]] = []
     try:
-        for kind in kinds:
-            for floor in floors:
-                cell = Cell(mode, kind, floor)
-                celldir = workdir / f"{mode}-{kind}-{-floor:.0f}"
-                celldir.mkdir()
-                conversation = await asyncio.to_thread(
-                    cell_conversation, celldir, seed, lead_in, kind, floor
-                )
-                try:
-                    async with asyncio.timeout(CELL_LIMIT_S):
-                        result = await run_cell(mode, conversation, server, celldir)
-                    cell.results = result.results
-                    cell.notes = result.notes
-                    played.append((conversation, result))
-                    with (workdir / "cells.jsonl").open("a") as log:
-                        log.write(json.dumps(cell_record(cell, conversation, result)) + "\n")
-                except Exception as exc:  # one broken cell is a failed cell, not a lost sweep
-                    cell.error = f"{type(exc).__name__}: {exc}"[:200]
-                    traceback.print_exc()
-                for track in conversation.tracks.values():
-                    track.pcm = array("h")  # the audio is not needed any more
-                cells.append(cell)
-                print(row(cell), flush=True)
+        for pitch, kind, floor in grid:
+            cell = Cell(mode, pitch, kind, floor)
+            celldir = workdir / f"{mode}-{pitch}-{kind}-{-floor:.0f}"
+            celldir.mkdir()
+            conversation = await asyncio.to_thread(
+                cell_conversation, celldir, seed, lead_in, kind, floor, pitch
+            )
+            try:
+                async with asyncio.timeout(CELL_LIMIT_S):
+                    result = await run_cell(mode, conversation, server, celldir)
+                cell.results = result.results
+                cell.notes = result.notes
+                played.append((conversation, result))
+                with (workdir / "cells.jsonl").open("a") as log:
+                    log.write(json.dumps(cell_record(cell, conversation, result)) + "\n")
+            except Exception as exc:  # one broken cell is a failed cell, not a lost sweep
+                cell.error = f"{type(exc).__name__}: {exc}"[:200]
+                traceback.print_exc()
+            for track in conversation.tracks.values():
+                track.pcm = array("h")  # the audio is not needed any more
+            cells.append(cell)
+            print(row(cell), flush=True)
     finally:
         if burner is not None:
             stop_process(burner)
@@ -208,21 +239,24 @@ async def run_mode(
 
 async def sweep(args: argparse.Namespace, workdir: Path) -> int:
     modes = [m for m in args.modes.split(",") if m]
+    pitches = [p for p in args.pitches.split(",") if p]
     kinds = [k for k in args.kinds.split(",") if k]
     floors = [float(f) for f in args.floors.split(",") if f]
-    for m in modes:
-        if m not in MODES:
-            raise SystemExit(f"unknown mode {m!r}: one of {', '.join(MODES)}")
+    for what, given, known in (("mode", modes, MODES), ("pitch", pitches, PITCHES)):
+        for name in given:
+            if name not in known:
+                raise SystemExit(f"unknown {what} {name!r}: one of {', '.join(known)}")
     for k in kinds:
         if k not in KINDS:
             raise SystemExit(f"unknown noise kind {k!r}: one of {', '.join(KINDS)}")
+    grid = [(p, k, f) for p in pitches for k in kinds for f in floors]
     print(HEADER)
-    print("|" + "---|" * (len(CAST) + 4), flush=True)
+    print(SEPARATOR, flush=True)
     every: list[Cell] = []
     notes: list[str] = []
     tallies: dict[str, VoiceBitTally] = {}
     for mode in modes:
-        cells, counted, note = await run_mode(mode, kinds, floors, workdir, args.seed)
+        cells, counted, note = await run_mode(mode, grid, workdir, args.seed)
         every.extend(cells)
         notes.append(note)
         tallies[mode] = counted
@@ -237,7 +271,7 @@ async def sweep(args: argparse.Namespace, workdir: Path) -> int:
     print()
     print(f"{len(every) - len(failed)} of {len(every)} cells PASS")
     for cell in failed:
-        print(f"- FAIL {cell.mode} {cell.kind} {cell.floor_dbov:.0f} dBFS")
+        print(f"- FAIL {cell.mode} {cell.pitch} {cell.kind} {cell.floor_dbov:.0f} dBFS")
         for note in cell.notes:
             print(f"  - {note}")
     return 0 if not failed else 1

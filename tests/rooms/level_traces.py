@@ -42,9 +42,12 @@ class Frames:
         return out
 
 
+HUM_HZ = {"hum": 60.0, "hum50": 50.0}  # mains: the Americas' 60 Hz, Europe's 50 Hz
+
+
 def noise(kind: str, n: int, rng: random.Random) -> list[float]:
-    """Unit-RMS noise: "white", "pink" (Kellet's filter) or "hum" (60 Hz and harmonics),
-    high-passed at 20 Hz as a microphone is."""
+    """Unit-RMS noise: "white", "pink" (Kellet's filter) or a mains hum with harmonics ("hum"
+    at 60 Hz, "hum50"), high-passed at 20 Hz as a microphone is."""
     if kind == "white":
         samples = [rng.gauss(0.0, 1.0) for _ in range(n)]
     elif kind == "pink":
@@ -57,9 +60,13 @@ def noise(kind: str, n: int, rng: random.Random) -> list[float]:
             b2 = 0.57000 * b2 + w * 1.0526913
             samples.append(b0 + b1 + b2 + w * 0.1848)
     else:
+        hum_hz = HUM_HZ[kind]
         phases = [rng.uniform(0, 2 * math.pi) for _ in range(5)]
         samples = [
-            sum(math.sin(2 * math.pi * 60 * k * i / RATE + phases[k - 1]) / k for k in range(1, 6))
+            sum(
+                math.sin(2 * math.pi * hum_hz * k * i / RATE + phases[k - 1]) / k
+                for k in range(1, 6)
+            )
             + 0.05 * rng.gauss(0.0, 1.0)
             for i in range(n)
         ]
@@ -72,11 +79,14 @@ def noise(kind: str, n: int, rng: random.Random) -> list[float]:
     return [s / rms for s in samples]
 
 
-def speech(sentences: list[Sentence], n: int, rng: random.Random) -> list[float]:
-    """Unit active-level speech-like sound over each sentence: a harmonic tone (its own pitch)
-    whose loudness rises and falls syllable by syllable (3-6 Hz, each syllable ±4 dB)."""
+def speech(
+    sentences: list[Sentence], n: int, rng: random.Random, pitch_hz: float | None = None
+) -> list[float]:
+    """Unit active-level speech-like sound over each sentence: a harmonic tone (`pitch_hz`, or
+    a pitch of its own at 110-220 Hz) whose loudness rises and falls syllable by syllable (3-6
+    Hz, each syllable ±4 dB)."""
     out = [0.0] * n
-    pitch = rng.uniform(110, 220)
+    pitch = rng.uniform(110, 220) if pitch_hz is None else pitch_hz
     for start, end in sentences:
         rate = rng.uniform(3.0, 6.0)
         t = start
@@ -95,10 +105,12 @@ def speech(sentences: list[Sentence], n: int, rng: random.Random) -> list[float]
     return [s / rms for s in out]
 
 
-def frames(sentences: list[Sentence], seconds: float, kind: str, seed: int) -> Frames:
+def frames(
+    sentences: list[Sentence], seconds: float, kind: str, seed: int, pitch_hz: float | None = None
+) -> Frames:
     rng = random.Random(seed)
     n = round(seconds * RATE)
-    s, z = speech(sentences, n, rng), noise(kind, n, rng)
+    s, z = speech(sentences, n, rng, pitch_hz), noise(kind, n, rng)
     ss, sn, nn = [], [], []
     for f in range(0, n - FRAME + 1, FRAME):
         ss.append(sum(x * x for x in s[f : f + FRAME]))

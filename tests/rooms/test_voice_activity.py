@@ -163,8 +163,9 @@ def test_soft_sounds_just_after_clear_voice_are_voice_but_never_start_it() -> No
     assert not any(va.hear(44 + k % 2, None, at + 0.02 * k) for k in range(20))
     at += 0.4
     assert va.hear(38, None, at)  # a syllable, 12 dB over the floor
-    soft = [va.hear(44, None, at + 0.02 * (k + 1)) for k in range(15)]
-    assert soft[:9] == [True] * 9  # the soft sound after it, for up to 200 ms
+    # the soft sound after it, moving by 2 dB as speech does (a level held still is noise)
+    soft = [va.hear((44, 42, 43)[k % 3], None, at + 0.02 * (k + 1)) for k in range(15)]
+    assert soft[:9] == [True] * 9  # ...is voice for up to 200 ms
     assert not any(soft[11:])  # ...and no longer
     assert va.floor_dbov == -50
 
@@ -225,6 +226,30 @@ def test_noise_lifted_by_auto_gain_after_a_turn_does_not_lengthen_it() -> None:
     (turn,) = result.engine.utterances("talker")
     speech_end = JOINED_S + (len(floor) + len(speech) + len(fade)) * FRAME_S
     assert turn.end - speech_end <= 0.2, (turn, speech_end)
+
+
+def test_a_hum_let_through_as_a_turn_ends_does_not_lengthen_it() -> None:
+    """Chromium over a -47 dBFS 50 Hz hum (the sweep, traced): its noise suppressor holds the
+    hum at -59 dBov in silence and lets it through at -50/-51 dBov as a quiet voice's turn ends,
+    9 dB over the floor and held within 1 dB for 0.4 s, then Opus DTX sends only a pair of
+    packets every 400 ms. The last syllable's peak was still within the 400 ms the fluctuation
+    rule looks back, so the held hum counted as that syllable going on, then as its fade: the
+    turn ran 0.4 s long. Under the peaks speech rises and fades; a level held still is noise."""
+    e = Engagement()
+    e.join("talker", {"name": "talker", "role": "participant"}, 0.0)
+    speech = [20, 24, 30, 24, 18, 26] * 10 + [35, 47, 44, 38, 44, 49]  # its last syllable, traced
+    held_hum = [50] * 8 + [51, 50] + [51] * 9
+    levels = [59] * 150 + speech + held_hum
+    for i, level in enumerate(levels):
+        e.level("talker", level, round(i * FRAME_S, 3))
+    speech_end = (150 + len(speech)) * FRAME_S
+    dtx = round(len(levels) * FRAME_S + 0.4, 3)
+    for pair in range(5):  # DTX: two packets every 400 ms
+        for k in range(2):
+            e.level("talker", 51, round(dtx + 0.4 * pair + FRAME_S * k, 3))
+    e.tick(dtx + 3.0)
+    (turn,) = e.utterances("talker")
+    assert abs(turn.end - speech_end) <= 0.1, (turn, speech_end)
 
 
 def test_a_noise_suppressor_engaging_late_is_not_a_turn() -> None:
@@ -309,3 +334,65 @@ def test_a_voice_rising_softly_out_of_the_noise_is_marked_at_its_first_clear_pac
     click = [40]
     result = run({"talker": floor + click + floor})
     assert result.marked["talker"] == []
+
+
+# A voice's utterances as real groups speak them: sentence breaks of 0.2, 0.34 and 0.45 s
+# inside an utterance (one turn each) and backchannels ("mm-hm", "yes") of 0.3, 0.8 and 0.5 s.
+UTTERANCES: list[Sentence] = [
+    (2.0, 3.6), (3.8, 6.0), (9.0, 9.3), (13.0, 15.0), (15.34, 17.2), (20.0, 20.8),
+    (24.0, 25.5), (25.95, 27.0), (30.0, 30.5),
+]  # fmt: skip
+UTTERANCES_S = 34.0
+PITCH_HZ = {"low": 85.0, "middle": 150.0, "high": 250.0}  # a deep voice's is among a hum's
+# harmonics (50 Hz: 100, 150, 200, 250; 60 Hz: 120, 180, 240)
+
+
+@cache
+def voice_trace(pitch: str | None, kind: str) -> Frames:
+    """The utterances at `pitch` (None: no speech, the silent member) over `kind` noise."""
+    if pitch is None:
+        return frames([], UTTERANCES_S, kind, seed=8)
+    return frames(UTTERANCES, UTTERANCES_S, kind, seed=7, pitch_hz=PITCH_HZ[pitch])
+
+
+@pytest.mark.parametrize("noise_dbov", [-60, -47])
+@pytest.mark.parametrize("kind", ["hum50", "hum"])
+@pytest.mark.parametrize("pitch", list(PITCH_HZ))
+def test_every_pitch_over_mains_hum_keeps_its_sentences_and_backchannels(
+    pitch: str, kind: str, noise_dbov: float
+) -> None:
+    result = run(
+        {
+            "talker": voice_trace(pitch, kind).levels(-26.0, noise_dbov),
+            "silent": voice_trace(None, kind).levels(-26.0, noise_dbov),
+        }
+    )
+    check_speaker(result, "talker", turns(UTTERANCES))
+    m = result.engine.metrics(result.end)["participants"]["silent"]
+    assert m["speaking_s"] <= 0.5 and m["turns"] == 0, m
+
+
+# Chromium over a -47 dBFS 60 Hz hum (the sweep's traced levels): a stream that opens on a
+# burst of its processing, -37 dBov, falling without a rise into the suppressed hum at -53/-54
+# dBov, before any floor is known.
+OPENING_BURST = [37, 38, 38, 40, 40, 43, 44, 45, 47, 51, 54]
+
+
+def test_a_stream_opening_on_a_falling_burst_gets_no_turn_of_it() -> None:
+    """The low voice's four utterances (two with a 0.34 s sentence break, a 0.45 s "mm-hm")
+    are four turns, timed to the truth: the falling burst its stream opened on is not a fifth
+    (it was: 0.56 s of the hum after it counted as speech, as no floor was known yet). The
+    member who never speaks, whose stream opened on the same burst, gets no turn."""
+    sentences: list[Sentence] = [
+        (2.0, 3.6), (3.94, 6.0), (9.0, 9.45), (13.0, 15.0), (15.34, 17.2), (20.0, 20.6)
+    ]  # fmt: skip
+    talker = frames(sentences, 24.0, "hum", seed=3, pitch_hz=PITCH_HZ["low"])
+    silent = frames([], 24.0, "hum", seed=4)
+    levels = {
+        "low": OPENING_BURST + talker.levels(-24.0, -53.0)[len(OPENING_BURST) :],
+        "silent": OPENING_BURST + silent.levels(-24.0, -53.0)[len(OPENING_BURST) :],
+    }
+    result = run(levels)
+    check_speaker(result, "low", turns(sentences))
+    m = result.engine.metrics(result.end)["participants"]["silent"]
+    assert m["speaking_s"] == 0 and m["turns"] == 0, m
