@@ -52,7 +52,7 @@ async def test_levels_are_timed_by_their_rtp_time_so_a_stall_neither_splits_nor_
             # woken 1.4 s late (server/live/workers.py), while the burst is still queued
             live.registry.behind.note(1.4, live.now[0])
             engagement.tick(live.now[0] - live.registry.behind.value(live.now[0]))
-        level = 25 if i % 10 < 5 else 35
+        level = 35 if i % 10 < 5 else 25  # opens soft, then rises (a first syllable)
         live.registry._on_audio_level(
             "s_1", AudioLevel(bo, level, True, mono + arrives, mono + spoken)
         )
