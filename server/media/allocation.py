@@ -8,11 +8,13 @@ the time come in as values; every decision is written to the allocation's `trace
    order, steps up towards the layer its tile wants. Lower layers come before pausing a tile:
    a tile is paused only when its lowest layer does not fit.
 3. Hysteresis: going down is at once; going up from the previous allocation (a higher layer,
-   or a paused tile back) needs `up_margin` of room over its cost, and a paused tile stays paused `resume_after_s`.
+   or a paused tile back) needs `up_margin` of room over its cost, and a paused tile stays
+   paused `resume_after_s`.
 4. Probing: while something is held back and the budget has not fallen since the previous
-   allocation (there is one: the first never probes), every `probe_every_s` the first step held back is allowed if it exceeds the
-   budget by at most `probe_headroom`: the extra media is the probe, and the estimate
-   (bandwidth_estimator.py) either climbs with it or cuts it at the next allocation.
+   allocation (there is one: the first never probes), every `probe_every_s` the first step
+   held back is allowed if it exceeds the budget by at most `probe_headroom`: the extra media
+   is the probe, and the estimate (bandwidth_estimator.py) either climbs with it or cuts it at
+   the next allocation.
 """
 
 from __future__ import annotations
@@ -66,9 +68,8 @@ def allocate(
     paused_before: Mapping[str, float] = previous.paused_at if previous else {}
     audio_bps = audio_streams * config.audio_bps_per_stream
     room = budget_bps - audio_bps
-    trace.append(
-        f"budget {budget_bps} bps, audio {audio_streams} x {config.audio_bps_per_stream}: video {room}"
-    )
+    each = config.audio_bps_per_stream
+    trace.append(f"budget {budget_bps} bps, audio {audio_streams} x {each}: video {room}")
     layers: dict[str, int] = {}
     used = 0
 

@@ -90,6 +90,7 @@ class MediaRouter:
         on_audio_level: Callable[[AudioLevel], None],
         on_failed: Callable[[str], None],
         on_video_watched: Callable[[str, tuple[str, ...]], None] = lambda pid, rids: None,
+        on_held_back: Callable[[str, frozenset[str]], None] = lambda pid, publishers: None,
     ) -> None:
         self.config = config
         self.stats = stats
@@ -98,6 +99,9 @@ class MediaRouter:
         self._on_failed = on_failed
         # a publisher's camera layers to encode (none: unwatched), on change
         self._on_video_watched = on_video_watched
+        # a subscriber's tiles its downlink estimate leaves without video, on change
+        self._on_held_back = on_held_back
+        self._budget_planned_at = 0.0  # when an estimate last re-planned
         self.participants: dict[str, ParticipantMedia] = {}
         self.graph = ForwardingGraph(on_started=self._video_started, stats=stats)
         self.video = VideoSelection()  # last-N: which video each subscriber's slots carry
@@ -347,6 +351,22 @@ class MediaRouter:
         if self.video.set_speaker(room_id, pid):
             self._rewire()
 
+    def set_spotlight(self, pid: str | None) -> None:
+        """The session's spotlight (None: none): first in every budget, at the top layer."""
+        if self.video.set_spotlight(pid):
+            self._rewire()
+
+    def set_estimate(self, pid: str, bps: int) -> None:
+        """`pid`'s downlink bandwidth estimate: its video is allocated within it. Re-plans at
+        most every `budget_replan_s` (an estimate comes with every feedback, ~10 a second)."""
+        if pid not in self.participants:
+            return
+        self.video.set_budget(pid, bps)
+        now = time.monotonic()
+        if now - self._budget_planned_at >= self.config.budget_replan_s:
+            self._budget_planned_at = now
+            self._rewire()
+
     def _video_started(self, consumer: Consumer, producer: Producer) -> None:
         for sub in self.participants.values():
             if consumer in sub.slots.get("video", ()):
@@ -367,6 +387,7 @@ class MediaRouter:
                 m.camera is not None and not m.hidden,
                 len(m.slots.get("video", [])),
                 m.camera.available(now) if m.camera else (),
+                publishes_audio="audio" in m.producers and not m.hidden,
             )
             for m in self.participants.values()
         ]
@@ -376,6 +397,8 @@ class MediaRouter:
             if camera is not None:
                 camera.pause(paused, now)
                 self._on_video_watched(pid, tuple(r for r in camera.rids if r not in paused))
+        for pid, publishers in plan.held_back.items():
+            self._on_held_back(pid, publishers)
         return plan.selected
 
     def set_hidden(self, pid: str, hidden: bool) -> None:

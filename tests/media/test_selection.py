@@ -215,7 +215,18 @@ def test_a_bandwidth_budget_lowers_big_tiles_first_then_drops_tiles() -> None:
     view = View("p09", tiles, Level.GOOD, budget_bps=200_000)
     assert choose_layers(view, "p01", layers) == {"p01": "q"}  # the speaker is the last one
     view = View("p09", tiles, Level.GOOD, budget_bps=1)
-    assert choose_layers(view, "p01", layers) == {"p01": "q"}
+    assert choose_layers(view, "p01", layers) == {}  # not even the speaker's lowest layer fits
+
+
+def test_a_budget_carries_audio_first_and_the_spotlight_before_the_speaker() -> None:
+    layers = {p: SIMULCAST for p in PEOPLE}
+    tiles = (Tile("p02", 320, 240), Tile("p01", 160, 120), Tile("p03", 640, 480))
+    # 3 audio streams (120 k) leave 180 k: one lowest layer, the spotlight's
+    view = View("p09", tiles, Level.GOOD, budget_bps=300_000, audio_streams=3)
+    assert choose_layers(view, "p01", layers, spotlight="p03") == {"p03": "q"}
+    # without a spotlight the speaker comes first, then the largest tile; the smallest waits
+    view = View("p09", tiles, Level.GOOD, budget_bps=400_000, audio_streams=0)
+    assert choose_layers(view, "p01", layers) == {"p01": "q", "p03": "q"}
 
 
 def test_tiles_of_people_without_video_or_of_oneself_get_nothing() -> None:
