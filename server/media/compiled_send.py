@@ -25,6 +25,7 @@ from server.media.rtp_writer import (
     Retransmissions,
     RtpWriter,
     SendSetup,
+    TransportSequence,
     stream_starts,
 )
 
@@ -49,14 +50,24 @@ def _fan_out_not_built(
 
 try:
     from server.media._rtp_send import FrameWriter, fan_out
+    from server.media._rtp_send import TransportSequence as CompiledTransportSequence
 except ImportError:  # pragma: no cover - built on every machine with a C compiler
     COMPILED = False
     FrameWriter = _NotBuilt  # type: ignore[misc, assignment]
+    CompiledTransportSequence = _NotBuilt  # type: ignore[misc, assignment]
     fan_out = _fan_out_not_built
 else:
     COMPILED = True
 
-__all__ = ["COMPILED", "PROTECT", "CompiledRtpWriter", "fan_out", "new_writer", "srtp_context"]
+__all__ = [
+    "COMPILED",
+    "PROTECT",
+    "CompiledRtpWriter",
+    "fan_out",
+    "new_transport_sequence",
+    "new_writer",
+    "srtp_context",
+]
 _SESSION_CONTEXT = "_srtp"  # pylibsrtp.Session's `srtp_t *`
 PROTECT = int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect")))
 _enabled = True
@@ -74,16 +85,26 @@ def srtp_context(session: pylibsrtp.Session) -> int:
     return int(ffi.cast("uintptr_t", getattr(session, _SESSION_CONTEXT)[0]))
 
 
-def _offsets(extensions: Extensions) -> tuple[int, int]:
+def _offsets(extensions: Extensions) -> tuple[int, int, int]:
+    """The offsets the C writer takes: -1 for a value not negotiated."""
     at_time, at_level = extensions.abs_send_time_at, extensions.audio_level_at
-    return (-1 if at_time is None else at_time, -1 if at_level is None else at_level)
+    at_seq = extensions.transport_seq_at
+    return (
+        -1 if at_time is None else at_time,
+        -1 if at_level is None else at_level,
+        -1 if at_seq is None else at_seq,
+    )
 
 
 class CompiledRtpWriter(FrameWriter):
     """The C writer with the NACK side in Python (`Retransmissions`, as RtpWriter's)."""
 
     def __init__(
-        self, setup: SendSetup, first_seq: int | None = None, ts_origin: int | None = None
+        self,
+        setup: SendSetup,
+        first_seq: int | None = None,
+        ts_origin: int | None = None,
+        transport: CompiledTransportSequence | None = None,
     ) -> None:
         seq, origin = stream_starts(first_seq, ts_origin)
         with_level = Extensions(setup, with_level=True)
@@ -97,17 +118,30 @@ class CompiledRtpWriter(FrameWriter):
             _offsets(with_level),
             bytes(without_level.block),
             _offsets(without_level),
+            transport,
         )
-        self._retransmissions = Retransmissions(setup.rtx)
+        self._retransmissions = Retransmissions(setup.rtx, transport, with_level.transport_seq_at)
 
     def retransmission(self, seq: int) -> bytes | None:
         return self._retransmissions.resend(self.packet(seq), seq)
 
 
+def new_transport_sequence() -> TransportSequence | CompiledTransportSequence:
+    """A subscriber connection's transport-wide sequence numbers, for the writers `new_writer`
+    makes (the compiled ones take only the compiled kind)."""
+    return CompiledTransportSequence() if COMPILED and _enabled else TransportSequence()
+
+
 def new_writer(
-    setup: SendSetup, first_seq: int | None = None, ts_origin: int | None = None
+    setup: SendSetup,
+    first_seq: int | None = None,
+    ts_origin: int | None = None,
+    transport: TransportSequence | CompiledTransportSequence | None = None,
 ) -> FrameWriting:
-    """The compiled writer when built and enabled, else the pure-Python one."""
+    """The compiled writer when built and enabled, else the pure-Python one; `transport` (from
+    `new_transport_sequence`) numbers every packet when transport-cc was negotiated."""
     if COMPILED and _enabled:
-        return CompiledRtpWriter(setup, first_seq, ts_origin)
-    return RtpWriter(setup, first_seq, ts_origin)
+        assert transport is None or isinstance(transport, CompiledTransportSequence)
+        return CompiledRtpWriter(setup, first_seq, ts_origin, transport)
+    assert transport is None or isinstance(transport, TransportSequence)
+    return RtpWriter(setup, first_seq, ts_origin, transport)

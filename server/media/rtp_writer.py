@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 RTP_HISTORY_SIZE = 128  # packets kept for NACK, as aiortc keeps: ~2 s of 640x480 video
+TRANSPORT_HISTORY_SIZE = 4096  # packets whose send time is kept for transport-cc feedback
 URI_MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
 URI_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 URI_AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+URI_TRANSPORT_CC = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 NTP_EPOCH_OFFSET_S = 2_208_988_800  # 1900-01-01 to 1970-01-01
 
 _HEADER = struct.Struct("!BBHII")  # V=2 P X CC, M PT, sequence number, timestamp, SSRC
@@ -62,8 +64,41 @@ def _extension_block(elements: list[tuple[int, bytes]]) -> tuple[bytearray, list
     return bytearray(head + body), offsets
 
 
+class PacketNumbering(Protocol):
+    """Transport-wide sequence numbers (TransportSequence, or the compiled one)."""
+
+    def take(self, size: int) -> int: ...
+
+    def sent(self, seq: int) -> tuple[float, int] | None: ...
+
+
+class TransportSequence:
+    """The transport-wide sequence numbers of one subscriber's connection, shared by all its
+    writers, and when (ms of `time.monotonic()`) and how big each packet was, for its
+    transport-cc feedback. (`_rtp_send.TransportSequence` is the same in C.)"""
+
+    def __init__(self) -> None:
+        self.next = 0
+        self._kept: list[tuple[int, float, int] | None] = [None] * TRANSPORT_HISTORY_SIZE
+
+    def take(self, size: int, now_ms: float | None = None) -> int:
+        """The next sequence number, for a packet of `size` bytes sent now."""
+        seq = self.next
+        self.next = (seq + 1) & _SEQ_MASK
+        sent = time.monotonic() * 1000.0 if now_ms is None else now_ms
+        self._kept[seq % TRANSPORT_HISTORY_SIZE] = (seq, sent, size)
+        return seq
+
+    def sent(self, seq: int) -> tuple[float, int] | None:
+        """(when it was sent, its size) while `seq` is kept."""
+        kept = self._kept[seq % TRANSPORT_HISTORY_SIZE]
+        return None if kept is None or kept[0] != seq else (kept[1], kept[2])
+
+
 class Extensions:
-    """One variant of a writer's extension block, with the offsets of its per-frame values."""
+    """One variant of a writer's extension block, with the offsets of its per-frame values
+    (the transport-wide sequence number's comes before the audio level's, so it is the same in
+    both variants)."""
 
     def __init__(self, setup: SendSetup, with_level: bool) -> None:
         ids = setup.extensions
@@ -72,7 +107,7 @@ class Extensions:
         if URI_MID in ids and setup.mid:
             elements.append((ids[URI_MID], setup.mid.encode()))
             kinds.append(URI_MID)
-        for uri, size in ((URI_ABS_SEND_TIME, 3), (URI_AUDIO_LEVEL, 1)):
+        for uri, size in ((URI_ABS_SEND_TIME, 3), (URI_TRANSPORT_CC, 2), (URI_AUDIO_LEVEL, 1)):
             if uri in ids and (uri != URI_AUDIO_LEVEL or with_level):
                 elements.append((ids[uri], bytes(size)))
                 kinds.append(uri)
@@ -80,6 +115,7 @@ class Extensions:
         where = dict(zip(kinds, offsets, strict=True))
         self.abs_send_time_at = where.get(URI_ABS_SEND_TIME)
         self.audio_level_at = where.get(URI_AUDIO_LEVEL)
+        self.transport_seq_at = where.get(URI_TRANSPORT_CC)
 
     def filled(self, send_time: int, level: tuple[bool, int] | None) -> bytes:
         block = self.block
@@ -120,16 +156,24 @@ class Retransmissions:
     """A writer's resending of kept packets: as RTX (its own SSRC and sequence, the original
     sequence number in front of the payload) when negotiated, else the packet itself."""
 
-    def __init__(self, rtx: tuple[int, int] | None) -> None:
+    def __init__(
+        self,
+        rtx: tuple[int, int] | None,
+        transport: PacketNumbering | None = None,
+        transport_seq_at: int | None = None,
+    ) -> None:
         self._rtx = rtx
         self._rtx_seq = random.randrange(1 << 15)
+        # a resent packet gets a transport-wide sequence number of its own, at this offset
+        self._transport = transport if transport_seq_at is not None else None
+        self._transport_seq_at = 12 + (transport_seq_at or 0)
 
     def resend(self, packet: bytes | None, seq: int) -> bytes | None:
         """`packet` is what the writer kept in `seq`'s place; None once it is gone."""
         if packet is None or int.from_bytes(packet[2:4], "big") != seq:
             return None
         if self._rtx is None:
-            return packet
+            return self._numbered(packet)
         rtx_pt, rtx_ssrc = self._rtx
         header_len = 12 + 4 * (packet[0] & 0x0F)
         if packet[0] & 0x10:
@@ -139,7 +183,15 @@ class Retransmissions:
         struct.pack_into("!H", header, 2, self._rtx_seq)
         struct.pack_into("!I", header, 8, rtx_ssrc)
         self._rtx_seq = (self._rtx_seq + 1) & _SEQ_MASK
-        return bytes(header) + packet[2:4] + packet[header_len:]
+        return self._numbered(bytes(header) + packet[2:4] + packet[header_len:])
+
+    def _numbered(self, packet: bytes) -> bytes:
+        transport = self._transport
+        if transport is None:
+            return packet
+        at = self._transport_seq_at
+        wide = transport.take(len(packet)).to_bytes(2, "big")
+        return packet[:at] + wide + packet[at + 2 :]
 
 
 def stream_starts(first_seq: int | None, ts_origin: int | None) -> tuple[int, int]:
@@ -157,14 +209,20 @@ class RtpWriter:
     `_rtp_send.FrameWriter` is the same writer in C; compiled_send.py picks one.)"""
 
     def __init__(
-        self, setup: SendSetup, first_seq: int | None = None, ts_origin: int | None = None
+        self,
+        setup: SendSetup,
+        first_seq: int | None = None,
+        ts_origin: int | None = None,
+        transport: TransportSequence | None = None,
     ):
         self._ssrc = setup.ssrc
         self._payload_type = setup.payload_type
         self._seq, self._ts_origin = stream_starts(first_seq, ts_origin)
-        self._retransmissions = Retransmissions(setup.rtx)
         self._with_level = Extensions(setup, with_level=True)
         self._without_level = Extensions(setup, with_level=False)
+        at = self._with_level.transport_seq_at
+        self._transport = transport if at is not None else None
+        self._retransmissions = Retransmissions(setup.rtx, transport, at)
         self._history: list[bytes | None] = [None] * RTP_HISTORY_SIZE
         self.timestamp = self._ts_origin  # of the last frame written
         self.packets_sent = 0
@@ -193,8 +251,16 @@ class RtpWriter:
         history = self._history
         last = len(payloads) - 1
         packets = []
+        transport = self._transport
+        if transport is not None:
+            at = extensions.transport_seq_at or 0
+            head, tail = ext[:at], ext[at + 2 :]
+            now_ms = time.monotonic() * 1000.0
         for i, payload in enumerate(payloads):
             marked = (pt | 0x80) if i == last else pt
+            if transport is not None:
+                size = 12 + len(ext) + len(payload)
+                ext = head + transport.take(size, now_ms).to_bytes(2, "big") + tail
             packet = pack(first, marked, seq, ts, ssrc) + ext + payload
             history[seq % RTP_HISTORY_SIZE] = packet
             packets.append(packet)

@@ -4,6 +4,7 @@ test holds both writers to it: the pure-Python RtpWriter and the compiled one.""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -15,9 +16,11 @@ from server.media.rtp_writer import (
     URI_ABS_SEND_TIME,
     URI_AUDIO_LEVEL,
     URI_MID,
+    URI_TRANSPORT_CC,
     FrameWriting,
     RtpWriter,
     SendSetup,
+    TransportSequence,
 )
 from tests.media.test_producer_consumer import extensions_map
 
@@ -139,3 +142,45 @@ def test_retransmission_only_from_what_the_history_still_holds(make_writer: Make
         writer.write([bytes([n])], n * 960, send_time=0)
     assert writer.retransmission(0) is None  # overwritten by sequence 128
     assert writer.retransmission(128) is not None
+
+
+def test_every_packet_of_a_connection_gets_the_next_transport_wide_number(
+    make_writer: MakeWriter,
+) -> None:
+    """The video and audio writers of one subscriber share its numbering; aiortc's parser reads
+    each number where the transport-cc extension was negotiated; the numbering keeps each
+    packet's size and send time for the feedback; a retransmission gets a number of its own."""
+    compiled = make_writer is CompiledRtpWriter
+    sequence = compiled_send.CompiledTransportSequence() if compiled else TransportSequence()
+    video = SendSetup(
+        5555, 96, "3", {URI_MID: 1, URI_ABS_SEND_TIME: 3, URI_TRANSPORT_CC: 5}, (97, 6)
+    )
+    audio = SendSetup(7777, 111, "0", {URI_MID: 1, URI_AUDIO_LEVEL: 2, URI_TRANSPORT_CC: 5})
+    video_writer = make_writer(video, first_seq=10, ts_origin=0, transport=sequence)
+    audio_writer = make_writer(audio, first_seq=20, ts_origin=0, transport=sequence)
+    before = time.monotonic() * 1000.0
+    packets = video_writer.write([b"v" * 900, b"w" * 300], 3000, send_time=1)
+    packets += audio_writer.write([b"a" * 80], 960, send_time=1, audio_level=(True, 30))
+    packets += audio_writer.write([b"b" * 80], 1920, send_time=1)
+    after = time.monotonic() * 1000.0
+    for number, (packet, setup) in enumerate(
+        zip(packets, (video, video, audio, audio), strict=True)
+    ):
+        parsed = RtpPacket.parse(packet, extensions_map(setup))
+        assert parsed.extensions.transport_sequence_number == number
+        sent = sequence.sent(number)
+        assert sent is not None and sent[1] == len(packet) and before <= sent[0] <= after
+    assert sequence.sent(4) is None  # not sent yet
+    resent = video_writer.retransmission(11)
+    assert resent is not None
+    rtx = RtpPacket.parse(resent, extensions_map(video))
+    assert rtx.ssrc == 6 and rtx.extensions.transport_sequence_number == 4
+    resent_at = sequence.sent(4)
+    assert resent_at is not None and resent_at[1] == len(resent)
+    plain = make_writer(video, first_seq=0, ts_origin=0)  # no numbering given: the bytes stay 0
+    assert (
+        RtpPacket.parse(
+            plain.write([b"x"], 0, 0)[0], extensions_map(video)
+        ).extensions.transport_sequence_number
+        == 0
+    )
