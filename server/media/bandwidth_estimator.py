@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class EstimatorConfig:
-    start_bps: int = 300_000
+    start_bps: int = 800_000  # below what a home link carries; the first overuse corrects it
     min_bps: int = 50_000
     max_bps: int = 20_000_000
     burst_ms: float = 5.0  # packets sent this close together form one group
@@ -195,6 +195,7 @@ class DelayBasedRate:
         )
         self._updated_ms = now_ms
         response_ms = rtt_ms + config.response_extra_ms
+        before = self.bps
         if usage is Usage.OVER and acked_bps is not None:
             if self._decreased_ms is None or now_ms - self._decreased_ms >= response_ms:
                 self._decreased_ms = now_ms
@@ -225,9 +226,10 @@ class DelayBasedRate:
                     1000.0 * elapsed_s,
                 )
             if acked_bps is not None:
-                self.bps = min(
-                    self.bps, config.acked_cap_factor * acked_bps + config.acked_cap_extra_bps
-                )
+                # no climbing far above what arrives; but sending less than the estimate (video
+                # held back, silence) is no reason to lower it
+                cap = config.acked_cap_factor * acked_bps + config.acked_cap_extra_bps
+                self.bps = min(self.bps, max(before, cap))
         self.bps = min(max(self.bps, float(config.min_bps)), float(config.max_bps))
         return self.bps
 

@@ -22,6 +22,7 @@ from server.media.aiortc_hooks import require
 from server.media.rtp_writer import (
     Extensions,
     FrameWriting,
+    PacketNumbering,
     Retransmissions,
     RtpWriter,
     SendSetup,
@@ -136,12 +137,15 @@ def new_writer(
     setup: SendSetup,
     first_seq: int | None = None,
     ts_origin: int | None = None,
-    transport: TransportSequence | CompiledTransportSequence | None = None,
+    transport: PacketNumbering | None = None,
 ) -> FrameWriting:
     """The compiled writer when built and enabled, else the pure-Python one; `transport` (from
-    `new_transport_sequence`) numbers every packet when transport-cc was negotiated."""
+    `new_transport_sequence`, made under the same choice) numbers every packet when
+    transport-cc was negotiated."""
     if COMPILED and _enabled:
-        assert transport is None or isinstance(transport, CompiledTransportSequence)
+        if transport is not None and not isinstance(transport, CompiledTransportSequence):
+            raise TypeError("a compiled writer numbers packets with the compiled sequence")
         return CompiledRtpWriter(setup, first_seq, ts_origin, transport)
-    assert transport is None or isinstance(transport, TransportSequence)
+    if transport is not None and not isinstance(transport, TransportSequence):
+        raise TypeError("the Python writer numbers packets with rtp_writer.TransportSequence")
     return RtpWriter(setup, first_seq, ts_origin, transport)

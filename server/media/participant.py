@@ -10,6 +10,7 @@ from aiortc import RTCPeerConnection
 from server.media.consumer import Consumer
 from server.media.producer import Producer
 from server.media.simulcast import VideoLayers
+from server.media.transport_feedback import FeedbackReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,9 @@ class ParticipantMedia:
     slots: dict[str, list[Consumer]] = field(default_factory=dict)
     video_kept: set[str] | None = None  # hold_video's keep-set (None: nothing held)
     hidden: bool = False  # stepped away: sent to nobody, while still receiving their room
+    # the subscribe connection's transport-cc: the offered extension id and the feedback
+    transport_cc_id: int | None = None
+    feedback: FeedbackReader | None = None
 
     def all_producers(self) -> list[Producer]:
         layers = list(self.camera.producers.values()) if self.camera else []

@@ -29,6 +29,8 @@ from rooms.quality import LinkSample
 from server.background import BackgroundTasks
 from server.config import MediaConfig
 from server.media import aiortc_hooks, aiortc_receive, aiortc_send, link_samples, sdp
+from server.media.bandwidth_estimator import BandwidthEstimator
+from server.media.compiled_send import new_transport_sequence
 from server.media.consumer import Consumer
 from server.media.graph import ForwardingGraph
 from server.media.last_n import Member, VideoSelection
@@ -37,6 +39,8 @@ from server.media.producer import AudioLevel, Producer
 from server.media.selection import Switch, Tile
 from server.media.simulcast import LayerWatch, RidDemux, VideoLayers, layer_sources
 from server.media.stats import ForwardingStats
+from server.media.transport_cc import answered_transport_cc, offer_transport_cc
+from server.media.transport_feedback import FeedbackReader
 
 log = logging.getLogger(__name__)
 
@@ -225,13 +229,15 @@ class MediaRouter:
         media = self.participants.get(pid)
         return media.camera if media else None
 
-    def _add_slot(self, pc: RTCPeerConnection, kind: str, index: int) -> Consumer:
+    def _add_slot(
+        self, pc: RTCPeerConnection, kind: str, index: int, feedback: FeedbackReader
+    ) -> Consumer:
         """One pre-negotiated subscriber slot that sends what its producer forwards, on the
-        lean path (consumer.py)."""
+        lean path (consumer.py); the connection's transport-cc feedback goes to `feedback`."""
         consumer = Consumer(kind, index, self.stats, self.graph)
         transceiver = pc.addTransceiver(consumer, direction="sendonly")
         transceiver.setCodecPreferences(codec_preferences(kind))
-        aiortc_send.send_directly(transceiver.sender, consumer)
+        aiortc_send.send_directly(transceiver.sender, consumer, feedback.on_rtcp)
         aiortc_hooks.on_keyframe_request(transceiver.sender, consumer.request_keyframe)
         return consumer
 
@@ -248,8 +254,14 @@ class MediaRouter:
             raise Refusal("invalid", "already subscribed")
         pc = self._new_pc(pid)
         media.subscribe_pc = pc
+        # its downlink estimate, from the transport-cc feedback on what its slots send
+        feedback = FeedbackReader(
+            new_transport_sequence(),
+            BandwidthEstimator(),
+            lambda bps: self.set_estimate(pid, bps),
+        )
         slots = {
-            kind: [self._add_slot(pc, kind, i) for i in range(self.config.slots_per_kind)]
+            kind: [self._add_slot(pc, kind, i, feedback) for i in range(self.config.slots_per_kind)]
             for kind in KINDS
         }
         try:
@@ -266,7 +278,9 @@ class MediaRouter:
         media.slots = slots
         self._rewire(notify=False)
         self._background.spawn(self._expire_unanswered(pid, pc))
-        return self._local_sdp(pc.localDescription.sdp), self.slots(pid)
+        offer, media.transport_cc_id = offer_transport_cc(self._local_sdp(pc.localDescription.sdp))
+        media.feedback = feedback
+        return offer, self.slots(pid)
 
     async def _expire_unanswered(self, pid: str, pc: RTCPeerConnection) -> None:
         """An offer still unanswered after the timeout is closed (its sockets and what they
@@ -291,6 +305,15 @@ class MediaRouter:
             raise Refusal("invalid", "no subscribe offer is waiting for an answer")
         if len(answer_sdp.encode()) > self.config.max_sdp_bytes or not answer_sdp.startswith("v=0"):
             raise Refusal("invalid_sdp", "not an SDP answer")
+        ext_id, feedback = media.transport_cc_id, media.feedback
+        if (
+            ext_id is not None
+            and feedback is not None
+            and answered_transport_cc(answer_sdp, ext_id)
+        ):
+            for consumers in media.slots.values():
+                for consumer in consumers:
+                    consumer.number_packets(ext_id, feedback.numbering)
         try:
             await pc.setRemoteDescription(
                 RTCSessionDescription(self._remote_sdp(answer_sdp), "answer")

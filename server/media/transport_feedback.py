@@ -113,19 +113,21 @@ class FeedbackReader:
         on_estimate: Callable[[int], None],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._numbering = numbering
+        self.numbering = numbering
         self.estimator = estimator
         self._on_estimate = on_estimate
         self._clock = clock
+        self.reports = 0  # feedback packets read
 
     def on_rtcp(self, data: bytes) -> None:
         """A decrypted (compound) RTCP packet from the subscriber."""
         if not _has_feedback(data):
             return  # receiver reports, NACKs, PLIs: nothing to read here
         for feedback in parse_rtcp(data):
+            self.reports += 1
             results = []
             for seq, arrival_us in feedback.arrivals:
-                sent = self._numbering.sent(seq)
+                sent = self.numbering.sent(seq)
                 if sent is not None:
                     arrived = None if arrival_us is None else arrival_us / 1000.0
                     results.append(PacketResult(seq, sent[0], sent[1], arrived))

@@ -102,3 +102,17 @@ def test_growing_queueing_delay_is_overuse_and_shrinking_is_underuse() -> None:
             )
             usage = detector.detect(slope, group * 20.0)
         assert usage is expected, growth_ms
+
+
+def test_sending_less_than_the_estimate_neither_raises_nor_lowers_it() -> None:
+    """Video held back (application-limited): the estimate stays where the link put it, so
+    the allocation can bring the video back; it does not climb on what was never sent."""
+    estimator = BandwidthEstimator(EstimatorConfig())
+    start = estimator.estimate_bps
+    for batch in range(100):  # 100 kbit/s of audio-sized packets for 10 s, fed back each 100 ms
+        results = [
+            PacketResult(batch * 5 + k, batch * 100.0 + k * 20, 250, 7e6 + batch * 100.0 + k * 20)
+            for k in range(5)
+        ]
+        estimator.on_feedback(results, batch * 100.0 + 120)
+    assert start * 0.95 <= estimator.estimate_bps <= start * 1.05
