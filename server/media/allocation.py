@@ -12,9 +12,9 @@ the time come in as values; every decision is written to the allocation's `trace
    paused `resume_after_s`.
 4. Probing: while something is held back and the budget has not fallen since the previous
    allocation (there is one: the first never probes), every `probe_every_s` the first step
-   held back is allowed if it exceeds the budget by at most `probe_headroom`: the extra media
-   is the probe, and the estimate (bandwidth_estimator.py) either climbs with it or cuts it at
-   the next allocation.
+   held back (not a tile resting after a pause) is allowed if it exceeds the budget by at most
+   `probe_headroom`, for `probe_hold_s`: the extra media is the probe, and the estimate
+   (bandwidth_estimator.py) either climbs with it or falls, which ends it at once.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class AllocationConfig:
     up_margin: float = 0.15
     resume_after_s: float = 3.0
     probe_every_s: float = 4.0
+    probe_hold_s: float = 2.0  # a probe lasts this long unless the estimate falls
     probe_headroom: float = 0.35
 
 
@@ -105,17 +106,32 @@ def allocate(
             trace.append(f"{pub}: layer {layers[pub]} of wanted {candidate.wanted}")
     probed_at = previous.probed_at if previous else None
     probing = None
-    held = [c for c in candidates if layers.get(c.publisher, -1) < c.wanted]
-    budget_kept = previous is not None and budget_bps >= previous.budget_bps
-    if held and budget_kept and (probed_at is None or now - probed_at >= config.probe_every_s):
-        candidate = held[0]
+    resting = {pub for pub, since in paused_before.items() if now - since < config.resume_after_s}
+    held = [
+        c
+        for c in candidates
+        if layers.get(c.publisher, -1) < c.wanted and c.publisher not in resting
+    ]
+    probe: tuple[Candidate, int] | None = None
+    if previous is not None and budget_bps >= previous.budget_bps and held:
+        last = previous.probing
+        if last is not None and probed_at is not None and now - probed_at < config.probe_hold_s:
+            # the probe goes on while the estimate holds, so that it can show
+            kept = next((c for c in held if c.publisher == last), None)
+            if kept is not None and previous.layers.get(last, -1) > layers.get(last, -1):
+                probe = (kept, previous.layers[last])
+        elif probed_at is None or now - probed_at >= config.probe_every_s:
+            probe = (held[0], layers.get(held[0].publisher, -1) + 1)
+            probed_at = now
+    if probe is not None:
+        candidate, index = probe
         pub = candidate.publisher
-        index = layers.get(pub, -1) + 1
-        step = candidate.layer_bps[index] - (candidate.layer_bps[index - 1] if index else 0)
+        was = layers.get(pub)
+        step = candidate.layer_bps[index] - (0 if was is None else candidate.layer_bps[was])
         if used + step <= room + budget_bps * config.probe_headroom:
             layers[pub] = index
             used += step
-            probed_at, probing = now, pub
+            probing = pub
             trace.append(f"{pub}: probe to layer {index} (+{step} bps)")
     paused = frozenset(c.publisher for c in candidates if c.publisher not in layers)
     paused_at = {pub: paused_before.get(pub, now) for pub in paused}

@@ -63,9 +63,14 @@ def test_a_held_back_step_is_probed_every_few_seconds_while_the_budget_holds() -
     probe = run(budget, first, now=1.0)
     assert probe.probing == "speaker" and probe.layers["speaker"] == 1
     assert any("speaker: probe to layer 1" in line for line in probe.trace)
-    settled = run(budget, probe, now=2.0)
+    held = run(budget, probe, now=2.5)  # it lasts 2 s while the estimate holds
+    assert held.probing == "speaker" and held.layers["speaker"] == 1
+    settled = run(budget, held, now=3.0)  # the estimate did not climb: back down
     assert settled.probing is None and settled.layers["speaker"] == 0
     assert run(budget, settled, now=4.0).probing is None
-    assert run(budget, settled, now=5.0).probing == "speaker"
-    fallen = run(budget - 50_000, settled, now=5.0)
-    assert fallen.probing is None  # the estimate fell: no probe on a link that is full
+    again = run(budget, settled, now=5.0)
+    assert again.probing == "speaker"
+    fallen = run(budget - 50_000, again, now=5.5)
+    assert fallen.probing is None and fallen.layers["speaker"] == 0  # the link is full: cut
+    climbed = run(budget + 300_000, again, now=5.5)  # it climbed with the probe: kept
+    assert climbed.layers["speaker"] == 1 and climbed.probing is None
