@@ -42,6 +42,8 @@ class EstimatorConfig:
     threshold_down_per_ms: float = 0.039
     overuse_for_ms: float = 10.0  # overuse must last this long (and two groups)
     decrease_factor: float = 0.85
+    # sending less than this share of the estimate, an overuse episode cuts it once, by half
+    limited_decrease_floor: float = 0.5
     increase_per_s: float = 0.08
     # until the first overuse, a faster climb: what GoogCC's initial probes (3x, 6x) find
     start_increase_per_s: float = 0.5
@@ -55,6 +57,7 @@ class EstimatorConfig:
     loss_high: float = 0.10
     loss_decrease_every_ms: float = 300.0
     default_rtt_ms: float = 100.0
+    probe_keep: float = 0.9  # a probe raises the estimate to this share of what it delivered
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +190,7 @@ class DelayBasedRate:
         self._updated_ms: float | None = None
         self._decreased_ms: float | None = None
         self._capacity_bps: float | None = None  # what arrived when the queue last overflowed
+        self._usage = Usage.NORMAL  # the detector's verdict at the last update
 
     def update(self, usage: Usage, acked_bps: float | None, rtt_ms: float, now_ms: float) -> float:
         config = self._config
@@ -196,11 +200,18 @@ class DelayBasedRate:
         self._updated_ms = now_ms
         response_ms = rtt_ms + config.response_extra_ms
         before = self.bps
+        previous_usage, self._usage = self._usage, usage
         if usage is Usage.OVER and acked_bps is not None:
-            if self._decreased_ms is None or now_ms - self._decreased_ms >= response_ms:
+            # sending far below the estimate (video held back), the queue grew from other
+            # traffic or noise: what arrived says little of the link, so one cut by half for
+            # the whole episode, not down to the audio's rate, whence video could never return
+            floor = config.limited_decrease_floor * self.bps
+            limited = acked_bps < floor
+            due = self._decreased_ms is None or now_ms - self._decreased_ms >= response_ms
+            if due and not (limited and previous_usage is Usage.OVER):
                 self._decreased_ms = now_ms
                 self._capacity_bps = acked_bps
-                self.bps = min(self.bps, config.decrease_factor * acked_bps)
+                self.bps = min(self.bps, config.decrease_factor * max(acked_bps, floor))
         elif usage is Usage.NORMAL:
             capacity = self._capacity_bps
             if (
@@ -290,6 +301,18 @@ class BandwidthEstimator:
     def set_rtt(self, rtt_ms: float) -> None:
         """The round trip the subscriber's receiver reports say (it sets the response time)."""
         self.rtt_ms = rtt_ms
+
+    def on_probe(self, delivered_bps: float) -> int:
+        """A probe (more sent than the estimate for a moment, partly padding) delivered
+        `delivered_bps`: the estimate rises to it, unless the link meanwhile showed overuse or
+        heavy loss (what GoogCC does with a probe cluster's result)."""
+        if self.detector.usage is Usage.OVER or self.loss_based.loss > self.config.loss_high:
+            return self.estimate_bps
+        raised = min(delivered_bps * self.config.probe_keep, float(self.config.max_bps))
+        if raised > self.estimate_bps:
+            self._delay_based.bps = max(self._delay_based.bps, raised)
+            self.estimate_bps = int(raised)
+        return self.estimate_bps
 
     def on_feedback(self, results: Sequence[PacketResult], now_ms: float) -> int:
         lost = 0

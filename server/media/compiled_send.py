@@ -20,6 +20,7 @@ from pylibsrtp._binding import ffi, lib
 
 from server.media.aiortc_hooks import require
 from server.media.rtp_writer import (
+    URI_TRANSPORT_CC,
     Extensions,
     FrameWriting,
     PacketNumbering,
@@ -64,6 +65,7 @@ __all__ = [
     "COMPILED",
     "PROTECT",
     "CompiledRtpWriter",
+    "CompiledTransportSequence",
     "fan_out",
     "new_transport_sequence",
     "new_writer",
@@ -121,10 +123,18 @@ class CompiledRtpWriter(FrameWriter):
             _offsets(without_level),
             transport,
         )
-        self._retransmissions = Retransmissions(setup.rtx, transport, with_level.transport_seq_at)
+        self._retransmissions = Retransmissions(
+            setup.rtx,
+            transport,
+            with_level.transport_seq_at,
+            setup.extensions.get(URI_TRANSPORT_CC),
+        )
 
     def retransmission(self, seq: int) -> bytes | None:
         return self._retransmissions.resend(self.packet(seq), seq)
+
+    def padding(self, size: int) -> bytes | None:
+        return self._retransmissions.padding(size, self.timestamp)
 
 
 def new_transport_sequence() -> TransportSequence | CompiledTransportSequence:

@@ -226,6 +226,16 @@ class Consumer(MediaStreamTrack):
     def last_rtp_timestamp(self) -> int:
         return 0 if self._writer is None else self._writer.timestamp
 
+    def send_padding(self, count: int, size: int) -> int:
+        """Send `count` padding-only packets of about `size` bytes (a probe of the link); how
+        many went (none without RTX or transport-wide numbers, or while not connected)."""
+        writer, link = self._writer, self._link
+        if not self.active or writer is None or link is None or not link.writable():
+            return 0
+        packets = [packet for _ in range(count) if (packet := writer.padding(size)) is not None]
+        link.send(packets)
+        return len(packets)
+
     def retransmit(self, seq: int) -> None:
         """The subscriber NACKed `seq`: send it again (as RTX when negotiated), if still kept."""
         if self._writer is None or self._link is None:

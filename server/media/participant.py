@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from aiortc import RTCPeerConnection
 
 from server.media.consumer import Consumer
+from server.media.probe import LinkProbe
 from server.media.producer import Producer
 from server.media.simulcast import VideoLayers
 from server.media.transport_feedback import FeedbackReader
@@ -34,6 +35,7 @@ class ParticipantMedia:
     # the subscribe connection's transport-cc: the offered extension id and the feedback
     transport_cc_id: int | None = None
     feedback: FeedbackReader | None = None
+    probe: LinkProbe | None = None
 
     def all_producers(self) -> list[Producer]:
         layers = list(self.camera.producers.values()) if self.camera else []

@@ -35,6 +35,7 @@ from server.media.consumer import Consumer
 from server.media.graph import ForwardingGraph
 from server.media.last_n import Member, VideoSelection
 from server.media.participant import ParticipantMedia, Slot
+from server.media.probe import LinkProbe
 from server.media.producer import AudioLevel, Producer
 from server.media.selection import Switch, Tile
 from server.media.simulcast import LayerWatch, RidDemux, VideoLayers, layer_sources
@@ -280,6 +281,7 @@ class MediaRouter:
         self._background.spawn(self._expire_unanswered(pid, pc))
         offer, media.transport_cc_id = offer_transport_cc(self._local_sdp(pc.localDescription.sdp))
         media.feedback = feedback
+        media.probe = LinkProbe(feedback, lambda count, size: self._pad(media, count, size))
         return offer, self.slots(pid)
 
     async def _expire_unanswered(self, pid: str, pc: RTCPeerConnection) -> None:
@@ -390,6 +392,25 @@ class MediaRouter:
             self._budget_planned_at = now
             self._rewire()
 
+    @staticmethod
+    def _pad(media: ParticipantMedia, count: int, size: int) -> int:
+        """Padding for a probe, on the first of `media`'s video slots that can send it."""
+        for consumer in media.slots.get("video", []):
+            sent = consumer.send_padding(count, size)
+            if sent:
+                return sent
+        return 0
+
+    def _start_probes(self, now: float) -> None:
+        """The probes this plan's allocations asked for (allocation.py, Probing)."""
+        for media in self.participants.values():
+            allocation = self.video.allocation(media.participant_id)
+            if allocation is None or allocation.probe_bps is None or media.probe is None:
+                continue
+            if allocation.probed_at == now:
+                sending = allocation.audio_bps + allocation.video_bps
+                media.probe.start(allocation.probe_bps - sending)
+
     def _video_started(self, consumer: Consumer, producer: Producer) -> None:
         for sub in self.participants.values():
             if consumer in sub.slots.get("video", ()):
@@ -422,6 +443,7 @@ class MediaRouter:
                 self._on_video_watched(pid, tuple(r for r in camera.rids if r not in paused))
         for pid, publishers in plan.held_back.items():
             self._on_held_back(pid, publishers)
+        self._start_probes(now)
         return plan.selected
 
     def set_hidden(self, pid: str, hidden: bool) -> None:
@@ -470,6 +492,8 @@ class MediaRouter:
         if media is None:
             return
         self.video.forget(pid)
+        if media.probe is not None:
+            media.probe.stop()
         self._rewire()  # before closing the producers, so the others' slot maps show the change
         for producer in media.all_producers():
             self.graph.remove_producer(producer)

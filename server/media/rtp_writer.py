@@ -67,6 +67,10 @@ def _extension_block(elements: list[tuple[int, bytes]]) -> tuple[bytearray, list
 class PacketNumbering(Protocol):
     """Transport-wide sequence numbers (TransportSequence, or the compiled one)."""
 
+    @property
+    def next(self) -> int:
+        """The number the next packet gets."""
+
     def take(self, size: int) -> int: ...
 
     def sent(self, seq: int) -> tuple[float, int] | None: ...
@@ -151,6 +155,9 @@ class FrameWriting(Protocol):
 
     def retransmission(self, seq: int) -> bytes | None: ...
 
+    def padding(self, size: int) -> bytes | None:
+        """A padding-only packet for a probe (Retransmissions.padding)."""
+
 
 class Retransmissions:
     """A writer's resending of kept packets: as RTX (its own SSRC and sequence, the original
@@ -161,12 +168,29 @@ class Retransmissions:
         rtx: tuple[int, int] | None,
         transport: PacketNumbering | None = None,
         transport_seq_at: int | None = None,
+        transport_cc_id: int | None = None,
     ) -> None:
         self._rtx = rtx
         self._rtx_seq = random.randrange(1 << 15)
         # a resent packet gets a transport-wide sequence number of its own, at this offset
         self._transport = transport if transport_seq_at is not None else None
         self._transport_seq_at = 12 + (transport_seq_at or 0)
+        self._transport_cc_id = transport_cc_id
+
+    def padding(self, size: int, timestamp: int) -> bytes | None:
+        """A padding-only packet of about `size` bytes on the RTX stream, numbered on the
+        transport (a probe: the receiver counts it in its feedback and drops it); None without
+        RTX or transport-wide numbers."""
+        transport, ext_id = self._transport, self._transport_cc_id
+        if self._rtx is None or transport is None or ext_id is None:
+            return None
+        rtx_pt, rtx_ssrc = self._rtx
+        pad = min(max(size - 20, 1), 255)
+        wide = transport.take(20 + pad)
+        header = _HEADER.pack(0xB0, rtx_pt, self._rtx_seq, timestamp, rtx_ssrc)  # P and X set
+        self._rtx_seq = (self._rtx_seq + 1) & _SEQ_MASK
+        extension = struct.pack("!HHBHB", 0xBEDE, 1, (ext_id << 4) | 1, wide, 0)
+        return header + extension + bytes(pad - 1) + bytes([pad])
 
     def resend(self, packet: bytes | None, seq: int) -> bytes | None:
         """`packet` is what the writer kept in `seq`'s place; None once it is gone."""
@@ -222,7 +246,9 @@ class RtpWriter:
         self._without_level = Extensions(setup, with_level=False)
         at = self._with_level.transport_seq_at
         self._transport = transport if at is not None else None
-        self._retransmissions = Retransmissions(setup.rtx, transport, at)
+        self._retransmissions = Retransmissions(
+            setup.rtx, transport, at, setup.extensions.get(URI_TRANSPORT_CC)
+        )
         self._history: list[bytes | None] = [None] * RTP_HISTORY_SIZE
         self.timestamp = self._ts_origin  # of the last frame written
         self.packets_sent = 0
@@ -274,3 +300,6 @@ class RtpWriter:
         """The packet a subscriber NACKed, as `Retransmissions.resend` makes it; None once it
         is gone."""
         return self._retransmissions.resend(self._history[seq % RTP_HISTORY_SIZE], seq)
+
+    def padding(self, size: int) -> bytes | None:
+        return self._retransmissions.padding(size, self.timestamp)

@@ -75,6 +75,15 @@ def fitting_layer(layers: Sequence[Layer], tile: Tile) -> int:
     return len(layers) - 1
 
 
+def layer_cost_bps(layer: Layer, config: AllocationConfig) -> int:
+    """What forwarding `layer` takes: the rate it sends at, with the packets' headers; while it
+    sends nothing (paused at the publisher, or just started) a guess from its size."""
+    if layer.bitrate_bps > 0:
+        return round(layer.bitrate_bps * (1 + config.packet_overhead))
+    pixels = layer.width * layer.height
+    return max(config.idle_layer_min_bps, round(pixels * config.idle_layer_bps_per_pixel))
+
+
 def choose_layers(
     view: View,
     speaker: str | None,
@@ -116,13 +125,12 @@ def plan_view(
     def priority(pub: str) -> tuple[bool, bool, int]:
         return (pub != spotlight, pub != speaker, -areas.get(pub, 0))
 
+    cost = config or AllocationConfig()
     candidates = [
-        Candidate(pub, tuple(layer.bitrate_bps for layer in available), index)
+        Candidate(pub, tuple(layer_cost_bps(layer, cost) for layer in available), index)
         for pub, (available, index) in sorted(picks.items(), key=lambda item: priority(item[0]))
     ]
-    allocation = allocate(
-        view.budget_bps, view.audio_streams, candidates, previous, now, config or AllocationConfig()
-    )
+    allocation = allocate(view.budget_bps, view.audio_streams, candidates, previous, now, cost)
     chosen = {pub: picks[pub][0][index].rid for pub, index in allocation.layers.items()}
     return chosen, allocation
 

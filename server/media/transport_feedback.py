@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from server.media.bandwidth_estimator import BandwidthEstimator, PacketResult
 from server.media.rtp_writer import PacketNumbering
@@ -24,6 +24,7 @@ _HEADER = struct.Struct("!BBH")
 _FIXED = struct.Struct("!IIHH")  # sender SSRC, media SSRC, base sequence, status count
 _LARGE_DELTA = struct.Struct("!h")
 _DELTA_US = 250
+MIN_PROBE_PACKETS = 5  # fewer arrived: the probe says nothing
 _REFERENCE_US = 64_000
 # status symbols
 _NOT_RECEIVED, _SMALL_DELTA, _LARGE_DELTA_SYMBOL = 0, 1, 2
@@ -118,6 +119,15 @@ class FeedbackReader:
         self._on_estimate = on_estimate
         self._clock = clock
         self.reports = 0  # feedback packets read
+        self._probe: _ProbeCluster | None = None
+
+    def probe_started(self) -> None:
+        """A probe starts: what is sent from now until `probe_ended` is measured together."""
+        self._probe = _ProbeCluster(self.numbering.next)
+
+    def probe_ended(self) -> None:
+        if self._probe is not None:
+            self._probe.last = (self.numbering.next - 1) & 0xFFFF
 
     def on_rtcp(self, data: bytes) -> None:
         """A decrypted (compound) RTCP packet from the subscriber."""
@@ -126,13 +136,53 @@ class FeedbackReader:
         for feedback in parse_rtcp(data):
             self.reports += 1
             results = []
+            probe = self._probe
             for seq, arrival_us in feedback.arrivals:
                 sent = self.numbering.sent(seq)
                 if sent is not None:
                     arrived = None if arrival_us is None else arrival_us / 1000.0
-                    results.append(PacketResult(seq, sent[0], sent[1], arrived))
+                    result = PacketResult(seq, sent[0], sent[1], arrived)
+                    results.append(result)
+                    if probe is not None:
+                        probe.add(result, self.numbering.next)
             if results:
                 self._on_estimate(self.estimator.on_feedback(results, self._clock() * 1000.0))
+            if probe is not None and probe.complete:
+                self._probe = None
+                delivered = probe.delivered_bps()
+                if delivered is not None:
+                    self._on_estimate(self.estimator.on_probe(delivered))
+
+
+@dataclass
+class _ProbeCluster:
+    """The packets sent during a probe (transport-wide numbers `first` to `last`), as the
+    feedback reports them."""
+
+    first: int
+    last: int | None = None  # known when the probe ended
+    results: dict[int, PacketResult] = field(default_factory=dict)
+
+    def add(self, result: PacketResult, next_seq: int) -> None:
+        end = self.last if self.last is not None else (next_seq - 1) & 0xFFFF
+        if (result.sequence - self.first) & 0xFFFF <= (end - self.first) & 0xFFFF:
+            self.results[result.sequence] = result
+
+    @property
+    def complete(self) -> bool:
+        return self.last is not None and self.last in self.results
+
+    def delivered_bps(self) -> float | None:
+        """What got through: the bytes that arrived over the longer of the spans they were
+        sent and received in (the slower of the two rates); None when too few arrived."""
+        arrived = [r for r in self.results.values() if r.arrived_ms is not None]
+        if len(arrived) < MIN_PROBE_PACKETS:
+            return None
+        first = min(arrived, key=lambda r: r.arrived_ms or 0.0)
+        sent_span = max(r.sent_ms for r in arrived) - min(r.sent_ms for r in arrived)
+        times = [r.arrived_ms for r in arrived if r.arrived_ms is not None]
+        span_ms = max(sent_span, max(times) - min(times), 1.0)
+        return (sum(r.size_bytes for r in arrived) - first.size_bytes) * 8 * 1000.0 / span_ms
 
 
 def _has_feedback(data: bytes) -> bool:

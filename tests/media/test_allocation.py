@@ -14,7 +14,8 @@ CONFIG = AllocationConfig(
     up_margin=0.15,
     resume_after_s=3.0,
     probe_every_s=4.0,
-    probe_headroom=0.35,
+    probe_max_factor=2.0,
+    probe_overshoot=1.25,
 )
 QHF = (150_000, 400_000, 1_200_000)  # q, h, f
 SPEAKER = Candidate("speaker", QHF, wanted=2)
@@ -56,21 +57,44 @@ def test_a_budget_wavering_near_a_step_does_not_flap() -> None:
     assert roomy.layers.get("t3") == 0 and not roomy.paused
 
 
-def test_a_held_back_step_is_probed_every_few_seconds_while_the_budget_holds() -> None:
+def test_while_something_is_held_back_the_link_is_probed_every_few_seconds() -> None:
     budget = 200_000 + 5 * 150_000 + 100_000  # the speaker's h (+250 k) does not fit
     first = run(budget)
-    assert first.probing is None  # nothing measured yet: no probe
+    assert first.probe_bps is None  # nothing measured yet: no probe
     probe = run(budget, first, now=1.0)
-    assert probe.probing == "speaker" and probe.layers["speaker"] == 1
-    assert any("speaker: probe to layer 1" in line for line in probe.trace)
-    held = run(budget, probe, now=2.5)  # it lasts 2 s while the estimate holds
-    assert held.probing == "speaker" and held.layers["speaker"] == 1
-    settled = run(budget, held, now=3.0)  # the estimate did not climb: back down
-    assert settled.probing is None and settled.layers["speaker"] == 0
-    assert run(budget, settled, now=4.0).probing is None
-    again = run(budget, settled, now=5.0)
-    assert again.probing == "speaker"
-    fallen = run(budget - 50_000, again, now=5.5)
-    assert fallen.probing is None and fallen.layers["speaker"] == 0  # the link is full: cut
-    climbed = run(budget + 300_000, again, now=5.5)  # it climbed with the probe: kept
-    assert climbed.layers["speaker"] == 1 and climbed.probing is None
+    # what the speaker's h needs in all: audio, the video sent, its step with the margin
+    assert probe.probe_bps == round((200_000 + 5 * 150_000 + round(250_000 * 1.15)) * 1.25)
+    assert probe.layers == first.layers  # the probe is padding: no media changes
+    assert any("speaker: layer 1 needs" in line for line in probe.trace)
+    assert run(budget, probe, now=4.0).probe_bps is None  # not again before 4 s
+    again = run(budget, probe, now=5.0)
+    assert again.probe_bps is not None
+    assert run(budget - 50_000, probe, now=5.0).probe_bps is None  # the estimate fell: no
+    resumed = run(budget + 300_000, again, now=5.5)  # it climbed with the probe: spent
+    assert resumed.layers["speaker"] == 1
+    # a probe asks for at most twice the estimate (to climb further, the next probe)
+    big = [Candidate("big", (1_200_000,), wanted=0)]
+    starved = allocate(300_000, 5, big, allocate(300_000, 5, big, None, 0.0, CONFIG), 3.5, CONFIG)
+    assert starved.layers == {} and starved.probe_bps == 2 * 300_000
+
+
+def test_a_tile_the_link_cannot_keep_rests_longer_each_time_it_comes_back_and_fails() -> None:
+    fits = 200_000 + 5 * 150_000  # every tile's lowest layer, exactly
+    short = fits - 10_000  # t3 does not fit
+    roomy = fits + 50_000  # t3 back, with its margin
+    alloc = run(fits)
+    rests = []
+    now = 0.0
+    for _ in range(4):  # back, then gone again at once: the link cannot keep it
+        alloc = run(short, alloc, now)
+        since = now
+        while "t3" in alloc.paused:
+            now += 0.5
+            alloc = run(roomy, alloc, now)
+        rests.append(now - since)
+        now += 1.0
+    assert rests == [3.0, 6.0, 12.0, 24.0]
+    steady = run(roomy, alloc, now + 10.0)  # kept 10 s: the next pause is short again
+    paused = run(short, steady, now + 10.5)
+    back = run(roomy, paused, now + 13.5)
+    assert "t3" in paused.paused and back.layers.get("t3") == 0

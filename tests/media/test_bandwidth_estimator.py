@@ -116,3 +116,19 @@ def test_sending_less_than_the_estimate_neither_raises_nor_lowers_it() -> None:
         ]
         estimator.on_feedback(results, batch * 100.0 + 120)
     assert start * 0.95 <= estimator.estimate_bps <= start * 1.05
+
+
+def test_an_overuse_while_sending_far_below_the_estimate_cuts_it_by_half_at_most() -> None:
+    """Audio alone (video held back) while the queue grows from someone else's traffic: the
+    estimate must not collapse to the audio's rate, or the video could never come back."""
+    estimator = BandwidthEstimator(EstimatorConfig())
+    start = estimator.estimate_bps
+    sent = 0.0
+    for batch in range(30):  # 100 kbit/s, each packet queued 4 ms longer than the one before
+        results = []
+        for k in range(5):
+            sent = batch * 100.0 + k * 20
+            results.append(PacketResult(batch * 5 + k, sent, 250, 9e6 + sent * 1.2))
+        estimator.on_feedback(results, sent + 50)
+    assert estimator.detector.usage is Usage.OVER
+    assert start * 0.5 * 0.85 <= estimator.estimate_bps < start

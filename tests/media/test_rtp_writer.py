@@ -169,7 +169,9 @@ def test_every_packet_of_a_connection_gets_the_next_transport_wide_number(
         parsed = RtpPacket.parse(packet, extensions_map(setup))
         assert parsed.extensions.transport_sequence_number == number
         sent = sequence.sent(number)
-        assert sent is not None and sent[1] == len(packet) and before <= sent[0] <= after
+        assert (
+            sent is not None and sent[1] == len(packet) and before - 1 <= sent[0] <= after + 1
+        )  # ms; C keeps whole us
     assert sequence.sent(4) is None  # not sent yet
     resent = video_writer.retransmission(11)
     assert resent is not None
@@ -184,3 +186,29 @@ def test_every_packet_of_a_connection_gets_the_next_transport_wide_number(
         ).extensions.transport_sequence_number
         == 0
     )
+
+
+def test_padding_for_a_probe_goes_on_the_rtx_stream_numbered_on_the_transport(
+    make_writer: MakeWriter,
+) -> None:
+    compiled = make_writer is CompiledRtpWriter
+    sequence = compiled_send.CompiledTransportSequence() if compiled else TransportSequence()
+    video = SendSetup(5555, 96, "3", {URI_MID: 1, URI_TRANSPORT_CC: 5}, (97, 6))
+    writer = make_writer(video, first_seq=10, ts_origin=0, transport=sequence)
+    writer.write([b"v" * 100], 3000, send_time=0)
+    first = writer.padding(275)
+    second = writer.padding(275)
+    assert first is not None and second is not None and len(first) == 275
+    parsed = RtpPacket.parse(first, extensions_map(video))
+    assert (parsed.ssrc, parsed.payload_type, parsed.padding_size) == (6, 97, 255)
+    assert parsed.payload == b"" and parsed.timestamp == writer.timestamp
+    assert parsed.extensions.transport_sequence_number == 1  # after the frame's packet
+    again = RtpPacket.parse(second, extensions_map(video))
+    assert again.sequence_number == (parsed.sequence_number + 1) & 0xFFFF
+    assert again.extensions.transport_sequence_number == 2
+    kept = sequence.sent(2)
+    assert kept is not None and kept[1] == 275
+    # without RTX or without transport-wide numbers there is nothing to pad with
+    assert make_writer(VIDEO, first_seq=0, ts_origin=0).padding(275) is None
+    no_rtx = SendSetup(5555, 96, "3", {URI_TRANSPORT_CC: 5})
+    assert make_writer(no_rtx, first_seq=0, ts_origin=0, transport=sequence).padding(275) is None

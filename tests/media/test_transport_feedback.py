@@ -120,3 +120,37 @@ def test_the_reader_matches_feedback_to_what_was_sent_and_feeds_the_estimate() -
     assert estimator.loss_based.loss == pytest.approx(1 / 40)
     reader.on_rtcp(build_feedback(4000, [50_000_000], 50_000_000 // 64_000, 1, "run"))
     assert len(estimates) == 1  # numbers never sent (or long gone) are no feedback
+
+
+def test_a_probe_cluster_raises_the_estimate_to_what_it_delivered() -> None:
+    numbering = TransportSequence()
+    estimator = BandwidthEstimator()
+    estimates: list[int] = []
+    reader = FeedbackReader(numbering, estimator, estimates.append, clock=lambda: 20.0)
+    for k in range(10):  # media before the probe
+        numbering.take(1000, now_ms=19_000.0 + 10 * k)
+    reader.probe_started()
+    for k in range(50):  # 2 Mbit/s for 200 ms: 1000 bytes every 4 ms
+        numbering.take(1000, now_ms=19_500.0 + 4 * k)
+    reader.probe_ended()
+    # the link delivered it at its own pace: 1000 bytes every 5 ms (1.6 Mbit/s)
+    arrivals: list[int | None] = [30_000_000 + 10_000 * k for k in range(10)]
+    arrivals += [30_500_000 + 5000 * k for k in range(50)]
+    reader.on_rtcp(build_feedback(0, arrivals, 30_000_000 // 64_000, 0, "run"))
+    assert len(estimates) == 2  # the feedback's, then the probe's
+    assert estimates[-1] == pytest.approx(0.9 * 1_600_000, rel=0.03)
+
+
+def test_a_probe_during_overuse_or_with_too_few_arrivals_raises_nothing() -> None:
+    numbering = TransportSequence()
+    estimator = BandwidthEstimator()
+    reader = FeedbackReader(numbering, estimator, lambda bps: None, clock=lambda: 20.0)
+    reader.probe_started()
+    for k in range(20):
+        numbering.take(1000, now_ms=19_500.0 + 4 * k)
+    reader.probe_ended()
+    lost: list[int | None] = [None] * 17 + [30_500_000, 30_505_000, 30_510_000]
+    start = estimator.estimate_bps
+    reader.on_rtcp(build_feedback(0, lost, 30_000_000 // 64_000, 0, "run"))
+    assert estimator.estimate_bps <= start
+    assert estimator.on_probe(5_000_000) == estimator.estimate_bps <= start  # 85 % lost

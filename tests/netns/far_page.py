@@ -2,8 +2,10 @@
 namespace (`python -m tests.netns.far_page URL NAME STATS_PATH SECONDS`), so that the browser's
 traffic (page, socket, WebRTC) crosses the test's link while Playwright drives it over a pipe
 that no cut can touch. It joins as NAME, then every 0.2 s writes the page's own view to
-STATS_PATH as JSON (state, participant id, room, its peer connections' states), replacing the
-file atomically. It closes the browser after SECONDS, or on SIGTERM."""
+STATS_PATH as JSON (state, participant id, room, its peer connections' states, the audio it
+received and concealed, each video's frames decoded, the tiles saying their video is paused to
+keep sound clear), replacing the file atomically. It closes the browser after SECONDS, or on
+SIGTERM."""
 
 from __future__ import annotations
 
@@ -18,15 +20,33 @@ from playwright.async_api import async_playwright
 from bench.harness import CHROMIUM, CHROMIUM_ARGS
 from tests.netns.far_bot import keep_writing
 
-STATE_JS = """() => {
+STATE_JS = """async () => {
   const c = window.circle;
-  return {
+  const view = {
     state: c.state,
     participant_id: c.participantId,
     room: c.room,
     publish: c.pcPublish ? c.pcPublish.connectionState : null,
     subscribe: c.pcSubscribe ? c.pcSubscribe.connectionState : null,
+    audio: {samples: 0, concealed: 0, silent: 0},
+    frames: {},
+    held_notes: 0,
   };
+  if (c.pcSubscribe) {
+    (await c.pcSubscribe.getStats()).forEach((r) => {
+      if (r.type !== 'inbound-rtp') return;
+      if (r.kind === 'audio') {
+        view.audio.samples += r.totalSamplesReceived || 0;
+        view.audio.concealed += r.concealedSamples || 0;
+        view.audio.silent += r.silentConcealedSamples || 0;
+      } else {
+        view.frames[r.mid] = r.framesDecoded || 0;
+      }
+    });
+  }
+  const notes = [...document.querySelectorAll('.video-note')];
+  view.held_notes = notes.filter((n) => !n.hidden && n.textContent.includes('keep sound')).length;
+  return view;
 }"""
 
 
