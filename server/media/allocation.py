@@ -15,10 +15,11 @@ the time come in as values; every decision is written to the allocation's `trace
    allocation (there is one: the first never probes), every `probe_every_s` the allocation
    asks for a probe (`probe_bps`): `probe_overshoot` times the total rate the first step
    held back (not a tile resting after a pause) needs with its margin, at most
-   `probe_max_factor` times the budget. The router sends that much for a moment with padding (probe.py), no media
-   changes; the estimate (bandwidth_estimator.py) takes what the link delivered, and the next
-   allocation spends it. A sender held back by its own allocation sends less than the
-   estimate, so without probes the estimate could never show that the link freed up.
+   `probe_max_factor` times the budget. The router sends that much for a moment with padding
+   (probe.py), no media changes; the estimate (bandwidth_estimator.py) takes what the link
+   delivered, and the next allocation spends it. A sender held back by its own allocation
+   sends less than the estimate, so without probes the estimate could never show that the
+   link freed up.
 """
 
 from __future__ import annotations

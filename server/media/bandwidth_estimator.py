@@ -98,16 +98,24 @@ class DelayTrend:
         alpha = config.trend_smoothing
         self._smoothed_ms = alpha * self._smoothed_ms + (1 - alpha) * self._accumulated_ms
         self._points.append((arrival_ms - self._first_arrival_ms, self._smoothed_ms))
-        if len(self._points) < 2:
+        points = self._points
+        count = len(points)
+        if count < 2:
             return 0.0
-        xs = [x for x, _ in self._points]
-        ys = [y for _, y in self._points]
-        x_mean, y_mean = sum(xs) / len(xs), sum(ys) / len(ys)
-        spread = sum((x - x_mean) ** 2 for x in xs)
+        # least squares in plain loops: this runs for every group of every feedback
+        x_sum = y_sum = 0.0
+        for x, y in points:
+            x_sum += x
+            y_sum += y
+        x_mean, y_mean = x_sum / count, y_sum / count
+        covariance = spread = 0.0
+        for x, y in points:
+            dx = x - x_mean
+            covariance += dx * (y - y_mean)
+            spread += dx * dx
         if spread == 0:
             return 0.0
-        slope = sum((x - x_mean) * (y - y_mean) for x, y in self._points) / spread
-        return self._deltas * slope * config.trend_gain
+        return self._deltas * (covariance / spread) * config.trend_gain
 
 
 class OveruseDetector:
@@ -251,17 +259,21 @@ class LossBasedRate:
     def __init__(self, config: EstimatorConfig) -> None:
         self._config = config
         self._reports: deque[tuple[float, int, int]] = deque()  # (when, lost, reported)
+        self._lost = self._reported = 0  # summed over the reports kept
         self._decreased_ms: float | None = None
 
     def add(self, lost: int, reported: int, now_ms: float) -> None:
         self._reports.append((now_ms, lost, reported))
+        self._lost += lost
+        self._reported += reported
         while self._reports and self._reports[0][0] <= now_ms - self._config.loss_window_ms:
-            self._reports.popleft()
+            _, gone_lost, gone_reported = self._reports.popleft()
+            self._lost -= gone_lost
+            self._reported -= gone_reported
 
     @property
     def loss(self) -> float:
-        reported = sum(r for _, _, r in self._reports)
-        return sum(lost for _, lost, _ in self._reports) / reported if reported else 0.0
+        return self._lost / self._reported if self._reported else 0.0
 
     def limit(self, bps: float, previous_bps: float, now_ms: float) -> float:
         """What the loss lets the estimate be, given the delay-based `bps` and the estimate
