@@ -140,6 +140,20 @@ def wait_ready(
     return False
 
 
+def child_pids(pid: int) -> list[int]:
+    """The processes `pid` started and that are still its children (Linux /proc)."""
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def is_running(pid: int) -> bool:
+    """Whether `pid` exists and is not a zombie (an orphan's zombie may wait on a reaper)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def answers_http(url: str) -> Callable[[], bool]:
     def probe() -> bool:
         try:

@@ -4,8 +4,8 @@ path) against the compiled reader (server/media/_rtp_read.c), over the same prot
 
     .venv/bin/python -m bench.receive_read [--packets 20000] [--repeats 3]
 
-Packets as a publisher sends them: video of 1100-byte payloads with mid and abs-send-time,
-audio of 100 bytes with an audio level too. Each run
+Packets as a publisher sends them: video of 1100-byte payloads with mid, abs-send-time and the
+transport-wide sequence number, audio of 100 bytes with an audio level too. Each run
 reads with a fresh inbound session (libsrtp refuses replays); the best run is reported.
 Bounded: a few seconds, one core, no sockets.
 """
@@ -25,9 +25,10 @@ from server.media import compiled_receive
 from server.media.compiled_receive import SrtpRead, python_srtp_reader, srtp_reader
 from server.media.rtp_reader import ExtensionIds
 from server.media.rtp_writer import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL, URI_MID
+from server.media.transport_feedback import URI_TRANSPORT_CC
 
 KEY = bytes(range(30))
-NEGOTIATED = {URI_MID: 1, URI_ABS_SEND_TIME: 2, URI_AUDIO_LEVEL: 3}
+NEGOTIATED = {URI_MID: 1, URI_ABS_SEND_TIME: 2, URI_AUDIO_LEVEL: 3, URI_TRANSPORT_CC: 4}
 
 
 def session(ssrc_type: int) -> pylibsrtp.Session:
@@ -57,6 +58,7 @@ def protected_packets(count: int, payload_size: int, audio: bool) -> list[bytes]
         packet.payload = os.urandom(payload_size)
         packet.extensions.mid = "0"
         packet.extensions.abs_send_time = seq * 64
+        packet.extensions.transport_sequence_number = seq
         if audio:
             packet.extensions.audio_level = (seq % 3 == 0, 40)
         packets.append(outbound.protect(packet.serialize(extensions_map)))

@@ -81,6 +81,7 @@ class Participant:
     video_on: bool = True
     admitted: bool = True  # False while in the waiting room
     invite_id: str | None = None  # the personal invite they joined with, if any
+    invite_label: str = ""  # that invite's label, as the facilitator named it (leaders see it)
     credentials: str = ""  # a leader's professional credentials, e.g. "LCSW", from their profile
     # The hash of the rejoin key the server gave this seat's page (never the key itself): once
     # admitted, a page that drops and reconnects with it comes straight back in.
@@ -296,6 +297,11 @@ class Session:
     # crisis responses, and the message holding the group while no leader is in it.
     safety_check: bool = True
     safety: dict[str, SafetyInfo] = field(default_factory=dict, metadata={"persist": False})
+    # Answers a person gave again during their crisis response (a new entry, never a silent
+    # replacement): for the crisis record only, like `safety` never in the saved state.
+    safety_updates: dict[str, list[SafetyInfo]] = field(
+        default_factory=dict, metadata={"persist": False}
+    )
     crises: list[Crisis] = field(default_factory=list)
     holding: Holding | None = None
 
@@ -307,6 +313,7 @@ class Session:
         now: float,
         *,
         invite_id: str | None = None,
+        invite_label: str = "",
         credentials: str = "",
         rejoin_key_hash: str | None = None,
         link: str = "",
@@ -344,6 +351,7 @@ class Session:
             joined_at=now,
             admitted=admitted,
             invite_id=invite_id,
+            invite_label=clean_text(invite_label)[:80],
             credentials=" ".join(credentials.split()),
             rejoin_key_hash=key,
             link=link,

@@ -47,5 +47,6 @@ if [ ! -d node_modules/socket.io-client ] || [ ! -x node_modules/.bin/biome ] \
 fi
 
 if [ $want_test -eq 1 ]; then
-  apt_install chromium:chromium redis-server:redis-server ip:iproute2 espeak-ng:espeak-ng
+  apt_install chromium:chromium redis-server:redis-server ip:iproute2 espeak-ng:espeak-ng \
+    turnserver:coturn
 fi

@@ -74,6 +74,9 @@ def _serve(args: argparse.Namespace, serve_argv: list[str]) -> int:
         env = {**os.environ, "CIRCLE_API_KEY": settings.api_key}  # one key for every worker
         return supervisor.supervise(commands, env, settings.drain_timeout_s)
     from server.app import create_app
+    from server.cluster.supervisor import end_with_supervisor
+
+    end_with_supervisor()
 
     if not settings.public_url and security.trusted_hostnames(settings) == security.LOOPBACK_NAMES:
         log.warning("No --public-url: only requests for localhost are answered.")

@@ -39,6 +39,10 @@ class MediaConfig:
     turn: TurnConfig | None = None  # per-participant TURN credentials (server/turn.py)
     ice_port_range: tuple[int, int] | None = None  # host candidates bind only these UDP ports
     compiled_send: bool = True  # send with server/media/_rtp_send.c when it was built
+    # Accept transport-wide congestion control from publishers that offer it (browsers): their
+    # own estimator sets their rate from the server's feedback. Off: REMB from aiortc's
+    # estimator, as before (kept to measure one against the other, bench.uplink).
+    transport_cc: bool = True
     # Datagrams aioice holds for a connection until its DTLS transport reads them (an offer not
     # yet answered, a handshake under way): anyone can send them, so the queue is bounded.
     # WebRTC's are at most ~1,200 bytes, and a handshake needs a few.
@@ -61,11 +65,11 @@ class Settings:
     secret: str = ""  # signs tokens; kept in the data dir so links survive a restart
     data_dir: Path = Path("data")
     redis_url: str | None = None  # set: accounts, groups, sessions and audit live in Redis
-    # Packets forwarded per second one process carries before forwarding degrades. From
-    # docs/benchmarks.md (one core): 8 people forward ~5,300 pkt/s at 0.6 core with a 6 ms
-    # delay p99, 12 people ~12,000 pkt/s saturate it (p99 0.18 s); at ~100 us a packet,
-    # 8,000 pkt/s is ~0.8 core, leaving room for a room's growth and the engagement work.
-    capacity_pps: float = 8_000.0
+    # The CPU (in cores, measured over the last seconds) from which a node takes no new
+    # session. One event loop saturates one core; the rest is the running rooms' margin to
+    # grow (late joiners), and the new session's own (docs/cluster.md: a 12-person group
+    # costs 0.12-0.39 core, at 9-31 us per forwarded packet).
+    capacity_cores: float = 0.7
     drain_timeout_s: float = 30.0  # SIGTERM: pages are moved to other processes within this
     public_url: str | None = None  # base of the links; default: the request's own origin
     token_ttl_hours: float = 24.0
@@ -103,10 +107,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add_store_arguments(parser)
     parser.add_argument("--public-url", default=env("CIRCLE_PUBLIC_URL"), help="base URL for links")
     parser.add_argument(
-        "--capacity-pps",
+        "--capacity-cores",
         type=float,
-        default=float(env("CIRCLE_CAPACITY_PPS", "8000")),
-        help="forwarded packets/s one process carries; a full cluster refuses new sessions",
+        default=float(env("CIRCLE_CAPACITY_CORES", "0.7")),
+        help="a process using this much CPU (1: a core) takes no new session; a full cluster "
+        "refuses them",
     )
     parser.add_argument(
         "--drain-timeout-s",
@@ -272,6 +277,8 @@ MAX_TOKEN_TTL_HOURS = 24 * 31  # a link lives at most a month after its session'
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
+    if not args.capacity_cores > 0:
+        raise SystemExit("--capacity-cores: more than 0 (1: one core)")
     if not 0 < args.token_ttl_hours <= MAX_TOKEN_TTL_HOURS:
         raise SystemExit(f"--token-ttl-hours: more than 0 and at most {MAX_TOKEN_TTL_HOURS}")
     data_dir = Path(args.data_dir)
@@ -285,7 +292,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         secret=_load_secret(data_dir),
         data_dir=data_dir,
         redis_url=args.redis_url or None,
-        capacity_pps=args.capacity_pps,
+        capacity_cores=args.capacity_cores,
         drain_timeout_s=args.drain_timeout_s,
         public_url=args.public_url,
         token_ttl_hours=args.token_ttl_hours,

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 
 from rooms.errors import Refusal
-from server.store import Store
+from server.store import Invite, Store
 from server.tokens import SessionGrant
 
 MAX_ROTATIONS = 100  # a session whose link was replaced this often refuses more
@@ -39,10 +39,10 @@ async def replace_general_link(store: Store, secret: str, session_id: str) -> No
     await store.block_invite(session_id, await general_link_id(store, secret, session_id))
 
 
-async def may_join(store: Store, grant: SessionGrant) -> str | None:
+async def may_join(store: Store, grant: SessionGrant) -> Invite | None:
     """Refuses a link revoked for its session: a replaced general or co-facilitator link, a
-    revoked personal invite, or one blocked from this session. The personal invite's id, if
-    the link is one."""
+    revoked personal invite, or one blocked from this session. The personal invite, if the
+    link is one."""
     if grant.link_id is not None and await store.is_invite_blocked(grant.session_id, grant.link_id):
         raise Refusal("invalid_token", "This link was replaced. Ask for the new one.")
     if grant.invite_token_id is None:
@@ -52,4 +52,4 @@ async def may_join(store: Store, grant: SessionGrant) -> str | None:
         raise Refusal("invalid_token", "This invite is no longer valid.")
     if await store.is_invite_blocked(grant.session_id, grant.invite_token_id):
         raise Refusal("blocked", "This invite can no longer join the session.")
-    return invite.id
+    return invite

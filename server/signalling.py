@@ -56,6 +56,9 @@ LEADER_LINK_ENDED = (
     "This leader's link has ended: its account was signed out, reset or disabled. Sign in and "
     "open the session from your console."
 )
+SIGN_IN_TO_LEAD = (
+    "This is a facilitator's link: sign in as the facilitator it is for, then open it again."
+)
 
 
 @dataclass
@@ -170,7 +173,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
                 exc.message, {"error": exc.code, "message": exc.message}
             ) from exc
         signed_in = None
-        if grant.facilitator_id is None and grant.role.leads:
+        if grant.role.leads:  # a leader's link leads only for a signed-in leader
             signed_in = accounts.read_cookie_claims(
                 self.registry.settings.secret,
                 _cookie(environ, accounts.COOKIE_NAME),
@@ -223,7 +226,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             raise Refusal("not_found", "This session does not exist any more.")
         if record.ended_at is not None:
             raise Refusal("ended", "This session has ended.")
-        invite_id = await links.may_join(store, grant)
+        invite = await links.may_join(store, grant)
         name, credentials = request.name or "", ""
         account = await self._leader_account(store, record, conn)
         if account is not None:
@@ -265,6 +268,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             grant.role,
             now,
             invite_id=grant.invite_token_id,
+            invite_label=invite.label if invite else "",
             credentials=credentials,
             rejoin_key_hash=seats.key_hash(key),
             link=link,
@@ -275,8 +279,8 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         logs.PARTICIPANT_ID.set(pid)
         live.sids[pid] = sid
         await self._take_safety(live, pid, request)
-        if invite_id is not None:
-            live.invite_ids[pid] = invite_id
+        if invite is not None:
+            live.invite_ids[pid] = invite.id
         if grant.role.leads:
             live.leaders[pid] = {
                 "name": joined.participant.display_name,
@@ -316,7 +320,13 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             if not _has_access(made_by, grant.account_version):
                 raise Refusal("invalid_token", LEADER_LINK_ENDED)
         if grant.facilitator_id is not None:
-            return await store.get_facilitator(grant.facilitator_id)
+            # the facilitator's own link leads only for them, signed in: a copy of it in
+            # anyone else's hands (a forwarded email, a shared screen) opens nothing
+            fid, version = conn.signed_in or (None, 0)
+            account = await store.get_facilitator(grant.facilitator_id)
+            if fid != grant.facilitator_id or not _has_access(account, version):
+                raise Refusal("sign_in_required", SIGN_IN_TO_LEAD)
+            return account
         if conn.signed_in is None:
             return None
         fid, version = conn.signed_in

@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 import socketio
+from yarl import URL
 
 from bench.harness import KINDS
 from server import accounts, tokens
@@ -31,6 +32,11 @@ async def signed_in(server: RunningServer, fid: str, email: str) -> aiohttp.Clie
     ) as r:
         assert r.status == 200
     return http
+
+
+def cookie_of(server: RunningServer, http: aiohttp.ClientSession) -> str:
+    """The sign-in cookie `signed_in` got."""
+    return http.cookie_jar.filter_cookies(URL(server.base_url))[accounts.COOKIE_NAME].value
 
 
 async def call(
@@ -76,8 +82,14 @@ class Client:
         self.sio.on("error", self.errors.append)
         self.sio.on("*", lambda event, data: self.events.append((event, data)))
 
-    async def connect(self, server: RunningServer, auth: dict[str, Any]) -> None:
-        await self.sio.connect(server.base_url, auth=auth, transports=["websocket"])
+    async def connect(
+        self, server: RunningServer, auth: dict[str, Any], cookie: str | None = None
+    ) -> None:
+        """`cookie`: a signed-in account's (a facilitator's own link leads only for them)."""
+        headers = {"Cookie": f"{accounts.COOKIE_NAME}={cookie}"} if cookie else {}
+        await self.sio.connect(
+            server.base_url, auth=auth, headers=headers, transports=["websocket"]
+        )
 
     async def call(self, event: str, data: Any = None) -> dict[str, Any]:
         reply: dict[str, Any] = await self.sio.call(event, data, timeout=10)

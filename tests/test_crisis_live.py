@@ -21,7 +21,7 @@ import pytest
 
 from server.store import Group, Invite
 from server.web import STORE
-from tests.clients import Client, call, group_session, signed_in, token_of
+from tests.clients import Client, call, cookie_of, group_session, signed_in, token_of
 from tests.conftest import API_KEY, RunningServer, serve, until
 
 WHERE, CONTACT, PHONE = "4 Quiet Lane, Leeds", "Robin Vale", "+44 113 496 0000"
@@ -213,10 +213,13 @@ async def test_a_member_leaves_with_the_next_session_and_help_lines_for_their_pl
     }
     status, _ = await call(dana, "POST", f"{circle_server.base_url}/api/sessions", later)
     assert status == 201
-    lead, sam, ana = [
-        await connected(circle_server, url)
-        for url in (session["facilitator_url"], session["invite_url"], session["invite_url"])
-    ]
+    lead = Client()
+    await lead.connect(
+        circle_server,
+        {"token": token_of(session["facilitator_url"])},
+        cookie_of(circle_server, dana),
+    )
+    sam, ana = [await connected(circle_server, session["invite_url"]) for _ in range(2)]
     try:
         await lead.call("join", {"name": "Dana"})
         await sam.call("join", {"name": "Sam", "safety": {**SAFETY, "location": "Austin, TX"}})

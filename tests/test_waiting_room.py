@@ -14,9 +14,11 @@ from tests.clients import Client, call, refused_connect, signed_in, token_of
 from tests.conftest import RunningServer, until
 
 
-async def connected(server: RunningServer, url: str, **auth: Any) -> Client:
+async def connected(
+    server: RunningServer, url: str, cookie: str | None = None, **auth: Any
+) -> Client:
     client = Client()
-    await client.connect(server, {"token": token_of(url), **auth})
+    await client.connect(server, {"token": token_of(url), **auth}, cookie)
     return client
 
 
@@ -157,7 +159,8 @@ async def test_leaders_are_shown_with_their_credentials(circle_server: RunningSe
     finally:
         await dana.close()
     cookie = accounts.issue_cookie(circle_server.settings.secret, "f_mo", time.time())
-    lead = await connected(circle_server, session["facilitator_url"])
+    dana_cookie = accounts.issue_cookie(circle_server.settings.secret, "f_dana", time.time())
+    lead = await connected(circle_server, session["facilitator_url"], dana_cookie)
     psych = Client()
     await psych.sio.connect(
         circle_server.base_url,
@@ -241,3 +244,30 @@ async def test_an_admitted_page_reconnecting_comes_straight_back(
         await stranger.sio.disconnect()
     finally:
         await lead.sio.disconnect()
+
+
+async def test_a_knock_names_the_personal_invite_or_the_general_link(
+    circle_server: RunningServer,
+) -> None:
+    """The leaders' knock carries the personal invite's label (Sam's, as Dana named it) or
+    none for the general link, so a member is told from a stranger."""
+    from tests.clients import cookie_of, group_session
+
+    dana, session = await group_session(circle_server, waiting_room=True)
+    [personal] = session["personal_invites"]
+    lead = await connected(
+        circle_server, session["facilitator_url"], cookie_of(circle_server, dana)
+    )
+    sam = await connected(circle_server, personal["url"])
+    stranger = await connected(circle_server, session["invite_url"])
+    try:
+        await lead.call("join", {"name": "Dana"})
+        await sam.call("join", {"name": "Sammy"})
+        await stranger.call("join", {"name": "Sam"})
+        await until(lambda: len(payloads(lead, "participant_waiting")) == 2, 5, "two knocks")
+        knocks = {k["name"]: k["invite"] for k in payloads(lead, "participant_waiting")}
+        assert knocks == {"Sammy": "Sam", "Sam": None}
+    finally:
+        for client in (lead, sam, stranger):
+            await client.sio.disconnect()
+        await dana.close()

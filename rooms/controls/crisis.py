@@ -173,8 +173,9 @@ def give_safety(
         info.contact_phone,
     ):
         return []
-    said = f"location: {info.location}; contact: {info.contact_name} {info.contact_phone}"
-    crisis.note(now, "safety_updated", note=said.strip())
+    # the entry says that they changed, the answers go to the record (saved state never has them)
+    session.safety_updates.setdefault(pid, []).append(info)
+    crisis.note(now, "safety_updated")
     return [CrisisChanged(crisis)]
 
 

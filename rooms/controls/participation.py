@@ -156,7 +156,7 @@ class HelpResolvedEvent:
 @dataclass(frozen=True)
 class AwayChanged:
     """Someone is away from the group now, or back (a step-away of their own, a 1:1 room): the
-    media plane stops or resumes sending them to the group. Told to nobody by itself."""
+    media plane stops or resumes sending them to the group; the person is told."""
 
     participant_id: str
     away: bool

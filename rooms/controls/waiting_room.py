@@ -94,6 +94,8 @@ def knock_view(person: Participant) -> dict[str, object]:
     """Someone waiting as the leaders see them: a personal link's second device, and a leader's
     link with no account (admitting them makes them a leader), say so."""
     view = person.public()
+    # which link knocked: a member's personal invite (by its label) or the general link
+    view["invite"] = person.invite_label or None
     if person.another_device_of is not None:
         view["notice"] = f"{person.display_name} is joining again from another device"
     elif person.role.leads:

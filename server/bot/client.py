@@ -20,6 +20,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 
+from server import accounts
 from server.background import BackgroundTasks
 from server.bot.errors import BotError
 from server.bot.media import EncodedMedia, EncodedTrack, OpusPacker, Vp8Packer
@@ -75,8 +76,11 @@ class Bot(MediaCounts):
         admit_timeout_s: float = 300.0,
         receive_counter: ReceiveCounter | None = None,
         video_packer: Vp8Packer | None = None,
+        cookie: str | None = None,
     ) -> None:
-        """`receive_counter` and `video_packer` replace the stock ones, say to time packets."""
+        """`receive_counter` and `video_packer` replace the stock ones, say to time packets;
+        `cookie`: a signed-in facilitator's, for their own link (it leads only for them)."""
+        self._headers = {"Cookie": f"{accounts.COOKIE_NAME}={cookie}"} if cookie else {}
         self.origin, self._token = parse_invite(invite_url)
         self.name = name
         self.media = media
@@ -303,6 +307,7 @@ class Bot(MediaCounts):
             await self.sio.connect(
                 self.origin,
                 auth={"token": self._token},
+                headers=self._headers,
                 transports=["websocket"],
                 socketio_path="socket.io",
                 wait_timeout=timeout_s,

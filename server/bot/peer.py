@@ -12,7 +12,7 @@ from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCRtpS
 from server.bot.errors import BotError
 from server.bot.media import EncodedTrack, OpusPacker, Vp8Packer
 from server.bot.stats import ReceiveCounter
-from server.media import aiortc_hooks, aiortc_receive, transport_cc
+from server.media import aiortc_hooks, aiortc_receive, sdp
 
 _CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
 # A bot receives everyone's media; in the benchmarks sixteen bots share one core, and Linux's
@@ -39,8 +39,8 @@ async def answer(pc: RTCPeerConnection, numbered: bool = False) -> str:
     aiortc_receive.enlarge_receive_buffers(pc, RECEIVE_BUFFER_BYTES)
     text = str(pc.localDescription.sdp)
     remote = pc.remoteDescription
-    ext_id = transport_cc.offered_transport_cc(remote.sdp) if remote and numbered else None
-    return text if ext_id is None else transport_cc.with_transport_cc(text, ext_id)
+    offered = sdp.transport_cc_offer(remote.sdp) if remote and numbered else {}
+    return sdp.accept_transport_cc(text, offered) if offered else text
 
 
 def send_tracks(

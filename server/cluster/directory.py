@@ -74,12 +74,12 @@ class Directory:
         await self._redis.delete(self._node_key(node_id))
 
     async def nodes(self) -> list[NodeInfo]:
-        """The live nodes: those whose lease has not expired."""
+        """The live nodes: those whose lease has not expired (and that this version reads)."""
         keys = [k async for k in self._redis.scan_iter(match=self._node_key("*"), count=100)]
         if not keys:
             return []
-        raws = await self._redis.mget(keys)
-        return [NodeInfo.from_json(raw) for raw in raws if raw is not None]
+        infos = (NodeInfo.from_json(raw) for raw in await self._redis.mget(keys) if raw)
+        return [info for info in infos if info is not None]
 
     # -- sessions -------------------------------------------------------------------------
 

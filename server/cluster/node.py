@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 
 from rooms.errors import Refusal
 from server.cluster.directory import Directory
+from server.cluster.load import LoadMeter, Sample
 from server.cluster.placement import NodeInfo, choose_node
 from server.config import Settings
 from server.live.fanout import DISCONNECT_GRACE_S
@@ -25,6 +26,7 @@ from server.readiness import Readiness
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 1.5
+LOAD_WINDOW_S = 6.0  # load and CPU over about the last four heartbeats
 LEASE_MS = 5_000  # a dead node's keys are gone within this of its last heartbeat
 CLAIM_ATTEMPTS = 3  # claims lost to another node's in the same instant, before giving up
 MOVE_MARGIN_S = 0.5
@@ -54,7 +56,7 @@ class ClusterNode:
         self.url = node_url(settings)
         self.peers: list[NodeInfo] = []  # the other live nodes, as of the last heartbeat
         self._owned: set[str] = set()  # sessions renewed at the last heartbeat
-        self._counted = (registry.stats.packets_out, time.monotonic())
+        self._load = LoadMeter(LOAD_WINDOW_S)  # sampled at each heartbeat
         self._redis_down = False
 
     # -- the heartbeat --------------------------------------------------------------------
@@ -89,19 +91,20 @@ class ClusterNode:
                     log.warning("cluster heartbeat: Redis reachable again")
                 self._redis_down = False
 
+    def _sample(self) -> Sample:
+        return Sample(time.monotonic(), time.process_time(), self.registry.stats.packets_out)
+
     def info(self) -> NodeInfo:
-        packets, at = self.registry.stats.packets_out, time.monotonic()
-        before_packets, before_at = self._counted
-        self._counted = (packets, at)
-        load = (packets - before_packets) / max(at - before_at, 1e-3)
+        load = self._load.add(self._sample())
         settings = self.settings
         ice = settings.media.announced_ip or next(iter(settings.ice_host_addresses), settings.host)
         return NodeInfo(
             self.node_id,
             self.url,
             ice,
-            round(load, 1),
-            settings.capacity_pps,
+            round(load.packets_per_s, 1),
+            round(load.cpu_cores, 3),
+            settings.capacity_cores,
             len(self.registry.sessions),
             self.readiness.draining,
         )

@@ -1,10 +1,14 @@
 """`circle serve --workers N`: N server processes on one machine, each its own node of the
 cluster (port + i, its own node id and URL), sharing Redis. Signals are passed on; nothing is
-restarted (a service manager restarts the whole)."""
+restarted (a service manager restarts the whole). Each worker asks the kernel for SIGTERM when
+the supervisor dies, so a supervisor killed outright (SIGKILL, OOM) leaves no worker holding
+its port: they drain and exit."""
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -17,6 +21,8 @@ log = logging.getLogger(__name__)
 
 POLL_S = 0.2
 KILL_MARGIN_S = 10.0  # after the drain timeout, a child still running is killed
+SUPERVISOR_PID_ENV = "CIRCLE_SUPERVISOR_PID"  # set in each worker's environment
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def worker_url(public_url: str | None, index: int) -> str | None:
@@ -45,9 +51,25 @@ def worker_commands(
     return commands
 
 
+def end_with_supervisor() -> None:
+    """In a worker (its supervisor named in the environment): SIGTERM, the drain, from the
+    kernel when the supervisor dies, whatever kills it (Linux's parent-death signal; no
+    maintained PyPI package wraps prctl)."""
+    named = os.environ.get(SUPERVISOR_PID_ENV)
+    if not named:
+        return  # a lone `circle serve`
+    supervisor_pid = int(named)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != supervisor_pid:  # it died before the signal was asked for
+        raise SystemExit("the supervisor is gone; this worker does not start")
+
+
 def supervise(commands: list[list[str]], env: dict[str, str], drain_timeout_s: float) -> int:
     """Start every worker (in its own session: a terminal's ^C reaches them only through
     here, once), pass SIGTERM/SIGINT on, and return when all have exited."""
+    env = {**env, SUPERVISOR_PID_ENV: str(os.getpid())}
     children = [subprocess.Popen(c, env=env, start_new_session=True) for c in commands]
     stop_at: list[float] = []
 

@@ -163,11 +163,16 @@ class Effects:
         moved here after a restart or a drain and nobody's page sent them again."""
         store = self.registry.store()
         record = crisis_record(live, crisis)
-        if record.data["safety"] is None:
-            kept = {c.crisis_id: c.data for c in await store.crises_of_session(live.session.id)}
-            safety = kept.get(crisis.id, {}).get("safety")
-            record = replace(record, data={**record.data, "safety": safety})
-        await store.put_crisis(record)
+        kept = {c.crisis_id: c.data for c in await store.crises_of_session(live.session.id)}
+        before = kept.get(crisis.id, {})
+        # answers given again: those recorded, then those memory holds that are new
+        updates = list(before.get("safety_updates") or [])
+        seen = {u.get("given_at") for u in updates}
+        updates += [u for u in record.data["safety_updates"] if u["given_at"] not in seen]
+        data = {**record.data, "safety_updates": updates}
+        if data["safety"] is None:
+            data["safety"] = before.get("safety")
+        await store.put_crisis(replace(record, data=data))
 
     async def _ended(self, live: LiveSession, event: controls.SessionEnded) -> None:
         if not isinstance(event.audience, controls.Everyone):

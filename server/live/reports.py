@@ -101,5 +101,8 @@ def crisis_record(live: LiveSession, crisis: Crisis) -> CrisisRecord:
         "leader": who(crisis.leader_id),
         "group_lead": who(crisis.group_lead),
         "safety": info.payload() if info else None,
+        "safety_updates": [
+            u.payload() for u in live.session.safety_updates.get(crisis.participant_id, [])
+        ],
     }
     return CrisisRecord(live.session.id, crisis.id, crisis.started_at, data)

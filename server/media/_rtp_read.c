@@ -22,11 +22,13 @@ typedef int (*unprotect_fn)(void *ctx, void *srtp_header, int *length);
 /* ReceivedPacket's fields in its order; set_packet_type() finds each one's slot. */
 enum {
     F_SSRC, F_SEQUENCE_NUMBER, F_TIMESTAMP, F_MARKER, F_PAYLOAD_TYPE, F_PAYLOAD,
-    F_PADDING_SIZE, F_AUDIO_LEVEL, F_ABS_SEND_TIME, F_RID, F_REPAIRED_RID, FIELD_COUNT
+    F_PADDING_SIZE, F_AUDIO_LEVEL, F_ABS_SEND_TIME, F_RID, F_REPAIRED_RID,
+    F_TRANSPORT_SEQUENCE, FIELD_COUNT
 };
 static const char *field_names[FIELD_COUNT] = {
     "ssrc", "sequence_number", "timestamp", "marker", "payload_type", "payload",
-    "padding_size", "audio_level", "abs_send_time", "rid", "repaired_rid"};
+    "padding_size", "audio_level", "abs_send_time", "rid", "repaired_rid",
+    "transport_sequence"};
 
 /* The dataclass and its slots' descriptors: the packet is made by setting each slot, as its
  * __init__ would but without running Python code. */
@@ -40,13 +42,14 @@ typedef struct {
     PyObject *owner; /* the pylibsrtp session that owns the context, kept alive */
     void *srtp;
     unprotect_fn unprotect;
-    long audio_level_id, abs_send_time_id, rid_id, repaired_rid_id; /* 0: not negotiated */
+    /* 0: not negotiated */
+    long audio_level_id, abs_send_time_id, rid_id, repaired_rid_id, transport_sequence_id;
 } SrtpReader;
 
 /* What read_rtp's packet gets from the extension block: -1 where nothing was read. */
 typedef struct {
     int audio_level;
-    long abs_send_time;
+    long abs_send_time, transport_sequence;
     Py_ssize_t rid_at, rid_length, repaired_rid_at, repaired_rid_length;
 } Extensions;
 
@@ -98,6 +101,8 @@ read_extensions(const SrtpReader *self, const uint8_t *data, Py_ssize_t pos, Py_
             out->repaired_rid_at = pos;
             out->repaired_rid_length = length;
         }
+        else if (ext_id == self->transport_sequence_id && length >= 2)
+            out->transport_sequence = (data[pos] << 8) | data[pos + 1];
         pos += length;
     }
     return 1;
@@ -156,7 +161,7 @@ read_packet(const SrtpReader *self, const uint8_t *data, Py_ssize_t length)
     Py_ssize_t end = length;
     if (end < pos)
         Py_RETURN_NONE;
-    Extensions ext = {-1, -1, -1, 0, -1, 0};
+    Extensions ext = {-1, -1, -1, -1, 0, -1, 0};
     if (first & 0x10) {
         if (end < pos + 4)
             Py_RETURN_NONE;
@@ -190,6 +195,9 @@ read_packet(const SrtpReader *self, const uint8_t *data, Py_ssize_t length)
                                                   : PyLong_FromLong(ext.abs_send_time),
         [F_RID] = rid_value(data, ext.rid_at, ext.rid_length),
         [F_REPAIRED_RID] = rid_value(data, ext.repaired_rid_at, ext.repaired_rid_length),
+        [F_TRANSPORT_SEQUENCE] = ext.transport_sequence < 0
+                                     ? Py_NewRef(Py_None)
+                                     : PyLong_FromLong(ext.transport_sequence),
     };
     values[F_AUDIO_LEVEL] = PyErr_Occurred() ? NULL : audio_level_value(ext.audio_level);
     return new_packet(values);
@@ -199,12 +207,14 @@ static int
 SrtpReader_init(SrtpReader *self, PyObject *args, PyObject *kwds)
 {
     static char *keywords[] = {"owner", "srtp_context", "unprotect", "audio_level",
-                               "abs_send_time", "rid", "repaired_rid", NULL};
+                               "abs_send_time", "rid", "repaired_rid",
+                               "transport_sequence", NULL};
     PyObject *owner;
     unsigned long long context, unprotect;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OKKllll", keywords, &owner, &context,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OKKlllll", keywords, &owner, &context,
                                      &unprotect, &self->audio_level_id, &self->abs_send_time_id,
-                                     &self->rid_id, &self->repaired_rid_id))
+                                     &self->rid_id, &self->repaired_rid_id,
+                                     &self->transport_sequence_id))
         return -1;
     if (context == 0 || unprotect == 0) {
         PyErr_SetString(PyExc_ValueError, "the SRTP context and srtp_unprotect must be given");

@@ -12,6 +12,7 @@ class SrtpReader:
         abs_send_time: int,
         rid: int,
         repaired_rid: int,
+        transport_sequence: int,
     ) -> None: ...
     def read(self, data: bytes) -> ReceivedPacket | None: ...
 

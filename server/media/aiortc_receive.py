@@ -30,7 +30,7 @@ from typing import Any
 import pylibsrtp
 from aiortc import RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver
 from aiortc.codecs import is_rtx
-from aiortc.rate import BandwidthUsage, RemoteBitrateEstimator
+from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpReceiveParameters
 from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci
@@ -40,7 +40,8 @@ from server.media.compiled_receive import SrtpRead, srtp_reader
 from server.media.remb_throttle import RembThrottle
 from server.media.rtp_reader import ExtensionIds, ReceivedPacket, unwrap_rtx
 from server.media.rtp_writer import NTP_EPOCH_OFFSET_S
-from server.media.simulcast import RidDemux, simulcast_remb
+from server.media.simulcast import RidDemux
+from server.media.transport_feedback import URI_TRANSPORT_CC, ArrivalLog, build_feedback
 from server.media.window_rate import WindowRate
 
 _RECEIVER_RECEIVE = "receive"
@@ -60,7 +61,6 @@ _RECEIVER_HOOKED = (
     _RECEIVER_RTCP_SSRC, _RECEIVER_SEND_RTCP, _RECEIVER_SEND_NACK,
 )  # fmt: skip
 _ESTIMATOR_RATE = "incoming_bitrate"
-_ESTIMATOR_DETECTOR = "detector"
 _RATE_WINDOW_MS = 1000  # as aiortc's estimator counts its incoming bitrate
 _DTLS_RX_SRTP = "_rx_srtp"
 _DTLS_ROUTER = "_rtp_router"
@@ -97,19 +97,25 @@ def enlarge_receive_buffers(pc: RTCPeerConnection, size_bytes: int) -> int:
 
 
 def receive_directly(
-    receiver: RTCRtpReceiver, sink: PacketSink, demux: RidDemux | None = None
+    receiver: RTCRtpReceiver,
+    sink: PacketSink,
+    demux: RidDemux | None = None,
+    transport_cc_id: int = 0,
 ) -> None:
     """Once the receiver starts (the offer is answered, DTLS is up), its RTP packets go to
     `sink` as `ReceivedPacket`s, RTX unwrapped, in the call that read them from the socket;
     aiortc's decoder and jitter buffer never see them. With `demux` (a simulcast camera),
-    each packet's `rid` names its layer (None until its SSRC's layer is known)."""
+    each packet's `rid` names its layer (None until its SSRC's layer is known). With
+    `transport_cc_id` (the answer accepted the offer's transport-wide sequence numbers under
+    that id), the arrival of every packet on the transport is reported to the sender in
+    transport-cc feedback, and no REMB is sent: the sender's own estimator sets its rate."""
     for name in _RECEIVER_HOOKED:
         require(receiver, name)
     stock_receive = receiver.receive
 
     async def receive(parameters: RTCRtpReceiveParameters) -> None:
         await stock_receive(parameters)  # registers the receiver, and never waits
-        feed = _ReceiverFeed(receiver, parameters, sink, demux)
+        feed = _ReceiverFeed(receiver, parameters, sink, demux, transport_cc_id)
 
         async def handle_rtp_packet(packet: RtpPacket, arrival_time_ms: int) -> None:
             # what the DTLS transport's task had queued before the direct path was set
@@ -159,14 +165,19 @@ class _ReceiverFeed:
         parameters: RTCRtpReceiveParameters,
         sink: PacketSink,
         demux: RidDemux | None,
+        transport_cc_id: int,
     ) -> None:
         self._receiver = receiver
         self._sink = sink
         self._demux = demux
         negotiated = {ext.uri: ext.id for ext in parameters.headerExtensions}
-        if demux is not None:  # aiortc does not negotiate these: the answer took them as offered
+        # aiortc negotiates neither simulcast nor transport-cc: the answer took them as offered
+        if demux is not None:
             negotiated.update(demux.extension_ids)
+        if transport_cc_id:
+            negotiated[URI_TRANSPORT_CC] = transport_cc_id
         self.ids = ExtensionIds.of(negotiated)
+        self.arrivals: ArrivalLog | None = None  # the transport's, set by _DirectPath.add
         self._codecs: dict[int, RTCRtpCodecParameters] = getattr(receiver, _RECEIVER_CODECS)
         # RTX: its SSRCs -> the media SSRCs they repair; its payload types -> the media's
         self._rtx_ssrc: dict[int, int] = getattr(receiver, _RECEIVER_RTX_SSRC)
@@ -180,10 +191,14 @@ class _ReceiverFeed:
         self._nacks: dict[int, NackGenerator] | None = (
             None if getattr(receiver, _RECEIVER_NACK) is None else {}
         )
-        self._estimator: RemoteBitrateEstimator | None = getattr(receiver, _RECEIVER_ESTIMATOR)
+        # REMB only for a sender without transport-cc: told a rate by aiortc's estimator, which
+        # never goes above 1.5 times what it receives, a browser on a narrow uplink was told
+        # too much and lost its voice, and one sending a small layer could not start a large one
+        self._estimator: RemoteBitrateEstimator | None = (
+            None if transport_cc_id else getattr(receiver, _RECEIVER_ESTIMATOR)
+        )
         if self._estimator is not None:
             require(self._estimator, _ESTIMATOR_RATE)
-            require(self._estimator, _ESTIMATOR_DETECTOR)
             setattr(self._estimator, _ESTIMATOR_RATE, WindowRate(_RATE_WINDOW_MS))
         self._remb_throttle = RembThrottle()
         self._rtcp_tasks: set[asyncio.Future[None]] = set()
@@ -191,6 +206,10 @@ class _ReceiverFeed:
     def take(self, packet: ReceivedPacket) -> None:
         if not getattr(self._receiver, _RECEIVER_ENABLED):
             return
+        arrivals = self.arrivals
+        if arrivals is not None and packet.transport_sequence is not None:
+            if arrivals.arrived(packet.transport_sequence, time.monotonic()):
+                self._send_feedback(arrivals, packet.ssrc)
         estimator = self._estimator
         if estimator is not None and packet.abs_send_time is not None:
             now_ms = _arrival_ms()
@@ -202,9 +221,6 @@ class _ReceiverFeed:
             )
             if remb is not None:
                 bitrate, ssrcs = remb  # the SSRCs of every stream seen: all of a camera's layers
-                if self._demux is not None:
-                    detector = getattr(estimator, _ESTIMATOR_DETECTOR)
-                    bitrate = simulcast_remb(bitrate, detector.state() == BandwidthUsage.OVERUSING)
                 if self._remb_throttle.should_send(bitrate, now_ms):
                     self._send_remb(bitrate, ssrcs)
         codec = self._codecs.get(packet.payload_type)
@@ -239,6 +255,16 @@ class _ReceiverFeed:
                 send_nack = getattr(self._receiver, _RECEIVER_SEND_NACK)
                 self._spawn(send_nack(packet.ssrc, sorted(nack.missing)))
         self._sink(packet)
+
+    def _send_feedback(self, arrivals: ArrivalLog, media_ssrc: int) -> None:
+        """What arrived on the transport since the last report, in the call that read the
+        packet: RTCP of a few dozen bytes, every FEEDBACK_INTERVAL_S while packets come."""
+        rtcp_ssrc = getattr(self._receiver, _RECEIVER_RTCP_SSRC)
+        if rtcp_ssrc is None:
+            return
+        send_rtcp = getattr(self._receiver, _RECEIVER_SEND_RTCP)
+        for feedback in arrivals.feedback(rtcp_ssrc, media_ssrc):
+            run_now(send_rtcp(build_feedback(feedback)))  # aiortc sends bytes(packet)
 
     def _send_remb(self, bitrate: int, ssrcs: list[int]) -> None:
         rtcp_ssrc = getattr(self._receiver, _RECEIVER_RTCP_SSRC)
@@ -288,6 +314,7 @@ class _DirectPath:
         self._router = getattr(dtls, _DTLS_ROUTER)
         self._routes: dict[RTCRtpReceiver, _Route] = {}
         self._by_ssrc: dict[int, _Route] = {}
+        self._arrivals: ArrivalLog | None = None
         self._stock: Callable[[bytes, int], None] = getattr(connection, _ICE_DATA_RECEIVED)
         setattr(connection, _ICE_DATA_RECEIVED, self.data_received)
         require(connection, _ICE_PROTOCOLS)
@@ -313,6 +340,10 @@ class _DirectPath:
 
     def add(self, receiver: RTCRtpReceiver, feed: _ReceiverFeed) -> None:
         self._routes[receiver] = (srtp_reader(self._srtp, feed.ids), feed.take)
+        if feed.ids.transport_sequence:  # one numbering for all the transport's packets
+            if self._arrivals is None:
+                self._arrivals = ArrivalLog(time.monotonic())
+            feed.arrivals = self._arrivals
 
     def data_received(self, data: bytes, component: int) -> None:
         # SRTP and SRTCP: first byte 128-191 (RFC 7983); RTCP: second byte 192-208 (RFC 5761)

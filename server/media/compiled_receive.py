@@ -45,6 +45,7 @@ def srtp_reader(session: pylibsrtp.Session, ids: ExtensionIds) -> SrtpRead:
             ids.abs_send_time,
             ids.rid,
             ids.repaired_rid,
+            ids.transport_sequence,
         ).read
     return python_srtp_reader(session, ids)
 

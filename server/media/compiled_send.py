@@ -20,7 +20,6 @@ from pylibsrtp._binding import ffi, lib
 
 from server.media.aiortc_hooks import require
 from server.media.rtp_writer import (
-    URI_TRANSPORT_CC,
     Extensions,
     FrameWriting,
     PacketNumbering,
@@ -30,6 +29,7 @@ from server.media.rtp_writer import (
     TransportSequence,
     stream_starts,
 )
+from server.media.transport_feedback import URI_TRANSPORT_CC
 
 
 class _NotBuilt:

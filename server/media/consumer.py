@@ -24,13 +24,13 @@ from aiortc.mediastreams import MediaStreamTrack
 from server.media.compiled_send import CompiledRtpWriter, new_writer
 from server.media.forwarding import TS_MOD, ForwardedFrame, TimestampRebaser
 from server.media.rtp_writer import (
-    URI_TRANSPORT_CC,
     FrameWriting,
     PacketNumbering,
     SendSetup,
     abs_send_time,
 )
 from server.media.stats import ForwardingStats
+from server.media.transport_feedback import URI_TRANSPORT_CC
 
 SWITCH_GAP_TICKS = {"audio": 960, "video": 3000}  # one frame at 48 kHz / 90 kHz
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from aiortc import RTCPeerConnection
 
 from server.media.consumer import Consumer
+from server.media.downlink_feedback import FeedbackReader
 from server.media.probe import LinkProbe
 from server.media.producer import Producer
 from server.media.simulcast import VideoLayers
-from server.media.transport_feedback import FeedbackReader
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from server.media.transport_feedback import FeedbackReader
+from server.media.downlink_feedback import FeedbackReader
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from server.media import aiortc_hooks, aiortc_receive, aiortc_send, link_samples
 from server.media.bandwidth_estimator import BandwidthEstimator
 from server.media.compiled_send import new_transport_sequence
 from server.media.consumer import Consumer
+from server.media.downlink_feedback import FeedbackReader
 from server.media.graph import ForwardingGraph
 from server.media.last_n import Member, VideoSelection
 from server.media.participant import ParticipantMedia, Slot
@@ -41,7 +42,6 @@ from server.media.selection import Switch, Tile
 from server.media.simulcast import LayerWatch, RidDemux, VideoLayers, layer_sources
 from server.media.stats import ForwardingStats
 from server.media.transport_cc import answered_transport_cc, offer_transport_cc
-from server.media.transport_feedback import FeedbackReader
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +169,7 @@ class MediaRouter:
             raise Refusal("invalid_sdp", str(exc)) from exc
         kinds = [k for k in KINDS if f"m={k} " in offer_sdp]
         simulcast = sdp.simulcast_offer(offer_sdp)
+        transport_cc = sdp.transport_cc_offer(offer_sdp) if self.config.transport_cc else {}
         pc = self._new_pc(pid)
         producers: dict[str, Producer] = {}
         camera: VideoLayers | None = None
@@ -177,9 +178,15 @@ class MediaRouter:
             transceiver.setCodecPreferences(codec_preferences(kind))
             if kind == "audio":
                 producers[kind] = self._producer(pid, transceiver.receiver, kind)
-                aiortc_receive.receive_directly(transceiver.receiver, producers[kind].on_packet)
+                aiortc_receive.receive_directly(
+                    transceiver.receiver,
+                    producers[kind].on_packet,
+                    transport_cc_id=transport_cc.get(kind, 0),
+                )
             else:
-                camera = self._camera(pid, transceiver.receiver, simulcast)
+                camera = self._camera(
+                    pid, transceiver.receiver, simulcast, transport_cc.get(kind, 0)
+                )
         try:
             await pc.setRemoteDescription(
                 RTCSessionDescription(self._remote_sdp(offer_sdp), "offer")
@@ -195,7 +202,7 @@ class MediaRouter:
         media.producers = producers
         media.camera = camera
         self._rewire()
-        answer = self._local_sdp(pc.localDescription.sdp)
+        answer = sdp.accept_transport_cc(self._local_sdp(pc.localDescription.sdp), transport_cc)
         if camera is not None and simulcast is not None:
             answer = sdp.accept_simulcast(answer, simulcast)
             self._watch_layers()
@@ -206,7 +213,11 @@ class MediaRouter:
         return Producer(kind, pid, pli, self.stats, self.graph, self._on_audio_level, rid=rid)
 
     def _camera(
-        self, pid: str, receiver: RTCRtpReceiver, simulcast: sdp.SimulcastOffer | None
+        self,
+        pid: str,
+        receiver: RTCRtpReceiver,
+        simulcast: sdp.SimulcastOffer | None,
+        transport_cc_id: int,
     ) -> VideoLayers:
         """The publisher's camera, one producer per layer, fed on the lean path
         (aiortc_receive.py) with no decoder behind it."""
@@ -215,7 +226,7 @@ class MediaRouter:
             simulcast.rids if simulcast else None,
         )
         demux = RidDemux(simulcast) if simulcast else None
-        aiortc_receive.receive_directly(receiver, camera.on_packet, demux)
+        aiortc_receive.receive_directly(receiver, camera.on_packet, demux, transport_cc_id)
         return camera
 
     def _watch_layers(self) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from server.media.rtp_writer import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL
 from server.media.sdp import URI_REPAIRED_RID, URI_RID
+from server.media.transport_feedback import URI_TRANSPORT_CC
 
 _HEADER = struct.Struct("!BBHII")  # V=2 P X CC, M PT, sequence number, timestamp, SSRC
 _ONE_BYTE_PROFILE = 0xBEDE
@@ -32,6 +33,7 @@ class ReceivedPacket:
     abs_send_time: int | None = None  # 6.18 fixed-point seconds
     rid: str | None = None  # the simulcast layer (rtp-stream-id), or the one an RTX packet
     repaired_rid: str | None = None  # repairs (repaired-rtp-stream-id), where sent
+    transport_sequence: int | None = None  # the transport-wide sequence number, where sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class ExtensionIds:
     abs_send_time: int = 0
     rid: int = 0
     repaired_rid: int = 0
+    transport_sequence: int = 0
 
     @classmethod
     def of(cls, negotiated: dict[str, int]) -> ExtensionIds:
@@ -51,6 +54,7 @@ class ExtensionIds:
             negotiated.get(URI_ABS_SEND_TIME, 0),
             negotiated.get(URI_RID, 0),
             negotiated.get(URI_REPAIRED_RID, 0),
+            negotiated.get(URI_TRANSPORT_CC, 0),
         )
 
 
@@ -122,6 +126,8 @@ def _read_extensions(
             packet.rid = data[pos : pos + length].decode("ascii", "replace")
         elif ext_id == ids.repaired_rid:
             packet.repaired_rid = data[pos : pos + length].decode("ascii", "replace")
+        elif ext_id == ids.transport_sequence and length >= 2:
+            packet.transport_sequence = (data[pos] << 8) | data[pos + 1]
         pos += length
     return True
 

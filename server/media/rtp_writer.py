@@ -15,12 +15,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from server.media.transport_feedback import URI_TRANSPORT_CC
+
 RTP_HISTORY_SIZE = 128  # packets kept for NACK, as aiortc keeps: ~2 s of 640x480 video
 TRANSPORT_HISTORY_SIZE = 4096  # packets whose send time is kept for transport-cc feedback
 URI_MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
 URI_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 URI_AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
-URI_TRANSPORT_CC = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 NTP_EPOCH_OFFSET_S = 2_208_988_800  # 1900-01-01 to 1970-01-01
 
 _HEADER = struct.Struct("!BBHII")  # V=2 P X CC, M PT, sequence number, timestamp, SSRC

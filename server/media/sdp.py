@@ -7,6 +7,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from server.media.transport_feedback import URI_TRANSPORT_CC
+
 OPUS_FMTP = "minptime=10;useinbandfec=1;usedtx=1"
 _RTPMAP_OPUS = re.compile(r"^a=rtpmap:(\d+) opus/48000", re.IGNORECASE)
 
@@ -163,3 +165,60 @@ def accept_simulcast(answer_sdp: str, offer: SimulcastOffer) -> str:
     added.append("a=simulcast:recv " + ";".join(offer.rids))
     end = section[1]
     return "\r\n".join(lines[:end] + added + lines[end:])
+
+
+def _sections(lines: list[str]) -> list[tuple[str, int, int]]:
+    """(kind, start, end) of each m= section's lines."""
+    starts = [i for i, line in enumerate(lines) if line.startswith("m=")]
+    ends = [*starts[1:], len(lines)]
+    return [(lines[s][2:].split(" ", 1)[0], s, e) for s, e in zip(starts, ends, strict=True)]
+
+
+def transport_cc_offer(offer_sdp: str) -> dict[str, int]:
+    """Media kind -> the id of the transport-wide sequence number extension, for each section
+    of the offer that offers it with `a=rtcp-fb:<pt> transport-cc` (Chromium's do)."""
+    lines = offer_sdp.replace("\r\n", "\n").split("\n")
+    offered: dict[str, int] = {}
+    for kind, start, end in _sections(lines):
+        ext_id = 0
+        feedback = False
+        for line in lines[start:end]:
+            if line.startswith("a=extmap:") and line.endswith(" " + URI_TRANSPORT_CC):
+                head = line[9:].split(" ", 1)[0].split("/")[0]
+                ext_id = int(head) if head.isdigit() and 0 < int(head) < 256 else 0
+            elif line.startswith("a=rtcp-fb:") and line.split(" ", 1)[-1] == "transport-cc":
+                feedback = True
+        if ext_id and feedback and kind not in offered:
+            offered[kind] = ext_id
+    return offered
+
+
+def accept_transport_cc(answer_sdp: str, offered: dict[str, int]) -> str:
+    """aiortc's answer with transport-wide congestion control accepted (it knows none): each
+    offered section receives the sequence number extension with the offer's id and asks for
+    `transport-cc` feedback on its codecs (not on RTX, which repairs them)."""
+    lines = answer_sdp.split("\r\n")
+    sections = _sections(lines)
+    if not sections:
+        return answer_sdp
+    out = lines[: sections[0][1]]
+    for kind, start, end in sections:
+        section = lines[start:end]
+        trailing = []
+        while section and not section[-1]:
+            trailing.append(section.pop())  # the answer's final CRLF
+        ext_id = offered.get(kind)
+        if ext_id is not None:
+            codecs = [
+                line[9:].split(" ", 1)
+                for line in section
+                if line.startswith("a=rtpmap:") and " " in line
+            ]
+            section.append(f"a=extmap:{ext_id} {URI_TRANSPORT_CC}")
+            section += [
+                f"a=rtcp-fb:{pt} transport-cc"
+                for pt, name in codecs
+                if not name.lower().startswith("rtx/")
+            ]
+        out += section + trailing
+    return "\r\n".join(out)

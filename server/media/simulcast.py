@@ -26,17 +26,6 @@ LAYER_STOPPED_S = 1.0  # a layer silent this long is not available (the publishe
 RESUME_GRACE_S = 2.0  # a layer the server resumes has this long to send again
 BITRATE_WINDOW_S = 1.0
 LAYER_CHECK_S = 0.5  # how often the router checks for a layer's start or stop, a settled switch
-# The page's layers (150 + 550 kbit/s) with headroom: what a simulcast publisher is told it may
-# send while its link shows no congestion (`simulcast_remb`).
-SIMULCAST_REMB_FLOOR_BPS = 1_000_000
-
-
-def simulcast_remb(estimate_bps: int, overusing: bool) -> int:
-    """The bandwidth estimate (REMB) to send a simulcast publisher. aiortc's estimator never
-    goes above 1.5 times what it receives, so a publisher sending only its small layer (the
-    large one paused here, or not started yet) would be held below what the large one needs
-    and keep it off: unless the estimator sees overuse (congestion), at least the floor."""
-    return estimate_bps if overusing else max(estimate_bps, SIMULCAST_REMB_FLOOR_BPS)
 
 
 class RidDemux:

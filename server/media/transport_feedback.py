@@ -1,195 +1,265 @@
-"""A subscriber's transport-wide congestion control feedback (RTCP PT 205 FMT 15,
-draft-holmer-rmcat-transport-wide-cc-extensions-01), read into the bandwidth estimator.
+"""Transport-wide congestion control feedback, as a receiver sends it
+(draft-holmer-rmcat-transport-wide-cc-extensions-01, section 3.1: RTCP PT 205, FMT 15).
 
-Every packet to a subscriber carries the next transport-wide sequence number of its connection
-(rtp_writer.TransportSequence, or the compiled one, which keep each packet's send time and
-size). The browser reports, about every 50-100 ms, which of them arrived and when (its own
-clock, 250 us steps): `parse_rtcp` reads those reports from a compound RTCP packet and
-`FeedbackReader` matches them to what was sent and feeds `BandwidthEstimator`.
+A browser that negotiated the transport-wide sequence number extension numbers every packet it
+sends on a transport (all SSRCs, RTX and padding included). The receiver reports, every few tens
+of milliseconds, which of those numbers arrived and when; the browser's own estimator (GoogCC:
+delay trend and loss) sets its sending rate from these reports. `build_feedback` and
+`parse_feedback` are the wire format; `ArrivalLog` collects arrivals on the receive path (one
+append per packet) and turns them into feedback packets. Pure: no I/O, the clock passed in.
 """
 
 from __future__ import annotations
 
 import struct
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from server.media.bandwidth_estimator import BandwidthEstimator, PacketResult
-from server.media.rtp_writer import PacketNumbering
-
+URI_TRANSPORT_CC = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 RTCP_RTPFB = 205
 FMT_TRANSPORT_CC = 15
-_HEADER = struct.Struct("!BBH")
-_FIXED = struct.Struct("!IIHH")  # sender SSRC, media SSRC, base sequence, status count
-_LARGE_DELTA = struct.Struct("!h")
-_DELTA_US = 250
-MIN_PROBE_PACKETS = 5  # fewer arrived: the probe says nothing
-_REFERENCE_US = 64_000
-# status symbols
-_NOT_RECEIVED, _SMALL_DELTA, _LARGE_DELTA_SYMBOL = 0, 1, 2
+TICK_US = 250  # a receive delta's unit
+REFERENCE_US = 64_000  # the reference time's unit
+FEEDBACK_INTERVAL_S = 0.05  # how often a receiver reports (libwebrtc: 50-250 ms by bitrate)
+
+_HEADER = struct.Struct("!BBHIIHHI")  # V P FMT, PT, length, sender, media, base, count, ref|fbc
+_SEQUENCE_SPACE = 1 << 16
+_REFERENCE_SPACE = 1 << 24
+_RUN_MAX = (1 << 13) - 1
+_ONE_BIT_SYMBOLS = 14
+_TWO_BIT_SYMBOLS = 7
+_LOST, _SMALL, _LARGE = 0, 1, 2  # a packet's status symbol
+_LARGE_MIN, _LARGE_MAX = -(1 << 15), (1 << 15) - 1
+# One feedback packet covers at most this many sequence numbers and this many received packets
+# (about 1 kB at worst): more, or a gap too long for a receive delta, starts the next packet.
+MAX_STATUSES = 2048
+MAX_RECEIVED = 400
+# A jump further than this past the last reported number (a restarted sender) is not reported
+# as that many losses: reports start again at the jump.
+MAX_GAP = 4096
 
 
 @dataclass(frozen=True, slots=True)
-class TransportFeedback:
+class Feedback:
+    """One feedback packet: for each sequence number from `base_sequence` on, its arrival time
+    in microseconds (on the receiver's clock, to 250 us), or None when it did not arrive."""
+
     sender_ssrc: int
     media_ssrc: int
     base_sequence: int
-    feedback_count: int
-    # (transport-wide sequence number, arrival in microseconds of the receiver's clock or None)
-    arrivals: tuple[tuple[int, int | None], ...]
+    count: int  # the feedback packet count (8 bits): lets the sender see lost reports
+    reference_us: int  # a multiple of 64 ms, at or before the first arrival
+    arrivals: tuple[int | None, ...]
 
 
-def parse_rtcp(data: bytes) -> list[TransportFeedback]:
-    """The transport-cc feedback in a (compound) RTCP packet; other packets are skipped, and a
-    damaged one ends the reading (what was read before it is kept)."""
-    found: list[TransportFeedback] = []
-    pos = 0
-    while pos + 4 <= len(data):
-        first, packet_type, words = _HEADER.unpack_from(data, pos)
-        end = pos + 4 + 4 * words
-        if first >> 6 != 2 or end > len(data):
-            break
-        if packet_type == RTCP_RTPFB and first & 0x1F == FMT_TRANSPORT_CC:
-            body_end = end - data[end - 1] if first & 0x20 else end
-            feedback = _feedback(data, pos + 4, body_end)
-            if feedback is None:
-                break
-            found.append(feedback)
-        pos = end
-    return found
+def _symbol(delta_ticks: int) -> int:
+    if 0 <= delta_ticks <= 0xFF:
+        return _SMALL
+    if _LARGE_MIN <= delta_ticks <= _LARGE_MAX:
+        return _LARGE
+    raise ValueError(f"a receive delta of {delta_ticks * TICK_US} us does not fit")
 
 
-def _feedback(data: bytes, pos: int, end: int) -> TransportFeedback | None:
-    if end - pos < 16:
-        return None
-    sender, media, base, count = _FIXED.unpack_from(data, pos)
-    reference = int.from_bytes(data[pos + 12 : pos + 15], "big", signed=True)
-    feedback_count = data[pos + 15]
-    pos += 16
-    statuses: list[int] = []
-    while len(statuses) < count:
-        if pos + 2 > end:
-            return None
-        chunk = int.from_bytes(data[pos : pos + 2], "big")
-        pos += 2
-        if not chunk & 0x8000:  # run length: one status repeated
-            statuses += [(chunk >> 13) & 0x3] * (chunk & 0x1FFF)
-        elif not chunk & 0x4000:  # 14 one-bit symbols
-            statuses += [(chunk >> (13 - k)) & 0x1 for k in range(14)]
-        else:  # 7 two-bit symbols
-            statuses += [(chunk >> (12 - 2 * k)) & 0x3 for k in range(7)]
-    arrival = reference * _REFERENCE_US
-    arrivals: list[tuple[int, int | None]] = []
-    for k, status in enumerate(statuses[:count]):
-        seq = (base + k) & 0xFFFF
-        if status == _NOT_RECEIVED:
-            arrivals.append((seq, None))
+def _chunks(symbols: Sequence[int]) -> list[int]:
+    """The packet status chunks: a run-length chunk for 7 or more equal symbols, else a vector
+    of 14 one-bit symbols when they are all lost/small, else one of 7 two-bit symbols (the last
+    vector may hold more symbols than are left: the status count says where they end)."""
+    chunks = []
+    i, n = 0, len(symbols)
+    while i < n:
+        symbol = symbols[i]
+        run = 1
+        while i + run < n and run < _RUN_MAX and symbols[i + run] == symbol:
+            run += 1
+        if run >= _TWO_BIT_SYMBOLS:
+            chunks.append((symbol << 13) | run)
+            i += run
             continue
-        if status == _SMALL_DELTA:
-            if pos + 1 > end:
-                return None
-            ticks = data[pos]
-            pos += 1
-        elif status == _LARGE_DELTA_SYMBOL:
-            if pos + 2 > end:
-                return None
-            ticks = _LARGE_DELTA.unpack_from(data, pos)[0]
-            pos += 2
+        window = symbols[i : i + _ONE_BIT_SYMBOLS]
+        if _LARGE not in window:
+            bits = 0
+            for position, value in enumerate(window):
+                bits |= value << (_ONE_BIT_SYMBOLS - 1 - position)
+            chunks.append(0x8000 | bits)
+            i += _ONE_BIT_SYMBOLS
         else:
-            return None  # reserved
-        arrival += ticks * _DELTA_US
-        arrivals.append((seq, arrival))
-    return TransportFeedback(sender, media, base, feedback_count, tuple(arrivals))
+            bits = 0
+            for position, value in enumerate(symbols[i : i + _TWO_BIT_SYMBOLS]):
+                bits |= value << (2 * (_TWO_BIT_SYMBOLS - 1 - position))
+            chunks.append(0xC000 | bits)
+            i += _TWO_BIT_SYMBOLS
+    return chunks
 
 
-class FeedbackReader:
-    """One subscriber connection's feedback: matched to the packets `numbering` sent, into
-    `estimator`; each new estimate goes to `on_estimate`. `clock` is ours, in seconds."""
-
-    def __init__(
-        self,
-        numbering: PacketNumbering,
-        estimator: BandwidthEstimator,
-        on_estimate: Callable[[int], None],
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.numbering = numbering
-        self.estimator = estimator
-        self._on_estimate = on_estimate
-        self._clock = clock
-        self.reports = 0  # feedback packets read
-        self._probe: _ProbeCluster | None = None
-
-    def probe_started(self) -> None:
-        """A probe starts: what is sent from now until `probe_ended` is measured together."""
-        self._probe = _ProbeCluster(self.numbering.next)
-
-    def probe_ended(self) -> None:
-        if self._probe is not None:
-            self._probe.last = (self.numbering.next - 1) & 0xFFFF
-
-    def on_rtcp(self, data: bytes) -> None:
-        """A decrypted (compound) RTCP packet from the subscriber."""
-        if not _has_feedback(data):
-            return  # receiver reports, NACKs, PLIs: nothing to read here
-        for feedback in parse_rtcp(data):
-            self.reports += 1
-            results = []
-            probe = self._probe
-            for seq, arrival_us in feedback.arrivals:
-                sent = self.numbering.sent(seq)
-                if sent is not None:
-                    arrived = None if arrival_us is None else arrival_us / 1000.0
-                    result = PacketResult(seq, sent[0], sent[1], arrived)
-                    results.append(result)
-                    if probe is not None:
-                        probe.add(result, self.numbering.next)
-            if results:
-                self._on_estimate(self.estimator.on_feedback(results, self._clock() * 1000.0))
-            if probe is not None and probe.complete:
-                self._probe = None
-                delivered = probe.delivered_bps()
-                if delivered is not None:
-                    self._on_estimate(self.estimator.on_probe(delivered))
+def build_feedback(feedback: Feedback) -> bytes:
+    """The RTCP packet of `feedback` (padded to 32 bits, with the P bit and count as RFC 3550
+    says). Raises ValueError when a receive delta does not fit in 16 bits."""
+    arrivals = feedback.arrivals
+    if not 0 < len(arrivals) <= 0xFFFF:
+        raise ValueError("a feedback packet reports 1 to 65535 packets")
+    previous = feedback.reference_us // TICK_US
+    symbols: list[int] = []
+    deltas = bytearray()
+    for arrival in arrivals:
+        if arrival is None:
+            symbols.append(_LOST)
+            continue
+        ticks = arrival // TICK_US
+        symbol = _symbol(ticks - previous)
+        symbols.append(symbol)
+        if symbol == _SMALL:
+            deltas.append(ticks - previous)
+        else:
+            deltas += struct.pack("!h", ticks - previous)
+        previous = ticks
+    chunks = _chunks(symbols)
+    body = struct.pack(f"!{len(chunks)}H", *chunks) + bytes(deltas)
+    size = _HEADER.size + len(body)
+    padding = -size % 4
+    if padding:
+        body += bytes(padding - 1) + bytes([padding])
+    reference = (feedback.reference_us // REFERENCE_US) % _REFERENCE_SPACE
+    header = _HEADER.pack(
+        0x80 | (0x20 if padding else 0) | FMT_TRANSPORT_CC,
+        RTCP_RTPFB,
+        (size + padding) // 4 - 1,
+        feedback.sender_ssrc,
+        feedback.media_ssrc,
+        feedback.base_sequence % _SEQUENCE_SPACE,
+        len(arrivals),
+        (reference << 8) | (feedback.count & 0xFF),
+    )
+    return header + body
 
 
-@dataclass
-class _ProbeCluster:
-    """The packets sent during a probe (transport-wide numbers `first` to `last`), as the
-    feedback reports them."""
+def parse_feedback(data: bytes) -> Feedback:
+    """The feedback in one RTCP packet `data`; ValueError when it is not one or is cut short.
+    Arrival times are on the sender's reference clock (reference time x 64 ms, unwrapped by
+    nobody: the 24-bit field as it is)."""
+    if len(data) < _HEADER.size:
+        raise ValueError("shorter than a transport-cc feedback header")
+    first, packet_type, length, sender, media, base, count, reference = _HEADER.unpack_from(data)
+    if first >> 6 != 2 or first & 0x1F != FMT_TRANSPORT_CC or packet_type != RTCP_RTPFB:
+        raise ValueError("not a transport-cc feedback packet")
+    end = 4 * (length + 1)
+    if end > len(data):
+        raise ValueError("the length runs past the data")
+    if first & 0x20:
+        end -= data[end - 1]
+    pos = _HEADER.size
+    symbols: list[int] = []
+    while len(symbols) < count:
+        if pos + 2 > end:
+            raise ValueError("the status chunks run past the packet")
+        chunk = (data[pos] << 8) | data[pos + 1]
+        pos += 2
+        left = count - len(symbols)
+        if not chunk & 0x8000:
+            symbols += [(chunk >> 13) & 3] * min(chunk & _RUN_MAX, left)
+        elif not chunk & 0x4000:
+            symbols += [(chunk >> (13 - i)) & 1 for i in range(min(_ONE_BIT_SYMBOLS, left))]
+        else:
+            symbols += [(chunk >> (12 - 2 * i)) & 3 for i in range(min(_TWO_BIT_SYMBOLS, left))]
+    reference_us = (reference >> 8) * REFERENCE_US
+    ticks = reference_us // TICK_US
+    arrivals: list[int | None] = []
+    for symbol in symbols:
+        if symbol == _LOST:
+            arrivals.append(None)
+            continue
+        size = 1 if symbol == _SMALL else 2
+        if symbol not in (_SMALL, _LARGE) or pos + size > end:
+            raise ValueError("a reserved status or a receive delta past the packet")
+        if size == 1:
+            ticks += data[pos]
+        else:
+            ticks += struct.unpack_from("!h", data, pos)[0]
+        pos += size
+        arrivals.append(ticks * TICK_US)
+    return Feedback(sender, media, base, reference & 0xFF, reference_us, tuple(arrivals))
 
-    first: int
-    last: int | None = None  # known when the probe ended
-    results: dict[int, PacketResult] = field(default_factory=dict)
 
-    def add(self, result: PacketResult, next_seq: int) -> None:
-        end = self.last if self.last is not None else (next_seq - 1) & 0xFFFF
-        if (result.sequence - self.first) & 0xFFFF <= (end - self.first) & 0xFFFF:
-            self.results[result.sequence] = result
+class ArrivalLog:
+    """A transport's arrivals since its last feedback. `arrived` is the receive path's one
+    append per packet; `feedback` (every FEEDBACK_INTERVAL_S) unwraps the 16-bit numbers, reports
+    from the first one not reported yet to the highest one seen, losses included, and forgets
+    them. A packet arriving after its number was reported (as lost) stays reported lost."""
 
-    @property
-    def complete(self) -> bool:
-        return self.last is not None and self.last in self.results
+    def __init__(self, started_at_s: float) -> None:
+        self._started_at_s = started_at_s  # arrival times are counted from here
+        self.pending: list[tuple[int, float]] = []  # (sequence number, arrival time in s)
+        self._highest: int | None = None  # the highest unwrapped number seen
+        self._next: int | None = None  # the first unwrapped number not reported yet
+        self._count = 0
+        self._due_s = started_at_s  # when the next report is due
 
-    def delivered_bps(self) -> float | None:
-        """What got through: the bytes that arrived over the longer of the spans they were
-        sent and received in (the slower of the two rates); None when too few arrived."""
-        arrived = [r for r in self.results.values() if r.arrived_ms is not None]
-        if len(arrived) < MIN_PROBE_PACKETS:
-            return None
-        first = min(arrived, key=lambda r: r.arrived_ms or 0.0)
-        sent_span = max(r.sent_ms for r in arrived) - min(r.sent_ms for r in arrived)
-        times = [r.arrived_ms for r in arrived if r.arrived_ms is not None]
-        span_ms = max(sent_span, max(times) - min(times), 1.0)
-        return (sum(r.size_bytes for r in arrived) - first.size_bytes) * 8 * 1000.0 / span_ms
+    def arrived(self, sequence: int, at_s: float) -> bool:
+        """Log one arrival; True when a report is due (call `feedback`)."""
+        self.pending.append((sequence, at_s))
+        if at_s < self._due_s:
+            return False
+        self._due_s = at_s + FEEDBACK_INTERVAL_S
+        return True
 
+    def _unwrap(self, sequence: int) -> int:
+        highest = self._highest
+        if highest is None:
+            self._highest = sequence
+            return sequence
+        unwrapped = highest + ((sequence - highest + 0x8000) % _SEQUENCE_SPACE) - 0x8000
+        if unwrapped > highest:
+            self._highest = unwrapped
+        return unwrapped
 
-def _has_feedback(data: bytes) -> bool:
-    """Whether any packet of the compound is transport-cc feedback (a cheap look at headers)."""
-    pos = 0
-    while pos + 4 <= len(data):
-        if data[pos + 1] == RTCP_RTPFB and data[pos] & 0x1F == FMT_TRANSPORT_CC:
-            return True
-        pos += 4 + 4 * int.from_bytes(data[pos + 2 : pos + 4], "big")
-    return False
+    def feedback(self, sender_ssrc: int, media_ssrc: int) -> list[Feedback]:
+        """The feedback packets for what arrived since the last call (none when nothing new)."""
+        pending, self.pending = self.pending, []
+        arrived: dict[int, int] = {}
+        for sequence, at_s in pending:
+            unwrapped = self._unwrap(sequence)
+            if unwrapped not in arrived:
+                arrived[unwrapped] = round((at_s - self._started_at_s) * 1_000_000)
+        start = self._next
+        if start is None or (arrived and min(arrived) - start > MAX_GAP):
+            start = min(arrived, default=None)
+        if start is None or self._highest is None or self._highest < start:
+            return []
+        self._next = self._highest + 1
+        reports: list[Feedback] = []
+        sequences = range(start, self._highest + 1)
+        first = 0
+        while first < len(sequences):
+            times = self._one_packet([arrived.get(s) for s in sequences[first:]])
+            received = next((t for t in times if t is not None), 0)
+            reports.append(
+                Feedback(
+                    sender_ssrc,
+                    media_ssrc,
+                    sequences[first] % _SEQUENCE_SPACE,
+                    self._count & 0xFF,
+                    received // REFERENCE_US * REFERENCE_US,
+                    tuple(times),
+                )
+            )
+            self._count += 1
+            first += len(times)
+        return reports
+
+    @staticmethod
+    def _one_packet(times: list[int | None]) -> list[int | None]:
+        """The longest prefix of `times` one packet can report: statuses and received packets
+        within their bounds, every receive delta within 16 bits."""
+        taken: list[int | None] = []
+        received = 0
+        previous: int | None = None
+        for arrival in times[:MAX_STATUSES]:
+            if arrival is not None:
+                if previous is None:
+                    previous = arrival // REFERENCE_US * REFERENCE_US // TICK_US
+                delta = arrival // TICK_US - previous
+                if not _LARGE_MIN <= delta <= _LARGE_MAX or received == MAX_RECEIVED:
+                    break
+                previous = arrival // TICK_US
+                received += 1
+            taken.append(arrival)
+        return taken

@@ -12,7 +12,7 @@ export function linkList(session) {
     {
       label: 'Facilitator link (yours; keep it private)',
       url: session.facilitator_url,
-      help: 'Opens the session as you, with your name and credentials.',
+      help: "Opens the session as you, with your name and credentials, only while you are signed in: a copy in anyone else's hands opens nothing.",
       open: true,
     },
     {
@@ -96,8 +96,9 @@ function linkRow(row) {
     'Copy',
     srOnly(` ${row.label}`),
   );
-  copy.addEventListener('click', () => copyLink(input, feedback));
+  copy.addEventListener('click', () => copyLink(input, feedback, row.label));
   const line = el('div', { class: 'link-line' }, input, copy);
+  line.dataset.kind = row.open ? 'facilitator' : row.personal ? 'personal' : 'shared';
   if (row.open) {
     line.append(
       el('a', {
@@ -119,11 +120,11 @@ function linkRow(row) {
   );
 }
 
-async function copyLink(input, feedback) {
+async function copyLink(input, feedback, label) {
   clearTimeout(feedback.timer);
   try {
     await navigator.clipboard.writeText(input.value);
-    feedback.textContent = 'Copied';
+    feedback.textContent = `Copied: ${label}`; // which link, said where it was copied
   } catch {
     input.focus();
     input.select();

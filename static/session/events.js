@@ -8,7 +8,7 @@ import { actionButton } from './network.js';
 import { renderHeader, renderPanel } from './people.js';
 import { privateRoomChanged } from './private_talk.js';
 import { breakoutWelcome } from './rooms.js';
-import { app, leads, nameOf } from './state.js';
+import { app, leads, linkOf, nameOf } from './state.js';
 import { renderTiles, showReaction } from './tiles.js';
 import { chime, notice } from './ui.js';
 
@@ -49,8 +49,9 @@ export function sessionEvents({
     media_reset: () => restartMedia(),
     participant_waiting: (p) => {
       app.waiting.set(p.id, p);
-      // a personal link's second device says so: "Sam is joining again from another device"
-      const el = notice(p.notice || `${p.name} is waiting to be let in`, 'info', 0);
+      // a personal link's second device says so: "Sam is joining again from another device";
+      // otherwise which link knocked, so a member is told from a stranger
+      const el = notice(p.notice || `${p.name} is waiting to be let in (${linkOf(p)})`, 'info', 0);
       el.dataset.waiting = p.id;
       const admit = actionButton('Admit', { action: 'admit', target: p.id });
       admit.setAttribute('aria-label', `Admit ${p.name}`);

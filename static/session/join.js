@@ -93,6 +93,14 @@ async function joinFlow() {
       fatal(final[0], final[1]);
       return;
     }
+    if (err.code === 'sign_in_required') {
+      // a facilitator's link leads only for them, signed in; this tab keeps the link's token
+      fatal('Sign in to lead this session', err.message);
+      const signIn = $('fatal-sign-in');
+      signIn.href = `/signin?next=${encodeURIComponent(location.pathname)}`;
+      show('fatal-sign-in', true);
+      return;
+    }
     const text =
       {
         locked:

@@ -1,5 +1,5 @@
 // The side panel and the people tab: everyone, the waiting room, hands, and leaders' actions.
-import { $, show } from '../lib/dom.js';
+import { $, el, show } from '../lib/dom.js';
 import { renderChatTargets } from './chat.js';
 import { crisisButton, safetyButton } from './crisis.js';
 import { renderEngagement } from './engagement.js';
@@ -7,7 +7,7 @@ import { actionButton, control } from './network.js';
 import { inPrivate, privateState } from './private_talk.js';
 import { renderQualityRows } from './quality.js';
 import { renderRooms } from './rooms.js';
-import { app, displayName, leads, nameOf, roleLabel } from './state.js';
+import { app, displayName, leads, linkOf, nameOf, roleLabel } from './state.js';
 import { fitGrid } from './tiles.js';
 
 // ---------------------------------------------------------------- panel: people, waiting, hands
@@ -213,6 +213,7 @@ export function renderPanel() {
       ...waiting.map((p) => {
         const li = personRow(p, []);
         li.append(
+          el('span', { class: 'knock-link', text: linkOf(p) }),
           actionButton('Admit', { action: 'admit', target: p.id }),
           actionButton(
             'Deny',

@@ -120,8 +120,13 @@ export function renderQualityRows() {
     );
     box.dataset.level = worst || '';
     const [summary, up, down] = box.children;
-    summary.textContent = `Connection: ↑ ${levelText(q.up.level)} ↓ ${levelText(q.down.level)}`;
-    summary.setAttribute('aria-label', `${nameOf(pid)}, ${qualitySummary(pid)}. Details`);
+    const shown = `Connection: ↑ ${levelText(q.up.level)} ↓ ${levelText(q.down.level)}`;
+    summary.textContent = shown;
+    // the name starts with what is shown (a voice user says what they see), then says it
+    summary.setAttribute(
+      'aria-label',
+      `${shown} (${nameOf(pid)}, ${qualitySummary(pid)}). Details`,
+    );
     up.textContent = detailLine('Sending', q.up, null);
     down.textContent = detailLine('Receiving', q.down, q.client);
   }

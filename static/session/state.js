@@ -148,6 +148,9 @@ export function displayName(p) {
   return p.credentials ? `${p.name}, ${p.credentials}` : p.name || '';
 }
 
+/** Which link a knock came with: a member's personal invite, by its label, or the general one. */
+export const linkOf = (p) => (p.invite ? `personal invite “${p.invite}”` : 'general link');
+
 export function nameOf(id) {
   const p = app.participants.get(id) || app.waiting.get(id);
   return p ? p.name : 'Someone';

@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from playwright.async_api import Browser, Page
 
 from bench.harness import page_value
+from server.accounts import COOKIE_NAME
 
 WAIT_S = 20.0
 
@@ -18,8 +20,16 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
 
-async def open_page(browser: Browser, url: str, viewport: dict[str, int] = DESKTOP) -> Page:
+async def open_page(
+    browser: Browser, url: str, viewport: dict[str, int] = DESKTOP, cookie: str | None = None
+) -> Page:
+    """`cookie`: a signed-in facilitator's (their own link leads only for them)."""
     context = await browser.new_context(viewport=viewport)
+    if cookie:
+        host = urlsplit(url).hostname or ""
+        await context.add_cookies(
+            [{"name": COOKIE_NAME, "value": cookie, "domain": host, "path": "/"}]
+        )
     page = await context.new_page()
     errors: list[str] = []
     exceptions: list[str] = []
@@ -54,6 +64,19 @@ async def joined(page: Page, tiles: int, who: str) -> str:
     )
     pid: str = await page.evaluate("window.circle.participantId")
     return pid
+
+
+async def all_joined(
+    browser: Browser, created: dict[str, Any], people: list[tuple[str, str, dict[str, int]]]
+) -> list[tuple[Page, str]]:
+    """Each (link, name, viewport) of `created` (a session as the API made it) opens its page,
+    and they join one after another, each seeing everyone so far; (page, participant id)."""
+    pages = [await open_page(browser, created[link], viewport) for link, _, viewport in people]
+    out = []
+    for count, (page, (_, name, _)) in enumerate(zip(pages, people, strict=True), start=1):
+        await join(page, name)
+        out.append((page, await joined(page, count, name)))
+    return out
 
 
 INBOUND_JS = """

@@ -41,6 +41,14 @@ async def test_two_rooms_countdown_help_and_return(
     await lead.get_by_label("Number of rooms").fill("2")
     await lead.get_by_role("button", name="Create rooms").click()
     await wait_for(lead, "document.querySelectorAll('.room-card').length === 3", "two rooms")
+    # the rooms made come into sight where the facilitator is looking (the panel scrolls)
+    await wait_for(
+        lead,
+        "(() => { const r = document.getElementById('rooms-list').getBoundingClientRect();"
+        " const p = document.getElementById('panel').getBoundingClientRect();"
+        " return r.top >= p.top - 1 && r.top < p.bottom - 40; })()",
+        "the rooms in sight",
+    )
     await lead.get_by_role("button", name="Assign automatically").click()
     await wait_for(
         lead,
@@ -48,7 +56,7 @@ async def test_two_rooms_countdown_help_and_return(
         "two people assigned to Room 1",
     )
     await lead.get_by_label("Minutes (blank: no limit)").fill("10")
-    await lead.get_by_label("Return countdown (s)").fill("8")
+    await lead.get_by_label("Return countdown (s)").fill("120")
     await lead.get_by_role("button", name="Open rooms").click()
 
     # Everyone in a room sees its name and the countdown, and only their room-mate.
@@ -87,7 +95,8 @@ async def test_two_rooms_countdown_help_and_return(
     await tiles(lead, 3, "the facilitator sees Ana's room")
     await tiles(asker, 3, "Ana sees the facilitator arrive")
 
-    # Close all: the return countdown shows everywhere, then everyone is back together.
+    # Close all: the return countdown shows everywhere, and the panel says the rooms are
+    # closing; "Bring everyone back now" ends it at once (the countdown here is 2 minutes).
     await lead.get_by_role("button", name="Close all rooms").click()
     for page, name in zip(people, names, strict=True):
         await wait_for(
@@ -96,6 +105,10 @@ async def test_two_rooms_countdown_help_and_return(
             "'Breakout rooms close in')",
             f"{name} sees the return countdown",
         )
+    heading = lead.locator("#rooms-running-heading")
+    await heading.get_by_text("Rooms are closing: everyone returns in").wait_for()
+    assert await lead.locator("#rooms-close-all").is_hidden()
+    await lead.get_by_role("button", name="Bring everyone back now").click()
     for page, name in zip([lead, *people], ["Dana", *names], strict=True):
         await tiles(page, 5, f"{name} back in the main room with everyone")
         assert await page.locator("#breakout-bar").is_hidden()

@@ -86,7 +86,7 @@ async def copy_link(page: Page, scope: Locator, label: str) -> str:
     row = scope.locator(".link-row").filter(has=page.get_by_text(label, exact=True))
     await expect(row).to_have_count(1)
     await row.get_by_role("button", name="Copy").click()
-    await expect(row.locator(".copy-feedback")).to_have_text("Copied")
+    await expect(row.locator(".copy-feedback")).to_have_text(f"Copied: {label}")  # which link
     copied: str = await page.evaluate("navigator.clipboard.readText()")
     assert copied == await row.locator("input").input_value()
     return copied

@@ -11,8 +11,17 @@ import re
 
 from playwright.async_api import Browser
 
+from tests.browser.helpers import (
+    DESKTOP,
+    WAIT_S,
+    all_joined,
+    join,
+    joined,
+    open_page,
+    sees_and_hears,
+    wait_for,
+)
 from tests.browser.helpers import PHONE as PHONE_VIEW
-from tests.browser.helpers import WAIT_S, join, joined, open_page, sees_and_hears, wait_for
 from tests.browser.test_browser_private_talk import events_of, record_socket
 from tests.conftest import RunningServer
 
@@ -111,15 +120,15 @@ async def test_a_crisis_with_the_group_held_names_the_person_and_hides_them_in_t
     the person in crisis muted and stepped away like anyone away, never the only one unmuted;
     the person sees and hears the facilitator (on a phone)."""
     created = await circle_server.create_session("Thursday IOP")
-    lead = await open_page(browser, created["facilitator_url"])
-    sam = await open_page(browser, created["invite_url"], PHONE_VIEW)
-    alex = await open_page(browser, created["invite_url"])
-    await join(lead, "Dana")
-    lead_id = await joined(lead, 1, "the facilitator")
-    await join(sam, "Sam")
-    sam_id = await joined(sam, 2, "Sam")
-    await join(alex, "Alex")
-    await joined(alex, 3, "Alex")
+    (lead, lead_id), (sam, sam_id), (alex, _) = await all_joined(
+        browser,
+        created,
+        [
+            ("facilitator_url", "Dana", DESKTOP),
+            ("invite_url", "Sam", PHONE_VIEW),
+            ("invite_url", "Alex", DESKTOP),
+        ],
+    )
 
     await lead.locator(f'.tile[data-participant-id="{sam_id}"] .tile-crisis').click()
     dialog = lead.locator("#crisis-dialog")

@@ -15,7 +15,8 @@ from playwright.async_api import Browser
 from server.bot.client import Bot
 from server.bot.media import EncodedMedia
 from server.live.session import LiveSession
-from server.media import transport_feedback
+from server.media import downlink_feedback
+from server.media.transport_feedback import Feedback
 from tests.browser.helpers import WAIT_S, join, joined, open_page, wait_for
 from tests.conftest import RunningServer
 
@@ -27,13 +28,13 @@ async def test_chromium_feedback_reads_back_what_was_sent_and_feeds_the_allocati
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     captured: list[bytes] = []
-    parse = transport_feedback.parse_rtcp
+    parse = downlink_feedback.feedback_in
 
-    def recording(data: bytes) -> list[transport_feedback.TransportFeedback]:
+    def recording(data: bytes) -> list[Feedback]:
         captured.append(data)
         return parse(data)
 
-    monkeypatch.setattr(transport_feedback, "parse_rtcp", recording)
+    monkeypatch.setattr(downlink_feedback, "feedback_in", recording)
     created = await circle_server.create_session("Downlink")
     page = await open_page(browser, created["facilitator_url"])
     await join(page, "Ana")
@@ -56,12 +57,16 @@ async def test_chromium_feedback_reads_back_what_was_sent_and_feeds_the_allocati
         # Chromium's packets, as it sent them: every number it reports is one we sent, in
         # order and without a gap from one report to the next; on loopback nearly all arrived.
         reports = [feedback for data in captured for feedback in parse(data)]
-        numbers = [seq for feedback in reports for seq, _ in feedback.arrivals]
+        numbers = [
+            (feedback.base_sequence + offset) & 0xFFFF
+            for feedback in reports
+            for offset in range(len(feedback.arrivals))
+        ]
         gaps = [(b - a) & 0xFFFF for a, b in pairwise(numbers) if (b - a) & 0xFFFF != 1]
         assert len(gaps) <= 2, gaps  # a report may repeat one number, or a late one come back
         recent = numbers[-500:]
         assert all(reader.numbering.sent(seq) is not None for seq in recent)
-        arrived = [t for feedback in reports for _, t in feedback.arrivals if t is not None]
+        arrived = [t for feedback in reports for t in feedback.arrivals if t is not None]
         assert len(arrived) >= 0.95 * len(numbers)
         assert reader.estimator.estimate_bps >= 300_000
 

@@ -34,6 +34,9 @@ async def test_a_member_on_a_phone_from_the_safety_check_to_the_end(
     name = await sam.evaluate(FIELD_JS, "name-input")
     assert phone["font"] >= 16 and abs(phone["height"] - name["height"]) <= 2, (phone, name)
     assert "optional" in (await sam.locator("#safety-check").inner_text()).lower()
+    # Join is in reach without scrolling, however long the form
+    box = await sam.locator("#join-button").bounding_box()
+    assert box is not None and box["y"] + box["height"] <= PHONE["height"], box
     await sam.get_by_label("Where you are now", exact=False).fill("Austin, TX")
     await sam.get_by_label("Emergency contact's phone", exact=False).fill("call my sister")
     await join(sam, "Sam")

@@ -24,7 +24,8 @@ async def test_admit_mute_lower_hand_tabs_settings_and_end(
     await wait_for(
         sam, "document.activeElement?.id === 'waiting-heading-main'", "focus on the heading"
     )
-    notice = lead.locator(".notice", has_text="Sam is waiting to be let in")
+    # the knock says which link it came with (a stranger with the general one, here)
+    notice = lead.locator(".notice", has_text="Sam is waiting to be let in (general link)")
     await notice.get_by_role("button", name="Admit Sam").click()
     sam_id = await joined(sam, 2, "Sam, admitted")
     await joined(lead, 2, "the facilitator, seeing Sam")

@@ -11,8 +11,10 @@ import msgpack
 from playwright.async_api import Browser, Page, WebSocket
 
 from tests.browser.helpers import (
+    DESKTOP,
     PHONE,
     WAIT_S,
+    all_joined,
     drop_socket,
     join,
     joined,
@@ -123,15 +125,15 @@ async def test_in_a_private_talk_the_member_sees_and_hears_the_leader(
     them loses their connection and comes back; after it, the whole group again."""
     created = await circle_server.create_session("Tuesday IOP")
     session_id = created["session_id"]
-    lead = await open_page(browser, created["facilitator_url"])
-    sam = await open_page(browser, created["invite_url"], PHONE)
-    alex = await open_page(browser, created["invite_url"])
-    await join(lead, "Dana")
-    lead_id = await joined(lead, 1, "the facilitator")
-    await join(sam, "Sam")
-    sam_id = await joined(sam, 2, "Sam")
-    await join(alex, "Alex")
-    alex_id = await joined(alex, 3, "Alex")
+    (lead, lead_id), (sam, sam_id), (alex, alex_id) = await all_joined(
+        browser,
+        created,
+        [
+            ("facilitator_url", "Dana", DESKTOP),
+            ("invite_url", "Sam", PHONE),
+            ("invite_url", "Alex", DESKTOP),
+        ],
+    )
 
     await sam.get_by_role("button", name="I need help").click()
     banner = lead.locator(".help-alert", has_text="Sam asked for help privately")
@@ -197,21 +199,20 @@ TILE_VIEW_JS = """
 async def test_the_group_sees_a_member_in_a_private_talk_as_one_who_stepped_away(
     circle_server: RunningServer, browser: Browser
 ) -> None:
-    """On another member's page, Sam (taken aside by the facilitator) and Jo (who stepped away
-    on her own, with her hand up) look the same, tile and People row alike; both come back."""
+    """On another member's page, Sam (his hand up, taken aside by the facilitator) and Jo (who
+    stepped away on her own) look the same, tile and People row alike; both come back, Sam's
+    hand with him."""
     created = await circle_server.create_session("Tuesday IOP")
-    lead = await open_page(browser, created["facilitator_url"])
-    sam = await open_page(browser, created["invite_url"], PHONE)
-    jo = await open_page(browser, created["invite_url"], PHONE)
-    alex = await open_page(browser, created["invite_url"])
-    await join(lead, "Dana")
-    await joined(lead, 1, "the facilitator")
-    await join(sam, "Sam")
-    sam_id = await joined(sam, 2, "Sam")
-    await join(jo, "Jo")
-    jo_id = await joined(jo, 3, "Jo")
-    await join(alex, "Alex")
-    await joined(alex, 4, "Alex")
+    (lead, _), (sam, sam_id), (jo, jo_id), (alex, _) = await all_joined(
+        browser,
+        created,
+        [
+            ("facilitator_url", "Dana", DESKTOP),
+            ("invite_url", "Sam", PHONE),
+            ("invite_url", "Jo", PHONE),
+            ("invite_url", "Alex", DESKTOP),
+        ],
+    )
     await alex.get_by_role("button", name="People").click()
 
     await sam.get_by_role("button", name="More").click()

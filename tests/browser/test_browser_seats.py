@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Browser
 
 from tests.browser.helpers import join, joined, open_page, wait_for
-from tests.clients import group_session
+from tests.clients import cookie_of, group_session
 from tests.conftest import RunningServer, until
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
@@ -57,7 +57,9 @@ async def test_the_page_keeps_the_servers_key_and_comes_back_as_itself(
 ) -> None:
     dana, session = await group_session(circle_server, waiting_room=True)
     try:
-        lead = await open_page(browser, session["facilitator_url"])
+        lead = await open_page(
+            browser, session["facilitator_url"], cookie=cookie_of(circle_server, dana)
+        )
         await join(lead, "Dana")
         await joined(lead, 1, "Dana")
         sam_url = session["personal_invites"][0]["url"]
@@ -93,5 +95,35 @@ async def test_the_page_keeps_the_servers_key_and_comes_back_as_itself(
         assert await laptop.evaluate("window.circle.state") == "joined"
         for page in (lead, laptop, phone):
             assert not getattr(page, "circle_exceptions", [])
+    finally:
+        await dana.close()
+
+
+async def test_a_copy_of_the_facilitators_link_asks_to_sign_in(
+    circle_server: RunningServer, browser: Browser
+) -> None:
+    """Dana's link opened where nobody is signed in (a forwarded email) opens nothing: the page
+    says to sign in and offers it, back to this session after."""
+    dana, session = await group_session(circle_server, waiting_room=False)
+    try:
+        page = await open_page(browser, session["facilitator_url"])
+        await page.get_by_label("Your name").fill("Dana")
+        await page.get_by_role("button", name="Join").click()
+        await wait_for(
+            page,
+            "window.circle.state === 'error' || !document.getElementById('join-error').hidden",
+            "the join's answer",
+        )
+        said = await page.locator("#join-error").inner_text()
+        title = await page.locator("#fatal-title").inner_text()
+        assert title == "Sign in to lead this session", (title, said)
+        link = page.get_by_role("link", name="Sign in")
+        sid = session["session_id"]
+        assert await link.get_attribute("href") == f"/signin?next=%2Fs%2F{sid}"
+        assert not [
+            p
+            for live in circle_server.live.sessions.values()
+            for p in live.session.participants.values()
+        ]
     finally:
         await dana.close()

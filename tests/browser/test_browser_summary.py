@@ -139,7 +139,7 @@ async def test_summary_and_group_pages_after_a_real_session(
         sid = created["session_id"]
         personal = {i["label"]: i["url"] for i in created["personal_invites"]}
         bots = [
-            Bot(created["facilitator_url"], "Dana", None, subscribe=False),
+            Bot(created["facilitator_url"], "Dana", None, subscribe=False, cookie=dana.cookie),
             Bot(personal["Ana"], "Ana", small_media, subscribe=False),
             Bot(personal["Bo"], "Bo", small_media, subscribe=False),
             Bot(created["invite_url"], "Cy", small_media, subscribe=False),  # no personal invite

@@ -6,6 +6,7 @@ the REMB estimator are fed, and RTCP still goes aiortc's way."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import socket
 import time
@@ -18,7 +19,8 @@ import aioice.stun
 import pylibsrtp
 import pytest
 from aiortc import RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
-from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket
+from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+from aiortc.rtp import RTCP_PSFB_APP, HeaderExtensionsMap, RtcpPsfbPacket, RtpPacket
 
 from server.media import aiortc_hooks, aiortc_receive, aiortc_send, compiled_receive
 from server.media._rtp_read import SrtpReader
@@ -29,6 +31,12 @@ from server.media.graph import ForwardingGraph
 from server.media.rtp_reader import ExtensionIds, ReceivedPacket
 from server.media.rtp_writer import NTP_EPOCH_OFFSET_S, ntp_now
 from server.media.stats import ForwardingStats
+from server.media.transport_feedback import (
+    FMT_TRANSPORT_CC,
+    RTCP_RTPFB,
+    URI_TRANSPORT_CC,
+    parse_feedback,
+)
 from server.media.window_rate import WindowRate
 from tests.conftest import negotiate, peer_pair, until
 from tests.media.test_producer_consumer import PacketLink
@@ -303,6 +311,84 @@ async def audio_received_directly() -> AsyncIterator[
         consumer.deliver(ForwardedFrame([b"\xf8\xff\xfe"], 0, True, time.monotonic()), ntp_now())
         await until(lambda: len(received) == 1, 10, "the first packet")
         yield consumer, receiver, received
+    finally:
+        await sender_pc.close()
+        await receiver_pc.close()
+
+
+def rtcp_packets(data: bytes) -> list[bytes]:
+    """The RTCP packets of a (compound) datagram."""
+    packets = []
+    while len(data) >= 4:
+        end = 4 * (int.from_bytes(data[2:4], "big") + 1)
+        packets.append(data[:end])
+        data = data[end:]
+    return packets
+
+
+async def test_transport_cc_arrivals_are_fed_back_and_no_remb_is_sent(
+    loopback_ice: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sender numbering its packets with the transport-wide extension (as a browser does once
+    the answer accepts it) gets transport-cc feedback saying which numbers arrived, a lost
+    one included, every FEEDBACK_INTERVAL_S; and no REMB."""
+    rtcp_at: dict[RTCDtlsTransport, list[bytes]] = {}
+    stock_handle = RTCDtlsTransport._handle_rtcp_data
+
+    async def handle_rtcp_data(self: RTCDtlsTransport, data: bytes) -> None:
+        rtcp_at.setdefault(self, []).extend(rtcp_packets(data))
+        await stock_handle(self, data)
+
+    monkeypatch.setattr(RTCDtlsTransport, "_handle_rtcp_data", handle_rtcp_data)
+    sender_pc, receiver_pc = peer_pair()
+    consumer, sender = lean_sender(sender_pc, "video")
+    receiver = receiver_pc.addTransceiver("video", direction="recvonly").receiver
+    received: list[ReceivedPacket] = []
+    aiortc_receive.receive_directly(receiver, received.append, transport_cc_id=5)
+    await negotiate(sender_pc, receiver_pc)
+    try:
+        await until(lambda: consumer._link is not None, 10, "the sender started")
+        await until(lambda: receiver._enabled, 10, "the receiver started")
+        numbered = HeaderExtensionsMap()
+        numbered.configure(
+            RTCRtpParameters(
+                headerExtensions=[RTCRtpHeaderExtensionParameters(id=5, uri=URI_TRANSPORT_CC)]
+            )
+        )
+        payload_type = next(iter(receiver._RTCRtpReceiver__codecs))  # type: ignore[attr-defined]
+        sent = [n for n in range(65530, 65530 + 30) if n != 65535]  # one lost, across the wrap
+        for i, number in enumerate(sent):
+            packet = RtpPacket(payload_type=payload_type, sequence_number=i, ssrc=sender._ssrc)
+            packet.payload = b"\x10\x00\x00"
+            packet.extensions.transport_sequence_number = number % 65536
+            await sender.transport._send_rtp(packet.serialize(numbered))
+            await asyncio.sleep(0.01)
+        await until(lambda: len(received) == len(sent), 10, "every packet")
+        assert [p.transport_sequence for p in received] == [n % 65536 for n in sent]
+
+        def reported() -> dict[int, int | None]:
+            out: dict[int, int | None] = {}
+            for data in rtcp_at.get(sender.transport, []):
+                if data[1] == RTCP_RTPFB and data[0] & 0x1F == FMT_TRANSPORT_CC:
+                    feedback = parse_feedback(data)
+                    for offset, at in enumerate(feedback.arrivals):
+                        out[(feedback.base_sequence + offset) % 65536] = at
+            return out
+
+        await until(lambda: (65530 + 25) % 65536 in reported(), 5, "feedback up to a late one")
+        arrivals = reported()
+        assert arrivals[65535] is None  # the lost one
+        times = [arrivals[n % 65536] for n in sent[:24]]
+        assert all(t is not None for t in times)
+        gaps_ms = [(b - a) / 1000 for a, b in itertools.pairwise(times)]  # type: ignore[operator]
+        assert all(5 <= gap < 200 for gap in gaps_ms), gaps_ms  # sent 10 ms apart
+        feedbacks = [
+            p for p in rtcp_at[sender.transport] if p[1] == RTCP_RTPFB and p[0] & 0x1F == 15
+        ]
+        assert 2 <= len(feedbacks) <= 12  # every 50 ms over ~0.3 s, not one per packet
+        assert not [
+            p for p in rtcp_at[sender.transport] if p[1] == 206 and p[0] & 0x1F == RTCP_PSFB_APP
+        ]  # no REMB
     finally:
         await sender_pc.close()
         await receiver_pc.close()

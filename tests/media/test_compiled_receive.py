@@ -21,12 +21,25 @@ from server.media.compiled_send import srtp_context
 from server.media.rtp_reader import ExtensionIds, ReceivedPacket, read_rtp
 from server.media.rtp_writer import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL, URI_MID
 from server.media.sdp import URI_REPAIRED_RID, URI_RID
+from server.media.transport_feedback import URI_TRANSPORT_CC
 from tests.media.test_compiled_send import sessions
 
 pytestmark = pytest.mark.unit
 
-ONE_BYTE_IDS = {URI_MID: 1, URI_AUDIO_LEVEL: 2, URI_ABS_SEND_TIME: 3, URI_RID: 4}
-TWO_BYTE_IDS = {URI_AUDIO_LEVEL: 20, URI_ABS_SEND_TIME: 200, URI_RID: 15, URI_REPAIRED_RID: 255}
+ONE_BYTE_IDS = {
+    URI_MID: 1,
+    URI_AUDIO_LEVEL: 2,
+    URI_ABS_SEND_TIME: 3,
+    URI_RID: 4,
+    URI_TRANSPORT_CC: 5,
+}
+TWO_BYTE_IDS = {
+    URI_AUDIO_LEVEL: 20,
+    URI_ABS_SEND_TIME: 200,
+    URI_RID: 15,
+    URI_REPAIRED_RID: 255,
+    URI_TRANSPORT_CC: 100,
+}
 
 
 def extensions_map(ids: dict[str, int]) -> HeaderExtensionsMap:
@@ -64,6 +77,8 @@ def serialized(rng: random.Random, seq: int, ids: dict[str, int]) -> bytes:
         extensions.rtp_stream_id = rng.choice(["h", "q", "layer-with-a-long-name", ""])
     if rng.random() < 0.3:
         extensions.repaired_rtp_stream_id = rng.choice(["f", "h"])
+    if rng.random() < 0.8:
+        extensions.transport_sequence_number = rng.randrange(2**16)
     return packet.serialize(extensions_map(ids))
 
 
@@ -132,7 +147,7 @@ def test_random_headers_read_as_read_rtp_reads_them() -> None:
     outbound, inbound = sessions()
     checked = refused = 0
     for seq in range(3000):
-        ids = ExtensionIds(*(rng.randrange(16) for _ in range(4)))
+        ids = ExtensionIds(*(rng.randrange(16) for _ in range(5)))
         read = srtp_reader(inbound, ids)
         first = rng.randrange(256) if rng.random() < 0.1 else 0x80 | rng.randrange(64)
         header = bytes([first, rng.randrange(256)]) + seq.to_bytes(2, "big") + bytes(4)
@@ -217,9 +232,9 @@ def test_the_reader_keeps_its_session_alive() -> None:
 def test_a_reader_without_a_context_or_a_packet_class_of_other_fields_is_refused() -> None:
     _, inbound = sessions()
     with pytest.raises(ValueError):
-        SrtpReader(inbound, 0, UNPROTECT, 0, 0, 0, 0)
+        SrtpReader(inbound, 0, UNPROTECT, 0, 0, 0, 0, 0)
     with pytest.raises(TypeError):
-        SrtpReader(inbound, srtp_context(inbound), UNPROTECT, "1", 0, 0, 0)  # type: ignore[arg-type]
+        SrtpReader(inbound, srtp_context(inbound), UNPROTECT, "1", 0, 0, 0, 0)  # type: ignore[arg-type]
 
     @dataclasses.dataclass(slots=True)
     class Other:

@@ -8,9 +8,9 @@ import asyncio
 import pytest
 
 from server.media.bandwidth_estimator import BandwidthEstimator
+from server.media.downlink_feedback import FeedbackReader
 from server.media.probe import LinkProbe, ProbeConfig
 from server.media.rtp_writer import TransportSequence
-from server.media.transport_feedback import FeedbackReader
 
 pytestmark = pytest.mark.unit
 

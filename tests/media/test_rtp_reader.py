@@ -11,6 +11,7 @@ from aiortc.rtp import HeaderExtensionsMap, RtpPacket, unwrap_rtx, wrap_rtx
 from server.media import rtp_reader
 from server.media.rtp_reader import ExtensionIds, ReceivedPacket, read_rtp
 from server.media.rtp_writer import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL, URI_MID
+from server.media.transport_feedback import URI_TRANSPORT_CC
 
 pytestmark = pytest.mark.unit
 
@@ -46,6 +47,7 @@ def made(
     mid: str | None = "1",
     level: tuple[bool, int] | None = None,
     send_time: int | None = None,
+    transport_sequence: int | None = None,
 ) -> bytes:
     packet = RtpPacket(
         payload_type=96,
@@ -60,6 +62,7 @@ def made(
     packet.extensions.mid = mid
     packet.extensions.audio_level = level
     packet.extensions.abs_send_time = send_time
+    packet.extensions.transport_sequence_number = transport_sequence
     return packet.serialize(extensions_map)
 
 
@@ -74,25 +77,33 @@ def assert_read_as_aiortc(
     assert (ours.payload, ours.padding_size) == (theirs.payload, theirs.padding_size)
     assert ours.audio_level == theirs.extensions.audio_level
     assert ours.abs_send_time == theirs.extensions.abs_send_time
+    assert ours.transport_sequence == theirs.extensions.transport_sequence_number
     return ours
 
 
 @pytest.mark.parametrize("marker", [0, 1])
 @pytest.mark.parametrize("level", [None, (True, 0), (False, 127), (True, 42)])
 def test_one_byte_extensions(marker: int, level: tuple[bool, int] | None) -> None:
-    extensions_map, ids = negotiated({URI_MID: 1, URI_ABS_SEND_TIME: 3, URI_AUDIO_LEVEL: 10})
-    data = made(extensions_map, marker=marker, level=level, send_time=0xABCDEF)
+    extensions_map, ids = negotiated(
+        {URI_MID: 1, URI_ABS_SEND_TIME: 3, URI_AUDIO_LEVEL: 10, URI_TRANSPORT_CC: 5}
+    )
+    data = made(extensions_map, marker=marker, level=level, send_time=0xABCDEF,
+                transport_sequence=0xFFFE)  # fmt: skip
     assert data[12:14] == b"\xbe\xde"
     ours = assert_read_as_aiortc(data, extensions_map, ids)
     assert (ours.audio_level, ours.abs_send_time, ours.marker) == (level, 0xABCDEF, bool(marker))
+    assert ours.transport_sequence == 0xFFFE
 
 
 def test_two_byte_extensions_with_ids_past_fourteen_and_a_long_mid() -> None:
-    extensions_map, ids = negotiated({URI_MID: 1, URI_ABS_SEND_TIME: 20, URI_AUDIO_LEVEL: 200})
-    data = made(extensions_map, mid="m" * 20, level=(True, 7), send_time=123)
+    extensions_map, ids = negotiated(
+        {URI_MID: 1, URI_ABS_SEND_TIME: 20, URI_AUDIO_LEVEL: 200, URI_TRANSPORT_CC: 17}
+    )
+    data = made(extensions_map, mid="m" * 20, level=(True, 7), send_time=123,
+                transport_sequence=7)  # fmt: skip
     assert data[12:14] == b"\x10\x00"
     ours = assert_read_as_aiortc(data, extensions_map, ids)
-    assert (ours.audio_level, ours.abs_send_time) == ((True, 7), 123)
+    assert (ours.audio_level, ours.abs_send_time, ours.transport_sequence) == ((True, 7), 123, 7)
 
 
 def test_csrcs_padding_and_no_extensions() -> None:

@@ -16,12 +16,12 @@ from server.media.rtp_writer import (
     URI_ABS_SEND_TIME,
     URI_AUDIO_LEVEL,
     URI_MID,
-    URI_TRANSPORT_CC,
     FrameWriting,
     RtpWriter,
     SendSetup,
     TransportSequence,
 )
+from server.media.transport_feedback import URI_TRANSPORT_CC
 from tests.media.test_producer_consumer import extensions_map
 
 pytestmark = pytest.mark.unit

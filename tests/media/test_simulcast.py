@@ -25,10 +25,8 @@ from server.media.sdp import URI_REPAIRED_RID, URI_RID, SimulcastOffer
 from server.media.simulcast import (
     LAYER_STOPPED_S,
     RESUME_GRACE_S,
-    SIMULCAST_REMB_FLOOR_BPS,
     RidDemux,
     VideoLayers,
-    simulcast_remb,
 )
 from server.media.stats import ForwardingStats
 from tests.media.test_producer_consumer import DELTA, KEY, SETUPS, Clock, Link
@@ -258,11 +256,3 @@ def test_a_pending_switch_can_be_called_off() -> None:
     graph.prepare(consumer, f)
     graph.remove_producer(f)  # its publisher left
     assert graph.pending_of(consumer) is None and graph.producer_of(consumer) is h
-
-
-def test_a_simulcast_publisher_is_told_enough_for_its_layers_unless_congested() -> None:
-    # aiortc's estimate after a second of the "h" layer alone (1.5 times what it received)
-    held_back = 240_000
-    assert simulcast_remb(held_back, overusing=False) == SIMULCAST_REMB_FLOOR_BPS
-    assert simulcast_remb(held_back, overusing=True) == held_back  # congestion is passed on
-    assert simulcast_remb(3_000_000, overusing=False) == 3_000_000

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from aiortc import sdp as aiortc_sdp
 
-from server.media.rtp_writer import URI_TRANSPORT_CC
 from server.media.transport_cc import answered_transport_cc, offer_transport_cc
+from server.media.transport_feedback import URI_TRANSPORT_CC
 
 pytestmark = pytest.mark.unit
 

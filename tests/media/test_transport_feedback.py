@@ -1,156 +1,169 @@
-"""Transport-wide congestion control feedback (RTCP PT 205 FMT 15, draft-holmer-rmcat-
-transport-wide-cc-extensions-01) read by server/media/transport_feedback.py, against packets
-made by the builder here (written from the draft, sharing no code with the reader): run-length
-and both status-vector chunks, small, large and negative deltas, losses, sequence wraparound,
-compound packets with other RTCP, padding, and truncated input."""
+"""Transport-wide feedback packets (server/media/transport_feedback.py): the wire format against
+hand-made packets of the draft's chunk kinds, build and parse round trips, and the arrival log
+that turns a receive path's arrivals into reports (losses, wrap-around, splits, restarts)."""
 
 from __future__ import annotations
 
+import itertools
+import random
 import struct
+from pathlib import Path
 
 import pytest
 
-from server.media.bandwidth_estimator import BandwidthEstimator
-from server.media.rtp_writer import TransportSequence
-from server.media.transport_feedback import FeedbackReader, TransportFeedback, parse_rtcp
+from server.media.transport_feedback import (
+    MAX_RECEIVED,
+    REFERENCE_US,
+    TICK_US,
+    ArrivalLog,
+    Feedback,
+    build_feedback,
+    parse_feedback,
+)
 
 pytestmark = pytest.mark.unit
 
-DELTA_US = 250
+REFERENCE = 1000 * REFERENCE_US  # 64 s
 
 
-def build_feedback(
-    base: int, arrivals: list[int | None], reference_64ms: int, count: int, chunking: str
-) -> bytes:
-    """A transport-cc feedback packet for packets base, base+1, ...: arrival in microseconds
-    (a multiple of 250) or None when lost. `chunking`: "run" (run-length chunks where statuses
-    repeat), "two_bit" (7-symbol vectors) or "one_bit" (14-symbol vectors; small deltas only)."""
-    previous = reference_64ms * 64_000
-    statuses, deltas = [], b""
-    for arrival in arrivals:
-        if arrival is None:
-            statuses.append(0)
-            continue
-        ticks = (arrival - previous) // DELTA_US
-        previous = arrival
-        if 0 <= ticks <= 255:
-            statuses.append(1)
-            deltas += bytes([ticks])
-        else:
-            statuses.append(2)
-            deltas += struct.pack("!h", ticks)
-    chunks = b""
-    i = 0
-    while i < len(statuses):
-        if chunking == "run":
-            run = 1
-            while i + run < len(statuses) and statuses[i + run] == statuses[i]:
-                run += 1
-            chunks += struct.pack("!H", (statuses[i] << 13) | run)
-            i += run
-        elif chunking == "two_bit":
-            word = 0xC000
-            for k, status in enumerate(statuses[i : i + 7]):
-                word |= status << (12 - 2 * k)
-            chunks += struct.pack("!H", word)
-            i += 7
-        else:
-            word = 0x8000
-            for k, status in enumerate(statuses[i : i + 14]):
-                assert status in (0, 1)
-                word |= status << (13 - k)
-            chunks += struct.pack("!H", word)
-            i += 14
-    body = struct.pack("!IIHH", 0x1111, 0x2222, base, len(arrivals))
-    body += (reference_64ms & 0xFFFFFF).to_bytes(3, "big") + bytes([count]) + chunks + deltas
-    body += bytes(-len(body) % 4)
-    return struct.pack("!BBH", 0x80 | 15, 205, len(body) // 4) + body
+def ticks(arrivals: tuple[int | None, ...]) -> tuple[int | None, ...]:
+    """Arrival times as the wire keeps them: to 250 us."""
+    return tuple(None if a is None else a // TICK_US * TICK_US for a in arrivals)
 
 
-RECEIVER_REPORT = struct.pack("!BBHI", 0x80, 201, 1, 0x3333)  # an empty receiver report
-
-
-@pytest.mark.parametrize("chunking", ["run", "two_bit", "one_bit"])
-def test_arrivals_and_losses_are_read_from_every_kind_of_chunk(chunking: str) -> None:
-    reference = 1000  # x 64 ms
-    start = reference * 64_000
-    arrivals: list[int | None] = [start + 1000, start + 1250, None, None, start + 5000]
-    arrivals += [start + 5000 + 250 * k for k in range(1, 20)] + [None]
-    if chunking != "one_bit":
-        arrivals += [start + 200_000, start + 150_000]  # a large delta, then a negative one
-    arrivals += [start + (300_000 if chunking != "one_bit" else 10_000)]  # the last arrived
-    packet = build_feedback(65530, arrivals, reference, 7, chunking)
-    (feedback,) = parse_rtcp(RECEIVER_REPORT + packet)
-    assert isinstance(feedback, TransportFeedback)
-    assert (feedback.media_ssrc, feedback.base_sequence, feedback.feedback_count) == (
-        0x2222,
-        65530,
-        7,
+def test_a_hand_made_packet_of_a_run_a_one_bit_and_a_two_bit_vector_is_read() -> None:
+    # 8 received (run-length, small deltas), then 14 one-bit symbols (lost, received, lost x11,
+    # received), then a two-bit vector: large delta, lost, small, and four unused symbols
+    chunks = [0x2008, 0x8000 | 0b01000000000001, 0xC000 | (2 << 12) | (0 << 10) | (1 << 8)]
+    deltas = bytes([4] * 8) + bytes([8, 8]) + struct.pack("!h", -40) + bytes([1])
+    body = struct.pack("!3H", *chunks) + deltas
+    size = 20 + len(body)
+    padding = -size % 4
+    packet = (
+        struct.pack(
+            "!BBHIIHHI",
+            0x80 | (0x20 if padding else 0) | 15,
+            205,
+            (size + padding) // 4 - 1,
+            0x11111111,
+            0x22222222,
+            65530,
+            25,
+            (1000 << 8) | 7,
+        )
+        + body
+        + bytes(padding - 1)
+        + bytes([padding])
     )
-    expected = [((65530 + k) & 0xFFFF, arrival) for k, arrival in enumerate(arrivals)]
-    assert list(feedback.arrivals) == expected
+    feedback = parse_feedback(packet)
+    assert (feedback.sender_ssrc, feedback.media_ssrc) == (0x11111111, 0x22222222)
+    assert (feedback.base_sequence, feedback.count, feedback.reference_us) == (65530, 7, REFERENCE)
+    at = REFERENCE + 8 * 4 * TICK_US
+    expected: list[int | None] = [REFERENCE + (i + 1) * 4 * TICK_US for i in range(8)]
+    expected += [None, at + 8 * TICK_US, *[None] * 11, at + 16 * TICK_US]
+    expected += [at + (16 - 40) * TICK_US, None, at + (16 - 40 + 1) * TICK_US]
+    assert feedback.arrivals == tuple(expected)
+    assert build_feedback(feedback) == packet  # the same choice of chunks, byte for byte
 
 
-def test_a_negative_reference_time_padding_and_damage() -> None:
-    packet = build_feedback(1, [-64_000 + 500, None, -64_000 + 750], -1, 0, "two_bit")
-    padded = bytearray(packet)
-    padded[0] |= 0x20  # padding: four bytes, the last says how many
-    padded += b"\x00\x00\x00\x04"
-    padded[2:4] = struct.pack("!H", len(padded) // 4 - 1)
-    (feedback,) = parse_rtcp(bytes(padded))
-    assert list(feedback.arrivals) == [(1, -63_500), (2, None), (3, -63_250)]
-    assert parse_rtcp(packet[:-4]) == []  # its deltas cut off: nothing read from it
-    assert parse_rtcp(packet[:18]) == []
-    assert parse_rtcp(b"") == [] and parse_rtcp(b"\x80") == []
+def test_build_and_parse_round_trip_over_random_losses_and_deltas() -> None:
+    rng = random.Random(27)
+    for _ in range(200):
+        at = REFERENCE + rng.randrange(REFERENCE_US)
+        arrivals: list[int | None] = []
+        for _ in range(rng.randrange(1, 300)):
+            if arrivals and rng.random() < 0.2:
+                arrivals.append(None)
+                continue
+            at += rng.choice((0, rng.randrange(64_000), rng.randrange(-5_000_000, 5_000_000)))
+            arrivals.append(at)
+        if all(a is None for a in arrivals):
+            continue
+        first = next(a for a in arrivals if a is not None)
+        feedback = Feedback(1, 2, rng.randrange(65536), 3, first // REFERENCE_US * REFERENCE_US,
+                            tuple(arrivals))  # fmt: skip
+        packet = build_feedback(feedback)
+        assert len(packet) % 4 == 0
+        assert struct.unpack_from("!H", packet, 2)[0] == len(packet) // 4 - 1
+        parsed = parse_feedback(packet)
+        assert parsed.arrivals == ticks(feedback.arrivals)
+        assert parsed.base_sequence == feedback.base_sequence
 
 
-def test_the_reader_matches_feedback_to_what_was_sent_and_feeds_the_estimate() -> None:
-    numbering = TransportSequence()
-    for k in range(40):
-        numbering.take(1000, now_ms=10_000.0 + 5 * k)
-    estimates: list[int] = []
-    estimator = BandwidthEstimator()
-    reader = FeedbackReader(numbering, estimator, estimates.append, clock=lambda: 10.5)
-    arrivals: list[int | None] = [50_000_000 + 5000 * k for k in range(40)]
-    arrivals[7] = None
-    reader.on_rtcp(RECEIVER_REPORT)  # no feedback in it: nothing
-    assert estimates == []
-    reader.on_rtcp(build_feedback(0, arrivals, 50_000_000 // 64_000, 0, "run"))
-    assert estimates == [estimator.estimate_bps]
-    assert estimator.loss_based.loss == pytest.approx(1 / 40)
-    reader.on_rtcp(build_feedback(4000, [50_000_000], 50_000_000 // 64_000, 1, "run"))
-    assert len(estimates) == 1  # numbers never sent (or long gone) are no feedback
+def test_a_delta_beyond_sixteen_bits_is_refused_and_bad_packets_are_not_read() -> None:
+    with pytest.raises(ValueError, match="does not fit"):
+        build_feedback(Feedback(1, 2, 0, 0, REFERENCE, (REFERENCE, REFERENCE + 9_000_000)))
+    good = build_feedback(Feedback(1, 2, 0, 0, REFERENCE, (REFERENCE, None, REFERENCE + 1000)))
+    for bad in (good[:19], good[:-4], bytes([0x80 | 1]) + good[1:], good[:1] + bytes([206])):
+        with pytest.raises(ValueError):
+            parse_feedback(bad)
 
 
-def test_a_probe_cluster_raises_the_estimate_to_what_it_delivered() -> None:
-    numbering = TransportSequence()
-    estimator = BandwidthEstimator()
-    estimates: list[int] = []
-    reader = FeedbackReader(numbering, estimator, estimates.append, clock=lambda: 20.0)
-    for k in range(10):  # media before the probe
-        numbering.take(1000, now_ms=19_000.0 + 10 * k)
-    reader.probe_started()
-    for k in range(50):  # 2 Mbit/s for 200 ms: 1000 bytes every 4 ms
-        numbering.take(1000, now_ms=19_500.0 + 4 * k)
-    reader.probe_ended()
-    # the link delivered it at its own pace: 1000 bytes every 5 ms (1.6 Mbit/s)
-    arrivals: list[int | None] = [30_000_000 + 10_000 * k for k in range(10)]
-    arrivals += [30_500_000 + 5000 * k for k in range(50)]
-    reader.on_rtcp(build_feedback(0, arrivals, 30_000_000 // 64_000, 0, "run"))
-    assert len(estimates) == 2  # the feedback's, then the probe's
-    assert estimates[-1] == pytest.approx(0.9 * 1_600_000, rel=0.03)
+def reported(reports: list[Feedback]) -> dict[int, int | None]:
+    """Sequence number -> arrival time, over several feedback packets in order."""
+    out: dict[int, int | None] = {}
+    for feedback in reports:
+        parsed = parse_feedback(build_feedback(feedback))
+        for offset, arrival in enumerate(parsed.arrivals):
+            out[(parsed.base_sequence + offset) % 65536] = arrival
+    return out
 
 
-def test_a_probe_during_overuse_or_with_too_few_arrivals_raises_nothing() -> None:
-    numbering = TransportSequence()
-    estimator = BandwidthEstimator()
-    reader = FeedbackReader(numbering, estimator, lambda bps: None, clock=lambda: 20.0)
-    reader.probe_started()
-    for k in range(20):
-        numbering.take(1000, now_ms=19_500.0 + 4 * k)
-    reader.probe_ended()
-    lost: list[int | None] = [None] * 17 + [30_500_000, 30_505_000, 30_510_000]
-    start = estimator.estimate_bps
-    reader.on_rtcp(build_feedback(0, lost, 30_000_000 // 64_000, 0, "run"))
-    assert estimator.estimate_bps <= start
-    assert estimator.on_probe(5_000_000) == estimator.estimate_bps <= start  # 85 % lost
+def test_the_log_reports_each_number_once_losses_included_across_the_wrap() -> None:
+    log = ArrivalLog(started_at_s=100.0)
+    for seq, at in ((65533, 100.010), (65534, 100.020), (0, 100.0305), (1, 100.040)):
+        log.arrived(seq, at)
+    first = log.feedback(0xAAAA, 0xBBBB)
+    assert [f.count for f in first] == [0]
+    assert reported(first) == {65533: 10_000, 65534: 20_000, 65535: None, 0: 30_500, 1: 40_000}
+    assert log.feedback(0xAAAA, 0xBBBB) == []  # nothing new
+    log.arrived(65535, 100.045)  # reported lost already: stays so
+    log.arrived(3, 100.050)
+    second = log.feedback(0xAAAA, 0xBBBB)
+    assert [f.count for f in second] == [1]
+    assert reported(second) == {2: None, 3: 50_000}
+
+
+def test_long_reports_are_split_and_a_restarted_sender_is_not_reported_as_losses() -> None:
+    log = ArrivalLog(started_at_s=0.0)
+    for seq in range(1000):
+        log.arrived(seq, 1.0 + seq * 0.001)
+    log.arrived(1000, 20.0)  # 19 s later: past what one receive delta can say
+    reports = log.feedback(1, 2)
+    sizes = [len(f.arrivals) for f in reports]
+    assert sizes == [MAX_RECEIVED, MAX_RECEIVED, 200, 1]
+    assert [f.count for f in reports] == [0, 1, 2, 3]
+    assert reported(reports)[1000] == 20_000_000
+    assert all(len(build_feedback(f)) <= 1200 for f in reports)
+    log.arrived(30_000, 20.5)  # a jump of 29,000: reports start again there
+    (restart,) = log.feedback(1, 2)
+    assert (restart.base_sequence, restart.arrivals) == (30_000, (20_500_000,))
+
+
+CAPTURED = Path(__file__).parent / "data" / "chromium_transport_feedback.txt"
+
+
+def test_chromiums_own_feedback_reads_as_what_it_was_sent_and_rebuilds() -> None:
+    """Feedback Chromium sent (data/capture_transport_feedback.py: numbers 0-299 sent to a
+    Chromium page, those of the file's first line skipped) reads as exactly that: the skipped
+    numbers lost, every other one received, in sending order; and what our builder makes of
+    each reads back the same."""
+    skipped_line, *packets = CAPTURED.read_text().splitlines()
+    skipped = {int(n) for n in skipped_line.split()}
+    status: dict[int, int | None] = {}
+    counts = []
+    for line in packets:
+        data = bytes.fromhex(line)
+        feedback = parse_feedback(data)
+        counts.append(feedback.count)
+        for offset, arrival in enumerate(feedback.arrivals):
+            status[feedback.base_sequence + offset] = arrival
+        rebuilt = parse_feedback(build_feedback(feedback))
+        assert rebuilt == feedback  # Chromium's times are on the 250 us grid already
+    assert counts == list(range(counts[0], counts[0] + len(counts)))  # none of ours lost
+    assert set(status) == set(range(300))
+    assert {n for n, at in status.items() if at is None} == skipped
+    times = [at for n, at in sorted(status.items()) if at is not None]
+    assert times == sorted(times)  # sent 4 ms apart, in order on loopback
+    gaps_ms = [(b - a) / 1000 for a, b in itertools.pairwise(times)]
+    assert sum(gap > 200 for gap in gaps_ms) >= 5  # the 300 ms pauses after each 50th

@@ -8,12 +8,13 @@ import asyncio
 import os
 import sys
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
 from server.app import create_app
-from server.config import MediaConfig
+from server.config import MediaConfig, TurnConfig
 from server.media import aiortc_hooks
 from tests.conftest import RunningServer, make_settings, start_app
 from tests.netns.impaired_link import ImpairedLink
@@ -36,11 +37,21 @@ async def link() -> AsyncIterator[ImpairedLink]:
 async def server_on_link(link: ImpairedLink, tmp_path: Path) -> AsyncIterator[RunningServer]:
     """A server on this side of the link; aiortc peers made in the test's process (the server
     and near bots) gather ICE candidates on this side's address only."""
+    async with serve_on_link(link, tmp_path) as server:
+        yield server
+
+
+@asynccontextmanager
+async def serve_on_link(
+    link: ImpairedLink, tmp_path: Path, turn: TurnConfig | None = None, transport_cc: bool = True
+) -> AsyncIterator[RunningServer]:
+    """The server of `server_on_link`, with `turn` credentials in its join replies (and
+    transport-cc with publishers, unless told not to: bench.uplink compares)."""
+    media = MediaConfig(
+        slots_per_kind=15, remote_networks=(link.subnet,), turn=turn, transport_cc=transport_cc
+    )
     settings = make_settings(
-        tmp_path,
-        host=link.near_ip,
-        ice_host_addresses=(link.near_ip,),
-        media=MediaConfig(slots_per_kind=15, remote_networks=(link.subnet,)),
+        tmp_path, host=link.near_ip, ice_host_addresses=(link.near_ip,), media=media
     )
     app = create_app(settings)
     runner = await start_app(app, settings)

@@ -3,8 +3,9 @@
 The kernels of these machines have no `sch_netem` ("Specified qdisc kind is unknown"), so the
 link is a userspace wire instead of a veth pair with `tc netem`: two TUN devices, one here and
 one moved into the namespace, and this process carrying every IP packet between them, dropping
-and delaying packets as netem would, and (`rate_bps`) passing them through a bottleneck with a
-drop-tail queue of `queue_ms`, like a home router's. Both kernels see real interfaces and real
+and delaying packets as netem would, and (`rate_kbps`) passing them through a bottleneck with a
+drop-tail queue of `queue_ms`, like a home router's (packets that would wait longer are
+dropped). Both kernels see real interfaces and real
 UDP/ICE/RTP traffic; only the wire in between is simulated.
 
 Needs root (CI runs as root) and iproute2. Traffic only ever flows between the two addresses
@@ -29,6 +30,7 @@ TUNSETIFF = 0x400454CA
 IFF_TUN = 0x0001
 IFF_NO_PI = 0x1000
 MTU = 1500
+IPPROTO_UDP = 17  # an IPv4 header's protocol (byte 9); the link carries IPv4 only
 
 
 def _tun(name: str) -> int:
@@ -45,7 +47,7 @@ def _ip(*args: str) -> None:
 class Impairment:
     loss_pct: float = 0.0
     delay_ms: float = 0.0
-    rate_bps: float = 0.0  # 0: no bottleneck
+    rate_kbps: float = 0.0  # the bottleneck's rate (0: none)
     queue_ms: float = 200.0  # the bottleneck's queue: a packet that would wait longer is dropped
 
 
@@ -57,12 +59,12 @@ class Bottleneck:
 
     def leaves_at(self, now: float, size: int, impairment: Impairment) -> float | None:
         """When a packet of `size` bytes arriving `now` has crossed it; None: dropped."""
-        if impairment.rate_bps <= 0:
+        if impairment.rate_kbps <= 0:
             return now
         start = max(now, self.free_at)
         if start - now > impairment.queue_ms / 1000:
             return None
-        self.free_at = start + size * 8 / impairment.rate_bps
+        self.free_at = start + size * 8 / (impairment.rate_kbps * 1000)
         return self.free_at
 
 
@@ -79,6 +81,9 @@ class ImpairedLink:
     downstream: Impairment = field(default_factory=Impairment)  # what the far host receives
     # The wire is cut: nothing passes either way (Wi-Fi gone, a lid closed), until it is False.
     cut: bool = False
+    # Every UDP packet is dropped either way (a hospital's or a company's firewall): only TCP,
+    # and so TURN over TCP or TLS, gets through.
+    udp_blocked: bool = False
     packets: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(
             ("up", "up_dropped", "up_queue_dropped", "down", "down_dropped", "down_queue_dropped"),
@@ -156,16 +161,21 @@ class ImpairedLink:
         leaving = []
         while (packet := _read(source)) is not None:
             self.packets[direction] += 1
-            now = time.monotonic()
-            leaves = self._bottlenecks[direction].leaves_at(now, len(packet), impairment)
-            lost = self._rng.random() * 100 < impairment.loss_pct
-            if self.cut or leaves is None or lost:
+            if self._blocked(packet) or self._rng.random() * 100 < impairment.loss_pct:
                 self.packets[f"{direction}_dropped"] += 1
-                if leaves is None and not self.cut:
-                    self.packets[f"{direction}_queue_dropped"] += 1
+                continue
+            leaves = self._bottlenecks[direction].leaves_at(
+                time.monotonic(), len(packet), impairment
+            )
+            if leaves is None:
+                self.packets[f"{direction}_dropped"] += 1
+                self.packets[f"{direction}_queue_dropped"] += 1
                 continue
             leaving.append((leaves + impairment.delay_ms / 1000, packet))
         return leaving
+
+    def _blocked(self, packet: bytes) -> bool:
+        return self.cut or (self.udp_blocked and len(packet) > 9 and packet[9] == IPPROTO_UDP)
 
     def close(self) -> None:
         if self._thread is not None:

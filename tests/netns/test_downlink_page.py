@@ -42,7 +42,7 @@ async def test_a_page_on_a_1_mbit_link_gets_the_video_that_fits_and_clean_audio(
 ) -> None:
     clip = generate_clip(tmp_path / "vga.webm", seconds=6, video_bitrate=450_000)
     media = EncodedMedia.load(clip, clip)
-    link.downstream = Impairment(rate_bps=1_000_000, queue_ms=200)
+    link.downstream = Impairment(rate_kbps=1000, queue_ms=200)
     session = await server_on_link.create_session("Home link")
     bots = [
         Bot(

@@ -37,6 +37,7 @@ from rooms.controls import (
     snapshot,
 )
 from rooms.controls.dispatch import HANDLERS
+from rooms.controls.waiting_room import knock_view
 from rooms.errors import Refusal
 from rooms.model import (
     Everyone,
@@ -251,7 +252,7 @@ def test_waiting_room_admit_deny_and_admit_all() -> None:
     assert events_for_join(s, fac) == [fac]
     joined = [s.join(pid, pid, Role.PARTICIPANT, 2.0 + i) for i, pid in enumerate("abcd")]
     waiting = events_for_join(s, joined[0])
-    assert waiting == [ParticipantWaiting(joined[0].participant.public())]
+    assert waiting == [ParticipantWaiting(knock_view(joined[0].participant))]
     assert waiting[0].audience == Leaders()
     assert recipients(s, Everyone()) == [FAC, COF]  # the waiting room hears nothing
     assert "waiting" in snapshot(s, COF, 0.0) and "waiting" not in snapshot(s, "a", 0.0)

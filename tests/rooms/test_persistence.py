@@ -32,7 +32,7 @@ STATE_TYPES = (
     Holding,
 )
 # Held in memory only, never saved (metadata persist False): restored as their defaults.
-TRANSIENT: dict[str, Any] = {"safety": {}}
+TRANSIENT: dict[str, Any] = {"safety": {}, "safety_updates": {}}
 
 
 def run(session: Session, actor: str, action: str, now: float, **fields: Any) -> None:
@@ -152,9 +152,11 @@ def test_the_safety_check_is_never_saved() -> None:
     session = Samples().instance(Session)
     assert session.safety
     state = session_state(session)
-    assert "safety" not in state["session"]
+    assert "safety" not in state["session"] and "safety_updates" not in state["session"]
     text = json.dumps(state)
-    for info in session.safety.values():
+    given = [*session.safety.values(), *(i for u in session.safety_updates.values() for i in u)]
+    assert session.safety_updates
+    for info in given:
         assert info.location not in text and info.contact_phone not in text
 
 

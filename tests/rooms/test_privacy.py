@@ -165,3 +165,20 @@ def test_the_member_may_end_their_own_private_talk_and_no_one_elses() -> None:
     assert refused.value.code == "forbidden"
     _run(s, ASKER, 21.0, action="return_to_main", target=ASKER)
     assert {p.room_id for p in s.participants.values()} == {"main"}
+
+
+def test_the_knock_says_which_link_knocked_and_only_to_the_leaders() -> None:
+    """A therapist tells a member from a stranger: the knock names the personal invite's label
+    (or none: the general link); nobody else ever sees the label."""
+    from rooms.controls import events_for_join
+    from rooms.controls.waiting_room import knock_view
+
+    s = _session()
+    s.waiting_room = True
+    member = s.join("m", "Sammy", Role.PARTICIPANT, 9.0, invite_id="i1", invite_label="Sam R.")
+    stranger = s.join("x", "Sam", Role.PARTICIPANT, 9.5)
+    assert knock_view(member.participant)["invite"] == "Sam R."
+    assert knock_view(stranger.participant)["invite"] is None
+    inbox = _received(s, events_for_join(s, member) + events_for_join(s, stranger))
+    assert "Sam R." in json.dumps(inbox[FAC]) and "Sam R." not in json.dumps(inbox.get(OTHER))
+    assert "Sam R." in json.dumps(snapshot(s, COF, 10.0)["waiting"])

@@ -12,11 +12,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from yarl import URL
 
 from server import accounts
 from server.web import STORE
-from tests.clients import Client, call, group_session, signed_in, token_of
+from tests.clients import Client, call, cookie_of, group_session, signed_in, token_of
 from tests.conftest import RunningServer, until
 
 pytestmark = pytest.mark.live
@@ -45,10 +44,6 @@ async def connected(server: RunningServer, url: str, cookie: str | None = None) 
     return client
 
 
-def cookie_of(server: RunningServer, http: aiohttp.ClientSession) -> str:
-    return http.cookie_jar.filter_cookies(URL(server.base_url))[accounts.COOKIE_NAME].value
-
-
 def got(client: Client, event: str) -> list[Any]:
     return [data for name, data in client.events if name == event]
 
@@ -72,7 +67,9 @@ async def test_leader_links_end_with_the_account(
     how: str,
 ) -> None:
     dana, session = dana_session
-    lead = await connected(circle_server, session["facilitator_url"])
+    lead = await connected(
+        circle_server, session["facilitator_url"], cookie_of(circle_server, dana)
+    )
     clients = [lead]
     try:
         joined = await lead.call("join", {"name": "Dana"})
@@ -100,8 +97,10 @@ async def test_a_co_lead_link_without_an_account_knocks_and_sees_nothing_of_safe
     circle_server: RunningServer,
     dana_session: tuple[aiohttp.ClientSession, dict[str, Any]],
 ) -> None:
-    _, session = dana_session
-    lead = await connected(circle_server, session["facilitator_url"])
+    dana, session = dana_session
+    lead = await connected(
+        circle_server, session["facilitator_url"], cookie_of(circle_server, dana)
+    )
     sam = await connected(circle_server, session["personal_invites"][0]["url"])
     holder = await connected(circle_server, session["cofacilitator_url"])
     try:
@@ -164,4 +163,29 @@ async def test_a_signed_in_co_lead_of_the_group_leads_at_once_and_a_stranger_kno
         for client in clients:
             await client.sio.disconnect()
         await mo.close()
+        await other.close()
+
+
+async def test_a_facilitator_link_leads_only_for_the_facilitator_it_names(
+    circle_server: RunningServer,
+    dana_session: tuple[aiohttp.ClientSession, dict[str, Any]],
+) -> None:
+    """Opened with no sign-in, or signed in as someone else, Dana's link is refused with a
+    clear error (sign in first); signed in as Dana, it leads."""
+    dana, session = dana_session
+    other = await signed_in(circle_server, "f_omar", "omar@example.org")
+    try:
+        for cookie in (None, cookie_of(circle_server, other)):
+            client = await connected(circle_server, session["facilitator_url"], cookie)
+            reply = await client.call("join", {"name": "Dana"})
+            assert reply["error"] == "sign_in_required", reply
+            assert "sign in" in reply["message"].lower()
+            await client.sio.disconnect()
+        lead = await connected(
+            circle_server, session["facilitator_url"], cookie_of(circle_server, dana)
+        )
+        reply = await lead.call("join", {"name": "Dana"})
+        assert reply["ok"] and reply["role"] == "facilitator", reply
+        await lead.sio.disconnect()
+    finally:
         await other.close()

@@ -17,8 +17,9 @@ import jwt
 import pytest
 
 from bench.harness import RedisServer
+from rooms.persistence import session_state
 from server.web import STORE
-from tests.clients import Client, group_session, token_of
+from tests.clients import Client, cookie_of, group_session, token_of
 from tests.conftest import RunningServer, serve, until
 
 pytestmark = pytest.mark.live
@@ -45,7 +46,9 @@ class Clinic:
         """A new connection through link `which`, joined as `name` ("": no name, a move)."""
         client = Client()
         self.clients.append(client)
-        await client.connect(self.server, {"token": token_of(self.link(which))})
+        # Dana's own link leads only for her, signed in
+        cookie = cookie_of(self.server, self.dana) if which == "facilitator_url" else None
+        await client.connect(self.server, {"token": token_of(self.link(which))}, cookie)
         return client, await client.call("join", {**({"name": name} if name else {}), **join})
 
     def live_session(self) -> Any:
@@ -138,7 +141,13 @@ async def test_a_resume_never_rewrites_the_safety_answers_of_a_running_crisis(
     assert session.safety[pid].location == SAFETY["location"]
     [record] = [c for c in session.crises if c.participant_id == pid]
     updates = [a for a in record.actions if a.kind == "safety_updated"]
-    assert len(updates) == 1 and "Nowhere, AK" in updates[0].note
+    assert len(updates) == 1 and "Nowhere, AK" not in updates[0].note
+    # the new answers reach the clinical record (and its leaders), never the saved live state
+    assert [u.location for u in session.safety_updates[pid]] == ["Nowhere, AK"]
+    live = clinic.live_session()
+    assert "Nowhere" not in json.dumps(session_state(session))
+    [stored] = await clinic.server.app[STORE].crises_of_session(live.session.id)
+    assert [u["location"] for u in stored.data["safety_updates"]] == ["Nowhere, AK"]
     audit = await clinic.server.app[STORE].audit_of_session(clinic.session["session_id"])
     assert [e.action for e in audit if e.target_id == pid][-1] == "safety_updated"
 
