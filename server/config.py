@@ -49,6 +49,7 @@ class MediaConfig:
     queued_datagrams_max: int = 256
     queued_datagram_bytes_max: int = 262_144
     subscribe_answer_timeout_s: float = 30.0  # an offer unanswered this long is closed
+    budget_replan_s: float = 0.5  # a downlink estimate re-plans video at most this often
 
 
 def default_node_id() -> str:

@@ -366,6 +366,16 @@ async def test_two_bots_receive_each_others_media(
             arrivals.first_keyframe[alice.participant_id]
             >= arrivals.first_packet[("video", alice.participant_id)]
         )
+        # a bot takes the transport-wide numbers as a browser does: every packet to it has one
+        router = circle_server.live.sessions[session["session_id"]].router
+        reader = router.participants[bob.participant_id].feedback
+        assert reader is not None and router.participants[bob.participant_id].transport_cc_id
+        numbered = (reader.numbering.next - 1) & 0xFFFF
+        assert reader.numbering.sent(numbered) is not None
+        received = bob.received("video", alice.participant_id) + bob.received(
+            "audio", alice.participant_id
+        )
+        assert numbered + 1 >= received
     finally:
         await alice.leave()
         await bob.leave()

@@ -352,7 +352,7 @@ class Bot(MediaCounts):
             # else a "slots" event came meanwhile: the server made it after this reply
             self._apply_slots(reply.get("slots", []))
         count_receivers(pc, self._receive)
-        await self.request("subscribe_answer", {"sdp": await answer(pc)})
+        await self.request("subscribe_answer", {"sdp": await answer(pc, numbered=True)})
 
     def connection_states(self) -> str:
         """Each peer connection's ICE and connection state, e.g. for a report."""

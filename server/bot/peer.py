@@ -12,7 +12,7 @@ from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCRtpS
 from server.bot.errors import BotError
 from server.bot.media import EncodedTrack, OpusPacker, Vp8Packer
 from server.bot.stats import ReceiveCounter
-from server.media import aiortc_hooks, aiortc_receive
+from server.media import aiortc_hooks, aiortc_receive, sdp
 
 _CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
 # A bot receives everyone's media; in the benchmarks sixteen bots share one core, and Linux's
@@ -30,12 +30,17 @@ def rtc_configuration() -> RTCConfiguration:
     return RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 
 
-async def answer(pc: RTCPeerConnection) -> str:
+async def answer(pc: RTCPeerConnection, numbered: bool = False) -> str:
     """Answer the subscription offer already set on `pc` (aiortc gathers fully), with room in
-    the sockets' receive buffers; the answer's SDP."""
+    the sockets' receive buffers; the answer's SDP. `numbered`: it takes the transport-wide
+    sequence numbers the offer has (aiortc knows only their name; a bot sends no feedback),
+    so Circle writes them for a bot as for a browser."""
     await pc.setLocalDescription(await pc.createAnswer())
     aiortc_receive.enlarge_receive_buffers(pc, RECEIVE_BUFFER_BYTES)
-    return str(pc.localDescription.sdp)
+    text = str(pc.localDescription.sdp)
+    remote = pc.remoteDescription
+    offered = sdp.transport_cc_offer(remote.sdp) if remote and numbered else {}
+    return sdp.accept_transport_cc(text, offered) if offered else text
 
 
 def send_tracks(

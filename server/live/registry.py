@@ -104,6 +104,9 @@ class LiveSessions:
             on_video_watched=lambda pid, rids: self._background.spawn(
                 self._send_to(sid, pid, "video_watched", {"watched": bool(rids), "rids": rids})
             ),
+            on_held_back=lambda pid, publishers: self._background.spawn(
+                self._send_to(sid, pid, "video_held_back", {"publishers": sorted(publishers)})
+            ),
         )
         live = LiveSession(session, router, record, summary_base=summary_base)
         self.sessions[sid] = live

@@ -75,6 +75,7 @@ class Workers:
     async def _announce_speakers(self, live: LiveSession, now: float) -> None:
         """One round: each room whose active speaker changed tells its media router (the
         speaker's tile at full size) and its audience."""
+        live.router.set_spotlight(live.session.spotlight)  # re-plans only when it changed
         for room, speaker in list(live.speakers.items()):
             current = speaker.current(now)
             if current == live.announced_speakers.get(room):

@@ -18,12 +18,14 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #define HISTORY_SIZE 128        /* as rtp_writer.RTP_HISTORY_SIZE */
 #define MAX_PACKET 1500         /* pylibsrtp's buffer: a protected packet must fit in it */
 #define MAX_TRAILER 144         /* libsrtp's SRTP_MAX_TRAILER_LEN */
 #define MAX_BATCH 64            /* packets of one frame sent per sendmmsg call */
 #define MAX_EXTENSIONS 64
+#define TRANSPORT_HISTORY 4096  /* as rtp_writer.TRANSPORT_HISTORY_SIZE: packets kept for feedback */
 
 typedef int (*protect_fn)(void *ctx, void *rtp_header, int *length);
 
@@ -32,7 +34,39 @@ typedef struct {
     Py_ssize_t length;
     int abs_send_time_at; /* -1: not negotiated */
     int audio_level_at;
+    int transport_seq_at; /* the transport-wide sequence number's 2 bytes */
 } Extensions;
+
+/* The transport-wide sequence numbers of one subscriber's connection, shared by all its
+ * writers, and when and how big each packet was (for its transport-cc feedback). */
+typedef struct {
+    PyObject_HEAD
+    uint16_t next;
+    int32_t seq_at[TRANSPORT_HISTORY]; /* the sequence number kept in each place; -1: none */
+    int64_t sent_us[TRANSPORT_HISTORY];
+    uint32_t size[TRANSPORT_HISTORY];
+} TransportSequence;
+
+static PyTypeObject TransportSequenceType;
+
+static int64_t
+monotonic_us(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
+static uint16_t
+transport_take(TransportSequence *t, int64_t now_us, Py_ssize_t size)
+{
+    uint16_t seq = t->next++;
+    int at = seq % TRANSPORT_HISTORY;
+    t->seq_at[at] = seq;
+    t->sent_us[at] = now_us;
+    t->size[at] = (uint32_t)size;
+    return seq;
+}
 
 typedef struct {
     PyObject_HEAD
@@ -46,6 +80,8 @@ typedef struct {
     Extensions with_level;
     Extensions without_level;
     PyObject *history[HISTORY_SIZE];
+    TransportSequence *transport; /* NULL: no transport-wide sequence numbers */
+    int64_t frame_us;             /* when the frame being written is sent */
     /* where send() and fan_out() send: set_target() */
     int has_target;
     protect_fn protect;
@@ -60,14 +96,15 @@ static PyTypeObject FrameWriterType;
 static uint8_t packet_buffers[MAX_BATCH][MAX_PACKET];
 
 static int
-read_extensions(Extensions *ext, PyObject *block, int abs_at, int level_at)
+read_extensions(Extensions *ext, PyObject *block, int abs_at, int level_at, int transport_at)
 {
     char *data;
     Py_ssize_t length;
     if (PyBytes_AsStringAndSize(block, &data, &length) < 0)
         return -1;
-    if (length > MAX_EXTENSIONS || abs_at < -1 || level_at < -1 ||
-        (abs_at >= 0 && abs_at + 3 > length) || level_at >= length) {
+    if (length > MAX_EXTENSIONS || abs_at < -1 || level_at < -1 || transport_at < -1 ||
+        (abs_at >= 0 && abs_at + 3 > length) || level_at >= length ||
+        (transport_at >= 0 && transport_at + 2 > length)) {
         PyErr_SetString(PyExc_ValueError, "extension block too long or offsets outside it");
         return -1;
     }
@@ -75,6 +112,7 @@ read_extensions(Extensions *ext, PyObject *block, int abs_at, int level_at)
     ext->length = length;
     ext->abs_send_time_at = abs_at;
     ext->audio_level_at = level_at;
+    ext->transport_seq_at = transport_at;
     return 0;
 }
 
@@ -83,19 +121,28 @@ FrameWriter_init(FrameWriter *self, PyObject *args, PyObject *kwds)
 {
     static char *keywords[] = {"ssrc", "payload_type", "first_seq", "ts_origin",
                                "with_level", "with_level_offsets", "without_level",
-                               "without_level_offsets", NULL};
+                               "without_level_offsets", "transport", NULL};
     unsigned long ssrc, ts_origin;
     unsigned int payload_type, first_seq;
-    PyObject *with_level, *without_level;
-    int abs_with, level_with, abs_without, level_without;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "kIIkS(ii)S(ii)", keywords, &ssrc,
+    PyObject *with_level, *without_level, *transport = Py_None;
+    int abs_with, level_with, seq_with, abs_without, level_without, seq_without;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "kIIkS(iii)S(iii)|O", keywords, &ssrc,
                                      &payload_type, &first_seq, &ts_origin, &with_level,
-                                     &abs_with, &level_with, &without_level, &abs_without,
-                                     &level_without))
+                                     &abs_with, &level_with, &seq_with, &without_level,
+                                     &abs_without, &level_without, &seq_without, &transport))
         return -1;
-    if (read_extensions(&self->with_level, with_level, abs_with, level_with) < 0 ||
-        read_extensions(&self->without_level, without_level, abs_without, level_without) < 0)
+    if (read_extensions(&self->with_level, with_level, abs_with, level_with, seq_with) < 0 ||
+        read_extensions(&self->without_level, without_level, abs_without, level_without,
+                        seq_without) < 0)
         return -1;
+    if (transport != Py_None) {
+        if (!PyObject_TypeCheck(transport, &TransportSequenceType)) {
+            PyErr_SetString(PyExc_TypeError, "transport must be a TransportSequence or None");
+            return -1;
+        }
+        Py_INCREF(transport);
+        Py_XSETREF(self->transport, (TransportSequence *)transport);
+    }
     self->ssrc = (uint32_t)ssrc;
     self->payload_type = (uint8_t)(payload_type & 0x7F);
     self->seq = (uint16_t)first_seq;
@@ -111,6 +158,7 @@ FrameWriter_dealloc(FrameWriter *self)
 {
     for (int i = 0; i < HISTORY_SIZE; i++)
         Py_CLEAR(self->history[i]);
+    Py_CLEAR(self->transport);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -171,6 +219,11 @@ write_packet(FrameWriter *self, uint8_t *buffer, const Extensions *ext, PyObject
     buffer[11] = ssrc & 0xFF;
     memcpy(buffer + 12, ext->bytes, ext->length);
     memcpy(buffer + 12 + ext->length, data, size);
+    if (ext->transport_seq_at >= 0 && self->transport != NULL) {
+        uint16_t wide = transport_take(self->transport, self->frame_us, length);
+        buffer[12 + ext->transport_seq_at] = wide >> 8;
+        buffer[13 + ext->transport_seq_at] = wide & 0xFF;
+    }
     PyObject *kept = PyBytes_FromStringAndSize((const char *)buffer, length);
     if (kept == NULL)
         return -1;
@@ -189,6 +242,8 @@ start_frame(FrameWriter *self, PyObject *payloads, unsigned long long timestamp)
         return -1;
     }
     self->timestamp = (uint32_t)((timestamp + self->ts_origin) & 0xFFFFFFFFULL);
+    if (self->transport != NULL)
+        self->frame_us = monotonic_us();
     return 0;
 }
 
@@ -402,6 +457,62 @@ FrameWriter_get_timestamp(FrameWriter *self, void *closure)
     return PyLong_FromUnsignedLong(self->timestamp);
 }
 
+static PyObject *
+TransportSequence_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    TransportSequence *self = (TransportSequence *)type->tp_alloc(type, 0);
+    if (self != NULL)
+        memset(self->seq_at, 0xFF, sizeof(self->seq_at)); /* -1: nothing kept */
+    return (PyObject *)self;
+}
+
+/* take(size) -> the next transport-wide sequence number, for a packet of `size` bytes sent
+ * now (a retransmission the Python side makes). */
+static PyObject *
+TransportSequence_take(TransportSequence *self, PyObject *arg)
+{
+    Py_ssize_t size = PyLong_AsSsize_t(arg);
+    if (size == -1 && PyErr_Occurred())
+        return NULL;
+    return PyLong_FromLong(transport_take(self, monotonic_us(), size));
+}
+
+/* sent(seq) -> (when it was sent, in ms of time.monotonic(); its size in bytes), or None once
+ * it is no longer kept. */
+static PyObject *
+TransportSequence_sent(TransportSequence *self, PyObject *arg)
+{
+    long seq = PyLong_AsLong(arg);
+    if (seq == -1 && PyErr_Occurred())
+        return NULL;
+    int at = (int)((seq & 0xFFFF) % TRANSPORT_HISTORY);
+    if (self->seq_at[at] != (seq & 0xFFFF))
+        Py_RETURN_NONE;
+    return Py_BuildValue("(dk)", self->sent_us[at] / 1000.0, (unsigned long)self->size[at]);
+}
+
+static PyMethodDef TransportSequence_methods[] = {
+    {"take", (PyCFunction)TransportSequence_take, METH_O,
+     "The next transport-wide sequence number, for a packet of this size sent now."},
+    {"sent", (PyCFunction)TransportSequence_sent, METH_O,
+     "(sent at in ms of time.monotonic(), size) of a sequence number still kept, or None."},
+    {NULL}};
+
+static PyMemberDef TransportSequence_members[] = {
+    {"next", T_USHORT, offsetof(TransportSequence, next), READONLY,
+     "The sequence number the next packet gets."},
+    {NULL}};
+
+static PyTypeObject TransportSequenceType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "server.media._rtp_send.TransportSequence",
+    .tp_doc = "A subscriber connection's transport-wide sequence numbers (rtp_writer's twin).",
+    .tp_basicsize = sizeof(TransportSequence),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = TransportSequence_new,
+    .tp_methods = TransportSequence_methods,
+    .tp_members = TransportSequence_members,
+};
+
 static PyMethodDef FrameWriter_methods[] = {
     {"write", (PyCFunction)(void (*)(void))FrameWriter_write, METH_VARARGS | METH_KEYWORDS,
      "The packets of one frame, as RtpWriter.write."},
@@ -461,7 +572,7 @@ static struct PyModuleDef rtp_send_module = {
 PyMODINIT_FUNC
 PyInit__rtp_send(void)
 {
-    if (PyType_Ready(&FrameWriterType) < 0)
+    if (PyType_Ready(&FrameWriterType) < 0 || PyType_Ready(&TransportSequenceType) < 0)
         return NULL;
     PyObject *module = PyModule_Create(&rtp_send_module);
     if (module == NULL)
@@ -469,6 +580,12 @@ PyInit__rtp_send(void)
     Py_INCREF(&FrameWriterType);
     if (PyModule_AddObject(module, "FrameWriter", (PyObject *)&FrameWriterType) < 0) {
         Py_DECREF(&FrameWriterType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    Py_INCREF(&TransportSequenceType);
+    if (PyModule_AddObject(module, "TransportSequence", (PyObject *)&TransportSequenceType) < 0) {
+        Py_DECREF(&TransportSequenceType);
         Py_DECREF(module);
         return NULL;
     }

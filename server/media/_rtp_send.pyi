@@ -2,6 +2,11 @@ from collections.abc import Sequence
 
 # The compiled writer (_rtp_send.c); see rtp_writer.RtpWriter for the same in Python.
 
+class TransportSequence:
+    next: int  # read-only
+    def take(self, size: int) -> int: ...
+    def sent(self, seq: int) -> tuple[float, int] | None: ...
+
 class FrameWriter:
     ts_origin: int  # read-only
     ts_offset: int  # fan_out: added to the producer's timestamps
@@ -16,9 +21,10 @@ class FrameWriter:
         first_seq: int,
         ts_origin: int,
         with_level: bytes,
-        with_level_offsets: tuple[int, int],
+        with_level_offsets: tuple[int, int, int],
         without_level: bytes,
-        without_level_offsets: tuple[int, int],
+        without_level_offsets: tuple[int, int, int],
+        transport: TransportSequence | None = None,
     ) -> None: ...
     @property
     def timestamp(self) -> int: ...

@@ -8,6 +8,8 @@ Private attributes, like those of aiortc_hooks.py: each is checked when the hook
 from __future__ import annotations
 
 import socket
+import weakref
+from collections.abc import Callable
 from operator import attrgetter
 from typing import Protocol
 
@@ -16,6 +18,7 @@ import pylibsrtp
 from aioice.turn import TurnTransport
 from aiortc import RTCRtpSender
 from aiortc.codecs import is_rtx
+from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.stats import RTCRemoteInboundRtpStreamStats, RTCStatsReport
@@ -40,6 +43,7 @@ _SENDER_REPORT_FIELDS = (
 )  # fmt: skip
 _SENDER_STATS = "_RTCRtpSender__stats"  # what getStats returns, kept from receiver reports
 _DTLS_STATE = "_state"
+_DTLS_HANDLE_RTCP = "_handle_rtcp_data"  # what every decrypted RTCP packet is handed to
 _DTLS_TX_SRTP = "_tx_srtp"
 _ICE_NOMINATED = "_nominated"
 _RTP_COMPONENT = 1
@@ -188,13 +192,35 @@ class LeanSource(SentCounts, Protocol):
         """The subscriber NACKed `seq`."""
 
 
-def send_directly(sender: RTCRtpSender, source: LeanSource) -> None:
+_TAPPED: weakref.WeakSet[RTCDtlsTransport] = weakref.WeakSet()
+
+
+def tap_rtcp(dtls: RTCDtlsTransport, on_rtcp: Callable[[bytes], None]) -> None:
+    """Every decrypted RTCP packet of this DTLS transport goes to `on_rtcp` first (once per
+    transport), then to aiortc's parsing and routing, which drops transport-cc feedback. Set
+    before `receive_rtcp_directly`, which takes the handler as it then is."""
+    if dtls in _TAPPED:
+        return
+    require(dtls, _DTLS_HANDLE_RTCP)
+    stock = getattr(dtls, _DTLS_HANDLE_RTCP)
+
+    async def handle(data: bytes) -> None:
+        on_rtcp(data)
+        await stock(data)
+
+    setattr(dtls, _DTLS_HANDLE_RTCP, handle)
+    _TAPPED.add(dtls)
+
+
+def send_directly(
+    sender: RTCRtpSender, source: LeanSource, on_rtcp: Callable[[bytes], None] | None = None
+) -> None:
     """Forwarded media bypasses the sender's RTP task: when the sender starts (the answer is
     applied, DTLS is up), `source.attach` gets what was negotiated and a link to send on; a
     NACK from the subscriber calls `source.retransmit(seq)` instead of aiortc's retransmission
     from its own history (which this path never fills). aiortc's RTCP task still sends the
     sender reports (with what `source` says was sent) and handles receiver reports, PLI and
-    FIR."""
+    FIR. `on_rtcp` sees each RTCP packet from the subscriber first (tap_rtcp)."""
     for name in (_SENDER_SEND, _SENDER_RETRANSMIT, _SENDER_SSRC, _SENDER_RTX_SSRC):
         require(sender, name)
     for name in _SENDER_REPORT_FIELDS:
@@ -205,6 +231,8 @@ def send_directly(sender: RTCRtpSender, source: LeanSource) -> None:
 
     async def send(parameters: RTCRtpSendParameters) -> None:
         await stock_send(parameters)
+        if on_rtcp is not None:
+            tap_rtcp(sender.transport, on_rtcp)
         aiortc_receive.receive_rtcp_directly(sender.transport)
         source.attach(_send_setup(sender, parameters), SrtpLink(sender))
 

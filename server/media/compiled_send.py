@@ -22,11 +22,14 @@ from server.media.aiortc_hooks import require
 from server.media.rtp_writer import (
     Extensions,
     FrameWriting,
+    PacketNumbering,
     Retransmissions,
     RtpWriter,
     SendSetup,
+    TransportSequence,
     stream_starts,
 )
+from server.media.transport_feedback import URI_TRANSPORT_CC
 
 
 class _NotBuilt:
@@ -49,14 +52,25 @@ def _fan_out_not_built(
 
 try:
     from server.media._rtp_send import FrameWriter, fan_out
+    from server.media._rtp_send import TransportSequence as CompiledTransportSequence
 except ImportError:  # pragma: no cover - built on every machine with a C compiler
     COMPILED = False
     FrameWriter = _NotBuilt  # type: ignore[misc, assignment]
+    CompiledTransportSequence = _NotBuilt  # type: ignore[misc, assignment]
     fan_out = _fan_out_not_built
 else:
     COMPILED = True
 
-__all__ = ["COMPILED", "PROTECT", "CompiledRtpWriter", "fan_out", "new_writer", "srtp_context"]
+__all__ = [
+    "COMPILED",
+    "PROTECT",
+    "CompiledRtpWriter",
+    "CompiledTransportSequence",
+    "fan_out",
+    "new_transport_sequence",
+    "new_writer",
+    "srtp_context",
+]
 _SESSION_CONTEXT = "_srtp"  # pylibsrtp.Session's `srtp_t *`
 PROTECT = int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect")))
 _enabled = True
@@ -74,16 +88,26 @@ def srtp_context(session: pylibsrtp.Session) -> int:
     return int(ffi.cast("uintptr_t", getattr(session, _SESSION_CONTEXT)[0]))
 
 
-def _offsets(extensions: Extensions) -> tuple[int, int]:
+def _offsets(extensions: Extensions) -> tuple[int, int, int]:
+    """The offsets the C writer takes: -1 for a value not negotiated."""
     at_time, at_level = extensions.abs_send_time_at, extensions.audio_level_at
-    return (-1 if at_time is None else at_time, -1 if at_level is None else at_level)
+    at_seq = extensions.transport_seq_at
+    return (
+        -1 if at_time is None else at_time,
+        -1 if at_level is None else at_level,
+        -1 if at_seq is None else at_seq,
+    )
 
 
 class CompiledRtpWriter(FrameWriter):
     """The C writer with the NACK side in Python (`Retransmissions`, as RtpWriter's)."""
 
     def __init__(
-        self, setup: SendSetup, first_seq: int | None = None, ts_origin: int | None = None
+        self,
+        setup: SendSetup,
+        first_seq: int | None = None,
+        ts_origin: int | None = None,
+        transport: CompiledTransportSequence | None = None,
     ) -> None:
         seq, origin = stream_starts(first_seq, ts_origin)
         with_level = Extensions(setup, with_level=True)
@@ -97,17 +121,41 @@ class CompiledRtpWriter(FrameWriter):
             _offsets(with_level),
             bytes(without_level.block),
             _offsets(without_level),
+            transport,
         )
-        self._retransmissions = Retransmissions(setup.rtx)
+        self._retransmissions = Retransmissions(
+            setup.rtx,
+            transport,
+            with_level.transport_seq_at,
+            setup.extensions.get(URI_TRANSPORT_CC),
+        )
 
     def retransmission(self, seq: int) -> bytes | None:
         return self._retransmissions.resend(self.packet(seq), seq)
 
+    def padding(self, size: int) -> bytes | None:
+        return self._retransmissions.padding(size, self.timestamp)
+
+
+def new_transport_sequence() -> TransportSequence | CompiledTransportSequence:
+    """A subscriber connection's transport-wide sequence numbers, for the writers `new_writer`
+    makes (the compiled ones take only the compiled kind)."""
+    return CompiledTransportSequence() if COMPILED and _enabled else TransportSequence()
+
 
 def new_writer(
-    setup: SendSetup, first_seq: int | None = None, ts_origin: int | None = None
+    setup: SendSetup,
+    first_seq: int | None = None,
+    ts_origin: int | None = None,
+    transport: PacketNumbering | None = None,
 ) -> FrameWriting:
-    """The compiled writer when built and enabled, else the pure-Python one."""
+    """The compiled writer when built and enabled, else the pure-Python one; `transport` (from
+    `new_transport_sequence`, made under the same choice) numbers every packet when
+    transport-cc was negotiated."""
     if COMPILED and _enabled:
-        return CompiledRtpWriter(setup, first_seq, ts_origin)
-    return RtpWriter(setup, first_seq, ts_origin)
+        if transport is not None and not isinstance(transport, CompiledTransportSequence):
+            raise TypeError("a compiled writer numbers packets with the compiled sequence")
+        return CompiledRtpWriter(setup, first_seq, ts_origin, transport)
+    if transport is not None and not isinstance(transport, TransportSequence):
+        raise TypeError("the Python writer numbers packets with rtp_writer.TransportSequence")
+    return RtpWriter(setup, first_seq, ts_origin, transport)

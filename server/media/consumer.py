@@ -16,14 +16,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Protocol
 
 from aiortc.mediastreams import MediaStreamTrack
 
 from server.media.compiled_send import CompiledRtpWriter, new_writer
 from server.media.forwarding import TS_MOD, ForwardedFrame, TimestampRebaser
-from server.media.rtp_writer import FrameWriting, SendSetup, abs_send_time
+from server.media.rtp_writer import (
+    FrameWriting,
+    PacketNumbering,
+    SendSetup,
+    abs_send_time,
+)
 from server.media.stats import ForwardingStats
+from server.media.transport_feedback import URI_TRANSPORT_CC
 
 SWITCH_GAP_TICKS = {"audio": 960, "video": 3000}  # one frame at 48 kHz / 90 kHz
 
@@ -93,13 +100,24 @@ class Consumer(MediaStreamTrack):
         self._counts = stats.by_kind[kind]
         self._listener = listener
         self._clock = clock
+        # the subscriber connection's transport-wide numbering, when its answer took it
+        self._numbering: tuple[int, PacketNumbering] | None = None
+
+    def number_packets(self, ext_id: int, numbering: PacketNumbering) -> None:
+        """The subscriber took transport-cc at `ext_id`: every packet sent from the start is
+        numbered by its connection's `numbering` (before `attach`)."""
+        self._numbering = (ext_id, numbering)
 
     def attach(self, setup: SendSetup, link: SenderLink) -> None:
         """The sender started with `setup`: from now on frames go out through `link`. Video
         starts at a keyframe asked for now (one asked for earlier may have passed already)."""
         if self._writer is not None:
             return  # aiortc's sender starts once; so does its writer
-        self._writer = new_writer(setup)
+        numbering = None
+        if self._numbering is not None:
+            ext_id, numbering = self._numbering
+            setup = replace(setup, extensions={**setup.extensions, URI_TRANSPORT_CC: ext_id})
+        self._writer = new_writer(setup, transport=numbering)
         self._link = link
         self.wait_for_keyframe()
 
@@ -207,6 +225,16 @@ class Consumer(MediaStreamTrack):
     @property
     def last_rtp_timestamp(self) -> int:
         return 0 if self._writer is None else self._writer.timestamp
+
+    def send_padding(self, count: int, size: int) -> int:
+        """Send `count` padding-only packets of about `size` bytes (a probe of the link); how
+        many went (none without RTX or transport-wide numbers, or while not connected)."""
+        writer, link = self._writer, self._link
+        if not self.active or writer is None or link is None or not link.writable():
+            return 0
+        packets = [packet for _ in range(count) if (packet := writer.padding(size)) is not None]
+        link.send(packets)
+        return len(packets)
 
     def retransmit(self, seq: int) -> None:
         """The subscriber NACKed `seq`: send it again (as RTX when negotiated), if still kept."""

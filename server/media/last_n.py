@@ -13,8 +13,9 @@ top layer.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from server.media.allocation import Allocation
 from server.media.selection import (
     Layer,
     SelectionConfig,
@@ -39,6 +40,7 @@ class Member:
     publishes_video: bool
     video_slots: int  # 0: not subscribed (watches nothing)
     layers: tuple[Layer, ...] = (CAMERA_LAYER,)  # its camera's layers available now
+    publishes_audio: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class VideoPlan:
     unwatched: frozenset[str]  # video publishers none of whose layers anyone gets or waits for
     paused: dict[str, frozenset[str]]  # publisher -> its layers nobody gets or waits for
     told: dict[str, frozenset[str]]  # publisher -> paused layers, where changed since last told
+    # subscriber -> the publishers its budget leaves without video, where changed since last
+    held_back: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 class VideoSelection:
@@ -58,6 +62,9 @@ class VideoSelection:
         self._told: dict[str, frozenset[str]] = {}  # publisher -> paused, as last told
         self._speakers: dict[str, str] = {}  # room -> its active speaker
         self._layered: frozenset[str] = frozenset()  # cameras of more than one layer, last plan
+        self._spotlight: str | None = None
+        self._budgets: dict[str, int] = {}  # subscriber -> its downlink estimate, bit/s
+        self._allocations: dict[str, Allocation] = {}  # subscriber -> its last allocation
         self.unwatched: frozenset[str] = frozenset()
 
     def set_view(self, subscriber: str, tiles: Iterable[Tile]) -> None:
@@ -87,6 +94,20 @@ class VideoSelection:
             self._speakers[room_id] = speaker
         return before in self._layered or speaker in self._layered
 
+    def set_spotlight(self, pid: str | None) -> bool:
+        """The session's spotlight (its tile first and at the top layer); whether it changed."""
+        changed = pid != self._spotlight
+        self._spotlight = pid
+        return changed
+
+    def set_budget(self, subscriber: str, bps: int) -> None:
+        """`subscriber`'s downlink estimate: its video is allocated within it from now on."""
+        self._budgets[subscriber] = bps
+
+    def allocation(self, subscriber: str) -> Allocation | None:
+        """How its budget was last spent (with the trace of why), if it has one."""
+        return self._allocations.get(subscriber)
+
     def speaker(self, room_id: str) -> str | None:
         return self._speakers.get(room_id)
 
@@ -95,6 +116,8 @@ class VideoSelection:
         new publish starts encoding, as watched)."""
         self._views.pop(pid, None)
         self._told.pop(pid, None)
+        self._budgets.pop(pid, None)
+        self._allocations.pop(pid, None)
         self._switches = {pair: s for pair, s in self._switches.items() if pid not in pair}
 
     def started(self, subscriber: str, publisher: str, rid: str) -> None:
@@ -116,8 +139,23 @@ class VideoSelection:
         layers = {m.pid: m.layers for m in members if m.publishes_video}
         self._layered = frozenset(pid for pid, available in layers.items() if len(available) > 1)
         speakers = {m.pid: s for m in members if (s := self._speakers.get(m.room_id))}
-        plan = plan_room(views, speakers, layers, self._switches, now, self._config)
+        plan = plan_room(
+            views,
+            speakers,
+            layers,
+            self._switches,
+            now,
+            self._config,
+            self._spotlight,
+            self._allocations,
+        )
         self._switches = plan.switches
+        held_back = {
+            sub: allocation.paused
+            for sub, allocation in plan.allocations.items()
+            if allocation.paused != self._held_back(sub)
+        }
+        self._allocations = plan.allocations
         selected = {
             view.subscriber: tuple(
                 (tile.publisher, switch)
@@ -137,7 +175,11 @@ class VideoSelection:
             if self._told.get(publisher, frozenset()) != paused:
                 told[publisher] = paused
             self._told[publisher] = paused
-        return VideoPlan(selected, self.unwatched, plan.paused, told)
+        return VideoPlan(selected, self.unwatched, plan.paused, told, held_back)
+
+    def _held_back(self, subscriber: str) -> frozenset[str]:
+        allocation = self._allocations.get(subscriber)
+        return allocation.paused if allocation else frozenset()
 
     def _view(self, member: Member, members: Sequence[Member]) -> View:
         """`member`'s tiles limited to video publishers of its room, once each, at most its
@@ -154,4 +196,12 @@ class VideoSelection:
         for tile in reported:
             if tile.publisher in others and tile.publisher not in tiles:
                 tiles[tile.publisher] = tile
-        return View(member.pid, tuple(tiles.values())[: member.video_slots])
+        audio = sum(
+            1
+            for m in members
+            if m.pid != member.pid and m.room_id == member.room_id and m.publishes_audio
+        )
+        shown = tuple(tiles.values())[: member.video_slots]
+        return View(
+            member.pid, shown, budget_bps=self._budgets.get(member.pid), audio_streams=audio
+        )

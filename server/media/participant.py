@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from aiortc import RTCPeerConnection
 
 from server.media.consumer import Consumer
+from server.media.downlink_feedback import FeedbackReader
+from server.media.probe import LinkProbe
 from server.media.producer import Producer
 from server.media.simulcast import VideoLayers
 
@@ -30,6 +32,10 @@ class ParticipantMedia:
     slots: dict[str, list[Consumer]] = field(default_factory=dict)
     video_kept: set[str] | None = None  # hold_video's keep-set (None: nothing held)
     hidden: bool = False  # stepped away: sent to nobody, while still receiving their room
+    # the subscribe connection's transport-cc: the offered extension id and the feedback
+    transport_cc_id: int | None = None
+    feedback: FeedbackReader | None = None
+    probe: LinkProbe | None = None
 
     def all_producers(self) -> list[Producer]:
         layers = list(self.camera.producers.values()) if self.camera else []

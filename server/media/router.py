@@ -29,14 +29,19 @@ from rooms.quality import LinkSample
 from server.background import BackgroundTasks
 from server.config import MediaConfig
 from server.media import aiortc_hooks, aiortc_receive, aiortc_send, link_samples, sdp
+from server.media.bandwidth_estimator import BandwidthEstimator
+from server.media.compiled_send import new_transport_sequence
 from server.media.consumer import Consumer
+from server.media.downlink_feedback import FeedbackReader
 from server.media.graph import ForwardingGraph
 from server.media.last_n import Member, VideoSelection
 from server.media.participant import ParticipantMedia, Slot
+from server.media.probe import LinkProbe
 from server.media.producer import AudioLevel, Producer
 from server.media.selection import Switch, Tile
 from server.media.simulcast import LayerWatch, RidDemux, VideoLayers, layer_sources
 from server.media.stats import ForwardingStats
+from server.media.transport_cc import answered_transport_cc, offer_transport_cc
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +95,7 @@ class MediaRouter:
         on_audio_level: Callable[[AudioLevel], None],
         on_failed: Callable[[str], None],
         on_video_watched: Callable[[str, tuple[str, ...]], None] = lambda pid, rids: None,
+        on_held_back: Callable[[str, frozenset[str]], None] = lambda pid, publishers: None,
     ) -> None:
         self.config = config
         self.stats = stats
@@ -98,6 +104,9 @@ class MediaRouter:
         self._on_failed = on_failed
         # a publisher's camera layers to encode (none: unwatched), on change
         self._on_video_watched = on_video_watched
+        # a subscriber's tiles its downlink estimate leaves without video, on change
+        self._on_held_back = on_held_back
+        self._budget_planned_at = 0.0  # when an estimate last re-planned
         self.participants: dict[str, ParticipantMedia] = {}
         self.graph = ForwardingGraph(on_started=self._video_started, stats=stats)
         self.video = VideoSelection()  # last-N: which video each subscriber's slots carry
@@ -232,13 +241,15 @@ class MediaRouter:
         media = self.participants.get(pid)
         return media.camera if media else None
 
-    def _add_slot(self, pc: RTCPeerConnection, kind: str, index: int) -> Consumer:
+    def _add_slot(
+        self, pc: RTCPeerConnection, kind: str, index: int, feedback: FeedbackReader
+    ) -> Consumer:
         """One pre-negotiated subscriber slot that sends what its producer forwards, on the
-        lean path (consumer.py)."""
+        lean path (consumer.py); the connection's transport-cc feedback goes to `feedback`."""
         consumer = Consumer(kind, index, self.stats, self.graph)
         transceiver = pc.addTransceiver(consumer, direction="sendonly")
         transceiver.setCodecPreferences(codec_preferences(kind))
-        aiortc_send.send_directly(transceiver.sender, consumer)
+        aiortc_send.send_directly(transceiver.sender, consumer, feedback.on_rtcp)
         aiortc_hooks.on_keyframe_request(transceiver.sender, consumer.request_keyframe)
         return consumer
 
@@ -255,8 +266,14 @@ class MediaRouter:
             raise Refusal("invalid", "already subscribed")
         pc = self._new_pc(pid)
         media.subscribe_pc = pc
+        # its downlink estimate, from the transport-cc feedback on what its slots send
+        feedback = FeedbackReader(
+            new_transport_sequence(),
+            BandwidthEstimator(),
+            lambda bps: self.set_estimate(pid, bps),
+        )
         slots = {
-            kind: [self._add_slot(pc, kind, i) for i in range(self.config.slots_per_kind)]
+            kind: [self._add_slot(pc, kind, i, feedback) for i in range(self.config.slots_per_kind)]
             for kind in KINDS
         }
         try:
@@ -273,7 +290,10 @@ class MediaRouter:
         media.slots = slots
         self._rewire(notify=False)
         self._background.spawn(self._expire_unanswered(pid, pc))
-        return self._local_sdp(pc.localDescription.sdp), self.slots(pid)
+        offer, media.transport_cc_id = offer_transport_cc(self._local_sdp(pc.localDescription.sdp))
+        media.feedback = feedback
+        media.probe = LinkProbe(feedback, lambda count, size: self._pad(media, count, size))
+        return offer, self.slots(pid)
 
     async def _expire_unanswered(self, pid: str, pc: RTCPeerConnection) -> None:
         """An offer still unanswered after the timeout is closed (its sockets and what they
@@ -298,6 +318,15 @@ class MediaRouter:
             raise Refusal("invalid", "no subscribe offer is waiting for an answer")
         if len(answer_sdp.encode()) > self.config.max_sdp_bytes or not answer_sdp.startswith("v=0"):
             raise Refusal("invalid_sdp", "not an SDP answer")
+        ext_id, feedback = media.transport_cc_id, media.feedback
+        if (
+            ext_id is not None
+            and feedback is not None
+            and answered_transport_cc(answer_sdp, ext_id)
+        ):
+            for consumers in media.slots.values():
+                for consumer in consumers:
+                    consumer.number_packets(ext_id, feedback.numbering)
         try:
             await pc.setRemoteDescription(
                 RTCSessionDescription(self._remote_sdp(answer_sdp), "answer")
@@ -358,6 +387,41 @@ class MediaRouter:
         if self.video.set_speaker(room_id, pid):
             self._rewire()
 
+    def set_spotlight(self, pid: str | None) -> None:
+        """The session's spotlight (None: none): first in every budget, at the top layer."""
+        if self.video.set_spotlight(pid):
+            self._rewire()
+
+    def set_estimate(self, pid: str, bps: int) -> None:
+        """`pid`'s downlink bandwidth estimate: its video is allocated within it. Re-plans at
+        most every `budget_replan_s` (an estimate comes with every feedback, ~10 a second)."""
+        if pid not in self.participants:
+            return
+        self.video.set_budget(pid, bps)
+        now = time.monotonic()
+        if now - self._budget_planned_at >= self.config.budget_replan_s:
+            self._budget_planned_at = now
+            self._rewire()
+
+    @staticmethod
+    def _pad(media: ParticipantMedia, count: int, size: int) -> int:
+        """Padding for a probe, on the first of `media`'s video slots that can send it."""
+        for consumer in media.slots.get("video", []):
+            sent = consumer.send_padding(count, size)
+            if sent:
+                return sent
+        return 0
+
+    def _start_probes(self, now: float) -> None:
+        """The probes this plan's allocations asked for (allocation.py, Probing)."""
+        for media in self.participants.values():
+            allocation = self.video.allocation(media.participant_id)
+            if allocation is None or allocation.probe_bps is None or media.probe is None:
+                continue
+            if allocation.probed_at == now:
+                sending = allocation.audio_bps + allocation.video_bps
+                media.probe.start(allocation.probe_bps - sending)
+
     def _video_started(self, consumer: Consumer, producer: Producer) -> None:
         for sub in self.participants.values():
             if consumer in sub.slots.get("video", ()):
@@ -378,6 +442,7 @@ class MediaRouter:
                 m.camera is not None and not m.hidden,
                 len(m.slots.get("video", [])),
                 m.camera.available(now) if m.camera else (),
+                publishes_audio="audio" in m.producers and not m.hidden,
             )
             for m in self.participants.values()
         ]
@@ -387,6 +452,9 @@ class MediaRouter:
             if camera is not None:
                 camera.pause(paused, now)
                 self._on_video_watched(pid, tuple(r for r in camera.rids if r not in paused))
+        for pid, publishers in plan.held_back.items():
+            self._on_held_back(pid, publishers)
+        self._start_probes(now)
         return plan.selected
 
     def set_hidden(self, pid: str, hidden: bool) -> None:
@@ -435,6 +503,8 @@ class MediaRouter:
         if media is None:
             return
         self.video.forget(pid)
+        if media.probe is not None:
+            media.probe.stop()
         self._rewire()  # before closing the producers, so the others' slot maps show the change
         for producer in media.all_producers():
             self.graph.remove_producer(producer)

@@ -15,7 +15,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from server.media.transport_feedback import URI_TRANSPORT_CC
+
 RTP_HISTORY_SIZE = 128  # packets kept for NACK, as aiortc keeps: ~2 s of 640x480 video
+TRANSPORT_HISTORY_SIZE = 4096  # packets whose send time is kept for transport-cc feedback
 URI_MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
 URI_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 URI_AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
@@ -62,8 +65,45 @@ def _extension_block(elements: list[tuple[int, bytes]]) -> tuple[bytearray, list
     return bytearray(head + body), offsets
 
 
+class PacketNumbering(Protocol):
+    """Transport-wide sequence numbers (TransportSequence, or the compiled one)."""
+
+    @property
+    def next(self) -> int:
+        """The number the next packet gets."""
+
+    def take(self, size: int) -> int: ...
+
+    def sent(self, seq: int) -> tuple[float, int] | None: ...
+
+
+class TransportSequence:
+    """The transport-wide sequence numbers of one subscriber's connection, shared by all its
+    writers, and when (ms of `time.monotonic()`) and how big each packet was, for its
+    transport-cc feedback. (`_rtp_send.TransportSequence` is the same in C.)"""
+
+    def __init__(self) -> None:
+        self.next = 0
+        self._kept: list[tuple[int, float, int] | None] = [None] * TRANSPORT_HISTORY_SIZE
+
+    def take(self, size: int, now_ms: float | None = None) -> int:
+        """The next sequence number, for a packet of `size` bytes sent now."""
+        seq = self.next
+        self.next = (seq + 1) & _SEQ_MASK
+        sent = time.monotonic() * 1000.0 if now_ms is None else now_ms
+        self._kept[seq % TRANSPORT_HISTORY_SIZE] = (seq, sent, size)
+        return seq
+
+    def sent(self, seq: int) -> tuple[float, int] | None:
+        """(when it was sent, its size) while `seq` is kept."""
+        kept = self._kept[seq % TRANSPORT_HISTORY_SIZE]
+        return None if kept is None or kept[0] != seq else (kept[1], kept[2])
+
+
 class Extensions:
-    """One variant of a writer's extension block, with the offsets of its per-frame values."""
+    """One variant of a writer's extension block, with the offsets of its per-frame values
+    (the transport-wide sequence number's comes before the audio level's, so it is the same in
+    both variants)."""
 
     def __init__(self, setup: SendSetup, with_level: bool) -> None:
         ids = setup.extensions
@@ -72,7 +112,7 @@ class Extensions:
         if URI_MID in ids and setup.mid:
             elements.append((ids[URI_MID], setup.mid.encode()))
             kinds.append(URI_MID)
-        for uri, size in ((URI_ABS_SEND_TIME, 3), (URI_AUDIO_LEVEL, 1)):
+        for uri, size in ((URI_ABS_SEND_TIME, 3), (URI_TRANSPORT_CC, 2), (URI_AUDIO_LEVEL, 1)):
             if uri in ids and (uri != URI_AUDIO_LEVEL or with_level):
                 elements.append((ids[uri], bytes(size)))
                 kinds.append(uri)
@@ -80,6 +120,7 @@ class Extensions:
         where = dict(zip(kinds, offsets, strict=True))
         self.abs_send_time_at = where.get(URI_ABS_SEND_TIME)
         self.audio_level_at = where.get(URI_AUDIO_LEVEL)
+        self.transport_seq_at = where.get(URI_TRANSPORT_CC)
 
     def filled(self, send_time: int, level: tuple[bool, int] | None) -> bytes:
         block = self.block
@@ -115,21 +156,49 @@ class FrameWriting(Protocol):
 
     def retransmission(self, seq: int) -> bytes | None: ...
 
+    def padding(self, size: int) -> bytes | None:
+        """A padding-only packet for a probe (Retransmissions.padding)."""
+
 
 class Retransmissions:
     """A writer's resending of kept packets: as RTX (its own SSRC and sequence, the original
     sequence number in front of the payload) when negotiated, else the packet itself."""
 
-    def __init__(self, rtx: tuple[int, int] | None) -> None:
+    def __init__(
+        self,
+        rtx: tuple[int, int] | None,
+        transport: PacketNumbering | None = None,
+        transport_seq_at: int | None = None,
+        transport_cc_id: int | None = None,
+    ) -> None:
         self._rtx = rtx
         self._rtx_seq = random.randrange(1 << 15)
+        # a resent packet gets a transport-wide sequence number of its own, at this offset
+        self._transport = transport if transport_seq_at is not None else None
+        self._transport_seq_at = 12 + (transport_seq_at or 0)
+        self._transport_cc_id = transport_cc_id
+
+    def padding(self, size: int, timestamp: int) -> bytes | None:
+        """A padding-only packet of about `size` bytes on the RTX stream, numbered on the
+        transport (a probe: the receiver counts it in its feedback and drops it); None without
+        RTX or transport-wide numbers."""
+        transport, ext_id = self._transport, self._transport_cc_id
+        if self._rtx is None or transport is None or ext_id is None:
+            return None
+        rtx_pt, rtx_ssrc = self._rtx
+        pad = min(max(size - 20, 1), 255)
+        wide = transport.take(20 + pad)
+        header = _HEADER.pack(0xB0, rtx_pt, self._rtx_seq, timestamp, rtx_ssrc)  # P and X set
+        self._rtx_seq = (self._rtx_seq + 1) & _SEQ_MASK
+        extension = struct.pack("!HHBHB", 0xBEDE, 1, (ext_id << 4) | 1, wide, 0)
+        return header + extension + bytes(pad - 1) + bytes([pad])
 
     def resend(self, packet: bytes | None, seq: int) -> bytes | None:
         """`packet` is what the writer kept in `seq`'s place; None once it is gone."""
         if packet is None or int.from_bytes(packet[2:4], "big") != seq:
             return None
         if self._rtx is None:
-            return packet
+            return self._numbered(packet)
         rtx_pt, rtx_ssrc = self._rtx
         header_len = 12 + 4 * (packet[0] & 0x0F)
         if packet[0] & 0x10:
@@ -139,7 +208,15 @@ class Retransmissions:
         struct.pack_into("!H", header, 2, self._rtx_seq)
         struct.pack_into("!I", header, 8, rtx_ssrc)
         self._rtx_seq = (self._rtx_seq + 1) & _SEQ_MASK
-        return bytes(header) + packet[2:4] + packet[header_len:]
+        return self._numbered(bytes(header) + packet[2:4] + packet[header_len:])
+
+    def _numbered(self, packet: bytes) -> bytes:
+        transport = self._transport
+        if transport is None:
+            return packet
+        at = self._transport_seq_at
+        wide = transport.take(len(packet)).to_bytes(2, "big")
+        return packet[:at] + wide + packet[at + 2 :]
 
 
 def stream_starts(first_seq: int | None, ts_origin: int | None) -> tuple[int, int]:
@@ -157,14 +234,22 @@ class RtpWriter:
     `_rtp_send.FrameWriter` is the same writer in C; compiled_send.py picks one.)"""
 
     def __init__(
-        self, setup: SendSetup, first_seq: int | None = None, ts_origin: int | None = None
+        self,
+        setup: SendSetup,
+        first_seq: int | None = None,
+        ts_origin: int | None = None,
+        transport: TransportSequence | None = None,
     ):
         self._ssrc = setup.ssrc
         self._payload_type = setup.payload_type
         self._seq, self._ts_origin = stream_starts(first_seq, ts_origin)
-        self._retransmissions = Retransmissions(setup.rtx)
         self._with_level = Extensions(setup, with_level=True)
         self._without_level = Extensions(setup, with_level=False)
+        at = self._with_level.transport_seq_at
+        self._transport = transport if at is not None else None
+        self._retransmissions = Retransmissions(
+            setup.rtx, transport, at, setup.extensions.get(URI_TRANSPORT_CC)
+        )
         self._history: list[bytes | None] = [None] * RTP_HISTORY_SIZE
         self.timestamp = self._ts_origin  # of the last frame written
         self.packets_sent = 0
@@ -193,8 +278,16 @@ class RtpWriter:
         history = self._history
         last = len(payloads) - 1
         packets = []
+        transport = self._transport
+        if transport is not None:
+            at = extensions.transport_seq_at or 0
+            head, tail = ext[:at], ext[at + 2 :]
+            now_ms = time.monotonic() * 1000.0
         for i, payload in enumerate(payloads):
             marked = (pt | 0x80) if i == last else pt
+            if transport is not None:
+                size = 12 + len(ext) + len(payload)
+                ext = head + transport.take(size, now_ms).to_bytes(2, "big") + tail
             packet = pack(first, marked, seq, ts, ssrc) + ext + payload
             history[seq % RTP_HISTORY_SIZE] = packet
             packets.append(packet)
@@ -208,3 +301,6 @@ class RtpWriter:
         """The packet a subscriber NACKed, as `Retransmissions.resend` makes it; None once it
         is gone."""
         return self._retransmissions.resend(self._history[seq % RTP_HISTORY_SIZE], seq)
+
+    def padding(self, size: int) -> bytes | None:
+        return self._retransmissions.padding(size, self.timestamp)

@@ -3,10 +3,11 @@ Pure: the page's tiles, the active speaker, link levels and the time come in as 
 
 - Last-N: a subscriber gets video only for the tiles its page shows (audio is not chosen here:
   everyone gets everyone's audio).
-- Layer: the smallest layer covering the tile's device pixels; the active speaker at the top
-  layer; one layer lower on a poor downstream link, no video on a lost one; then, if the
-  subscriber's bandwidth estimate is given, layers step down (largest tiles first, the speaker
-  last) and finally tiles go dark until the rest fits.
+- Layer: the smallest layer covering the tile's device pixels; the spotlight and the active
+  speaker at the top layer; one layer lower on a poor downstream link, no video on a lost one;
+  then, if the subscriber's bandwidth estimate is given, `allocation.allocate` spends it: audio
+  first, lower layers before pausing tiles, the spotlight, the speaker and the largest tiles
+  first, with hysteresis and probing (its trace says why).
 - Switching: each (subscriber, publisher) pair has a `Switch`: the layer forwarded now and the
   layer wanted. Simulcast layers are independent streams, so a switch to another layer (or from
   no video) takes effect only at a keyframe of the wanted layer; turning video off is at once.
@@ -20,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from rooms.quality import Level
+from server.media.allocation import Allocation, AllocationConfig, Candidate, allocate
 
 
 @dataclass(frozen=True)
@@ -49,11 +51,13 @@ class View:
     tiles: tuple[Tile, ...]
     downstream: Level | None = None  # None: not judged yet, treated as good
     budget_bps: int | None = None  # the downstream bandwidth estimate, when there is one
+    audio_streams: int = 0  # the audio forwarded to it, which the budget carries first
 
 
 @dataclass(frozen=True)
 class SelectionConfig:
     keyframe_retry_s: float = 1.0  # ask again when a wanted layer's keyframe has not come
+    allocation: AllocationConfig = field(default_factory=AllocationConfig)  # spending budgets
 
 
 def ordered(layers: Sequence[Layer]) -> list[Layer]:
@@ -71,48 +75,64 @@ def fitting_layer(layers: Sequence[Layer], tile: Tile) -> int:
     return len(layers) - 1
 
 
+def layer_cost_bps(layer: Layer, config: AllocationConfig) -> int:
+    """What forwarding `layer` takes: the rate it sends at, with the packets' headers; while it
+    sends nothing (paused at the publisher, or just started) a guess from its size."""
+    if layer.bitrate_bps > 0:
+        return round(layer.bitrate_bps * (1 + config.packet_overhead))
+    pixels = layer.width * layer.height
+    return max(config.idle_layer_min_bps, round(pixels * config.idle_layer_bps_per_pixel))
+
+
 def choose_layers(
-    view: View, speaker: str | None, layers: Mapping[str, Sequence[Layer]]
+    view: View,
+    speaker: str | None,
+    layers: Mapping[str, Sequence[Layer]],
+    spotlight: str | None = None,
 ) -> dict[str, str]:
     """Publisher -> rid of the layer this subscriber should get; publishers left out get no
     video. `layers` holds each publisher's available (not failed) layers."""
+    return plan_view(view, speaker, layers, spotlight, None, 0.0)[0]
+
+
+def plan_view(
+    view: View,
+    speaker: str | None,
+    layers: Mapping[str, Sequence[Layer]],
+    spotlight: str | None,
+    previous: Allocation | None,
+    now: float,
+    config: AllocationConfig | None = None,
+) -> tuple[dict[str, str], Allocation | None]:
+    """`choose_layers`, with the subscriber's budget (when it has one) spent by `allocate`
+    over its tiles in priority order: the spotlight, the active speaker, then by size."""
     if view.downstream == Level.LOST:
-        return {}
+        return {}, None
     picks: dict[str, tuple[list[Layer], int]] = {}  # publisher -> (its layers, chosen index)
     for tile in view.tiles:
         available = ordered(layers.get(tile.publisher, ()))
         if tile.publisher == view.subscriber or not available or tile.publisher in picks:
             continue
-        index = len(available) - 1 if tile.publisher == speaker else fitting_layer(available, tile)
+        top = tile.publisher in (speaker, spotlight)
+        index = len(available) - 1 if top else fitting_layer(available, tile)
         if view.downstream == Level.POOR:
             index = max(0, index - 1)
         picks[tile.publisher] = (available, index)
-    if view.budget_bps is not None:
-        _fit_budget(picks, speaker, view.budget_bps)
-    return {pub: available[index].rid for pub, (available, index) in picks.items()}
+    if view.budget_bps is None:
+        return {pub: available[index].rid for pub, (available, index) in picks.items()}, None
+    areas = {tile.publisher: tile.width * tile.height for tile in view.tiles}
 
+    def priority(pub: str) -> tuple[bool, bool, int]:
+        return (pub != spotlight, pub != speaker, -areas.get(pub, 0))
 
-def _fit_budget(
-    picks: dict[str, tuple[list[Layer], int]], speaker: str | None, budget_bps: int
-) -> None:
-    """Step the largest non-speaker layers down, then the speaker's, then drop non-speaker
-    tiles (the last shown first) until the sum of bitrates fits."""
-
-    def total() -> int:
-        return sum(available[index].bitrate_bps for available, index in picks.values())
-
-    while total() > budget_bps:
-        lowerable = [pub for pub, (_, index) in picks.items() if index > 0]
-        others = [pub for pub in lowerable if pub != speaker]
-        if lowerable:
-            pub = max(others or lowerable, key=lambda p: picks[p][0][picks[p][1]].bitrate_bps)
-            available, index = picks[pub]
-            picks[pub] = (available, index - 1)
-            continue
-        droppable = [pub for pub in picks if pub != speaker]
-        if not droppable:
-            return  # the speaker's lowest layer alone: keep it rather than show nothing
-        del picks[droppable[-1]]
+    cost = config or AllocationConfig()
+    candidates = [
+        Candidate(pub, tuple(layer_cost_bps(layer, cost) for layer in available), index)
+        for pub, (available, index) in sorted(picks.items(), key=lambda item: priority(item[0]))
+    ]
+    allocation = allocate(view.budget_bps, view.audio_streams, candidates, previous, now, cost)
+    chosen = {pub: picks[pub][0][index].rid for pub, index in allocation.layers.items()}
+    return chosen, allocation
 
 
 @dataclass(frozen=True)
@@ -166,6 +186,7 @@ class RoomPlan:
     switches: dict[tuple[str, str], Switch]  # (subscriber, publisher) -> switch
     paused: dict[str, frozenset[str]]  # publisher -> rids to pause at the publisher
     keyframes: set[tuple[str, str]] = field(default_factory=set)  # (publisher, rid) to request
+    allocations: dict[str, Allocation] = field(default_factory=dict)  # subscriber -> its budget's
 
 
 def unwatched_layers(
@@ -190,15 +211,24 @@ def plan_room(
     switches: Mapping[tuple[str, str], Switch],
     now: float,
     config: SelectionConfig,
+    spotlight: str | None = None,
+    allocations: Mapping[str, Allocation] | None = None,
 ) -> RoomPlan:
     """Every subscriber's wanted layers from its view (`speakers`: subscriber -> the active
     speaker of its room), the layers to pause and the keyframes to ask for (every switch
     waiting for one is marked as asked at `now`). Pairs that end with no video either way are
     dropped from the switches."""
     chosen: dict[tuple[str, str], str] = {}
+    allocated: dict[str, Allocation] = {}
     for view in views:
         speaker = speakers.get(view.subscriber)
-        for publisher, rid in choose_layers(view, speaker, layers).items():
+        previous = (allocations or {}).get(view.subscriber)
+        picks, allocation = plan_view(
+            view, speaker, layers, spotlight, previous, now, config.allocation
+        )
+        if allocation is not None:
+            allocated[view.subscriber] = allocation
+        for publisher, rid in picks.items():
             chosen[(view.subscriber, publisher)] = rid
     updated: dict[tuple[str, str], Switch] = {}
     for pair in set(switches) | set(chosen):
@@ -212,4 +242,4 @@ def plan_room(
     for pair, switch in updated.items():  # one request serves everyone waiting for it
         if switch.pending and (pair[1], switch.wanted) in keyframes:
             updated[pair] = replace(switch, keyframe_asked_at=now)
-    return RoomPlan(updated, unwatched_layers(layers, updated.items()), keyframes)
+    return RoomPlan(updated, unwatched_layers(layers, updated.items()), keyframes, allocated)

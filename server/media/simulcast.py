@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from server.media.last_n import CAMERA_LAYER
 from server.media.producer import Producer
@@ -73,6 +74,7 @@ class VideoLayers:
         self.paused: frozenset[str] = frozenset()  # the layers paused at the publisher
         self._resumed_at: dict[str, float] = {}
         self._rates: dict[str, tuple[float, int, int]] = {}  # rid -> (at, bytes, bits/s)
+        self._sent_at: dict[str, int] = {}  # rid -> the last bits/s it sent at (not 0)
         self._frames = 0  # the frames of the layer counted at each time (`frames`)
         self._counted: Producer | None = None
         # rid -> the counted layer's frames when that layer last sent one
@@ -125,9 +127,11 @@ class VideoLayers:
 
     def available(self, now: float) -> tuple[Layer, ...]:
         """The layers a subscriber may get: sized by a keyframe, and sending (or paused here,
-        so they resume when wanted). A camera without simulcast: its one layer, always."""
-        if not self.simulcast:
-            return (CAMERA_LAYER,)
+        so they resume when wanted). A camera without simulcast: its one layer, always. Each
+        with the bitrate it sends at (while paused, the last; 0 before it ever sent)."""
+        if self._single is not None:
+            rate = self._bitrate(CAMERA_LAYER.rid, self._single, now)
+            return (replace(CAMERA_LAYER, bitrate_bps=rate),)
         layers = []
         for rid, producer in self.producers.items():
             if producer.size is None:
@@ -142,13 +146,16 @@ class VideoLayers:
         return tuple(layers)
 
     def _bitrate(self, rid: str, producer: Producer, now: float) -> int:
-        """Bits per second over about the last BITRATE_WINDOW_S (sampled when asked)."""
+        """Bits per second over about the last BITRATE_WINDOW_S (sampled when asked); while
+        it sends nothing (paused), the last rate it sent at."""
         at, counted, rate = self._rates.get(rid, (now, producer.bytes, 0))
         if now - at >= BITRATE_WINDOW_S:
             rate = int((producer.bytes - counted) * 8 / (now - at))
             at, counted = now, producer.bytes
         self._rates[rid] = (at, counted, rate)
-        return rate
+        if rate > 0:
+            self._sent_at[rid] = rate
+        return self._sent_at.get(rid, 0)
 
 
 def available_rids(

@@ -3,6 +3,7 @@
 // stops encoding its camera while the server says nobody watches it.
 import { $ } from '../lib/dom.js';
 import { app } from './state.js';
+import { renderVideoNotes } from './video_note.js';
 
 const SETTLE_MS = 250; // layout settles (resizes, scrolling, a page change) before we report
 let timer = null;
@@ -59,6 +60,12 @@ export const LAST_N_EVENTS = {
     app.videoWatched = msg.watched !== false;
     app.videoLayers = Array.isArray(msg.rids) ? msg.rids : null;
     applyVideoWatched();
+  },
+  // the tiles our downlink's estimated bandwidth leaves without video (the server's allocation)
+  video_held_back: (msg) => {
+    const ids = Array.isArray(msg.publishers) ? msg.publishers : [];
+    app.heldBack = new Set(ids.filter((id) => typeof id === 'string'));
+    renderVideoNotes();
   },
 };
 

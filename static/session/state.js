@@ -72,6 +72,7 @@ export const app = {
   // quality.js
   quality: {}, // leaders: participant id -> {up, down, client} (every 2 s)
   myQuality: null, // our own levels {up, down}
+  heldBack: new Set(), // tiles the server sends no video for: our link's bandwidth
   qualityHint: '',
 };
 

@@ -16,9 +16,10 @@ export function videoNoteFor(tile) {
   const p = app.participants.get(id);
   if (!p || id === app.participantId || p.video === false || p.away) return '';
   const name = p.name || 'their';
-  // The server keeps only the spotlight's and the speaker's video while our download is poor.
+  // The server keeps only the spotlight's and the speaker's video while our download is poor,
+  // and sends only the video our link's estimated bandwidth carries after everyone's sound.
   const held = id !== app.spotlight && id !== app.activeSpeaker;
-  if (weak(app.myQuality?.down) && held) {
+  if ((weak(app.myQuality?.down) && held) || app.heldBack.has(id)) {
     return 'Video paused to keep sound clear — your connection';
   }
   // Not forwarded to us at all (they are in another room): the avatar shows, and no reason is

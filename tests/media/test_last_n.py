@@ -143,8 +143,8 @@ def test_simulcast_layers_follow_the_tile_size_and_a_stopped_layer_falls_back() 
     assert (switch.current, switch.wanted) == ("f", "h") and plan.paused["pub"] == frozenset()
     assert plan.told == {"pub": frozenset()}  # "h" wanted again: resumed
     selection.started("big", "pub", "h")
-    switch = selection.switch("big", "pub")
-    assert switch is not None and (switch.current, switch.wanted) == ("h", "h")
+    settled = selection.switch("big", "pub")
+    assert settled is not None and (settled.current, settled.wanted) == ("h", "h")
 
     # nobody watches either layer: the publisher is unwatched, both layers paused
     selection.set_view("big", [])
@@ -200,3 +200,28 @@ def test_a_speaker_change_re_plans_only_where_a_layer_can_change() -> None:
     assert not selection.set_speaker("main", "single")
     members[1] = Member("single", "main", True, SLOTS, (H, F))
     assert dict(selection.plan(members, 3.0).selected["watcher"])["single"].wanted == "f"
+
+
+def test_a_subscribers_budget_holds_back_tiles_and_says_so_once() -> None:
+    selection = VideoSelection()
+    members = [
+        Member(pid, "main", True, SLOTS, (CAMERA_LAYER,), publishes_audio=True)
+        for pid in ("a", "b", "c", "d")
+    ]
+    selection.set_view("a", tiles("b", "c", "d"))
+    selection.set_speaker("main", "d")
+    assert selection.set_spotlight("c") and not selection.set_spotlight("c")
+    # 3 audio streams (120 k) and room for one 600 k camera: the spotlight's
+    selection.set_budget("a", 3 * 40_000 + 650_000)
+    plan = selection.plan(members, 0.0)
+    assert shown(plan)["a"] == ("c",)
+    assert plan.held_back == {"a": frozenset({"b", "d"})}
+    allocation = selection.allocation("a")
+    assert allocation is not None and any("b: paused" in line for line in allocation.trace)
+    assert selection.plan(members, 1.0).held_back == {}  # told once
+    selection.set_budget("a", 3 * 40_000 + 3 * 700_000)
+    plan = selection.plan(members, 5.0)  # after the pause's hold: all back
+    assert shown(plan)["a"] == ("b", "c", "d")
+    assert plan.held_back == {"a": frozenset()}
+    selection.forget("a")
+    assert selection.allocation("a") is None

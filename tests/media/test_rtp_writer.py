@@ -4,6 +4,7 @@ test holds both writers to it: the pure-Python RtpWriter and the compiled one.""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -18,7 +19,9 @@ from server.media.rtp_writer import (
     FrameWriting,
     RtpWriter,
     SendSetup,
+    TransportSequence,
 )
+from server.media.transport_feedback import URI_TRANSPORT_CC
 from tests.media.test_producer_consumer import extensions_map
 
 pytestmark = pytest.mark.unit
@@ -139,3 +142,73 @@ def test_retransmission_only_from_what_the_history_still_holds(make_writer: Make
         writer.write([bytes([n])], n * 960, send_time=0)
     assert writer.retransmission(0) is None  # overwritten by sequence 128
     assert writer.retransmission(128) is not None
+
+
+def test_every_packet_of_a_connection_gets_the_next_transport_wide_number(
+    make_writer: MakeWriter,
+) -> None:
+    """The video and audio writers of one subscriber share its numbering; aiortc's parser reads
+    each number where the transport-cc extension was negotiated; the numbering keeps each
+    packet's size and send time for the feedback; a retransmission gets a number of its own."""
+    compiled = make_writer is CompiledRtpWriter
+    sequence = compiled_send.CompiledTransportSequence() if compiled else TransportSequence()
+    video = SendSetup(
+        5555, 96, "3", {URI_MID: 1, URI_ABS_SEND_TIME: 3, URI_TRANSPORT_CC: 5}, (97, 6)
+    )
+    audio = SendSetup(7777, 111, "0", {URI_MID: 1, URI_AUDIO_LEVEL: 2, URI_TRANSPORT_CC: 5})
+    video_writer = make_writer(video, first_seq=10, ts_origin=0, transport=sequence)
+    audio_writer = make_writer(audio, first_seq=20, ts_origin=0, transport=sequence)
+    before = time.monotonic() * 1000.0
+    packets = video_writer.write([b"v" * 900, b"w" * 300], 3000, send_time=1)
+    packets += audio_writer.write([b"a" * 80], 960, send_time=1, audio_level=(True, 30))
+    packets += audio_writer.write([b"b" * 80], 1920, send_time=1)
+    after = time.monotonic() * 1000.0
+    for number, (packet, setup) in enumerate(
+        zip(packets, (video, video, audio, audio), strict=True)
+    ):
+        parsed = RtpPacket.parse(packet, extensions_map(setup))
+        assert parsed.extensions.transport_sequence_number == number
+        sent = sequence.sent(number)
+        assert (
+            sent is not None and sent[1] == len(packet) and before - 1 <= sent[0] <= after + 1
+        )  # ms; C keeps whole us
+    assert sequence.sent(4) is None  # not sent yet
+    resent = video_writer.retransmission(11)
+    assert resent is not None
+    rtx = RtpPacket.parse(resent, extensions_map(video))
+    assert rtx.ssrc == 6 and rtx.extensions.transport_sequence_number == 4
+    resent_at = sequence.sent(4)
+    assert resent_at is not None and resent_at[1] == len(resent)
+    plain = make_writer(video, first_seq=0, ts_origin=0)  # no numbering given: the bytes stay 0
+    assert (
+        RtpPacket.parse(
+            plain.write([b"x"], 0, 0)[0], extensions_map(video)
+        ).extensions.transport_sequence_number
+        == 0
+    )
+
+
+def test_padding_for_a_probe_goes_on_the_rtx_stream_numbered_on_the_transport(
+    make_writer: MakeWriter,
+) -> None:
+    compiled = make_writer is CompiledRtpWriter
+    sequence = compiled_send.CompiledTransportSequence() if compiled else TransportSequence()
+    video = SendSetup(5555, 96, "3", {URI_MID: 1, URI_TRANSPORT_CC: 5}, (97, 6))
+    writer = make_writer(video, first_seq=10, ts_origin=0, transport=sequence)
+    writer.write([b"v" * 100], 3000, send_time=0)
+    first = writer.padding(275)
+    second = writer.padding(275)
+    assert first is not None and second is not None and len(first) == 275
+    parsed = RtpPacket.parse(first, extensions_map(video))
+    assert (parsed.ssrc, parsed.payload_type, parsed.padding_size) == (6, 97, 255)
+    assert parsed.payload == b"" and parsed.timestamp == writer.timestamp
+    assert parsed.extensions.transport_sequence_number == 1  # after the frame's packet
+    again = RtpPacket.parse(second, extensions_map(video))
+    assert again.sequence_number == (parsed.sequence_number + 1) & 0xFFFF
+    assert again.extensions.transport_sequence_number == 2
+    kept = sequence.sent(2)
+    assert kept is not None and kept[1] == 275
+    # without RTX or without transport-wide numbers there is nothing to pad with
+    assert make_writer(VIDEO, first_seq=0, ts_origin=0).padding(275) is None
+    no_rtx = SendSetup(5555, 96, "3", {URI_TRANSPORT_CC: 5})
+    assert make_writer(no_rtx, first_seq=0, ts_origin=0, transport=sequence).padding(275) is None

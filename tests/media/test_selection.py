@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from rooms.quality import Level
+from server.media.allocation import AllocationConfig
 from server.media.selection import (
     Layer,
     RoomPlan,
@@ -20,6 +21,7 @@ from server.media.selection import (
     fitting_layer,
     forwards,
     keyframe_due,
+    layer_cost_bps,
     on_packet,
     ordered,
     plan_room,
@@ -215,7 +217,18 @@ def test_a_bandwidth_budget_lowers_big_tiles_first_then_drops_tiles() -> None:
     view = View("p09", tiles, Level.GOOD, budget_bps=200_000)
     assert choose_layers(view, "p01", layers) == {"p01": "q"}  # the speaker is the last one
     view = View("p09", tiles, Level.GOOD, budget_bps=1)
-    assert choose_layers(view, "p01", layers) == {"p01": "q"}
+    assert choose_layers(view, "p01", layers) == {}  # not even the speaker's lowest layer fits
+
+
+def test_a_budget_carries_audio_first_and_the_spotlight_before_the_speaker() -> None:
+    layers = {p: SIMULCAST for p in PEOPLE}
+    tiles = (Tile("p02", 320, 240), Tile("p01", 160, 120), Tile("p03", 640, 480))
+    # 3 audio streams (120 k) leave 180 k: one lowest layer, the spotlight's
+    view = View("p09", tiles, Level.GOOD, budget_bps=300_000, audio_streams=3)
+    assert choose_layers(view, "p01", layers, spotlight="p03") == {"p03": "q"}
+    # without a spotlight the speaker comes first, then the largest tile; the smallest waits
+    view = View("p09", tiles, Level.GOOD, budget_bps=400_000, audio_streams=0)
+    assert choose_layers(view, "p01", layers) == {"p01": "q", "p03": "q"}
 
 
 def test_tiles_of_people_without_video_or_of_oneself_get_nothing() -> None:
@@ -223,3 +236,11 @@ def test_tiles_of_people_without_video_or_of_oneself_get_nothing() -> None:
     tiles = (Tile("p01", 320, 240), Tile("p02", 320, 240), Tile("p03", 320, 240))
     assert choose_layers(View("p01", tiles), None, layers) == {}
     assert choose_layers(View("p04", tiles), None, layers) == {"p01": "h"}
+
+
+def test_a_layers_cost_is_what_it_sends_with_headers_or_a_guess_from_its_size_while_idle() -> None:
+    config = AllocationConfig(packet_overhead=0.08, idle_layer_bps_per_pixel=2.0)
+    assert layer_cost_bps(Layer("f", 640, 480, 450_000), config) == 486_000
+    # nothing measured yet: not free, or every tile paused from the start would resume
+    assert layer_cost_bps(Layer("f", 640, 480, 0), config) == 614_400
+    assert layer_cost_bps(Layer("q", 160, 120, 0), config) == config.idle_layer_min_bps

@@ -3,9 +3,10 @@ namespace (`python -m tests.netns.far_page URL NAME STATS_PATH SECONDS [CHROMIUM
 that the browser's traffic (page, socket, WebRTC) crosses the test's link while Playwright drives
 it over a pipe that no cut can touch. It joins as NAME, then every 0.2 s writes the page's own
 view to STATS_PATH as JSON (state, participant id, room, its peer connections' states, the
-packets its subscribe connection received of each kind, and the kind and relay protocol of the
-local candidate each connection uses), replacing the file atomically. It closes the browser
-after SECONDS, or on SIGTERM."""
+packets its subscribe connection received of each kind, the audio it played and concealed, each
+video's frames decoded, the tiles saying their video is paused to keep sound clear, and the kind
+and relay protocol of the local candidate each connection uses), replacing the file
+atomically. It closes the browser after SECONDS, or on SIGTERM."""
 
 from __future__ import annotations
 
@@ -23,12 +24,23 @@ from tests.netns.far_bot import keep_writing
 STATE_JS = """async () => {
   const c = window.circle;
   const received = { audio: 0, video: 0 };
+  const audio = { samples: 0, concealed: 0, silent: 0 };
+  const frames = {};
   const candidates = {};
   for (const [name, pc] of [["publish", c.pcPublish], ["subscribe", c.pcSubscribe]]) {
     if (!pc) continue;
     const stats = await pc.getStats();
     stats.forEach((s) => {
-      if (name === "subscribe" && s.type === "inbound-rtp") received[s.kind] += s.packetsReceived;
+      if (name === "subscribe" && s.type === "inbound-rtp") {
+        received[s.kind] += s.packetsReceived;
+        if (s.kind === "audio") {
+          audio.samples += s.totalSamplesReceived || 0;
+          audio.concealed += s.concealedSamples || 0;
+          audio.silent += s.silentConcealedSamples || 0;
+        } else {
+          frames[s.mid] = s.framesDecoded || 0;
+        }
+      }
       if (s.type === "transport" && s.selectedCandidatePairId) {
         const local = stats.get(stats.get(s.selectedCandidatePairId).localCandidateId);
         candidates[name] = [local.candidateType, local.relayProtocol || null];
@@ -43,6 +55,11 @@ STATE_JS = """async () => {
     subscribe: c.pcSubscribe ? c.pcSubscribe.connectionState : null,
     received,
     candidates,
+    audio,
+    frames,
+    held_notes: [...document.querySelectorAll(".video-note")].filter(
+      (n) => !n.hidden && n.textContent.includes("keep sound"),
+    ).length,
   };
 }"""
 

@@ -3,9 +3,9 @@
 The kernels of these machines have no `sch_netem` ("Specified qdisc kind is unknown"), so the
 link is a userspace wire instead of a veth pair with `tc netem`: two TUN devices, one here and
 one moved into the namespace, and this process carrying every IP packet between them, dropping
-and delaying what leaves the namespace as netem would, and, with a rate, queueing it as a home
-router's uplink does: a bottleneck of that rate behind a drop-tail queue of `queue_ms` (packets
-that would wait longer are dropped). Both kernels see real interfaces and real
+and delaying packets as netem would, and (`rate_kbps`) passing them through a bottleneck with a
+drop-tail queue of `queue_ms`, like a home router's (packets that would wait longer are
+dropped). Both kernels see real interfaces and real
 UDP/ICE/RTP traffic; only the wire in between is simulated.
 
 Needs root (CI runs as root) and iproute2. Traffic only ever flows between the two addresses
@@ -14,13 +14,16 @@ of the link; the namespace and both devices are removed on close.
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
+import heapq
 import os
 import random
 import secrets
+import selectors
 import struct
 import subprocess
+import threading
+import time
 from dataclasses import dataclass, field
 
 TUNSETIFF = 0x400454CA
@@ -45,7 +48,24 @@ class Impairment:
     loss_pct: float = 0.0
     delay_ms: float = 0.0
     rate_kbps: float = 0.0  # the bottleneck's rate (0: none)
-    queue_ms: float = 200.0  # its drop-tail queue, as time at that rate
+    queue_ms: float = 200.0  # the bottleneck's queue: a packet that would wait longer is dropped
+
+
+@dataclass
+class Bottleneck:
+    """One direction's bottleneck: when its queue empties (loop time)."""
+
+    free_at: float = 0.0
+
+    def leaves_at(self, now: float, size: int, impairment: Impairment) -> float | None:
+        """When a packet of `size` bytes arriving `now` has crossed it; None: dropped."""
+        if impairment.rate_kbps <= 0:
+            return now
+        start = max(now, self.free_at)
+        if start - now > impairment.queue_ms / 1000:
+            return None
+        self.free_at = start + size * 8 / (impairment.rate_kbps * 1000)
+        return self.free_at
 
 
 @dataclass
@@ -58,25 +78,27 @@ class ImpairedLink:
     far_ip: str
     subnet: str
     upstream: Impairment = field(default_factory=Impairment)
+    downstream: Impairment = field(default_factory=Impairment)  # what the far host receives
     # The wire is cut: nothing passes either way (Wi-Fi gone, a lid closed), until it is False.
     cut: bool = False
     # Every UDP packet is dropped either way (a hospital's or a company's firewall): only TCP,
     # and so TURN over TCP or TLS, gets through.
     udp_blocked: bool = False
     packets: dict[str, int] = field(
-        default_factory=lambda: {
-            "up": 0,
-            "up_dropped": 0,
-            "up_queue_dropped": 0,  # of those dropped, by the bottleneck's full queue
-            "down": 0,
-            "down_dropped": 0,
-        }
+        default_factory=lambda: dict.fromkeys(
+            ("up", "up_dropped", "up_queue_dropped", "down", "down_dropped", "down_queue_dropped"),
+            0,
+        )
     )
-    _up_busy_until: float = 0.0  # when the bottleneck has sent what is queued (loop time)
     _near_fd: int = -1
     _far_fd: int = -1
     _near_dev: str = ""
     _rng: random.Random = field(default_factory=lambda: random.Random(7))
+    _thread: threading.Thread | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _bottlenecks: dict[str, Bottleneck] = field(
+        default_factory=lambda: {"up": Bottleneck(), "down": Bottleneck()}
+    )
 
     @classmethod
     def create(cls) -> ImpairedLink:
@@ -107,53 +129,61 @@ class ImpairedLink:
         return ["ip", "netns", "exec", self.namespace]
 
     def start(self) -> None:
-        """Carry packets in the running event loop (both directions)."""
-        loop = asyncio.get_running_loop()
-        loop.add_reader(self._far_fd, self._pump_up, loop)
-        loop.add_reader(self._near_fd, self._pump_down)
+        """Carry packets (both directions) in a thread of its own: in the test's event loop,
+        which also runs the server and bots, a busy moment held packets for hundreds of ms,
+        a queueing delay no router would add (and a bandwidth estimator would see)."""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._carry, name="impaired-link", daemon=True)
+        self._thread.start()
 
-    def _pump_up(self, loop: asyncio.AbstractEventLoop) -> None:
-        while (packet := _read(self._far_fd)) is not None:
-            self.packets["up"] += 1
-            impairment = self.upstream
+    def _carry(self) -> None:
+        selector = selectors.DefaultSelector()
+        selector.register(self._far_fd, selectors.EVENT_READ, ("up", self._near_fd))
+        selector.register(self._near_fd, selectors.EVENT_READ, ("down", self._far_fd))
+        due: list[tuple[float, int, int, bytes]] = []  # (when, order, target, packet)
+        order = 0
+        while not self._stop.is_set():
+            timeout = max(0.0, due[0][0] - time.monotonic()) if due else 0.05
+            for key, _ in selector.select(min(timeout, 0.05)):
+                direction, target = key.data
+                for at, packet in self._pump(direction, key.fd):
+                    heapq.heappush(due, (at, order, target, packet))
+                    order += 1
+            now = time.monotonic()
+            while due and due[0][0] <= now:
+                _, _, target, packet = heapq.heappop(due)
+                _write(target, packet)
+        selector.close()
+
+    def _pump(self, direction: str, source: int) -> list[tuple[float, bytes]]:
+        """What came in on `source`, each with when it leaves (dropped ones left out)."""
+        impairment = self.upstream if direction == "up" else self.downstream
+        leaving = []
+        while (packet := _read(source)) is not None:
+            self.packets[direction] += 1
             if self._blocked(packet) or self._rng.random() * 100 < impairment.loss_pct:
-                self.packets["up_dropped"] += 1
+                self.packets[f"{direction}_dropped"] += 1
                 continue
-            wait_s = impairment.delay_ms / 1000
-            if impairment.rate_kbps > 0:
-                now = loop.time()
-                queued_s = max(self._up_busy_until - now, 0.0)
-                if queued_s > impairment.queue_ms / 1000:
-                    self.packets["up_dropped"] += 1
-                    self.packets["up_queue_dropped"] += 1
-                    continue
-                self._up_busy_until = now + queued_s + len(packet) * 8 / impairment.rate_kbps / 1000
-                wait_s += self._up_busy_until - now
-            if wait_s > 0:
-                loop.call_later(wait_s, _write, self._near_fd, packet)
-            else:
-                _write(self._near_fd, packet)
-
-    def _pump_down(self) -> None:
-        while (packet := _read(self._near_fd)) is not None:
-            self.packets["down"] += 1
-            if self._blocked(packet):
-                self.packets["down_dropped"] += 1
+            leaves = self._bottlenecks[direction].leaves_at(
+                time.monotonic(), len(packet), impairment
+            )
+            if leaves is None:
+                self.packets[f"{direction}_dropped"] += 1
+                self.packets[f"{direction}_queue_dropped"] += 1
                 continue
-            _write(self._far_fd, packet)
+            leaving.append((leaves + impairment.delay_ms / 1000, packet))
+        return leaving
 
     def _blocked(self, packet: bytes) -> bool:
         return self.cut or (self.udp_blocked and len(packet) > 9 and packet[9] == IPPROTO_UDP)
 
     def close(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join(5)
+            self._thread = None
         for fd in (self._near_fd, self._far_fd):
             if fd >= 0:
-                if loop is not None:
-                    loop.remove_reader(fd)
                 os.close(fd)
         self._near_fd = self._far_fd = -1
         subprocess.run(["ip", "netns", "del", self.namespace], check=False)
