@@ -78,12 +78,17 @@ def free_port() -> int:
 
 def free_udp_ports(count: int) -> tuple[int, int]:
     """`count` consecutive UDP ports on 127.0.0.1 that were free a moment ago."""
+    return free_port_range(count, socket.SOCK_DGRAM)
+
+
+def free_port_range(count: int, kind: socket.SocketKind) -> tuple[int, int]:
+    """`count` consecutive ports of `kind` (TCP or UDP) on 127.0.0.1, free a moment ago."""
     for _ in range(50):
         first = random.randrange(20_000, 60_000)
         held: list[socket.socket] = []
         try:
             for port in range(first, first + count):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                sock = socket.socket(socket.AF_INET, kind)
                 held.append(sock)
                 sock.bind((LOOPBACK, port))
         except OSError:
@@ -92,7 +97,7 @@ def free_udp_ports(count: int) -> tuple[int, int]:
             for sock in held:
                 sock.close()
         return first, first + count - 1
-    raise RuntimeError("no free UDP port range found")
+    raise RuntimeError("no free port range found")
 
 
 def http_json(url: str, key: str, body: dict[str, Any] | None = None) -> Any:

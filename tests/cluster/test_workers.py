@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from bench.harness import (
     answers_http,
     child_pids,
     free_port,
+    free_port_range,
     is_running,
     start_server,
 )
@@ -31,6 +33,8 @@ async def two_workers(
     """`circle serve --workers 2` (on `port` and `port` + 1 if given), once both answer; and
     the second worker's /healthz."""
     args = ["--redis-url", redis.url, "--workers", "2", "--node-id", "box"]
+    if port is None:  # the second worker takes the next port: both must be free
+        port, _ = free_port_range(2, socket.SOCK_STREAM)
     server = await asyncio.to_thread(
         start_server, tmp_path / "data", tmp_path / log, extra_args=args, port=port, key=key
     )
