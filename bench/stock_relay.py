@@ -16,8 +16,9 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from server.media.consumer import Consumer
 from server.media.graph import ForwardingGraph
+from server.media.peer_setup import codec_preferences
 from server.media.producer import Producer
-from server.media.router import MediaRouter, codec_preferences
+from server.media.router import MediaRouter
 
 
 class RelaySlot(Consumer):

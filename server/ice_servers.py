@@ -15,7 +15,7 @@ import hashlib
 import hmac
 
 from server.config import MediaConfig, TurnConfig
-from server.media.router import ice_server
+from server.media.peer_setup import ice_server
 
 
 def turn_credentials(secret: str, participant_id: str, expires_at: int) -> tuple[str, str]:

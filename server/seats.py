@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import jwt
 
+from rooms.errors import Refusal
+from rooms.model import Session
 from server.tokens import ALGORITHM, SessionGrant
 
 MOVE_AUDIENCE = "circle-move"
@@ -78,3 +80,20 @@ def read_ticket(secret: str, token: str, now: float) -> MoveTicket | None:
     if not all(isinstance(f, str) for f in fields):
         return None
     return MoveTicket(*fields)
+
+
+def moved_seat(secret: str, now: float, session: Session, ticket: str, link: str) -> str:
+    """The seat a move ticket carries here: signed, unexpired, for this session and link,
+    and the seat's key unchanged since it was made (a ticket resumes once)."""
+    moved = read_ticket(secret, ticket, now)
+    person = session.participants.get(moved.participant_id) if moved else None
+    if (
+        moved is None
+        or person is None
+        or moved.session_id != session.id
+        or moved.link != link
+        or person.link != link
+        or person.rejoin_key_hash != moved.key_hash
+    ):
+        raise Refusal("move_refused", "Your place could not be carried over. Join again.")
+    return person.id

@@ -16,7 +16,7 @@ from rooms import controls
 from rooms.controls import continuity, crisis
 from rooms.errors import Refusal
 from rooms.model import Role
-from server import accounts, ice_servers, links, logs, seats
+from server import accounts, ice_servers, leader_links, links, logs, seats
 from server.cluster.node import ClusterNode
 from server.limits import AuditCap, JoinLimits, client_address
 from server.live.effects import Effects
@@ -37,9 +37,8 @@ from server.requests import (
     parse,
 )
 from server.socket_server import DISCONNECT_REASONS
-from server.store import AuditEntry, AuditOutcome, Facilitator, SessionRecord, Store
+from server.store import AuditEntry, AuditOutcome
 from server.tokens import SessionGrant, verify
-from server.web import Caller
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +51,6 @@ RATE_BURST = 30.0
 # key and link, and a page moves with the one its last join gave it (a failover can come hours
 # after that join).
 MOVE_TICKET_TTL_S = 24 * 3600
-LEADER_LINK_ENDED = (
-    "This leader's link has ended: its account was signed out, reset or disabled. Sign in and "
-    "open the session from your console."
-)
-SIGN_IN_TO_LEAD = (
-    "This is a facilitator's link: sign in as the facilitator it is for, then open it again."
-)
 
 
 @dataclass
@@ -228,7 +220,7 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             raise Refusal("ended", "This session has ended.")
         invite = await links.may_join(store, grant)
         name, credentials = request.name or "", ""
-        account = await self._leader_account(store, record, conn)
+        account = await leader_links.leader_account(store, record, conn.grant, conn.signed_in)
         if account is not None:
             # Participants should know who leads: the name and credentials of the account.
             name, credentials = account.display_name, account.credentials
@@ -238,7 +230,10 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         live.empty_since = None
         link = seats.link_of(grant, account.id if account else None)
         if request.move_ticket is not None:
-            pid = self._moved_seat(live, request.move_ticket, link)
+            settings = self.registry.settings
+            pid = seats.moved_seat(
+                settings.secret, self.registry.clock(), live.session, request.move_ticket, link
+            )
             return {**await self._resume(sid, conn, live, pid, None), **peers}
         presented = seats.key_hash(request.rejoin_key) if request.rejoin_key else None
         seat = continuity.recognise(live.session, presented, grant.invite_token_id, link)
@@ -304,54 +299,6 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
             await self.fanout.deliver(live, event, skip=pid)
         await self.registry.save_state(live)
         return reply
-
-    async def _leader_account(
-        self, store: Store, record: SessionRecord, conn: Connection
-    ) -> Facilitator | None:
-        """The account a leader's link joins as; refuses a link whose account has been
-        disabled, reset or signed out since it was made (at every join: a page's resume is
-        one). A co-lead link takes a signed-in account only if it leads this session."""
-        grant = conn.grant
-        if not grant.role.leads:
-            return None
-        issuer = grant.issued_by or grant.facilitator_id
-        if issuer is not None:
-            made_by = await store.get_facilitator(issuer)
-            if not _has_access(made_by, grant.account_version):
-                raise Refusal("invalid_token", LEADER_LINK_ENDED)
-        if grant.facilitator_id is not None:
-            # the facilitator's own link leads only for them, signed in: a copy of it in
-            # anyone else's hands (a forwarded email, a shared screen) opens nothing
-            fid, version = conn.signed_in or (None, 0)
-            account = await store.get_facilitator(grant.facilitator_id)
-            if fid != grant.facilitator_id or not _has_access(account, version):
-                raise Refusal("sign_in_required", SIGN_IN_TO_LEAD)
-            return account
-        if conn.signed_in is None:
-            return None
-        fid, version = conn.signed_in
-        account = await store.get_facilitator(fid)
-        if not _has_access(account, version):
-            return None
-        assert account is not None
-        return account if await Caller(account).leads_session(store, record) else None
-
-    def _moved_seat(self, live: LiveSession, ticket: str, link: str) -> str:
-        """The seat a move ticket carries here: signed, unexpired, for this session and link,
-        and the seat's key unchanged since it was made (a ticket resumes once)."""
-        settings = self.registry.settings
-        moved = seats.read_ticket(settings.secret, ticket, self.registry.clock())
-        person = live.session.participants.get(moved.participant_id) if moved else None
-        if (
-            moved is None
-            or person is None
-            or moved.session_id != live.session.id
-            or moved.link != link
-            or person.link != link
-            or person.rejoin_key_hash != moved.key_hash
-        ):
-            raise Refusal("move_refused", "Your place could not be carried over. Join again.")
-        return person.id
 
     async def _resume(
         self, sid: str, conn: Connection, live: LiveSession, pid: str, key: str | None
@@ -515,11 +462,6 @@ class Signalling(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio is 
         await self.effects.depart(live.session.id, pid)
         self.fanout.close_later(sid)
         return {"ok": True}
-
-
-def _has_access(account: Facilitator | None, version: int | None) -> bool:
-    """An account that may still lead with what it issued at `version`."""
-    return account is not None and not account.disabled and account.token_version == version
 
 
 def _cookie(environ: dict[str, Any], name: str) -> str | None:

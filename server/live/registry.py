@@ -21,8 +21,9 @@ from server.live.fanout import Fanout
 from server.live.reports import engagement_report, summary_of
 from server.live.session import LiveSession
 from server.media.participant import Slot
+from server.media.peer_setup import MADE_PEER_CONNECTIONS
 from server.media.producer import AudioLevel
-from server.media.router import MADE_PEER_CONNECTIONS, MediaRouter
+from server.media.router import MediaRouter
 from server.media.stats import ForwardingStats
 from server.store import SessionRecord, Store, SummaryRecord
 

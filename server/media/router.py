@@ -10,19 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from aiortc import (
     RTCBundlePolicy,
     RTCConfiguration,
-    RTCIceServer,
     RTCPeerConnection,
     RTCRtpReceiver,
-    RTCRtpSender,
     RTCSessionDescription,
 )
-from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
 from rooms.errors import Refusal
 from rooms.quality import LinkSample
@@ -36,6 +32,13 @@ from server.media.downlink_feedback import FeedbackReader
 from server.media.graph import ForwardingGraph
 from server.media.last_n import Member, VideoSelection
 from server.media.participant import ParticipantMedia, Slot
+from server.media.peer_setup import (
+    KINDS,
+    MADE_PEER_CONNECTIONS,
+    codec_preferences,
+    gathered,
+    ice_server,
+)
 from server.media.probe import LinkProbe
 from server.media.producer import AudioLevel, Producer
 from server.media.selection import Switch, Tile
@@ -44,46 +47,6 @@ from server.media.stats import ForwardingStats
 from server.media.transport_cc import answered_transport_cc, offer_transport_cc
 
 log = logging.getLogger(__name__)
-
-
-KINDS = ("audio", "video")
-_CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
-
-
-def codec_preferences(kind: str) -> list[RTCRtpCodecCapability]:
-    """VP8 and Opus only: the forwarding path passes their payloads through unchanged."""
-    caps = RTCRtpSender.getCapabilities(kind).codecs
-    return [c for c in caps if c.mimeType.lower() in _CODECS[kind]]
-
-
-def ice_server(url: str) -> RTCIceServer:
-    """`turn:user:pass@host:port` -> RTCIceServer with credentials; others as they are."""
-    scheme, _, rest = url.partition(":")
-    if "@" in rest:
-        creds, host = rest.rsplit("@", 1)
-        user, _, password = creds.partition(":")
-        return RTCIceServer(urls=f"{scheme}:{host}", username=user, credential=password)
-    return RTCIceServer(urls=url)
-
-
-async def _gathered(
-    pc: RTCPeerConnection, description: Awaitable[RTCSessionDescription], config: MediaConfig
-) -> None:
-    """Set the local offer or answer, which gathers the ICE candidates (on sockets whose
-    queue for the DTLS transport is bounded first)."""
-    aiortc_hooks.bound_datagram_queues(
-        pc, config.queued_datagrams_max, config.queued_datagram_bytes_max
-    )
-    try:
-        await pc.setLocalDescription(await description)
-    except aiortc_hooks.PortRangeExhausted as exc:
-        log.warning("ICE port range exhausted: %s", exc)
-        raise Refusal("at_capacity", "The server has no free media port; try again soon.") from exc
-
-
-# Every peer connection the routers made, while in memory: for /api/stats, where one that is
-# not closed but no router holds is a leak.
-MADE_PEER_CONNECTIONS: weakref.WeakSet[RTCPeerConnection] = weakref.WeakSet()
 
 
 class MediaRouter:
@@ -191,7 +154,7 @@ class MediaRouter:
             await pc.setRemoteDescription(
                 RTCSessionDescription(self._remote_sdp(offer_sdp), "offer")
             )
-            await _gathered(pc, pc.createAnswer(), self.config)
+            await gathered(pc, pc.createAnswer(), self.config)
         except Refusal:
             await pc.close()
             raise
@@ -277,7 +240,7 @@ class MediaRouter:
             for kind in KINDS
         }
         try:
-            await _gathered(pc, pc.createOffer(), self.config)
+            await gathered(pc, pc.createOffer(), self.config)
         except Refusal:
             media.subscribe_pc = None
             await pc.close()

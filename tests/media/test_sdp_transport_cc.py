@@ -9,7 +9,8 @@ import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from server.config import MediaConfig
-from server.media.router import MediaRouter, codec_preferences
+from server.media.peer_setup import codec_preferences
+from server.media.router import MediaRouter
 from server.media.sdp import accept_transport_cc, transport_cc_offer
 from server.media.stats import ForwardingStats
 from server.media.transport_feedback import URI_TRANSPORT_CC
